@@ -1,0 +1,1 @@
+//! Service-time and latency distributions (placeholder; being written).

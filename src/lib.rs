@@ -1,0 +1,13 @@
+//! lbsim: a discrete-event simulator of load-balancer traffic distribution.
+//!
+//! Data flows one way: `scenario` (what the user wrote) -> `model` (the
+//! compiled world) -> `engine` (the generic kernel) -> `sim` (the traffic model)
+//! -> `metrics` (streaming collectors) -> `report` (files and terminal output).
+
+pub mod balancer;
+pub mod dist;
+pub mod rng;
+pub mod stats;
+pub mod theory;
+pub mod time;
+pub mod units;

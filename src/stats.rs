@@ -1,0 +1,1 @@
+//! Confidence intervals (placeholder; being written).

@@ -1,0 +1,172 @@
+//! Virtual time: integer nanoseconds, so that event order never depends on
+//! floating-point rounding and runs are byte-identical everywhere.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+/// An instant of simulated time, in nanoseconds since the start of the run.
+#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct SimTime(pub u64);
+
+/// A length of simulated time, in nanoseconds.
+#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct SimDuration(pub u64);
+
+pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    /// Time elapsed since `earlier`, zero if `earlier` is later.
+    pub fn since(self, earlier: SimTime) -> SimDuration {
+        SimDuration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl SimDuration {
+    pub const ZERO: SimDuration = SimDuration(0);
+
+    pub fn from_secs_f64(secs: f64) -> SimDuration {
+        SimDuration(secs_to_nanos(secs))
+    }
+
+    pub fn from_millis(ms: u64) -> SimDuration {
+        SimDuration(ms * 1_000_000)
+    }
+
+    pub fn from_secs(s: u64) -> SimDuration {
+        SimDuration(s * NANOS_PER_SEC)
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / NANOS_PER_SEC as f64
+    }
+
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+}
+
+/// Converts seconds to whole nanoseconds, rounding to nearest and saturating
+/// at the ends of the range (negative and NaN become zero).
+pub fn secs_to_nanos(secs: f64) -> u64 {
+    let ns = secs * NANOS_PER_SEC as f64;
+    if ns.is_nan() || ns <= 0.0 {
+        0
+    } else if ns >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        ns.round() as u64
+    }
+}
+
+impl Add<SimDuration> for SimTime {
+    type Output = SimTime;
+    fn add(self, d: SimDuration) -> SimTime {
+        SimTime(self.0.saturating_add(d.0))
+    }
+}
+
+impl AddAssign<SimDuration> for SimTime {
+    fn add_assign(&mut self, d: SimDuration) {
+        self.0 = self.0.saturating_add(d.0);
+    }
+}
+
+impl Sub<SimTime> for SimTime {
+    type Output = SimDuration;
+    fn sub(self, earlier: SimTime) -> SimDuration {
+        self.since(earlier)
+    }
+}
+
+impl Add for SimDuration {
+    type Output = SimDuration;
+    fn add(self, d: SimDuration) -> SimDuration {
+        SimDuration(self.0.saturating_add(d.0))
+    }
+}
+
+impl fmt::Display for SimDuration {
+    /// Human form: `1h30m`, `2.5s`, `250ms`, `40us`, `12ns`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+/// Formats nanoseconds in the units a person would write in a scenario file.
+pub fn format_duration(ns: u64) -> String {
+    const MS: u64 = 1_000_000;
+    const S: u64 = NANOS_PER_SEC;
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    if ns >= 60 * S && ns % S == 0 {
+        let total = ns / S;
+        let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+        let mut out = String::new();
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}m"));
+        }
+        if s > 0 {
+            out.push_str(&format!("{s}s"));
+        }
+        return out;
+    }
+    let (value, unit) = if ns >= S {
+        (ns as f64 / S as f64, "s")
+    } else if ns >= MS {
+        (ns as f64 / MS as f64, "ms")
+    } else if ns >= 1_000 {
+        (ns as f64 / 1e3, "us")
+    } else {
+        (ns as f64, "ns")
+    };
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_durations_like_a_person_writes_them() {
+        assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(250_000_000), "250ms");
+        assert_eq!(format_duration(1_500_000_000), "1.5s");
+        assert_eq!(format_duration(9_000 * NANOS_PER_SEC), "2h30m");
+        assert_eq!(format_duration(61 * NANOS_PER_SEC), "1m1s");
+        assert_eq!(format_duration(40_000), "40us");
+        assert_eq!(format_duration(12), "12ns");
+    }
+
+    #[test]
+    fn seconds_convert_with_rounding_and_saturation() {
+        assert_eq!(secs_to_nanos(0.25), 250_000_000);
+        assert_eq!(secs_to_nanos(-1.0), 0);
+        assert_eq!(secs_to_nanos(f64::NAN), 0);
+        assert_eq!(secs_to_nanos(1e30), u64::MAX);
+    }
+
+    #[test]
+    fn time_arithmetic_saturates() {
+        assert_eq!(SimTime(5).since(SimTime(9)), SimDuration(0));
+        assert_eq!(SimTime(u64::MAX - 1) + SimDuration(10), SimTime::MAX);
+    }
+}
