@@ -1,0 +1,303 @@
+//! The scenario file: serde types that mirror what users write.
+//!
+//! YAML (or JSON, a subset of YAML) read with serde-saphyr, so every syntax
+//! and type error carries a line and column. Types avoid `flatten`, `untagged`
+//! and internally tagged enums, which would lose those locations. Semantic
+//! checks (unknown names, impossible values) happen when the scenario is
+//! compiled into a [`crate::model::World`], using the `Spanned` locations
+//! kept here.
+
+pub mod names;
+pub mod source;
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::balancer::AlgorithmKind;
+use crate::dist::DistSpec;
+use crate::error::Error;
+use crate::units::{Duration, Rate};
+
+pub use source::{Override, ScenarioSource};
+
+/// A mapping whose keys are names, kept in file order (ids follow it, so
+/// runs do not depend on hashing or sorting), with each key's location.
+#[derive(Clone, Debug)]
+pub struct NamedMap<T>(pub Vec<(Spanned<String>, T)>);
+
+impl<T> Default for NamedMap<T> {
+    fn default() -> Self {
+        NamedMap(Vec::new())
+    }
+}
+
+impl<T> NamedMap<T> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Spanned<String>, &T)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for NamedMap<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = NamedMap<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping from names to definitions")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(Spanned<String>, T)> = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    if out.iter().any(|(k, _)| k.value == key.value) {
+                        return Err(de::Error::custom(format!("`{}` is defined twice", key.value)));
+                    }
+                    let value = map.next_value::<T>()?;
+                    out.push((key, value));
+                }
+                Ok(NamedMap(out))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name used for the output directory; defaults to the file name.
+    pub name: Option<Spanned<String>>,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random stream (default 1); `--seed` overrides it.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time to run. At least one of `duration` and `requests`.
+    pub duration: Option<Spanned<Duration>>,
+    /// Stop after this many requests have been generated.
+    pub requests: Option<Spanned<u64>>,
+    /// Requests generated before this time are simulated but left out of
+    /// the summary's statistics (they still appear in the time series).
+    pub warmup: Option<Spanned<Duration>>,
+    /// Length of one interval of the time series (default 1s).
+    pub interval: Option<Spanned<Duration>>,
+    /// Response time above which a user counts as slowed (default 1s).
+    pub slow_threshold: Option<Spanned<Duration>>,
+    pub clients: NamedMap<ClientSpec>,
+    pub balancers: NamedMap<BalancerSpec>,
+    pub servers: NamedMap<ServerSpec>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// How open-loop requests are spaced.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalKind {
+    /// Exponential gaps: a Poisson process (non-homogeneous under a profile).
+    #[default]
+    Poisson,
+    /// Evenly spaced requests at the current rate.
+    Constant,
+}
+
+/// How a group's requests are spread over its users.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Popularity {
+    /// Every user equally likely.
+    #[default]
+    Uniform,
+    /// Zipf-skewed with this exponent: user k is chosen with weight 1/k^s.
+    Zipf(f64),
+}
+
+/// One point of a rate profile: a step to `rate`, or a linear ramp to
+/// `ramp_to` lasting `over`, starting at `at`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePoint {
+    pub at: Spanned<Duration>,
+    pub rate: Option<Rate>,
+    pub ramp_to: Option<Rate>,
+    pub over: Option<Duration>,
+}
+
+/// Closed-loop behaviour: each user sends its next request a think time
+/// after the previous one returned.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosedLoopSpec {
+    pub think_time: Spanned<DistSpec>,
+}
+
+/// A named group of clients.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// The balancer the group sends to.
+    pub target: Spanned<String>,
+    /// Open loop: requests per second (the rate before any profile point).
+    pub rate: Option<Spanned<Rate>>,
+    /// Open loop: `poisson` (default) or `constant` spacing.
+    #[serde(default)]
+    pub arrival: ArrivalKind,
+    /// Open loop: the rate over time.
+    #[serde(default)]
+    pub profile: Vec<ProfilePoint>,
+    /// Repeat the profile with this period (e.g. 24h for a diurnal curve).
+    pub profile_repeat: Option<Spanned<Duration>>,
+    /// Closed loop instead of a rate: `users` users, one request each at a time.
+    pub closed_loop: Option<ClosedLoopSpec>,
+    /// Number of distinct users behind the group (default 10000 for open
+    /// loop; required for closed loop).
+    pub users: Option<Spanned<u64>>,
+    /// `uniform` (default) or `{zipf: 1.1}`.
+    #[serde(default)]
+    pub user_popularity: Popularity,
+    /// A request not answered within this time fails for its user.
+    pub timeout: Option<Spanned<Duration>>,
+}
+
+/// A named load balancer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalancerSpec {
+    #[serde(default = "default_algorithm")]
+    pub algorithm: AlgorithmKind,
+    /// Candidates for `power_of_two_choices` (default 2).
+    pub choices: Option<Spanned<u32>>,
+    /// Ring points per unit of weight for `consistent_hash` (default 160).
+    pub vnodes: Option<Spanned<u32>>,
+    /// Server names, `{..}` patterns or `*` globs.
+    pub backends: Vec<Spanned<String>>,
+    /// Weight per server name (default 1; 0 takes a server out of rotation).
+    #[serde(default)]
+    pub weights: NamedMap<u32>,
+    /// Connection slots per server for `first` (default: the server's workers).
+    pub max_conn: Option<Spanned<u32>>,
+}
+
+fn default_algorithm() -> AlgorithmKind {
+    AlgorithmKind::RoundRobin
+}
+
+/// A named server, or a range of identical ones (`web-{01..16}`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// Requests served at once (default 1).
+    pub workers: Option<Spanned<u32>>,
+    /// Requests that may wait; more are rejected (default: unlimited).
+    pub queue_limit: Option<Spanned<u64>>,
+    /// Service-time distribution.
+    pub service: Spanned<DistSpec>,
+}
+
+/// Strips serde-saphyr's trailing " at line N, column M" (we print the
+/// location ourselves, mapped through any `--set` edits).
+fn bare_message(message: &str) -> String {
+    let text = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(", column ") => &message[..i],
+        _ => message,
+    };
+    humanize(text)
+}
+
+/// Rewrites terse deserialiser messages into ones that say what is expected.
+fn humanize(text: &str) -> String {
+    for (ty, what) in [
+        ("u64", "a whole number, zero or more"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("f64", "a number"),
+    ] {
+        if text == format!("invalid {ty}") {
+            return format!("expected {what}");
+        }
+    }
+    text.to_string()
+}
+
+/// `[web-{01..16}]` is a YAML syntax error (braces open a flow mapping):
+/// say so when the failing line has a name pattern on it.
+fn pattern_in_flow_hint(text: &str, loc: Option<serde_saphyr::Location>) -> Option<String> {
+    let line = text.lines().nth(loc?.line().checked_sub(1)? as usize)?;
+    (line.contains("..}") || line.contains(",}") || line.contains("{0"))
+        .then(|| "inside [...] or {...}, quote names with braces: \"web-{01..16}\"".to_string())
+}
+
+/// Reads a scenario from its source (overrides already applied).
+pub fn parse(source: &ScenarioSource) -> Result<Scenario, Error> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options::<Scenario>(&source.effective, options).map_err(|err| {
+        let message = bare_message(&err.render_with_formatter(&serde_saphyr::UserMessageFormatter));
+        let help = pattern_in_flow_hint(&source.effective, err.location());
+        match err.location() {
+            Some(loc) if loc.line() > 0 => source.error_at_location(&loc, message, help),
+            _ => source.error_at(0, 1, message, help),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parse_text(text: &str) -> Result<Scenario, String> {
+        let src = ScenarioSource::from_text(Path::new("t.yaml"), text.to_string());
+        parse(&src).map_err(|e| e.to_string())
+    }
+
+    const MINIMAL: &str = "duration: 1m\nclients:\n  web: {target: edge, rate: 100/s}\nbalancers:\n  edge: {backends: [s1]}\nservers:\n  s1: {service: {constant: 5ms}}\n";
+
+    #[test]
+    fn minimal_scenario_parses_with_defaults() {
+        let s = parse_text(MINIMAL).unwrap();
+        assert_eq!(s.seed, 1);
+        assert_eq!(s.clients.len(), 1);
+        assert_eq!(s.balancers.0[0].1.algorithm, AlgorithmKind::RoundRobin);
+        assert_eq!(s.clients.0[0].1.arrival, ArrivalKind::Poisson);
+    }
+
+    #[test]
+    fn mistakes_name_line_and_column() {
+        let err = parse_text(&MINIMAL.replace("rate: 100/s", "rate: -100/s")).unwrap_err();
+        assert!(err.starts_with("t.yaml:3:"), "{err}");
+        assert!(err.contains("negative"), "{err}");
+        let err = parse_text(&MINIMAL.replace("{backends", "{algorithm: round_robbin, backends")).unwrap_err();
+        assert!(err.contains("t.yaml:5:") && err.contains("round_robin"), "{err}");
+        let err = parse_text(&MINIMAL.replace("duration", "durration")).unwrap_err();
+        assert!(err.starts_with("t.yaml:1:1") && err.contains("unknown field"), "{err}");
+        let err = parse_text(&MINIMAL.replace("s1: {service", "s1: {workers: -2, service")).unwrap_err();
+        assert!(err.contains("t.yaml:7:") && err.contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_rejected() {
+        let text = format!("{MINIMAL}  s1: {{service: {{constant: 5ms}}}}\n");
+        let err = parse_text(&text).unwrap_err();
+        assert!(err.contains("s1") && err.contains("t.yaml:8"), "{err}");
+    }
+
+    #[test]
+    fn json_is_accepted() {
+        let json = r#"{"duration": "1m", "clients": {"web": {"target": "edge", "rate": "10/s"}},
+            "balancers": {"edge": {"backends": ["s1"]}}, "servers": {"s1": {"service": {"exponential": "5ms"}}}}"#;
+        let s = parse_text(json).unwrap();
+        assert_eq!(s.servers.0[0].0.value, "s1");
+    }
+}
