@@ -1,0 +1,11 @@
+//! The generic discrete-event kernel: a pending-event set ordered by
+//! (time, insertion sequence), a slab of live items with generation counters,
+//! and FIFO timer lists. It knows nothing about load balancers.
+
+mod queue;
+mod slab;
+mod timers;
+
+pub use queue::EventQueue;
+pub use slab::{Handle, Slab};
+pub use timers::FifoTimers;

@@ -1,0 +1,79 @@
+//! FIFO timer lists.
+//!
+//! Timers of one constant length (a client group's timeout, say) expire in
+//! the order they were started, so they can wait in a plain queue with only
+//! the head represented in the event set: starting a timer is a push, and a
+//! timer whose request already finished is dropped when it reaches the head.
+//! This keeps a timeout per request from doubling the work of the heap.
+
+use std::collections::VecDeque;
+
+use crate::time::SimTime;
+
+/// One list of (deadline, payload) in non-decreasing deadline order.
+#[derive(Clone, Debug, Default)]
+pub struct FifoTimers<T> {
+    items: VecDeque<(SimTime, T)>,
+}
+
+impl<T: Copy> FifoTimers<T> {
+    pub fn new() -> Self {
+        FifoTimers {
+            items: VecDeque::new(),
+        }
+    }
+
+    /// Adds a timer. Returns true when the list was empty, i.e. when the
+    /// caller must schedule an event for this (new head) deadline.
+    ///
+    /// Deadlines must not decrease; with a constant length and a clock that
+    /// only moves forward, they never do.
+    #[inline]
+    pub fn push(&mut self, deadline: SimTime, payload: T) -> bool {
+        debug_assert!(self.items.back().is_none_or(|(d, _)| *d <= deadline));
+        self.items.push_back((deadline, payload));
+        self.items.len() == 1
+    }
+
+    /// Removes and returns the head if its deadline is at or before `now`.
+    #[inline]
+    pub fn pop_due(&mut self, now: SimTime) -> Option<T> {
+        match self.items.front() {
+            Some((d, _)) if *d <= now => self.items.pop_front().map(|(_, p)| p),
+            _ => None,
+        }
+    }
+
+    /// Deadline of the head, to schedule the next event for.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        self.items.front().map(|(d, _)| *d)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_timers_come_out_in_order_and_report_new_heads() {
+        let mut t = FifoTimers::new();
+        assert!(t.push(SimTime(10), 1));
+        assert!(!t.push(SimTime(10), 2));
+        assert!(!t.push(SimTime(15), 3));
+        assert_eq!(t.pop_due(SimTime(9)), None);
+        assert_eq!(t.pop_due(SimTime(10)), Some(1));
+        assert_eq!(t.pop_due(SimTime(10)), Some(2));
+        assert_eq!(t.pop_due(SimTime(10)), None);
+        assert_eq!(t.next_deadline(), Some(SimTime(15)));
+        assert_eq!(t.pop_due(SimTime(20)), Some(3));
+        assert!(t.is_empty());
+    }
+}
