@@ -1,0 +1,567 @@
+//! The compiled world: integer ids, flat vectors and the topology graph,
+//! built from a [`Scenario`] after checking every name and value.
+//!
+//! Every semantic mistake (an unknown server, a client that reaches no
+//! balancer, a zero worker count) is reported at the place the user wrote
+//! it, through the scenario source's location mapping.
+
+pub mod profile;
+
+use std::path::Path;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::Dfs;
+use serde_saphyr::Spanned;
+
+use crate::balancer::{AlgorithmKind, AlgorithmParams};
+use crate::dist::Dist;
+use crate::error::Error;
+use crate::scenario::names::{self, ResolveError};
+use crate::scenario::{ArrivalKind, Popularity, Scenario, ScenarioSource};
+use crate::time::{NANOS_PER_SEC, SimTime};
+
+pub use profile::{RateProfile, Segment};
+
+pub type ClientId = u32;
+pub type BalancerId = u32;
+pub type ServerId = u32;
+
+/// A server as compiled.
+#[derive(Clone, Debug)]
+pub struct ServerDef {
+    pub name: String,
+    pub workers: u32,
+    /// Requests that may wait for a worker (u64::MAX: unlimited).
+    pub queue_limit: u64,
+    pub service: Dist,
+}
+
+/// One backend of a balancer.
+#[derive(Clone, Debug)]
+pub struct BackendDef {
+    pub server: ServerId,
+    pub weight: u32,
+    pub max_conn: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct BalancerDef {
+    pub name: String,
+    pub algorithm: AlgorithmKind,
+    pub params: AlgorithmParams,
+    pub backends: Vec<BackendDef>,
+}
+
+/// How a client group generates requests.
+#[derive(Clone, Debug)]
+pub enum Load {
+    /// Open loop: arrivals follow the rate profile regardless of responses.
+    Open { arrival: ArrivalKind, profile: RateProfile },
+    /// Closed loop: each user waits for a response, thinks, and sends again.
+    Closed { think: Dist },
+}
+
+#[derive(Clone, Debug)]
+pub struct ClientDef {
+    pub name: String,
+    pub target: BalancerId,
+    pub load: Load,
+    pub users: u64,
+    pub popularity: Popularity,
+    /// Client timeout in nanoseconds.
+    pub timeout: Option<u64>,
+}
+
+/// A node of the topology graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeRef {
+    Client(ClientId),
+    Balancer(BalancerId),
+    Server(ServerId),
+}
+
+/// Everything the simulator needs, checked and indexed.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    /// End of the run (SimTime::MAX when only `requests` bounds it).
+    pub end: SimTime,
+    /// Stop generating after this many requests (u64::MAX: no limit).
+    pub max_requests: u64,
+    pub warmup: SimTime,
+    /// Length of one time-series interval, ns.
+    pub interval: u64,
+    /// Responses slower than this count as slow for their user, ns.
+    pub slow_threshold: u64,
+    pub clients: Vec<ClientDef>,
+    pub balancers: Vec<BalancerDef>,
+    pub servers: Vec<ServerDef>,
+    /// Clients -> balancers -> servers.
+    pub topology: DiGraph<NodeRef, ()>,
+    /// Things that are allowed but probably not intended.
+    pub warnings: Vec<String>,
+}
+
+impl World {
+    pub fn server_index(&self, name: &str) -> Option<ServerId> {
+        self.servers.iter().position(|s| s.name == name).map(|i| i as ServerId)
+    }
+    pub fn balancer_index(&self, name: &str) -> Option<BalancerId> {
+        self.balancers.iter().position(|s| s.name == name).map(|i| i as BalancerId)
+    }
+}
+
+/// Reads, overrides, parses and compiles a scenario file.
+pub fn load(path: &Path, overrides: &[crate::scenario::Override], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
+    let mut source = ScenarioSource::read(path)?;
+    source.apply_overrides(overrides)?;
+    let mut scenario = crate::scenario::parse(&source)?;
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    let world = compile(&scenario, &source)?;
+    Ok((world, source))
+}
+
+/// Compiles a scenario text (for tests and built-in scenarios).
+pub fn load_str(name: &str, text: &str) -> Result<World, Error> {
+    let source = ScenarioSource::from_text(Path::new(name), text.to_string());
+    let scenario = crate::scenario::parse(&source)?;
+    compile(&scenario, &source)
+}
+
+struct Ctx<'a> {
+    src: &'a ScenarioSource,
+}
+
+impl Ctx<'_> {
+    fn err<T>(&self, at: &Spanned<T>, message: impl Into<String>, help: Option<String>) -> Error {
+        self.src.error_at_location(&at.referenced, message, help)
+    }
+}
+
+fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let all: Vec<&str> = candidates.into_iter().collect();
+    match names::closest(wanted, all.iter().copied()) {
+        Some(n) => Some(format!("did you mean `{n}`?")),
+        None if all.len() <= 12 => Some(format!("defined: {}", all.join(", "))),
+        None => None,
+    }
+}
+
+/// Checks a scenario and builds the world from it.
+pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
+    let cx = Ctx { src };
+    let base_dir = src.base_dir();
+    let mut warnings = Vec::new();
+
+    let name = match &s.name {
+        Some(n) => {
+            let v = n.value.trim();
+            if v.is_empty() || v.contains(['/', '\\']) || v == "." || v == ".." {
+                return Err(cx.err(n, format!("`{v}` cannot name an output directory"), Some("use letters, digits, `-` and `_`".into())));
+            }
+            v.to_string()
+        }
+        None => src
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".to_string()),
+    };
+
+    // Run length.
+    let end = match &s.duration {
+        Some(d) if d.value.nanos() == 0 => return Err(cx.err(d, "the duration must be longer than zero", None)),
+        Some(d) => SimTime(d.value.nanos()),
+        None => SimTime::MAX,
+    };
+    let max_requests = match &s.requests {
+        Some(r) if r.value == 0 => return Err(cx.err(r, "`requests` must be at least 1", None)),
+        Some(r) => r.value,
+        None => u64::MAX,
+    };
+    if s.duration.is_none() && s.requests.is_none() {
+        return Err(src.error_at(0, 1, "the scenario sets neither `duration` nor `requests`, so it would never end", Some("add `duration: 10m` or `requests: 1000000`".into())));
+    }
+    let interval = match &s.interval {
+        Some(i) if i.value.nanos() < 1_000_000 => return Err(cx.err(i, "the interval must be at least 1ms", None)),
+        Some(i) => i.value.nanos(),
+        None => NANOS_PER_SEC,
+    };
+    let warmup = match &s.warmup {
+        Some(w) if end != SimTime::MAX && w.value.nanos() >= end.0 => {
+            return Err(cx.err(w, format!("the warm-up ({}) is not shorter than the duration", w.value), None));
+        }
+        Some(w) => SimTime(w.value.nanos()),
+        None => SimTime::ZERO,
+    };
+    let slow_threshold = match &s.slow_threshold {
+        Some(t) if t.value.nanos() == 0 => return Err(cx.err(t, "the slow threshold must be longer than zero", None)),
+        Some(t) => t.value.nanos(),
+        None => NANOS_PER_SEC,
+    };
+
+    // Servers first: balancers refer to them.
+    let mut servers: Vec<ServerDef> = Vec::new();
+    let mut server_names: Vec<String> = Vec::new();
+    for (key, spec) in s.servers.iter() {
+        let expanded = names::expand(&key.value).map_err(|m| cx.err(key, m, None))?;
+        let workers = match &spec.workers {
+            Some(w) if w.value == 0 => return Err(cx.err(w, "a server needs at least 1 worker", None)),
+            Some(w) => w.value,
+            None => 1,
+        };
+        let queue_limit = spec.queue_limit.as_ref().map_or(u64::MAX, |q| q.value);
+        let service = spec
+            .service
+            .value
+            .compile(&base_dir)
+            .map_err(|m| cx.err(&spec.service, m, None))?;
+        for n in expanded {
+            if server_names.contains(&n) {
+                return Err(cx.err(key, format!("server `{n}` is defined twice"), None));
+            }
+            server_names.push(n.clone());
+            servers.push(ServerDef {
+                name: n,
+                workers,
+                queue_limit,
+                service: service.clone(),
+            });
+        }
+    }
+    if servers.is_empty() {
+        return Err(src.error_at(0, 1, "the scenario defines no servers", Some("add a `servers:` section".into())));
+    }
+
+    // Balancers.
+    let mut balancers: Vec<BalancerDef> = Vec::new();
+    for (key, spec) in s.balancers.iter() {
+        if key.value.contains(['{', '*']) {
+            return Err(cx.err(key, "balancer names cannot be patterns", None));
+        }
+        let mut params = AlgorithmParams::default();
+        if let Some(c) = &spec.choices {
+            if c.value == 0 {
+                return Err(cx.err(c, "`choices` must be at least 1", None));
+            }
+            if spec.algorithm != AlgorithmKind::PowerOfTwoChoices {
+                return Err(cx.err(c, "`choices` only applies to power_of_two_choices", None));
+            }
+            params.choices = c.value;
+        }
+        if let Some(v) = &spec.vnodes {
+            if v.value == 0 || v.value > 10_000 {
+                return Err(cx.err(v, "`vnodes` must be between 1 and 10000", None));
+            }
+            if spec.algorithm != AlgorithmKind::ConsistentHash {
+                return Err(cx.err(v, "`vnodes` only applies to consistent_hash", None));
+            }
+            params.vnodes = v.value;
+        }
+        if let Some(m) = &spec.max_conn
+            && m.value == 0
+        {
+            return Err(cx.err(m, "`max_conn` must be at least 1", None));
+        }
+        let mut backends: Vec<BackendDef> = Vec::new();
+        if spec.backends.is_empty() {
+            return Err(cx.err(key, format!("balancer `{}` has no backends", key.value), Some("list servers under `backends:`".into())));
+        }
+        for reference in &spec.backends {
+            let found = names::resolve(&reference.value, &server_names).map_err(|e| match e {
+                ResolveError::Pattern(m) => cx.err(reference, m, None),
+                ResolveError::Unknown(n) => cx.err(
+                    reference,
+                    format!("unknown server `{n}` in the backends of balancer `{}`", key.value),
+                    did_you_mean(&n, server_names.iter().map(String::as_str)),
+                ),
+                ResolveError::NoMatch(p) => cx.err(reference, format!("no server matches `{p}`"), None),
+            })?;
+            for id in found {
+                if backends.iter().any(|b| b.server == id as ServerId) {
+                    return Err(cx.err(reference, format!("server `{}` is listed twice in balancer `{}`", server_names[id], key.value), None));
+                }
+                let max_conn = spec.max_conn.as_ref().map_or(servers[id].workers, |m| m.value);
+                backends.push(BackendDef {
+                    server: id as ServerId,
+                    weight: 1,
+                    max_conn,
+                });
+            }
+        }
+        for (wkey, &weight) in spec.weights.iter() {
+            let found = names::resolve(&wkey.value, &server_names).map_err(|_| {
+                cx.err(wkey, format!("`{}` is not a server", wkey.value), did_you_mean(&wkey.value, server_names.iter().map(String::as_str)))
+            })?;
+            for id in found {
+                let b = backends.iter_mut().find(|b| b.server == id as ServerId).ok_or_else(|| {
+                    cx.err(wkey, format!("server `{}` has a weight but is not a backend of balancer `{}`", server_names[id], key.value), None)
+                })?;
+                if weight > 1_000_000 {
+                    return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
+                }
+                b.weight = weight;
+            }
+        }
+        if backends.iter().all(|b| b.weight == 0) {
+            warnings.push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
+        }
+        balancers.push(BalancerDef {
+            name: key.value.clone(),
+            algorithm: spec.algorithm,
+            params,
+            backends,
+        });
+    }
+    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
+
+    // Clients.
+    let mut clients: Vec<ClientDef> = Vec::new();
+    for (key, spec) in s.clients.iter() {
+        let target = balancer_names.iter().position(|b| *b == spec.target.value).ok_or_else(|| {
+            cx.err(
+                &spec.target,
+                format!("client group `{}` targets `{}`, which is not a balancer", key.value, spec.target.value),
+                did_you_mean(&spec.target.value, balancer_names.iter().map(String::as_str)),
+            )
+        })?;
+        let users = match &spec.users {
+            Some(u) if u.value == 0 => return Err(cx.err(u, "a client group needs at least 1 user", None)),
+            Some(u) if u.value > u64::from(u32::MAX) => return Err(cx.err(u, "at most 4294967295 users per group", None)),
+            Some(u) => u.value,
+            None => 10_000,
+        };
+        if let Popularity::Zipf(exp) = spec.user_popularity
+            && !(exp.is_finite() && exp > 0.0)
+        {
+            return Err(cx.err(key, format!("client group `{}`: the Zipf exponent must be a positive number", key.value), None));
+        }
+        let load = match (&spec.closed_loop, &spec.rate, spec.profile.is_empty()) {
+            (Some(cl), None, true) => {
+                if spec.users.is_none() {
+                    return Err(cx.err(key, format!("closed-loop group `{}` needs `users:` (how many users, each with one request at a time)", key.value), None));
+                }
+                let think = cl.think_time.value.compile(&base_dir).map_err(|m| cx.err(&cl.think_time, m, None))?;
+                Load::Closed { think }
+            }
+            (Some(_), _, _) => {
+                return Err(cx.err(key, format!("client group `{}` has both `closed_loop` and a rate or profile", key.value), Some("a group is either open loop (rate, profile) or closed loop (closed_loop, users)".into())));
+            }
+            (None, rate, _) => {
+                let profile = build_profile(&cx, key, rate.as_ref().map(|r| r.value.per_sec()), spec)?;
+                Load::Open {
+                    arrival: spec.arrival,
+                    profile,
+                }
+            }
+        };
+        let timeout = match &spec.timeout {
+            Some(t) if t.value.nanos() == 0 => return Err(cx.err(t, "the timeout must be longer than zero", None)),
+            Some(t) => Some(t.value.nanos()),
+            None => None,
+        };
+        clients.push(ClientDef {
+            name: key.value.clone(),
+            target: target as BalancerId,
+            load,
+            users,
+            popularity: spec.user_popularity,
+            timeout,
+        });
+    }
+    if clients.is_empty() {
+        return Err(src.error_at(0, 1, "the scenario defines no client groups", Some("add a `clients:` section".into())));
+    }
+
+    let topology = build_topology(&clients, &balancers, &servers);
+    warnings.extend(unreachable_servers(&topology, &servers));
+
+    Ok(World {
+        name,
+        description: s.description.trim().to_string(),
+        seed: s.seed,
+        end,
+        max_requests,
+        warmup,
+        interval,
+        slow_threshold,
+        clients,
+        balancers,
+        servers,
+        topology,
+        warnings,
+    })
+}
+
+fn build_profile(cx: &Ctx<'_>, key: &Spanned<String>, rate: Option<f64>, spec: &crate::scenario::ClientSpec) -> Result<RateProfile, Error> {
+    if spec.profile.is_empty() {
+        let Some(rate) = rate else {
+            return Err(cx.err(key, format!("client group `{}` has no `rate`, `profile` or `closed_loop`", key.value), Some("add e.g. `rate: 100/s`".into())));
+        };
+        if let Some(r) = &spec.profile_repeat {
+            return Err(cx.err(r, "`profile_repeat` needs a `profile`", None));
+        }
+        return Ok(RateProfile::constant(rate));
+    }
+    let mut segments = vec![Segment {
+        start: 0.0,
+        rate: rate.unwrap_or(0.0),
+        slope: 0.0,
+    }];
+    let mut last_at = -1.0f64;
+    let mut busy_until = 0.0f64;
+    for p in &spec.profile {
+        let at = p.at.value.secs();
+        if at <= last_at && !(at == 0.0 && last_at < 0.0) {
+            return Err(cx.err(&p.at, "profile points must be in increasing time order", None));
+        }
+        if at < busy_until {
+            return Err(cx.err(&p.at, "this point starts before the previous ramp has finished", None));
+        }
+        last_at = at;
+        let current = {
+            let s = segments.last().copied().unwrap_or(Segment { start: 0.0, rate: 0.0, slope: 0.0 });
+            s.rate + s.slope * (at - s.start)
+        };
+        let new: Vec<Segment> = match (p.rate, p.ramp_to, p.over) {
+            (Some(r), None, None) => vec![Segment { start: at, rate: r.per_sec(), slope: 0.0 }],
+            (None, Some(to), Some(over)) if over.nanos() > 0 => {
+                let d = over.secs();
+                busy_until = at + d;
+                vec![
+                    Segment { start: at, rate: current, slope: (to.per_sec() - current) / d },
+                    Segment { start: at + d, rate: to.per_sec(), slope: 0.0 },
+                ]
+            }
+            _ => {
+                return Err(cx.err(&p.at, "a profile point is either a step `{at, rate}` or a ramp `{at, ramp_to, over}` with `over` > 0", None));
+            }
+        };
+        // Replace a segment that starts at the same time (a point at 0 replaces the base rate).
+        if segments.last().is_some_and(|s| s.start == at) {
+            segments.pop();
+        }
+        segments.extend(new);
+    }
+    let repeat = match &spec.profile_repeat {
+        Some(r) => {
+            let period = r.value.secs();
+            if period <= 0.0 || segments.last().is_some_and(|s| s.start >= period) || busy_until > period {
+                return Err(cx.err(r, "`profile_repeat` must be longer than the last profile point", None));
+            }
+            Some(period)
+        }
+        None => None,
+    };
+    Ok(RateProfile { segments, repeat })
+}
+
+fn build_topology(clients: &[ClientDef], balancers: &[BalancerDef], servers: &[ServerDef]) -> DiGraph<NodeRef, ()> {
+    let mut g = DiGraph::new();
+    let server_nodes: Vec<NodeIndex> = (0..servers.len()).map(|i| g.add_node(NodeRef::Server(i as ServerId))).collect();
+    let balancer_nodes: Vec<NodeIndex> = (0..balancers.len()).map(|i| g.add_node(NodeRef::Balancer(i as BalancerId))).collect();
+    for (i, b) in balancers.iter().enumerate() {
+        for be in &b.backends {
+            g.add_edge(balancer_nodes[i], server_nodes[be.server as usize], ());
+        }
+    }
+    for (i, c) in clients.iter().enumerate() {
+        let n = g.add_node(NodeRef::Client(i as ClientId));
+        g.add_edge(n, balancer_nodes[c.target as usize], ());
+    }
+    g
+}
+
+/// Servers no client can reach: defined, but they will see no traffic.
+fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<String> {
+    let mut reached = vec![false; servers.len()];
+    for start in g.node_indices().filter(|&n| matches!(g[n], NodeRef::Client(_))) {
+        let mut dfs = Dfs::new(g, start);
+        while let Some(n) = dfs.next(g) {
+            if let NodeRef::Server(s) = g[n] {
+                reached[s as usize] = true;
+            }
+        }
+    }
+    reached
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !**r)
+        .map(|(i, _)| format!("server `{}` is not a backend of any balancer a client sends to: it will see no traffic", servers[i].name))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "name: t\nduration: 1m\nclients:\n  web: {target: edge, rate: 100/s}\nbalancers:\n  edge: {backends: [\"web-{01..03}\"]}\nservers:\n  web-{01..03}: {workers: 2, service: {constant: 5ms}}\n";
+
+    fn compile_err(text: &str) -> String {
+        load_str("t.yaml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn compiles_ranges_and_ids() {
+        let w = load_str("t.yaml", BASE).unwrap();
+        assert_eq!(w.servers.len(), 3);
+        assert_eq!(w.servers[2].name, "web-03");
+        assert_eq!(w.balancers[0].backends.len(), 3);
+        assert_eq!(w.balancers[0].backends[1].max_conn, 2);
+        assert_eq!(w.clients[0].target, 0);
+        assert!(w.warnings.is_empty());
+        assert_eq!(w.topology.node_count(), 5);
+    }
+
+    #[test]
+    fn unknown_names_are_located_with_a_hint() {
+        let e = compile_err(&BASE.replace("[\"web-{01..03}\"]", "[web-01, web-4]"));
+        assert!(e.starts_with("t.yaml:6:29: unknown server `web-4`"), "{e}");
+        let e = compile_err(&BASE.replace("target: edge", "target: edg"));
+        assert!(e.contains("t.yaml:4:17") && e.contains("not a balancer"), "{e}");
+    }
+
+    #[test]
+    fn impossible_values_are_rejected() {
+        assert!(compile_err(&BASE.replace("workers: 2", "workers: 0")).contains("at least 1 worker"));
+        assert!(compile_err(&BASE.replace("duration: 1m", "requests: 0")).contains("at least 1"));
+        assert!(compile_err(&BASE.replace("duration: 1m\n", "")).contains("never end"));
+        assert!(compile_err(&BASE.replace("rate: 100/s", "rate: 100/s, closed_loop: {think_time: {constant: 1s}}")).contains("both"));
+        assert!(compile_err(&BASE.replace("{backends", "{choices: 3, backends")).contains("power_of_two_choices"));
+    }
+
+    #[test]
+    fn weights_apply_and_warn_when_all_zero() {
+        let w = load_str("t.yaml", &BASE.replace("{backends: [\"web-{01..03}\"]}", "{backends: [\"web-{01..03}\"], weights: {web-01: 5, web-0*: 0}}")).unwrap();
+        assert!(w.balancers[0].backends.iter().all(|b| b.weight == 0));
+        assert_eq!(w.warnings.len(), 1);
+        let e = compile_err(&BASE.replace("{backends: [\"web-{01..03}\"]}", "{backends: [web-01], weights: {web-02: 5}}"));
+        assert!(e.contains("not a backend"), "{e}");
+    }
+
+    #[test]
+    fn profiles_compile_steps_and_ramps() {
+        let text = BASE.replace(
+            "{target: edge, rate: 100/s}",
+            "{target: edge, rate: 100/s, profile: [{at: 10s, rate: 200/s}, {at: 20s, ramp_to: 400/s, over: 10s}]}",
+        );
+        let w = load_str("t.yaml", &text).unwrap();
+        let Load::Open { profile, .. } = &w.clients[0].load else { panic!() };
+        assert_eq!(profile.rate_at(5.0), 100.0);
+        assert_eq!(profile.rate_at(15.0), 200.0);
+        assert_eq!(profile.rate_at(25.0), 300.0);
+        assert_eq!(profile.rate_at(35.0), 400.0);
+        let bad = BASE.replace("{target: edge, rate: 100/s}", "{target: edge, rate: 1/s, profile: [{at: 20s, rate: 2/s}, {at: 10s, rate: 3/s}]}");
+        assert!(compile_err(&bad).contains("increasing"));
+    }
+
+    #[test]
+    fn unreferenced_servers_warn() {
+        let w = load_str("t.yaml", &BASE.replace("[\"web-{01..03}\"]", "[web-01]")).unwrap();
+        assert_eq!(w.warnings.len(), 2);
+    }
+}
