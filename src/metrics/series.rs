@@ -1,0 +1,136 @@
+//! Where per-interval rows go: a CSV file written as the run goes (so memory
+//! does not grow with simulated time), or nowhere (validation runs, benches).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Receives one row per (interval, entity, metric).
+pub trait SeriesSink: Send {
+    /// `time_s` is the interval's start in simulated seconds, `clock` its
+    /// wall-clock time (empty when the scenario has no `start`).
+    fn row(&mut self, time_s: f64, clock: &str, kind: &str, entity: &str, metric: &str, value: f64);
+    /// Flushes buffered rows; the first I/O error, if any, is returned.
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// Discards rows.
+pub struct NullSink;
+
+impl SeriesSink for NullSink {
+    fn row(&mut self, _: f64, _: &str, _: &str, _: &str, _: &str, _: f64) {}
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The CSV header of `timeseries.csv`.
+pub const HEADER: &str = "time_s,clock,kind,entity,metric,value";
+
+/// Writes `timeseries.csv` rows to a file (normally a temporary file that
+/// the report step renames into place).
+pub struct CsvSink {
+    path: PathBuf,
+    out: BufWriter<File>,
+    error: Option<std::io::Error>,
+    line: String,
+}
+
+impl CsvSink {
+    pub fn create(path: &Path) -> std::io::Result<CsvSink> {
+        let mut out = BufWriter::with_capacity(1 << 16, File::create(path)?);
+        writeln!(out, "{HEADER}")?;
+        Ok(CsvSink {
+            path: path.to_path_buf(),
+            out,
+            error: None,
+            line: String::with_capacity(128),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Formats a value compactly and deterministically (integers without a
+/// fraction; others with up to 6 significant decimals).
+pub fn format_value(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    if v == v.trunc() && v.abs() < 1e15 {
+        return format!("{}", v as i64);
+    }
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".to_string() } else { s.to_string() }
+}
+
+fn csv_field(s: &str, out: &mut String) {
+    if s.contains([',', '"', '\n']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+impl SeriesSink for CsvSink {
+    fn row(&mut self, time_s: f64, clock: &str, kind: &str, entity: &str, metric: &str, value: f64) {
+        if self.error.is_some() {
+            return;
+        }
+        self.line.clear();
+        self.line.push_str(&format_value(time_s));
+        self.line.push(',');
+        csv_field(clock, &mut self.line);
+        self.line.push(',');
+        self.line.push_str(kind);
+        self.line.push(',');
+        csv_field(entity, &mut self.line);
+        self.line.push(',');
+        self.line.push_str(metric);
+        self.line.push(',');
+        self.line.push_str(&format_value(value));
+        self.line.push('\n');
+        if let Err(e) = self.out.write_all(self.line.as_bytes()) {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_format_compactly() {
+        assert_eq!(format_value(3.0), "3");
+        assert_eq!(format_value(0.125), "0.125");
+        assert_eq!(format_value(1.0 / 3.0), "0.333333");
+        assert_eq!(format_value(f64::NAN), "");
+        assert_eq!(format_value(-0.0000001), "0");
+    }
+
+    #[test]
+    fn csv_rows_quote_awkward_names() {
+        let dir = std::env::temp_dir().join(format!("lbsim-series-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ts.csv");
+        let mut sink = CsvSink::create(&path).unwrap();
+        sink.row(1.0, "", "server", "a,b", "requests", 5.0);
+        sink.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{HEADER}\n1,,server,\"a,b\",requests,5\n"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
