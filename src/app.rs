@@ -1,0 +1,108 @@
+//! The commands behind the CLI, as library functions with plain option
+//! structs, so `main.rs` only parses arguments and maps errors to exit codes.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::Error;
+use crate::metrics::CsvSink;
+use crate::model::{self, World};
+use crate::report::{self, OutputDir, RunContext, Summary};
+use crate::scenario::{Override, ScenarioSource};
+use crate::sim::{RunResult, Simulation};
+
+/// Options of `lbsim run`.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub scenario: PathBuf,
+    pub out: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub seed: Option<u64>,
+    pub json: bool,
+    pub reproducible: bool,
+    pub quiet: bool,
+}
+
+/// What a finished `lbsim run` produced.
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub out_dir: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// Text for stdout (the table, or the JSON summary with `--json`).
+    pub stdout: String,
+    pub exit_code: i32,
+}
+
+/// Parses every `--set` argument.
+pub fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, Error> {
+    sets.iter().map(|s| Override::parse(s)).collect()
+}
+
+/// Loads and checks a scenario with its overrides.
+pub fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
+    let overrides = parse_overrides(sets)?;
+    model::load(path, &overrides, seed)
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal.
+pub fn progress_bar(enabled: bool, label: &str) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr_with_hz(10));
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+/// Runs a scenario end to end: load, simulate, write reports.
+pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
+    let (world, source) = load(&opts.scenario, &opts.sets, opts.seed)?;
+    if !opts.quiet {
+        for w in &world.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
+    let out = OutputDir::create(&out_dir)?;
+    let series_name = "timeseries.csv";
+    let sink = CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
+    let bar = progress_bar(!opts.json && !opts.quiet, &world.name);
+    let result = Simulation::new(world, Box::new(sink)).run(|f| bar.set_position((f * 1000.0) as u64));
+    bar.finish_and_clear();
+    finish_run(result, &out, &source, opts)
+}
+
+fn finish_run(mut result: RunResult, out: &OutputDir, source: &ScenarioSource, opts: &RunOptions) -> Result<RunOutcome, Error> {
+    let series_name = "timeseries.csv";
+    if let Err(e) = result.recorder.finish_series() {
+        out.discard(series_name);
+        return Err(Error::output(out.final_path(series_name), e));
+    }
+    let ctx = RunContext {
+        file: source.display_name(),
+        overrides: opts.sets.clone(),
+        reproducible: opts.reproducible,
+    };
+    let summary = Summary::build(&result, &ctx);
+    let mut files = vec![out.commit(series_name)?];
+    files.extend(report::write_reports(out, &summary)?);
+    files.sort();
+    let stdout = if opts.json {
+        String::from_utf8_lossy(&report::summary_json(&summary)?).into_owned()
+    } else {
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        report::text::render(&summary, &names)
+    };
+    Ok(RunOutcome {
+        summary,
+        out_dir: out.path.clone(),
+        files,
+        stdout,
+        exit_code: 0,
+    })
+}

@@ -1,0 +1,51 @@
+//! Reports: `summary.json`, `servers.csv`, the terminal summary, and the
+//! atomic output directory they are written to. (`timeseries.csv` is
+//! streamed by the metrics sink during the run and committed here.)
+
+pub mod output;
+pub mod summary;
+pub mod text;
+
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::metrics::series::format_value;
+pub use output::OutputDir;
+pub use summary::{RunContext, Summary};
+
+/// `servers.csv`: one row per server with its totals over the measured period.
+pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| Error::Internal(format!("building servers.csv: {e}"));
+    w.write_record(["server", "workers", "requests", "share", "completed", "rejected", "utilisation", "max_queue"])
+        .map_err(internal)?;
+    for s in &summary.servers {
+        w.write_record([
+            s.name.clone(),
+            s.workers.to_string(),
+            s.requests.to_string(),
+            format_value(s.share),
+            s.completed.to_string(),
+            s.rejected.to_string(),
+            format_value(s.utilisation),
+            s.max_queue.to_string(),
+        ])
+        .map_err(internal)?;
+    }
+    w.into_inner().map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
+    let mut bytes = serde_json::to_vec_pretty(summary).map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Writes the summary and servers reports; returns the paths written.
+pub fn write_reports(out: &OutputDir, summary: &Summary) -> Result<Vec<PathBuf>, Error> {
+    Ok(vec![
+        out.write("summary.json", &summary_json(summary)?)?,
+        out.write("servers.csv", &servers_csv(summary)?)?,
+    ])
+}
