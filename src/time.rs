@@ -112,7 +112,7 @@ pub fn format_duration(ns: u64) -> String {
     if ns == 0 {
         return "0s".to_string();
     }
-    if ns >= 60 * S && ns % S == 0 {
+    if ns >= 60 * S && ns.is_multiple_of(S) {
         let total = ns / S;
         let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
         let mut out = String::new();
