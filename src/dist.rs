@@ -1,48 +1,1469 @@
-//! Temporary stand-in for the distributions module (replaced by the full one).
-use std::path::Path;
+//! Time distributions: server service times, client think times and network
+//! link latencies.
+//!
+//! There are two layers. [`DistSpec`] is what a user writes in a scenario file
+//! (`{exponential: 10ms}`, `{lognormal: {mean: 40ms, p99: 250ms}}`, ...): plain
+//! data that deserialises with source locations intact and serialises back to
+//! the same form. [`DistSpec::compile`] checks it and turns it into a [`Dist`],
+//! the sampler the simulator calls tens of millions of times per second: every
+//! parameter is precomputed, sampling never allocates, and the analytic
+//! moments the theory checks need (mean, E[S²], quantiles) come with it.
+//!
+//! All samples are whole nanoseconds, rounded to nearest, matching the
+//! simulator's integer virtual time.
 
-use rand_distr::{Distribution, Exp1};
+use std::f64::consts::{PI, SQRT_2};
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::rng::SimRng;
-use crate::units::Duration;
+use crate::rng::{SimRng, below, unit_f64};
+use crate::units::{Duration, Percent};
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+const NS_PER_SEC: f64 = 1e9;
+const NS_PER_MS: f64 = 1e6;
+
+/// The 99% quantile of the standard normal distribution.
+const Z99: f64 = 2.326_347_874_040_841;
+
+/// How far mixture weights may stray from adding up to 100% (0.01%).
+const MIXTURE_TOLERANCE: f64 = 1e-4;
+
+// ---------------------------------------------------------------------------
+// What the user writes
+// ---------------------------------------------------------------------------
+
+/// A time distribution as written in a scenario file.
+///
+/// Each form is a single-key map naming the distribution:
+///
+/// ```yaml
+/// {constant: 10ms}
+/// {exponential: 10ms}                      # the mean
+/// {uniform: {min: 5ms, max: 15ms}}
+/// {normal: {mean: 2ms, stddev: 0.5ms}}     # truncated at zero
+/// {lognormal: {mean: 40ms, p99: 250ms}}    # or {median, p99} or {mu, sigma}
+/// {erlang: {k: 4, mean: 10ms}}
+/// {gamma: {shape: 2.5, mean: 10ms}}
+/// {mixture: [{weight: 95%, dist: {exponential: 5ms}},
+///            {weight: 5%, dist: {constant: 200ms}}]}
+/// {empirical: {file: samples.csv, column: latency_ms, unit: ms}}
+/// ```
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DistSpec {
+    /// Always the same time. Zero is allowed (e.g. a link with no latency).
     Constant(Duration),
+    /// Exponential with the given mean.
     Exponential(Duration),
+    /// Uniform between `min` and `max`.
+    Uniform(UniformSpec),
+    /// Normal, truncated at zero by resampling (meant for network latency).
+    Normal(NormalSpec),
+    /// Lognormal, given by mean and p99, median and p99, or mu and sigma.
+    Lognormal(LognormalSpec),
+    /// Erlang: the sum of `k` exponential phases, with the given total mean.
+    Erlang(ErlangSpec),
+    /// Gamma with the given shape and mean.
+    Gamma(GammaSpec),
+    /// A weighted choice between distributions; weights add up to 100%.
+    Mixture(Vec<MixtureComponent>),
+    /// Observed times read from a CSV file, resampled uniformly (bootstrap).
+    Empirical(EmpiricalSpec),
 }
 
-#[derive(Clone, Debug)]
-pub enum Dist {
-    Constant(u64),
-    Exponential(f64),
+/// `{uniform: {min: 5ms, max: 15ms}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UniformSpec {
+    /// The shortest time.
+    pub min: Duration,
+    /// The longest time (at least `min`).
+    pub max: Duration,
 }
 
-impl DistSpec {
-    pub fn compile(&self, _base_dir: &Path) -> Result<Dist, String> {
-        Ok(match self {
-            DistSpec::Constant(d) => Dist::Constant(d.nanos()),
-            DistSpec::Exponential(d) => Dist::Exponential(d.nanos() as f64),
+/// `{normal: {mean: 2ms, stddev: 0.5ms}}`: the mean and standard deviation of
+/// the normal before truncation at zero.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NormalSpec {
+    /// Mean before truncation; more than zero.
+    pub mean: Duration,
+    /// Standard deviation before truncation; more than zero.
+    pub stddev: Duration,
+}
+
+/// `{lognormal: ...}`: exactly one of the pairs `mean` + `p99`,
+/// `median` + `p99`, or `mu` + `sigma`, where `mu` and `sigma` are the mean and
+/// standard deviation of ln(time in milliseconds).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LognormalSpec {
+    /// Mean time (with `p99`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<Duration>,
+    /// Median time (with `p99`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median: Option<Duration>,
+    /// 99th percentile (with `mean` or `median`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Duration>,
+    /// Mean of ln(time in ms) (with `sigma`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mu: Option<f64>,
+    /// Standard deviation of ln(time in ms) (with `mu`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+}
+
+/// `{erlang: {k: 4, mean: 10ms}}`: `k` phases, total mean `mean`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ErlangSpec {
+    /// Number of exponential phases, 1 or more.
+    pub k: u32,
+    /// Mean of the whole (sum of the phases).
+    pub mean: Duration,
+}
+
+/// `{gamma: {shape: 2.5, mean: 10ms}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GammaSpec {
+    /// Shape parameter, more than zero (1 is exponential).
+    pub shape: f64,
+    /// Mean, more than zero.
+    pub mean: Duration,
+}
+
+/// One branch of a mixture: `{weight: 5%, dist: {constant: 200ms}}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MixtureComponent {
+    /// Probability of drawing from this branch.
+    pub weight: Percent,
+    /// The branch's distribution (mixtures may nest).
+    pub dist: DistSpec,
+}
+
+/// `{empirical: {file: samples.csv, column: latency_ms, unit: ms}}`.
+///
+/// The file is a CSV with a header row; `file` is relative to the scenario
+/// file's directory. `column` defaults to the first column and `unit` to `ms`.
+/// Blank cells are skipped, so columns of different lengths can share a file.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmpiricalSpec {
+    /// CSV path, relative to the scenario file's directory.
+    pub file: PathBuf,
+    /// Header name of the column to read; the first column if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// Unit of the numbers in the column.
+    #[serde(default)]
+    pub unit: TimeUnit,
+}
+
+/// The unit of the numbers in an empirical CSV column.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeUnit {
+    /// Nanoseconds.
+    Ns,
+    /// Microseconds.
+    Us,
+    /// Milliseconds (the default).
+    #[default]
+    Ms,
+    /// Seconds.
+    S,
+}
+
+impl TimeUnit {
+    /// Nanoseconds in one of this unit.
+    pub fn nanos(self) -> f64 {
+        match self {
+            TimeUnit::Ns => 1.0,
+            TimeUnit::Us => 1e3,
+            TimeUnit::Ms => 1e6,
+            TimeUnit::S => 1e9,
+        }
+    }
+}
+
+impl fmt::Display for TimeUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeUnit::Ns => "ns",
+            TimeUnit::Us => "us",
+            TimeUnit::Ms => "ms",
+            TimeUnit::S => "s",
         })
     }
 }
 
+// ---------------------------------------------------------------------------
+// The compiled sampler
+// ---------------------------------------------------------------------------
+
+/// A compiled time distribution: samples whole nanoseconds and knows its own
+/// moments. Cheap to clone (mixtures and empirical data are shared).
+#[derive(Clone, Debug)]
+pub struct Dist {
+    kind: Kind,
+}
+
+/// Internal representation; every length is in nanoseconds.
+#[derive(Clone, Debug)]
+enum Kind {
+    Constant(u64),
+    Exponential {
+        mean_ns: f64,
+    },
+    Uniform {
+        min_ns: f64,
+        width_ns: f64,
+    },
+    /// Normal(mean, sd) conditioned on being >= 0.
+    TruncatedNormal {
+        mean_ns: f64,
+        sd_ns: f64,
+    },
+    /// exp(mu + sigma Z) nanoseconds.
+    Lognormal {
+        mu: f64,
+        sigma: f64,
+    },
+    /// `scale_ns` times a unit-scale gamma (Erlang is the integer-shape case).
+    Gamma {
+        unit: Gamma<f64>,
+        shape: f64,
+        scale_ns: f64,
+    },
+    Mixture(Arc<[Component]>),
+    Empirical(Arc<Empirical>),
+}
+
+#[derive(Clone, Debug)]
+struct Component {
+    /// Cumulative probability up to and including this component; the last
+    /// is exactly 1.
+    cum: f64,
+    weight: f64,
+    dist: Dist,
+}
+
+#[derive(Debug)]
+struct Empirical {
+    /// Observed values, sorted ascending.
+    sorted_ns: Box<[u64]>,
+    mean_ns: f64,
+    m2_ns2: f64,
+}
+
+impl Empirical {
+    fn new(mut values: Vec<u64>) -> Empirical {
+        values.sort_unstable();
+        let n = values.len() as f64;
+        let (mut s1, mut s2) = (0.0f64, 0.0f64);
+        for &v in &values {
+            let x = v as f64;
+            s1 += x;
+            s2 += x * x;
+        }
+        Empirical {
+            sorted_ns: values.into_boxed_slice(),
+            mean_ns: s1 / n,
+            m2_ns2: s2 / n,
+        }
+    }
+}
+
+/// Rounds a non-negative time in nanoseconds to whole nanoseconds
+/// (saturating; NaN and negatives become zero).
+#[inline(always)]
+fn round_ns(x: f64) -> u64 {
+    (x + 0.5) as u64
+}
+
 impl Dist {
+    /// A distribution that always gives `ns` nanoseconds.
+    pub fn constant(ns: u64) -> Dist {
+        Dist {
+            kind: Kind::Constant(ns),
+        }
+    }
+
+    /// Draws one time, in whole nanoseconds.
+    #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> u64 {
-        match self {
-            Dist::Constant(ns) => *ns,
-            Dist::Exponential(mean) => {
+        match &self.kind {
+            Kind::Constant(ns) => *ns,
+            Kind::Exponential { mean_ns } => {
                 let e: f64 = Exp1.sample(rng);
-                (mean * e).round() as u64
+                round_ns(mean_ns * e)
+            }
+            Kind::Uniform { min_ns, width_ns } => round_ns(min_ns + width_ns * unit_f64(rng)),
+            Kind::TruncatedNormal { mean_ns, sd_ns } => loop {
+                let z: f64 = StandardNormal.sample(rng);
+                let x = mean_ns + sd_ns * z;
+                if x >= 0.0 {
+                    break round_ns(x);
+                }
+            },
+            Kind::Lognormal { mu, sigma } => {
+                let z: f64 = StandardNormal.sample(rng);
+                round_ns((mu + sigma * z).exp())
+            }
+            Kind::Gamma { unit, scale_ns, .. } => round_ns(scale_ns * unit.sample(rng)),
+            Kind::Mixture(components) => {
+                let u = unit_f64(rng);
+                for c in components.iter() {
+                    if u < c.cum {
+                        return c.dist.sample(rng);
+                    }
+                }
+                // Unreachable: the last cumulative weight is exactly 1 > u.
+                components[components.len() - 1].dist.sample(rng)
+            }
+            Kind::Empirical(e) => {
+                let i = below(rng, e.sorted_ns.len() as u32);
+                e.sorted_ns[i as usize]
             }
         }
     }
+
+    /// The mean, in seconds.
     pub fn mean_secs(&self) -> f64 {
-        match self {
-            Dist::Constant(ns) => *ns as f64 / 1e9,
-            Dist::Exponential(m) => m / 1e9,
+        self.mean_ns() / NS_PER_SEC
+    }
+
+    /// The second moment E[S²], in seconds squared (what the
+    /// Pollaczek-Khinchine formula needs).
+    pub fn second_moment_secs2(&self) -> f64 {
+        self.second_moment_ns2() / (NS_PER_SEC * NS_PER_SEC)
+    }
+
+    fn mean_ns(&self) -> f64 {
+        match &self.kind {
+            Kind::Constant(ns) => *ns as f64,
+            Kind::Exponential { mean_ns } => *mean_ns,
+            Kind::Uniform { min_ns, width_ns } => min_ns + width_ns / 2.0,
+            Kind::TruncatedNormal { mean_ns, sd_ns } => {
+                mean_ns + sd_ns * inverse_mills(mean_ns / sd_ns)
+            }
+            Kind::Lognormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+            Kind::Gamma {
+                shape, scale_ns, ..
+            } => shape * scale_ns,
+            Kind::Mixture(cs) => cs.iter().map(|c| c.weight * c.dist.mean_ns()).sum(),
+            Kind::Empirical(e) => e.mean_ns,
         }
+    }
+
+    fn second_moment_ns2(&self) -> f64 {
+        match &self.kind {
+            Kind::Constant(ns) => (*ns as f64).powi(2),
+            Kind::Exponential { mean_ns } => 2.0 * mean_ns * mean_ns,
+            Kind::Uniform { min_ns, width_ns } => {
+                let (a, b) = (*min_ns, min_ns + width_ns);
+                (a * a + a * b + b * b) / 3.0
+            }
+            Kind::TruncatedNormal { mean_ns, sd_ns } => {
+                // E[X²] = mu² + sd² + mu sd lambda for truncation at zero.
+                let lambda = inverse_mills(mean_ns / sd_ns);
+                mean_ns * mean_ns + sd_ns * sd_ns + mean_ns * sd_ns * lambda
+            }
+            Kind::Lognormal { mu, sigma } => (2.0 * mu + 2.0 * sigma * sigma).exp(),
+            Kind::Gamma {
+                shape, scale_ns, ..
+            } => shape * (shape + 1.0) * scale_ns * scale_ns,
+            Kind::Mixture(cs) => cs
+                .iter()
+                .map(|c| c.weight * c.dist.second_moment_ns2())
+                .sum(),
+            Kind::Empirical(e) => e.m2_ns2,
+        }
+    }
+
+    /// The `q`-quantile in seconds, where a closed form exists (constant,
+    /// exponential, uniform, truncated normal, lognormal, empirical); `None`
+    /// for gamma, Erlang and mixtures, or when `q` is outside [0, 1].
+    ///
+    /// The empirical quantile is the smallest observed value with at least a
+    /// fraction `q` of the observations at or below it (the inverse of the
+    /// distribution that bootstrap sampling draws from).
+    pub fn quantile_secs(&self, q: f64) -> Option<f64> {
+        if !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let ns = match &self.kind {
+            Kind::Constant(ns) => *ns as f64,
+            Kind::Exponential { mean_ns } => -mean_ns * (-q).ln_1p(),
+            Kind::Uniform { min_ns, width_ns } => min_ns + width_ns * q,
+            Kind::TruncatedNormal { mean_ns, sd_ns } => {
+                let below_zero = normal_cdf(-mean_ns / sd_ns);
+                let p = below_zero + q * (1.0 - below_zero);
+                (mean_ns + sd_ns * inverse_normal_cdf(p)).max(0.0)
+            }
+            Kind::Lognormal { mu, sigma } => (mu + sigma * inverse_normal_cdf(q)).exp(),
+            Kind::Gamma { .. } | Kind::Mixture(_) => return None,
+            Kind::Empirical(e) => {
+                let n = e.sorted_ns.len();
+                let rank = (q * n as f64).ceil() as usize;
+                e.sorted_ns[rank.clamp(1, n) - 1] as f64
+            }
+        };
+        Some(ns / NS_PER_SEC)
+    }
+
+    /// This distribution with every time multiplied by `factor` (3.0 for
+    /// "service is three times slower").
+    ///
+    /// # Panics
+    /// If `factor` is negative, infinite or NaN.
+    pub fn scaled(&self, factor: f64) -> Dist {
+        assert!(
+            factor.is_finite() && factor >= 0.0,
+            "scale factor {factor} must be finite and not negative"
+        );
+        if factor == 0.0 {
+            return Dist::constant(0);
+        }
+        let kind = match &self.kind {
+            Kind::Constant(ns) => Kind::Constant(round_ns(*ns as f64 * factor)),
+            Kind::Exponential { mean_ns } => Kind::Exponential {
+                mean_ns: mean_ns * factor,
+            },
+            Kind::Uniform { min_ns, width_ns } => Kind::Uniform {
+                min_ns: min_ns * factor,
+                width_ns: width_ns * factor,
+            },
+            Kind::TruncatedNormal { mean_ns, sd_ns } => Kind::TruncatedNormal {
+                mean_ns: mean_ns * factor,
+                sd_ns: sd_ns * factor,
+            },
+            Kind::Lognormal { mu, sigma } => Kind::Lognormal {
+                mu: mu + factor.ln(),
+                sigma: *sigma,
+            },
+            Kind::Gamma {
+                unit,
+                shape,
+                scale_ns,
+            } => Kind::Gamma {
+                unit: *unit,
+                shape: *shape,
+                scale_ns: scale_ns * factor,
+            },
+            Kind::Mixture(cs) => Kind::Mixture(
+                cs.iter()
+                    .map(|c| Component {
+                        cum: c.cum,
+                        weight: c.weight,
+                        dist: c.dist.scaled(factor),
+                    })
+                    .collect(),
+            ),
+            Kind::Empirical(e) => Kind::Empirical(Arc::new(Empirical::new(
+                e.sorted_ns
+                    .iter()
+                    .map(|&v| round_ns(v as f64 * factor))
+                    .collect(),
+            ))),
+        };
+        Dist { kind }
+    }
+
+    /// `Some(ns)` if every sample is the same `ns` nanoseconds.
+    pub fn is_constant(&self) -> Option<u64> {
+        match self.kind {
+            Kind::Constant(ns) => Some(ns),
+            _ => None,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Compilation: checking what the user wrote
+// ---------------------------------------------------------------------------
+
+impl DistSpec {
+    /// Checks the parameters and builds the sampler. `base_dir` is the
+    /// directory of the scenario file, which empirical CSV paths are relative
+    /// to. The error says what is wrong and what was expected; CSV problems
+    /// are reported as `file:line:column: ...`.
+    pub fn compile(&self, base_dir: &Path) -> Result<Dist, String> {
+        let kind = match self {
+            DistSpec::Constant(d) => Kind::Constant(d.nanos()),
+            DistSpec::Exponential(mean) => {
+                positive("exponential", "mean", *mean, "{exponential: 10ms}")?;
+                Kind::Exponential {
+                    mean_ns: mean.nanos() as f64,
+                }
+            }
+            DistSpec::Uniform(UniformSpec { min, max }) => {
+                if min > max {
+                    return Err(format!(
+                        "uniform min {min} is more than max {max}: expected min <= max, \
+                         like {{uniform: {{min: 5ms, max: 15ms}}}}"
+                    ));
+                }
+                if min == max {
+                    Kind::Constant(min.nanos())
+                } else {
+                    Kind::Uniform {
+                        min_ns: min.nanos() as f64,
+                        width_ns: (max.nanos() - min.nanos()) as f64,
+                    }
+                }
+            }
+            DistSpec::Normal(NormalSpec { mean, stddev }) => {
+                let example = "{normal: {mean: 2ms, stddev: 0.5ms}}";
+                positive("normal", "mean", *mean, example)?;
+                if stddev.nanos() == 0 {
+                    return Err(format!(
+                        "normal stddev is 0: expected a standard deviation greater than zero, \
+                         like {example} (for a fixed time use {{constant: {mean}}})"
+                    ));
+                }
+                Kind::TruncatedNormal {
+                    mean_ns: mean.nanos() as f64,
+                    sd_ns: stddev.nanos() as f64,
+                }
+            }
+            DistSpec::Lognormal(spec) => compile_lognormal(spec)?,
+            DistSpec::Erlang(ErlangSpec { k, mean }) => {
+                if *k == 0 {
+                    return Err(
+                        "erlang k is 0: expected the number of phases, a whole number 1 or more, \
+                         like {erlang: {k: 4, mean: 10ms}}"
+                            .to_string(),
+                    );
+                }
+                positive("erlang", "mean", *mean, "{erlang: {k: 4, mean: 10ms}}")?;
+                gamma_kind(f64::from(*k), *mean)?
+            }
+            DistSpec::Gamma(GammaSpec { shape, mean }) => {
+                if !(shape.is_finite() && *shape > 0.0) {
+                    return Err(format!(
+                        "gamma shape is {shape}: expected a number greater than zero, \
+                         like {{gamma: {{shape: 2.5, mean: 10ms}}}}"
+                    ));
+                }
+                positive("gamma", "mean", *mean, "{gamma: {shape: 2.5, mean: 10ms}}")?;
+                gamma_kind(*shape, *mean)?
+            }
+            DistSpec::Mixture(components) => compile_mixture(components, base_dir)?,
+            DistSpec::Empirical(spec) => {
+                Kind::Empirical(Arc::new(Empirical::new(load_empirical(spec, base_dir)?)))
+            }
+        };
+        Ok(Dist { kind })
+    }
+}
+
+fn positive(dist: &str, field: &str, value: Duration, example: &str) -> Result<(), String> {
+    if value.nanos() == 0 {
+        return Err(format!(
+            "{dist} {field} is 0: expected a {field} greater than zero, like {example}"
+        ));
+    }
+    Ok(())
+}
+
+fn gamma_kind(shape: f64, mean: Duration) -> Result<Kind, String> {
+    let unit = Gamma::new(shape, 1.0).map_err(|e| format!("gamma shape {shape}: {e}"))?;
+    Ok(Kind::Gamma {
+        unit,
+        shape,
+        scale_ns: mean.nanos() as f64 / shape,
+    })
+}
+
+fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
+    const FORMS: &str = "exactly one of these pairs: `mean` and `p99` \
+        ({lognormal: {mean: 40ms, p99: 250ms}}), `median` and `p99` \
+        ({lognormal: {median: 30ms, p99: 250ms}}), or `mu` and `sigma` of \
+        ln(time in milliseconds) ({lognormal: {mu: 3.2, sigma: 0.6}})";
+    let LognormalSpec {
+        mean,
+        median,
+        p99,
+        mu,
+        sigma,
+    } = *spec;
+    let (mu_ms, sigma) = match (mean, median, p99, mu, sigma) {
+        (Some(mean), None, Some(p99), None, None) => {
+            positive(
+                "lognormal",
+                "mean",
+                mean,
+                "{lognormal: {mean: 40ms, p99: 250ms}}",
+            )?;
+            if p99 <= mean {
+                return Err(format!(
+                    "lognormal p99 {p99} is not more than the mean {mean}: \
+                     expected a p99 greater than the mean"
+                ));
+            }
+            let ratio = p99.nanos() as f64 / mean.nanos() as f64;
+            let max_ratio = (Z99 * Z99 / 2.0).exp();
+            if ratio > max_ratio {
+                return Err(format!(
+                    "lognormal p99 {p99} is {ratio:.2} times the mean {mean}, but a lognormal's \
+                     p99 can be at most {max_ratio:.2} times its mean: give the median instead \
+                     ({{lognormal: {{median: ..., p99: {p99}}}}}), or use a mixture for a \
+                     heavier tail"
+                ));
+            }
+            let sigma = Z99 - (Z99 * Z99 - 2.0 * ratio.ln()).max(0.0).sqrt();
+            let mean_ms = mean.nanos() as f64 / NS_PER_MS;
+            (mean_ms.ln() - sigma * sigma / 2.0, sigma)
+        }
+        (None, Some(median), Some(p99), None, None) => {
+            positive(
+                "lognormal",
+                "median",
+                median,
+                "{lognormal: {median: 30ms, p99: 250ms}}",
+            )?;
+            if p99 <= median {
+                return Err(format!(
+                    "lognormal p99 {p99} is not more than the median {median}: \
+                     expected a p99 greater than the median"
+                ));
+            }
+            let sigma = (p99.nanos() as f64 / median.nanos() as f64).ln() / Z99;
+            ((median.nanos() as f64 / NS_PER_MS).ln(), sigma)
+        }
+        (None, None, None, Some(mu), Some(sigma)) => {
+            if !mu.is_finite() {
+                return Err(format!(
+                    "lognormal mu is {mu}: expected a finite number (the mean of ln(time in ms))"
+                ));
+            }
+            if !(sigma.is_finite() && sigma > 0.0) {
+                return Err(format!(
+                    "lognormal sigma is {sigma}: expected a number greater than zero \
+                     (the standard deviation of ln(time in ms))"
+                ));
+            }
+            (mu, sigma)
+        }
+        _ => {
+            let given: Vec<&str> = [
+                ("mean", mean.is_some()),
+                ("median", median.is_some()),
+                ("p99", p99.is_some()),
+                ("mu", mu.is_some()),
+                ("sigma", sigma.is_some()),
+            ]
+            .iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| *name)
+            .collect();
+            let given = if given.is_empty() {
+                "no parameters".to_string()
+            } else {
+                format!("`{}`", given.join("`, `"))
+            };
+            return Err(format!("lognormal has {given}: expected {FORMS}"));
+        }
+    };
+    Ok(Kind::Lognormal {
+        mu: mu_ms + NS_PER_MS.ln(),
+        sigma,
+    })
+}
+
+fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<Kind, String> {
+    const EXAMPLE: &str = "{mixture: [{weight: 95%, dist: {exponential: 5ms}}, \
+        {weight: 5%, dist: {constant: 200ms}}]}";
+    if components.is_empty() {
+        return Err(format!(
+            "mixture has no components: expected a list of weighted distributions, like {EXAMPLE}"
+        ));
+    }
+    let total: f64 = components.iter().map(|c| c.weight.fraction()).sum();
+    if (total - 1.0).abs() > MIXTURE_TOLERANCE {
+        let parts: Vec<String> = components.iter().map(|c| c.weight.to_string()).collect();
+        return Err(format!(
+            "mixture weights add up to {} ({}): expected them to add up to 100%",
+            Percent(total),
+            parts.join(" + ")
+        ));
+    }
+    let n = components.len();
+    let mut compiled = Vec::with_capacity(n);
+    let mut cum = 0.0;
+    for (i, c) in components.iter().enumerate() {
+        let dist = c
+            .dist
+            .compile(base_dir)
+            .map_err(|e| format!("mixture component {} of {n}: {e}", i + 1))?;
+        let weight = c.weight.fraction() / total;
+        if weight == 0.0 {
+            continue;
+        }
+        cum += weight;
+        compiled.push(Component { cum, weight, dist });
+    }
+    if let Some(last) = compiled.last_mut() {
+        last.cum = 1.0;
+    }
+    Ok(Kind::Mixture(compiled.into()))
+}
+
+/// Reads the chosen column of an empirical CSV file into nanoseconds.
+fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, String> {
+    let path = base_dir.join(&spec.file);
+    let shown = path.display();
+    let file =
+        File::open(&path).map_err(|e| format!("{shown}: cannot read the samples file: {e}"))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(BufReader::new(file));
+    let csv_error = |e: csv::Error| match e.position() {
+        Some(p) => format!("{shown}:{}: {e}", p.line()),
+        None => format!("{shown}: {e}"),
+    };
+    let headers = reader.headers().map_err(csv_error)?.clone();
+    if headers.iter().all(str::is_empty) {
+        return Err(format!(
+            "{shown}: the file is empty: expected a header row naming the columns, \
+             then one observed time per row"
+        ));
+    }
+    let col = match &spec.column {
+        None => 0,
+        Some(name) => headers.iter().position(|h| h == name).ok_or_else(|| {
+            let names: Vec<String> = headers.iter().map(|h| format!("\"{h}\"")).collect();
+            format!(
+                "{shown}:1: there is no column named \"{name}\": expected one of {}",
+                names.join(", ")
+            )
+        })?,
+    };
+    let column = col + 1;
+    let header = headers.get(col).unwrap_or("");
+    if header.parse::<f64>().is_ok() {
+        return Err(format!(
+            "{shown}:1:{column}: the first row must be a header naming the columns, \
+             but \"{header}\" is a number"
+        ));
+    }
+    let unit = spec.unit;
+    let scale = unit.nanos();
+    let mut values = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_error)? {
+        let line = record.position().map_or(0, |p| p.line());
+        let cell = record.get(col).unwrap_or("");
+        if cell.is_empty() {
+            continue;
+        }
+        let at = format!("{shown}:{line}:{column}");
+        let value: f64 = cell.parse().map_err(|_| {
+            format!("{at}: \"{cell}\" is not a number: expected a time in {unit}, like 12.5")
+        })?;
+        if !value.is_finite() {
+            return Err(format!(
+                "{at}: \"{cell}\" is not a finite number: expected a time in {unit}"
+            ));
+        }
+        if value < 0.0 {
+            return Err(format!(
+                "{at}: \"{cell}\" is negative: expected a time of zero or more"
+            ));
+        }
+        let ns = value * scale;
+        if ns >= u64::MAX as f64 {
+            return Err(format!("{at}: \"{cell}\" {unit} is too long a time"));
+        }
+        values.push(round_ns(ns));
+    }
+    if values.is_empty() {
+        return Err(format!(
+            "{shown}: column \"{header}\" has no samples: expected at least one observed \
+             time under the header"
+        ));
+    }
+    if values.len() > u32::MAX as usize {
+        return Err(format!(
+            "{shown}: {} samples is too many: expected at most {}",
+            values.len(),
+            u32::MAX
+        ));
+    }
+    Ok(values)
+}
+
+// ---------------------------------------------------------------------------
+// Normal-distribution helpers
+// ---------------------------------------------------------------------------
+
+/// The standard normal CDF.
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / SQRT_2)
+}
+
+/// phi(a) / Phi(a) for a standard normal: the mean excess of a normal
+/// truncated at zero, in standard deviations, where `a` = mean / sd.
+fn inverse_mills(a: f64) -> f64 {
+    let pdf = (-a * a / 2.0).exp() / (2.0 * PI).sqrt();
+    pdf / normal_cdf(a)
+}
+
+/// The inverse of the standard normal CDF (the probit function).
+///
+/// Acklam's rational approximation (relative error 1.15e-9) polished by two
+/// Halley steps against `erfc`, which brings it to full double precision.
+/// Works in the lower half and reflects, so the upper tail keeps its
+/// precision.
+fn inverse_normal_cdf(p: f64) -> f64 {
+    if p.is_nan() {
+        return f64::NAN;
+    }
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    if p > 0.5 {
+        // 1 - p is exact here (Sterbenz).
+        return -inverse_normal_cdf(1.0 - p);
+    }
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let mut x = if p < 0.02425 {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    };
+    for _ in 0..2 {
+        let e = normal_cdf(x) - p;
+        let u = e * (2.0 * PI).sqrt() * (x * x / 2.0).exp();
+        x -= u / (1.0 + x * u / 2.0);
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::stream;
+
+    fn data_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    }
+
+    fn parse(yaml: &str) -> DistSpec {
+        serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{yaml}: {e}"))
+    }
+
+    fn parse_err(yaml: &str) -> String {
+        match serde_saphyr::from_str::<DistSpec>(yaml) {
+            Ok(spec) => panic!("{yaml} parsed as {spec:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn compile(yaml: &str) -> Dist {
+        parse(yaml)
+            .compile(&data_dir())
+            .unwrap_or_else(|e| panic!("{yaml}: {e}"))
+    }
+
+    fn compile_err(yaml: &str) -> String {
+        match parse(yaml).compile(&data_dir()) {
+            Ok(d) => panic!("{yaml} compiled to {d:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_nanos(v * 1_000_000)
+    }
+
+    /// One YAML line per form, used by the statistical tests below.
+    const FORMS: &[&str] = &[
+        "{constant: 10ms}",
+        "{exponential: 10ms}",
+        "{uniform: {min: 5ms, max: 15ms}}",
+        "{normal: {mean: 2ms, stddev: 0.5ms}}",
+        "{normal: {mean: 1ms, stddev: 1ms}}",
+        "{lognormal: {mean: 40ms, p99: 250ms}}",
+        "{lognormal: {median: 30ms, p99: 250ms}}",
+        "{lognormal: {mu: 3.2, sigma: 0.6}}",
+        "{erlang: {k: 4, mean: 10ms}}",
+        "{erlang: {k: 1, mean: 10ms}}",
+        "{gamma: {shape: 2.5, mean: 10ms}}",
+        "{gamma: {shape: 0.5, mean: 10ms}}",
+        "{mixture: [{weight: 95%, dist: {exponential: 5ms}}, {weight: 5%, dist: {constant: 200ms}}]}",
+        "{mixture: [{weight: 50%, dist: {uniform: {min: 1ms, max: 3ms}}}, \
+          {weight: 50%, dist: {mixture: [{weight: 0.3, dist: {erlang: {k: 2, mean: 4ms}}}, \
+          {weight: 70%, dist: {normal: {mean: 2ms, stddev: 1ms}}}]}}]}",
+        "{empirical: {file: dist_samples.csv, column: latency_ms}}",
+        "{empirical: {file: dist_samples.csv, column: queue_us, unit: us}}",
+    ];
+
+    #[test]
+    fn every_form_parses_from_yaml() {
+        assert_eq!(parse("{constant: 10ms}"), DistSpec::Constant(ms(10)));
+        assert_eq!(parse("constant: 10ms"), DistSpec::Constant(ms(10)));
+        assert_eq!(parse("{exponential: 10ms}"), DistSpec::Exponential(ms(10)));
+        assert_eq!(
+            parse("uniform:\n  min: 5ms\n  max: 15ms\n"),
+            DistSpec::Uniform(UniformSpec {
+                min: ms(5),
+                max: ms(15)
+            })
+        );
+        assert_eq!(
+            parse("{normal: {mean: 2ms, stddev: 0.5ms}}"),
+            DistSpec::Normal(NormalSpec {
+                mean: ms(2),
+                stddev: Duration::from_nanos(500_000)
+            })
+        );
+        assert_eq!(
+            parse("{lognormal: {mean: 40ms, p99: 250ms}}"),
+            DistSpec::Lognormal(LognormalSpec {
+                mean: Some(ms(40)),
+                p99: Some(ms(250)),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("{lognormal: {median: 30ms, p99: 250ms}}"),
+            DistSpec::Lognormal(LognormalSpec {
+                median: Some(ms(30)),
+                p99: Some(ms(250)),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("{lognormal: {mu: 3.2, sigma: 0.6}}"),
+            DistSpec::Lognormal(LognormalSpec {
+                mu: Some(3.2),
+                sigma: Some(0.6),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            parse("{erlang: {k: 4, mean: 10ms}}"),
+            DistSpec::Erlang(ErlangSpec { k: 4, mean: ms(10) })
+        );
+        assert_eq!(
+            parse("{gamma: {shape: 2.5, mean: 10ms}}"),
+            DistSpec::Gamma(GammaSpec {
+                shape: 2.5,
+                mean: ms(10)
+            })
+        );
+        assert_eq!(
+            parse(
+                "mixture:\n  - weight: 95%\n    dist: {exponential: 5ms}\n  \
+                 - weight: 5%\n    dist: {constant: 200ms}\n"
+            ),
+            DistSpec::Mixture(vec![
+                MixtureComponent {
+                    weight: Percent(0.95),
+                    dist: DistSpec::Exponential(ms(5))
+                },
+                MixtureComponent {
+                    weight: Percent(0.05),
+                    dist: DistSpec::Constant(ms(200))
+                },
+            ])
+        );
+        assert_eq!(
+            parse("{empirical: {file: samples.csv, column: latency_ms, unit: us}}"),
+            DistSpec::Empirical(EmpiricalSpec {
+                file: "samples.csv".into(),
+                column: Some("latency_ms".into()),
+                unit: TimeUnit::Us
+            })
+        );
+        assert_eq!(
+            parse("{empirical: {file: samples.csv}}"),
+            DistSpec::Empirical(EmpiricalSpec {
+                file: "samples.csv".into(),
+                column: None,
+                unit: TimeUnit::Ms
+            })
+        );
+        for yaml in FORMS {
+            parse(yaml);
+        }
+    }
+
+    #[test]
+    fn specs_serialise_back_to_the_same_form() {
+        for yaml in FORMS {
+            let spec = parse(yaml);
+            let text = serde_saphyr::to_string(&spec).unwrap();
+            assert_eq!(parse(&text), spec, "{yaml} -> {text}");
+        }
+    }
+
+    #[test]
+    fn bad_forms_are_rejected_when_parsed() {
+        let err = parse_err("{triangular: 5ms}");
+        assert!(err.contains("unknown variant"), "{err}");
+        for name in [
+            "constant",
+            "exponential",
+            "lognormal",
+            "mixture",
+            "empirical",
+        ] {
+            assert!(err.contains(name), "{err}");
+        }
+        let err = parse_err("{uniform: {min: 5ms, maximum: 15ms}}");
+        assert!(err.contains("maximum"), "{err}");
+        let err = parse_err("{exponential: 10}");
+        assert!(err.contains("no unit"), "{err}");
+        let err = parse_err("{erlang: {k: 2.5, mean: 10ms}}");
+        assert!(!err.is_empty());
+        let err = parse_err("{empirical: {file: a.csv, unit: parsecs}}");
+        assert!(err.contains("parsecs") && err.contains("ms"), "{err}");
+        let err = parse_err("{mixture: [{weight: 95, dist: {constant: 1ms}}]}");
+        assert!(err.contains("95%"), "{err}");
+    }
+
+    #[test]
+    fn bad_parameters_are_rejected_when_compiled() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "{exponential: 0ms}",
+                &["exponential mean is 0", "greater than zero"],
+            ),
+            (
+                "{uniform: {min: 15ms, max: 5ms}}",
+                &["min 15ms is more than max 5ms"],
+            ),
+            (
+                "{normal: {mean: 2ms, stddev: 0}}",
+                &["stddev is 0", "constant"],
+            ),
+            ("{normal: {mean: 0, stddev: 1ms}}", &["normal mean is 0"]),
+            (
+                "{erlang: {k: 0, mean: 10ms}}",
+                &["erlang k is 0", "1 or more"],
+            ),
+            ("{erlang: {k: 2, mean: 0}}", &["erlang mean is 0"]),
+            ("{gamma: {shape: -1, mean: 10ms}}", &["gamma shape is -1"]),
+            (
+                "{gamma: {shape: .nan, mean: 10ms}}",
+                &["gamma shape is NaN"],
+            ),
+            ("{gamma: {shape: 0, mean: 10ms}}", &["gamma shape is 0"]),
+            (
+                "{lognormal: {mean: 40ms, mu: 3.2, sigma: 0.6}}",
+                &["`mean`, `mu`, `sigma`", "exactly one of"],
+            ),
+            (
+                "{lognormal: {mean: 40ms}}",
+                &["lognormal has `mean`", "p99"],
+            ),
+            ("{lognormal: {}}", &["no parameters"]),
+            (
+                "{lognormal: {mean: 40ms, p99: 30ms}}",
+                &["not more than the mean", "greater than the mean"],
+            ),
+            (
+                "{lognormal: {mean: 10ms, p99: 200ms}}",
+                &["20.00 times the mean", "at most 14.97", "median"],
+            ),
+            (
+                "{lognormal: {median: 40ms, p99: 40ms}}",
+                &["not more than the median"],
+            ),
+            ("{lognormal: {mu: 3.2, sigma: 0}}", &["sigma is 0"]),
+            ("{lognormal: {mu: 3.2, sigma: -0.5}}", &["sigma is -0.5"]),
+            (
+                "{mixture: [{weight: 95%, dist: {constant: 1ms}}, {weight: 2%, dist: {constant: 2ms}}]}",
+                &["add up to 97%", "95% + 2%", "100%"],
+            ),
+            ("{mixture: []}", &["no components"]),
+            (
+                "{mixture: [{weight: 50%, dist: {constant: 1ms}}, {weight: 50%, dist: {exponential: 0}}]}",
+                &["mixture component 2 of 2", "exponential mean is 0"],
+            ),
+        ];
+        for (yaml, needles) in cases {
+            let err = compile_err(yaml);
+            for needle in *needles {
+                assert!(err.contains(needle), "{yaml}: {err:?} lacks {needle:?}");
+            }
+        }
+        // Within the 0.01% tolerance is fine.
+        compile(
+            "{mixture: [{weight: 33.333%, dist: {constant: 1ms}}, \
+             {weight: 66.667%, dist: {constant: 2ms}}]}",
+        );
+    }
+
+    #[test]
+    fn csv_errors_name_file_line_and_column() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "{empirical: {file: dist_bad_cell.csv, column: latency_ms}}",
+                &[
+                    "dist_bad_cell.csv:4:2: \"abc\" is not a number",
+                    "time in ms",
+                ],
+            ),
+            (
+                "{empirical: {file: dist_negative.csv}}",
+                &["dist_negative.csv:3:1: \"-2\" is negative"],
+            ),
+            (
+                "{empirical: {file: dist_header_only.csv}}",
+                &["dist_header_only.csv", "no samples"],
+            ),
+            (
+                "{empirical: {file: dist_empty.csv}}",
+                &["dist_empty.csv", "empty", "header row"],
+            ),
+            (
+                "{empirical: {file: dist_no_header.csv}}",
+                &["dist_no_header.csv:1:1", "header", "\"12.5\" is a number"],
+            ),
+            (
+                "{empirical: {file: dist_samples.csv, column: latency}}",
+                &[
+                    "dist_samples.csv:1",
+                    "no column named \"latency\"",
+                    "\"latency_ms\"",
+                ],
+            ),
+            (
+                "{empirical: {file: no_such_file.csv}}",
+                &["no_such_file.csv", "cannot read"],
+            ),
+        ];
+        for (yaml, needles) in cases {
+            let err = compile_err(yaml);
+            for needle in *needles {
+                assert!(err.contains(needle), "{yaml}: {err:?} lacks {needle:?}");
+            }
+        }
+    }
+
+    /// Sample mean and second moment agree with the analytic ones within five
+    /// standard errors (plus rounding to whole nanoseconds).
+    fn check_moments(name: &str, dist: &Dist, n: usize) {
+        let mut rng = stream(1, "test", name);
+        let (mut s1, mut s2, mut s4) = (0.0, 0.0, 0.0);
+        for _ in 0..n {
+            let x = dist.sample(&mut rng) as f64 / NS_PER_SEC;
+            s1 += x;
+            s2 += x * x;
+            s4 += x * x * x * x;
+        }
+        let nf = n as f64;
+        let (m1, m2, m4) = (s1 / nf, s2 / nf, s4 / nf);
+        let mean = dist.mean_secs();
+        let second = dist.second_moment_secs2();
+        let se1 = ((second - mean * mean).max(0.0) / nf).sqrt();
+        let se2 = ((m4 - m2 * m2).max(0.0) / nf).sqrt();
+        assert!(
+            (m1 - mean).abs() <= 5.0 * se1 + 1e-9,
+            "{name}: sample mean {m1} vs {mean} (se {se1})"
+        );
+        assert!(
+            (m2 - second).abs() <= 5.0 * se2 + 1e-6 * second,
+            "{name}: sample E[S^2] {m2} vs {second} (se {se2})"
+        );
+    }
+
+    #[test]
+    fn sample_moments_match_the_analytic_ones() {
+        for yaml in FORMS {
+            check_moments(yaml, &compile(yaml), 200_000);
+        }
+    }
+
+    #[test]
+    fn closed_form_moments() {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-12);
+        let d = compile("{exponential: 10ms}");
+        assert!(close(d.mean_secs(), 0.01));
+        assert!(close(d.second_moment_secs2(), 2e-4));
+        let d = compile("{uniform: {min: 5ms, max: 15ms}}");
+        assert!(close(d.mean_secs(), 0.01));
+        assert!(close(d.second_moment_secs2(), 1e-4 + 1e-4 / 12.0));
+        let d = compile("{erlang: {k: 4, mean: 10ms}}");
+        assert!(close(d.second_moment_secs2(), 1e-4 * 5.0 / 4.0));
+        let d = compile("{gamma: {shape: 2.5, mean: 10ms}}");
+        assert!(close(d.mean_secs(), 0.01));
+        let d = compile("{lognormal: {mean: 40ms, p99: 250ms}}");
+        assert!(close(d.mean_secs(), 0.04), "{}", d.mean_secs());
+        let d = compile("{lognormal: {mu: 3.2, sigma: 0.6}}");
+        assert!(close(d.mean_secs(), (3.2f64 + 0.18).exp() / 1e3));
+        // A normal far from zero is barely truncated.
+        let d = compile("{normal: {mean: 20ms, stddev: 1ms}}");
+        assert!(close(d.mean_secs(), 0.02));
+        assert!(close(d.second_moment_secs2(), 4e-4 + 1e-6));
+        // Half-normal: mean sd sqrt(2/pi) when the mean is ~0.
+        let d = Dist {
+            kind: Kind::TruncatedNormal {
+                mean_ns: 0.0,
+                sd_ns: 1e6,
+            },
+        };
+        assert!(close(d.mean_secs(), 1e-3 * (2.0 / PI).sqrt()));
+        assert!(close(d.second_moment_secs2(), 1e-6));
+    }
+
+    #[test]
+    fn lognormal_p99_matches_what_was_asked_for() {
+        for (yaml, name) in [
+            ("{lognormal: {mean: 40ms, p99: 250ms}}", "mean"),
+            ("{lognormal: {median: 30ms, p99: 250ms}}", "median"),
+        ] {
+            let d = compile(yaml);
+            let q = d.quantile_secs(0.99).unwrap();
+            assert!((q - 0.25).abs() < 1e-9, "{yaml}: {q}");
+            let mut rng = stream(1, "test", name);
+            let mut xs: Vec<u64> = (0..200_000).map(|_| d.sample(&mut rng)).collect();
+            xs.sort_unstable();
+            let p99 = xs[(0.99 * xs.len() as f64).ceil() as usize - 1] as f64 / NS_PER_SEC;
+            assert!((p99 / 0.25 - 1.0).abs() < 0.03, "{yaml}: sample p99 {p99}");
+        }
+        let d = compile("{lognormal: {median: 30ms, p99: 250ms}}");
+        assert!((d.quantile_secs(0.5).unwrap() - 0.03).abs() < 1e-12);
+        // The largest p99/mean ratio a lognormal can have is accepted.
+        let edge = (Z99 * Z99 / 2.0).exp() * 0.999_999;
+        let spec = DistSpec::Lognormal(LognormalSpec {
+            mean: Some(ms(10)),
+            p99: Some(Duration::from_nanos((edge * 1e7) as u64)),
+            ..Default::default()
+        });
+        let d = spec.compile(&data_dir()).unwrap();
+        assert!((d.mean_secs() - 0.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mixture_mean_is_the_weighted_mean() {
+        let d = compile(
+            "{mixture: [{weight: 95%, dist: {exponential: 5ms}}, \
+             {weight: 5%, dist: {constant: 200ms}}]}",
+        );
+        let want = 0.95 * 0.005 + 0.05 * 0.2;
+        assert!((d.mean_secs() - want).abs() < 1e-15);
+        let want2 = 0.95 * 2.0 * 0.005f64.powi(2) + 0.05 * 0.2f64.powi(2);
+        assert!((d.second_moment_secs2() - want2).abs() < 1e-15);
+        assert_eq!(d.quantile_secs(0.5), None);
+        // About 5% of draws are the 200ms constant.
+        let mut rng = stream(1, "test", "mixture-share");
+        let n = 200_000;
+        let hits = (0..n).filter(|_| d.sample(&mut rng) == 200_000_000).count();
+        let sd = (n as f64 * 0.05 * 0.95).sqrt();
+        assert!((hits as f64 - 0.05 * n as f64).abs() < 5.0 * sd, "{hits}");
+        // A zero-weight branch is never drawn.
+        let d = compile(
+            "{mixture: [{weight: 100%, dist: {constant: 1ms}}, \
+             {weight: 0%, dist: {constant: 2ms}}]}",
+        );
+        let mut rng = stream(1, "test", "mixture-zero");
+        assert!((0..10_000).all(|_| d.sample(&mut rng) == 1_000_000));
+    }
+
+    fn file_column_ms(column: usize) -> Vec<f64> {
+        let text = std::fs::read_to_string(data_dir().join("dist_samples.csv")).unwrap();
+        text.lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').nth(column))
+            .filter(|c| !c.is_empty())
+            .map(|c| c.parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn empirical_bootstrap_reproduces_the_data() {
+        let values = file_column_ms(1);
+        assert_eq!(values.len(), 40);
+        let file_mean = values.iter().sum::<f64>() / values.len() as f64 / 1e3;
+        let d = compile("{empirical: {file: dist_samples.csv, column: latency_ms}}");
+        assert!((d.mean_secs() - file_mean).abs() < 1e-12);
+        check_moments("empirical-bootstrap", &d, 200_000);
+        // Every draw is one of the observed values.
+        let observed: Vec<u64> = values.iter().map(|v| round_ns(v * 1e6)).collect();
+        let mut rng = stream(1, "test", "empirical-values");
+        for _ in 0..10_000 {
+            assert!(observed.contains(&d.sample(&mut rng)));
+        }
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        let q = |q: f64| d.quantile_secs(q).unwrap() * 1e3;
+        assert!((q(0.0) - sorted[0]).abs() < 1e-9);
+        assert!((q(1.0) - sorted[39]).abs() < 1e-9);
+        assert!((q(0.5) - sorted[19]).abs() < 1e-9);
+        assert!((q(0.51) - sorted[20]).abs() < 1e-9);
+
+        // Units and ragged columns: queue_us has 25 values, then blanks.
+        let us = file_column_ms(2);
+        assert_eq!(us.len(), 25);
+        let d = compile("{empirical: {file: dist_samples.csv, column: queue_us, unit: us}}");
+        let want = us.iter().sum::<f64>() / 25.0 / 1e6;
+        assert!((d.mean_secs() - want).abs() < 1e-12);
+        // The default column is the first one, in milliseconds.
+        let d = compile("{empirical: {file: dist_samples.csv}}");
+        assert!((d.mean_secs() - 20.5e-3).abs() < 1e-12);
+    }
+
+    #[test]
+    fn scaled_multiplies_every_time() {
+        for yaml in FORMS {
+            let d = compile(yaml);
+            for factor in [3.0, 0.5] {
+                let s = d.scaled(factor);
+                let rel = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b;
+                assert!(
+                    rel(s.mean_secs(), factor * d.mean_secs()),
+                    "{yaml} x{factor}"
+                );
+                assert!(
+                    rel(
+                        s.second_moment_secs2(),
+                        factor * factor * d.second_moment_secs2()
+                    ),
+                    "{yaml} x{factor}"
+                );
+                if let (Some(a), Some(b)) = (s.quantile_secs(0.9), d.quantile_secs(0.9)) {
+                    assert!(rel(a, factor * b), "{yaml} x{factor}");
+                }
+            }
+            check_moments(&format!("scaled {yaml}"), &d.scaled(3.0), 50_000);
+            assert_eq!(d.scaled(0.0).is_constant(), Some(0));
+        }
+        let d = compile("{exponential: 10ms}").scaled(3.0);
+        assert!((d.mean_secs() - 0.03).abs() < 1e-15);
+        assert_eq!(
+            compile("{constant: 10ms}").scaled(3.0).is_constant(),
+            Some(30_000_000)
+        );
+    }
+
+    #[test]
+    fn same_seed_gives_the_same_sequence() {
+        for yaml in FORMS {
+            let d = compile(yaml);
+            let draw = |seed| {
+                let mut rng = stream(seed, "test", yaml);
+                (0..1000).map(|_| d.sample(&mut rng)).collect::<Vec<u64>>()
+            };
+            assert_eq!(draw(9), draw(9), "{yaml}");
+            if d.is_constant().is_none() {
+                assert_ne!(draw(9), draw(10), "{yaml}");
+            }
+        }
+    }
+
+    #[test]
+    fn quantiles_where_closed_forms_exist() {
+        let q = |yaml: &str, p: f64| compile(yaml).quantile_secs(p);
+        assert_eq!(q("{constant: 10ms}", 0.3), Some(0.01));
+        let median = q("{exponential: 10ms}", 0.5).unwrap();
+        assert!((median - 0.01 * 2f64.ln()).abs() < 1e-15);
+        assert_eq!(q("{uniform: {min: 5ms, max: 15ms}}", 0.25), Some(0.0075));
+        let p99 = q("{normal: {mean: 20ms, stddev: 1ms}}", 0.99).unwrap();
+        assert!((p99 - (0.02 + 0.001 * Z99)).abs() < 1e-12);
+        // A truncated normal's quantiles are in range and increase.
+        let d = compile("{normal: {mean: 1ms, stddev: 1ms}}");
+        let qs: Vec<f64> = [0.0, 0.1, 0.5, 0.9]
+            .map(|p| d.quantile_secs(p).unwrap())
+            .into();
+        assert!(
+            qs[0].abs() < 1e-12 && qs.windows(2).all(|w| w[0] < w[1]),
+            "{qs:?}"
+        );
+        assert_eq!(q("{gamma: {shape: 2.5, mean: 10ms}}", 0.5), None);
+        assert_eq!(q("{erlang: {k: 2, mean: 10ms}}", 0.5), None);
+        assert_eq!(q("{exponential: 10ms}", 1.5), None);
+        assert_eq!(q("{exponential: 10ms}", f64::NAN), None);
+    }
+
+    #[test]
+    fn inverse_normal_cdf_is_accurate() {
+        let known = [
+            (0.5, 0.0),
+            (0.975, 1.959_963_984_540_054),
+            (0.99, 2.326_347_874_040_841),
+            (0.01, -2.326_347_874_040_841),
+            (0.999, 3.090_232_306_167_813_5),
+            (1e-10, -6.361_340_902_404_056),
+        ];
+        for (p, x) in known {
+            let got = inverse_normal_cdf(p);
+            assert!((got - x).abs() < 1e-12, "probit({p}) = {got}, want {x}");
+        }
+        for i in 1..1000 {
+            let p = i as f64 / 1000.0;
+            assert!((normal_cdf(inverse_normal_cdf(p)) - p).abs() < 1e-15);
+        }
+    }
+
+    #[test]
+    fn constants_and_degenerate_forms() {
+        assert_eq!(compile("{constant: 10ms}").is_constant(), Some(10_000_000));
+        assert_eq!(compile("{constant: 0}").is_constant(), Some(0));
+        assert_eq!(
+            compile("{uniform: {min: 5ms, max: 5ms}}").is_constant(),
+            Some(5_000_000)
+        );
+        assert_eq!(compile("{exponential: 10ms}").is_constant(), None);
+        assert_eq!(Dist::constant(7).sample(&mut stream(1, "test", "c")), 7);
+    }
+
+    #[test]
+    fn dist_is_shareable_between_threads() {
+        fn assert_send_sync<T: Send + Sync + Clone + fmt::Debug>() {}
+        assert_send_sync::<Dist>();
+        assert_send_sync::<DistSpec>();
     }
 }
