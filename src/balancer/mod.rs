@@ -7,9 +7,23 @@
 //! change. In-flight counts change on every request and do not trigger a
 //! rebuild: algorithms that need them read them in [`Algorithm::pick`].
 
+pub mod consistent_hash;
+pub mod first;
+pub mod least_connections;
+pub mod power_of_choices;
+pub mod random;
+pub mod round_robin;
+
 use serde::{Deserialize, Serialize};
 
 use crate::rng::SimRng;
+
+pub use consistent_hash::ConsistentHash;
+pub use first::First;
+pub use least_connections::LeastConnections;
+pub use power_of_choices::PowerOfChoices;
+pub use random::Random;
+pub use round_robin::RoundRobin;
 
 /// What one balancer knows about one of its backends.
 #[derive(Clone, Debug)]
@@ -92,7 +106,170 @@ pub trait Algorithm: Send {
 }
 
 /// Builds the algorithm a scenario names.
+///
+/// `params.choices` and `params.vnodes` are clamped to at least 1. The result
+/// needs a [`Algorithm::rebuild`] before its first pick.
 pub fn build(kind: AlgorithmKind, params: AlgorithmParams) -> Box<dyn Algorithm> {
-    let _ = (kind, params);
-    todo!("balancer algorithms")
+    match kind {
+        AlgorithmKind::RoundRobin => Box::new(RoundRobin::new()),
+        AlgorithmKind::Random => Box::new(Random::new()),
+        AlgorithmKind::LeastConnections => Box::new(LeastConnections::new()),
+        AlgorithmKind::PowerOfTwoChoices => Box::new(PowerOfChoices::new(params.choices)),
+        AlgorithmKind::ConsistentHash => Box::new(ConsistentHash::new(params.vnodes)),
+        AlgorithmKind::First => Box::new(First::new()),
+    }
+}
+
+/// A pool of available backends with the given weights (name hash = index,
+/// unlimited slots, nothing in flight), for tests.
+#[cfg(test)]
+pub(crate) fn test_pool(weights: &[u32]) -> Pool {
+    let mut p = Pool {
+        backends: weights
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| Backend {
+                weight: w,
+                available: true,
+                inflight: 0,
+                max_conn: u32::MAX,
+                name_hash: crate::rng::mix64(i as u64 + 1),
+            })
+            .collect(),
+        eligible: Vec::new(),
+    };
+    p.refresh();
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{below, stream};
+
+    const KINDS: [AlgorithmKind; 6] = [
+        AlgorithmKind::RoundRobin,
+        AlgorithmKind::Random,
+        AlgorithmKind::LeastConnections,
+        AlgorithmKind::PowerOfTwoChoices,
+        AlgorithmKind::ConsistentHash,
+        AlgorithmKind::First,
+    ];
+
+    fn variants() -> Vec<(AlgorithmKind, AlgorithmParams)> {
+        let mut v = Vec::new();
+        for kind in KINDS {
+            v.push((kind, AlgorithmParams::default()));
+        }
+        for choices in [1, 3] {
+            v.push((
+                AlgorithmKind::PowerOfTwoChoices,
+                AlgorithmParams {
+                    choices,
+                    ..AlgorithmParams::default()
+                },
+            ));
+        }
+        v.push((
+            AlgorithmKind::ConsistentHash,
+            AlgorithmParams {
+                vnodes: 1,
+                ..AlgorithmParams::default()
+            },
+        ));
+        v
+    }
+
+    /// Weight-0 and unavailable backends are never picked, under any load,
+    /// key or sequence of eligibility changes; picks are always eligible.
+    #[test]
+    fn out_of_rotation_backends_are_never_picked() {
+        for (kind, params) in variants() {
+            for weights in [&[1u32, 0, 1, 1, 0, 1][..], &[3, 0, 1, 5, 2, 0][..]] {
+                let mut p = test_pool(weights);
+                p.backends[2].available = false;
+                for b in &mut p.backends {
+                    b.max_conn = 4;
+                }
+                p.refresh();
+                let mut alg = build(kind, params);
+                alg.rebuild(&p);
+                let mut rng = stream(3, "test", "balancer-eligibility");
+                let mut draw = stream(4, "test", "balancer-load");
+                for step in 0..20_000u64 {
+                    if step % 5_000 == 4_999 {
+                        // Flip one more backend in or out of service.
+                        let i = [3usize, 5][(step / 5_000) as usize % 2];
+                        p.backends[i].available = !p.backends[i].available;
+                        p.refresh();
+                        alg.rebuild(&p);
+                    }
+                    let key = crate::rng::mix64(below(&mut draw, 1000).into());
+                    let b = alg.pick(&p, key, &mut rng).expect("some backend eligible");
+                    assert!(
+                        p.eligible.contains(&b),
+                        "{kind:?} {params:?} picked {b} outside {:?}",
+                        p.eligible
+                    );
+                    let be = &mut p.backends[b as usize];
+                    assert!(be.weight > 0 && be.available);
+                    be.inflight += 1;
+                    // Complete a random request now and then.
+                    let j = below(&mut draw, p.backends.len() as u32) as usize;
+                    if p.backends[j].inflight > 0 && below(&mut draw, 2) == 0 {
+                        p.backends[j].inflight -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_eligible_set_gives_none() {
+        for (kind, params) in variants() {
+            let mut rng = stream(5, "test", "balancer-empty");
+            // No backends at all.
+            let mut p = Pool::default();
+            let mut alg = build(kind, params);
+            alg.rebuild(&p);
+            assert_eq!(alg.pick(&p, 1, &mut rng), None, "{kind:?}");
+            // Backends, but all out of rotation.
+            p = test_pool(&[0, 2, 1]);
+            alg.rebuild(&p);
+            assert!(alg.pick(&p, 1, &mut rng).is_some(), "{kind:?}");
+            p.backends[1].available = false;
+            p.backends[2].available = false;
+            p.refresh();
+            alg.rebuild(&p);
+            for key in 0..100 {
+                assert_eq!(alg.pick(&p, key, &mut rng), None, "{kind:?}");
+            }
+            // And back.
+            p.backends[2].available = true;
+            p.refresh();
+            alg.rebuild(&p);
+            assert_eq!(alg.pick(&p, 7, &mut rng), Some(2), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn every_kind_builds_and_spreads_load() {
+        for kind in KINDS {
+            let mut p = test_pool(&[1, 1, 1, 1]);
+            let mut alg = build(kind, AlgorithmParams::default());
+            alg.rebuild(&p);
+            let mut rng = stream(6, "test", "balancer-spread");
+            let mut seen = [false; 4];
+            for key in 0..400u64 {
+                let b = alg.pick(&p, crate::rng::mix64(key), &mut rng).unwrap();
+                seen[b as usize] = true;
+                // `first` only moves on when a backend is full.
+                if kind == AlgorithmKind::First {
+                    p.backends[b as usize].max_conn = 1;
+                    p.backends[b as usize].inflight = 1;
+                }
+            }
+            assert_eq!(seen, [true; 4], "{kind:?}");
+        }
+    }
 }
