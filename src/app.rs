@@ -41,7 +41,11 @@ pub fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, Error> {
 }
 
 /// Loads and checks a scenario with its overrides.
-pub fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
+pub fn load(
+    path: &Path,
+    sets: &[String],
+    seed: Option<u64>,
+) -> Result<(World, ScenarioSource), Error> {
     let overrides = parse_overrides(sets)?;
     model::load(path, &overrides, seed)
 }
@@ -52,7 +56,9 @@ pub fn progress_bar(enabled: bool, label: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr_with_hz(10));
-    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(label.to_string());
@@ -67,17 +73,27 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
             eprintln!("warning: {w}");
         }
     }
-    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&world.name));
     let out = OutputDir::create(&out_dir)?;
     let series_name = "timeseries.csv";
-    let sink = CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
+    let sink = CsvSink::create(&out.temp_path(series_name))
+        .map_err(|e| Error::output(out.final_path(series_name), e))?;
     let bar = progress_bar(!opts.json && !opts.quiet, &world.name);
-    let result = Simulation::new(world, Box::new(sink)).run(|f| bar.set_position((f * 1000.0) as u64));
+    let result =
+        Simulation::new(world, Box::new(sink)).run(|f| bar.set_position((f * 1000.0) as u64));
     bar.finish_and_clear();
     finish_run(result, &out, &source, opts)
 }
 
-fn finish_run(mut result: RunResult, out: &OutputDir, source: &ScenarioSource, opts: &RunOptions) -> Result<RunOutcome, Error> {
+fn finish_run(
+    mut result: RunResult,
+    out: &OutputDir,
+    source: &ScenarioSource,
+    opts: &RunOptions,
+) -> Result<RunOutcome, Error> {
     let series_name = "timeseries.csv";
     if let Err(e) = result.recorder.finish_series() {
         out.discard(series_name);
@@ -105,4 +121,44 @@ fn finish_run(mut result: RunResult, out: &OutputDir, source: &ScenarioSource, o
         stdout,
         exit_code: 0,
     })
+}
+
+/// `lbsim verify`: runs the validation suite, printing each check as it
+/// finishes; exit status 1 when any fails.
+pub fn verify(cfg: &crate::verify::Config, only: Option<&str>, json: bool) -> Result<i32, Error> {
+    if cfg.replications < 2 {
+        return Err(Error::Usage(
+            "--replications must be at least 2 to build a confidence interval".into(),
+        ));
+    }
+    if !(cfg.confidence > 0.0 && cfg.confidence < 1.0) {
+        return Err(Error::Usage(
+            "--confidence must be between 0 and 1, like 0.99".into(),
+        ));
+    }
+    let per = crate::verify::per_comparison_confidence(
+        cfg.confidence,
+        crate::verify::comparison_count(&crate::verify::checks()),
+    );
+    let report = crate::verify::run(cfg, only, |r| {
+        if !json {
+            print!("{}", crate::verify::render_check(r, per));
+        }
+    })?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+        println!("{text}");
+    } else {
+        let failed = report.checks.iter().filter(|c| !c.pass()).count();
+        println!(
+            "\n{} of {} checks passed ({} replications x {} requests; family-wise confidence {:.0}%)",
+            report.checks.len() - failed,
+            report.checks.len(),
+            report.replications,
+            report.requests_per_replication,
+            report.family_confidence * 100.0
+        );
+    }
+    Ok(if report.pass() { 0 } else { 1 })
 }

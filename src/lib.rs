@@ -4,18 +4,19 @@
 //! compiled world) -> `engine` (the generic kernel) -> `sim` (the traffic model)
 //! -> `metrics` (streaming collectors) -> `report` (files and terminal output).
 
+pub mod app;
 pub mod balancer;
 pub mod dist;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod model;
+pub mod report;
 pub mod rng;
+pub mod scenario;
+pub mod sim;
 pub mod stats;
 pub mod theory;
 pub mod time;
 pub mod units;
-pub mod error;
-pub mod scenario;
-pub mod engine;
-pub mod model;
-pub mod metrics;
-pub mod sim;
-pub mod app;
-pub mod report;
+pub mod verify;

@@ -56,6 +56,34 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
+    /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
+    #[command(
+        after_help = "Each built-in scenario runs over independent replications; a check passes when \
+        the closed-form value lies inside the simulation's confidence interval (family-wise 99% by default, \
+        split over all comparisons by Bonferroni). Exit status 1 when any check fails.\n\n\
+        Examples:\n  lbsim verify\n  lbsim verify --only supermarket --replications 40\n  lbsim verify --json > verify.json"
+    )]
+    Verify {
+        /// Run only the checks whose name contains this text.
+        #[arg(long)]
+        only: Option<String>,
+        /// Independent replications per check.
+        #[arg(long, default_value_t = 20)]
+        replications: usize,
+        /// Requests per replication after the warm-up.
+        #[arg(long, default_value_t = 200_000)]
+        requests: u64,
+        /// Family-wise confidence level of the whole suite.
+        #[arg(long, default_value_t = 0.99)]
+        confidence: f64,
+        /// First seed (replication i uses seed + i).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,5 +127,22 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
         }
+        Command::Verify {
+            only,
+            replications,
+            requests,
+            confidence,
+            seed,
+            json,
+        } => app::verify(
+            &lbsim::verify::Config {
+                replications,
+                requests,
+                confidence,
+                seed,
+            },
+            only.as_deref(),
+            json,
+        ),
     }
 }

@@ -72,7 +72,10 @@ impl<T> Slab<T> {
                 live: true,
                 item,
             });
-            Handle { index, generation: 0 }
+            Handle {
+                index,
+                generation: 0,
+            }
         }
     }
 
@@ -109,10 +112,14 @@ impl<T> Slab<T> {
 
     /// Handles of all live items, in slot order.
     pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
-        self.slots.iter().enumerate().filter(|(_, s)| s.live).map(|(i, s)| Handle {
-            index: i as u32,
-            generation: s.generation,
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.live)
+            .map(|(i, s)| Handle {
+                index: i as u32,
+                generation: s.generation,
+            })
     }
 }
 

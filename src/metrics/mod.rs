@@ -31,7 +31,8 @@ pub enum Failure {
 pub const FAILURE_KINDS: usize = 3;
 
 impl Failure {
-    pub const ALL: [Failure; FAILURE_KINDS] = [Failure::Rejected, Failure::TimedOut, Failure::NoBackend];
+    pub const ALL: [Failure; FAILURE_KINDS] =
+        [Failure::Rejected, Failure::TimedOut, Failure::NoBackend];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -173,8 +174,19 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(names: Names, user_groups: &[u64], interval_ns: u64, warmup: u64, slow_threshold: u64, sink: Box<dyn SeriesSink>) -> Recorder {
-        let (s, b, c) = (names.servers.len(), names.balancers.len(), names.clients.len());
+    pub fn new(
+        names: Names,
+        user_groups: &[u64],
+        interval_ns: u64,
+        warmup: u64,
+        slow_threshold: u64,
+        sink: Box<dyn SeriesSink>,
+    ) -> Recorder {
+        let (s, b, c) = (
+            names.servers.len(),
+            names.balancers.len(),
+            names.clients.len(),
+        );
         Recorder {
             interval_ns,
             interval_index: 0,
@@ -274,11 +286,13 @@ impl Recorder {
     pub fn on_success(&mut self, client: u32, user: u32, latency_ns: u64, counted: bool) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;
-        self.interval_latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        self.interval_latency
+            .saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
         if counted {
             self.totals.completed += 1;
             self.clients[client as usize].completed += 1;
-            self.latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+            self.latency
+                .saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
             self.latency_sum_ns += u128::from(latency_ns);
             self.latency_max_ns = self.latency_max_ns.max(latency_ns);
             let id = self.users.global_id(client, user);
@@ -286,7 +300,8 @@ impl Recorder {
             if slow {
                 self.totals.slow += 1;
             }
-            self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+            self.users
+                .mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
         }
     }
 
@@ -338,14 +353,33 @@ impl Recorder {
         for f in Failure::ALL {
             g(f.name(), c.failed[f as usize] as f64);
         }
-        g("error_rate", if answered > 0 { failed as f64 / answered as f64 } else { 0.0 });
-        g("throughput_rps", if secs > 0.0 { c.completed as f64 / secs } else { 0.0 });
+        g(
+            "error_rate",
+            if answered > 0 {
+                failed as f64 / answered as f64
+            } else {
+                0.0
+            },
+        );
+        g(
+            "throughput_rps",
+            if secs > 0.0 {
+                c.completed as f64 / secs
+            } else {
+                0.0
+            },
+        );
         let h = &self.interval_latency;
         let (p50, p90, p99, max) = if h.is_empty() {
             (0.0, 0.0, 0.0, 0.0)
         } else {
             let q: Vec<u64> = h.value_at_quantiles([0.5, 0.9, 0.99]).collect();
-            (q[0] as f64 / 1e6, q[1] as f64 / 1e6, q[2] as f64 / 1e6, h.max() as f64 / 1e6)
+            (
+                q[0] as f64 / 1e6,
+                q[1] as f64 / 1e6,
+                q[2] as f64 / 1e6,
+                h.max() as f64 / 1e6,
+            )
         };
         g("latency_p50_ms", p50);
         g("latency_p90_ms", p90);
@@ -363,21 +397,67 @@ impl Recorder {
             s("rejected", c.server_rejected[i] as f64);
             s(
                 "share",
-                if total_server_requests > 0 { c.server_requests[i] as f64 / total_server_requests as f64 } else { 0.0 },
+                if total_server_requests > 0 {
+                    c.server_requests[i] as f64 / total_server_requests as f64
+                } else {
+                    0.0
+                },
             );
             let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
-            s("utilisation", if capacity > 0.0 { gauge.busy_ns / capacity } else { 0.0 });
+            s(
+                "utilisation",
+                if capacity > 0.0 {
+                    gauge.busy_ns / capacity
+                } else {
+                    0.0
+                },
+            );
             s("queue", gauge.queue as f64);
             s("max_queue", c.server_max_queue[i] as f64);
         }
         for (i, name) in self.names.balancers.iter().enumerate() {
-            sink.row(t, &clock, "balancer", name, "requests", c.balancer_requests[i] as f64);
-            sink.row(t, &clock, "balancer", name, "no_backend", c.balancer_no_backend[i] as f64);
+            sink.row(
+                t,
+                &clock,
+                "balancer",
+                name,
+                "requests",
+                c.balancer_requests[i] as f64,
+            );
+            sink.row(
+                t,
+                &clock,
+                "balancer",
+                name,
+                "no_backend",
+                c.balancer_no_backend[i] as f64,
+            );
         }
         for (i, name) in self.names.clients.iter().enumerate() {
-            sink.row(t, &clock, "client", name, "requests", c.client_generated[i] as f64);
-            sink.row(t, &clock, "client", name, "completed", c.client_completed[i] as f64);
-            sink.row(t, &clock, "client", name, "failed", c.client_failed[i] as f64);
+            sink.row(
+                t,
+                &clock,
+                "client",
+                name,
+                "requests",
+                c.client_generated[i] as f64,
+            );
+            sink.row(
+                t,
+                &clock,
+                "client",
+                name,
+                "completed",
+                c.client_completed[i] as f64,
+            );
+            sink.row(
+                t,
+                &clock,
+                "client",
+                name,
+                "failed",
+                c.client_failed[i] as f64,
+            );
         }
 
         self.cur.clear();
@@ -432,7 +512,10 @@ mod tests {
     struct Capture(std::sync::Arc<std::sync::Mutex<Vec<(f64, String, String, String, f64)>>>);
     impl SeriesSink for Capture {
         fn row(&mut self, t: f64, _: &str, kind: &str, entity: &str, metric: &str, v: f64) {
-            self.0.lock().unwrap().push((t, kind.into(), entity.into(), metric.into(), v));
+            self.0
+                .lock()
+                .unwrap()
+                .push((t, kind.into(), entity.into(), metric.into(), v));
         }
         fn finish(&mut self) -> std::io::Result<()> {
             Ok(())
@@ -447,7 +530,14 @@ mod tests {
             balancers: vec!["lb".into()],
             clients: vec!["web".into()],
         };
-        let mut r = Recorder::new(names, &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+        let mut r = Recorder::new(
+            names,
+            &[10],
+            NANOS_PER_SEC,
+            0,
+            500_000_000,
+            Box::new(Capture(rows.clone())),
+        );
         for i in 0..4 {
             r.on_generated(0, i, true);
             r.on_server_arrival(if i == 0 { 1 } else { 0 }, 0, true);
@@ -455,11 +545,21 @@ mod tests {
         }
         r.on_failure(0, 7, Failure::TimedOut, true);
         r.on_failure(0, 7, Failure::TimedOut, true);
-        let gauges = [ServerGauge { busy_ns: 5e8, workers: 1, queue: 2 }, ServerGauge::default()];
+        let gauges = [
+            ServerGauge {
+                busy_ns: 5e8,
+                workers: 1,
+                queue: 2,
+            },
+            ServerGauge::default(),
+        ];
         r.close_interval(NANOS_PER_SEC, &gauges, 3);
         let rows = rows.lock().unwrap();
         let get = |kind: &str, entity: &str, metric: &str| {
-            rows.iter().find(|r| r.1 == kind && r.2 == entity && r.3 == metric).map(|r| r.4).unwrap()
+            rows.iter()
+                .find(|r| r.1 == kind && r.2 == entity && r.3 == metric)
+                .map(|r| r.4)
+                .unwrap()
         };
         assert_eq!(get("global", "all", "requests"), 4.0);
         assert_eq!(get("global", "all", "timed_out"), 2.0);

@@ -64,7 +64,11 @@ pub fn format_value(v: f64) -> String {
     }
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_string() } else { s.to_string() }
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
 }
 
 fn csv_field(s: &str, out: &mut String) {
@@ -78,7 +82,15 @@ fn csv_field(s: &str, out: &mut String) {
 }
 
 impl SeriesSink for CsvSink {
-    fn row(&mut self, time_s: f64, clock: &str, kind: &str, entity: &str, metric: &str, value: f64) {
+    fn row(
+        &mut self,
+        time_s: f64,
+        clock: &str,
+        kind: &str,
+        entity: &str,
+        metric: &str,
+        value: f64,
+    ) {
         if self.error.is_some() {
             return;
         }

@@ -56,7 +56,10 @@ pub struct BalancerDef {
 #[derive(Clone, Debug)]
 pub enum Load {
     /// Open loop: arrivals follow the rate profile regardless of responses.
-    Open { arrival: ArrivalKind, profile: RateProfile },
+    Open {
+        arrival: ArrivalKind,
+        profile: RateProfile,
+    },
     /// Closed loop: each user waits for a response, thinks, and sends again.
     Closed { think: Dist },
 }
@@ -106,15 +109,25 @@ pub struct World {
 
 impl World {
     pub fn server_index(&self, name: &str) -> Option<ServerId> {
-        self.servers.iter().position(|s| s.name == name).map(|i| i as ServerId)
+        self.servers
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| i as ServerId)
     }
     pub fn balancer_index(&self, name: &str) -> Option<BalancerId> {
-        self.balancers.iter().position(|s| s.name == name).map(|i| i as BalancerId)
+        self.balancers
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| i as BalancerId)
     }
 }
 
 /// Reads, overrides, parses and compiles a scenario file.
-pub fn load(path: &Path, overrides: &[crate::scenario::Override], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
+pub fn load(
+    path: &Path,
+    overrides: &[crate::scenario::Override],
+    seed: Option<u64>,
+) -> Result<(World, ScenarioSource), Error> {
     let mut source = ScenarioSource::read(path)?;
     source.apply_overrides(overrides)?;
     let mut scenario = crate::scenario::parse(&source)?;
@@ -161,7 +174,11 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         Some(n) => {
             let v = n.value.trim();
             if v.is_empty() || v.contains(['/', '\\']) || v == "." || v == ".." {
-                return Err(cx.err(n, format!("`{v}` cannot name an output directory"), Some("use letters, digits, `-` and `_`".into())));
+                return Err(cx.err(
+                    n,
+                    format!("`{v}` cannot name an output directory"),
+                    Some("use letters, digits, `-` and `_`".into()),
+                ));
             }
             v.to_string()
         }
@@ -174,7 +191,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
 
     // Run length.
     let end = match &s.duration {
-        Some(d) if d.value.nanos() == 0 => return Err(cx.err(d, "the duration must be longer than zero", None)),
+        Some(d) if d.value.nanos() == 0 => {
+            return Err(cx.err(d, "the duration must be longer than zero", None));
+        }
         Some(d) => SimTime(d.value.nanos()),
         None => SimTime::MAX,
     };
@@ -184,22 +203,35 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         None => u64::MAX,
     };
     if s.duration.is_none() && s.requests.is_none() {
-        return Err(src.error_at(0, 1, "the scenario sets neither `duration` nor `requests`, so it would never end", Some("add `duration: 10m` or `requests: 1000000`".into())));
+        return Err(src.error_at(
+            0,
+            1,
+            "the scenario sets neither `duration` nor `requests`, so it would never end",
+            Some("add `duration: 10m` or `requests: 1000000`".into()),
+        ));
     }
     let interval = match &s.interval {
-        Some(i) if i.value.nanos() < 1_000_000 => return Err(cx.err(i, "the interval must be at least 1ms", None)),
+        Some(i) if i.value.nanos() < 1_000_000 => {
+            return Err(cx.err(i, "the interval must be at least 1ms", None));
+        }
         Some(i) => i.value.nanos(),
         None => NANOS_PER_SEC,
     };
     let warmup = match &s.warmup {
         Some(w) if end != SimTime::MAX && w.value.nanos() >= end.0 => {
-            return Err(cx.err(w, format!("the warm-up ({}) is not shorter than the duration", w.value), None));
+            return Err(cx.err(
+                w,
+                format!("the warm-up ({}) is not shorter than the duration", w.value),
+                None,
+            ));
         }
         Some(w) => SimTime(w.value.nanos()),
         None => SimTime::ZERO,
     };
     let slow_threshold = match &s.slow_threshold {
-        Some(t) if t.value.nanos() == 0 => return Err(cx.err(t, "the slow threshold must be longer than zero", None)),
+        Some(t) if t.value.nanos() == 0 => {
+            return Err(cx.err(t, "the slow threshold must be longer than zero", None));
+        }
         Some(t) => t.value.nanos(),
         None => NANOS_PER_SEC,
     };
@@ -210,7 +242,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     for (key, spec) in s.servers.iter() {
         let expanded = names::expand(&key.value).map_err(|m| cx.err(key, m, None))?;
         let workers = match &spec.workers {
-            Some(w) if w.value == 0 => return Err(cx.err(w, "a server needs at least 1 worker", None)),
+            Some(w) if w.value == 0 => {
+                return Err(cx.err(w, "a server needs at least 1 worker", None));
+            }
             Some(w) => w.value,
             None => 1,
         };
@@ -234,7 +268,12 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         }
     }
     if servers.is_empty() {
-        return Err(src.error_at(0, 1, "the scenario defines no servers", Some("add a `servers:` section".into())));
+        return Err(src.error_at(
+            0,
+            1,
+            "the scenario defines no servers",
+            Some("add a `servers:` section".into()),
+        ));
     }
 
     // Balancers.
@@ -269,23 +308,42 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         }
         let mut backends: Vec<BackendDef> = Vec::new();
         if spec.backends.is_empty() {
-            return Err(cx.err(key, format!("balancer `{}` has no backends", key.value), Some("list servers under `backends:`".into())));
+            return Err(cx.err(
+                key,
+                format!("balancer `{}` has no backends", key.value),
+                Some("list servers under `backends:`".into()),
+            ));
         }
         for reference in &spec.backends {
             let found = names::resolve(&reference.value, &server_names).map_err(|e| match e {
                 ResolveError::Pattern(m) => cx.err(reference, m, None),
                 ResolveError::Unknown(n) => cx.err(
                     reference,
-                    format!("unknown server `{n}` in the backends of balancer `{}`", key.value),
+                    format!(
+                        "unknown server `{n}` in the backends of balancer `{}`",
+                        key.value
+                    ),
                     did_you_mean(&n, server_names.iter().map(String::as_str)),
                 ),
-                ResolveError::NoMatch(p) => cx.err(reference, format!("no server matches `{p}`"), None),
+                ResolveError::NoMatch(p) => {
+                    cx.err(reference, format!("no server matches `{p}`"), None)
+                }
             })?;
             for id in found {
                 if backends.iter().any(|b| b.server == id as ServerId) {
-                    return Err(cx.err(reference, format!("server `{}` is listed twice in balancer `{}`", server_names[id], key.value), None));
+                    return Err(cx.err(
+                        reference,
+                        format!(
+                            "server `{}` is listed twice in balancer `{}`",
+                            server_names[id], key.value
+                        ),
+                        None,
+                    ));
                 }
-                let max_conn = spec.max_conn.as_ref().map_or(servers[id].workers, |m| m.value);
+                let max_conn = spec
+                    .max_conn
+                    .as_ref()
+                    .map_or(servers[id].workers, |m| m.value);
                 backends.push(BackendDef {
                     server: id as ServerId,
                     weight: 1,
@@ -295,12 +353,26 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         }
         for (wkey, &weight) in spec.weights.iter() {
             let found = names::resolve(&wkey.value, &server_names).map_err(|_| {
-                cx.err(wkey, format!("`{}` is not a server", wkey.value), did_you_mean(&wkey.value, server_names.iter().map(String::as_str)))
+                cx.err(
+                    wkey,
+                    format!("`{}` is not a server", wkey.value),
+                    did_you_mean(&wkey.value, server_names.iter().map(String::as_str)),
+                )
             })?;
             for id in found {
-                let b = backends.iter_mut().find(|b| b.server == id as ServerId).ok_or_else(|| {
-                    cx.err(wkey, format!("server `{}` has a weight but is not a backend of balancer `{}`", server_names[id], key.value), None)
-                })?;
+                let b = backends
+                    .iter_mut()
+                    .find(|b| b.server == id as ServerId)
+                    .ok_or_else(|| {
+                        cx.err(
+                            wkey,
+                            format!(
+                                "server `{}` has a weight but is not a backend of balancer `{}`",
+                                server_names[id], key.value
+                            ),
+                            None,
+                        )
+                    })?;
                 if weight > 1_000_000 {
                     return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
                 }
@@ -308,7 +380,10 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
         }
         if backends.iter().all(|b| b.weight == 0) {
-            warnings.push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
+            warnings.push(format!(
+                "balancer `{}` has every backend at weight 0: it will fail every request",
+                key.value
+            ));
         }
         balancers.push(BalancerDef {
             name: key.value.clone(),
@@ -322,37 +397,62 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     // Clients.
     let mut clients: Vec<ClientDef> = Vec::new();
     for (key, spec) in s.clients.iter() {
-        let target = balancer_names.iter().position(|b| *b == spec.target.value).ok_or_else(|| {
-            cx.err(
-                &spec.target,
-                format!("client group `{}` targets `{}`, which is not a balancer", key.value, spec.target.value),
-                did_you_mean(&spec.target.value, balancer_names.iter().map(String::as_str)),
-            )
-        })?;
+        let target = balancer_names
+            .iter()
+            .position(|b| *b == spec.target.value)
+            .ok_or_else(|| {
+                cx.err(
+                    &spec.target,
+                    format!(
+                        "client group `{}` targets `{}`, which is not a balancer",
+                        key.value, spec.target.value
+                    ),
+                    did_you_mean(
+                        &spec.target.value,
+                        balancer_names.iter().map(String::as_str),
+                    ),
+                )
+            })?;
         let users = match &spec.users {
-            Some(u) if u.value == 0 => return Err(cx.err(u, "a client group needs at least 1 user", None)),
-            Some(u) if u.value > u64::from(u32::MAX) => return Err(cx.err(u, "at most 4294967295 users per group", None)),
+            Some(u) if u.value == 0 => {
+                return Err(cx.err(u, "a client group needs at least 1 user", None));
+            }
+            Some(u) if u.value > u64::from(u32::MAX) => {
+                return Err(cx.err(u, "at most 4294967295 users per group", None));
+            }
             Some(u) => u.value,
             None => 10_000,
         };
         if let Popularity::Zipf(exp) = spec.user_popularity
             && !(exp.is_finite() && exp > 0.0)
         {
-            return Err(cx.err(key, format!("client group `{}`: the Zipf exponent must be a positive number", key.value), None));
+            return Err(cx.err(
+                key,
+                format!(
+                    "client group `{}`: the Zipf exponent must be a positive number",
+                    key.value
+                ),
+                None,
+            ));
         }
         let load = match (&spec.closed_loop, &spec.rate, spec.profile.is_empty()) {
             (Some(cl), None, true) => {
                 if spec.users.is_none() {
                     return Err(cx.err(key, format!("closed-loop group `{}` needs `users:` (how many users, each with one request at a time)", key.value), None));
                 }
-                let think = cl.think_time.value.compile(&base_dir).map_err(|m| cx.err(&cl.think_time, m, None))?;
+                let think = cl
+                    .think_time
+                    .value
+                    .compile(&base_dir)
+                    .map_err(|m| cx.err(&cl.think_time, m, None))?;
                 Load::Closed { think }
             }
             (Some(_), _, _) => {
                 return Err(cx.err(key, format!("client group `{}` has both `closed_loop` and a rate or profile", key.value), Some("a group is either open loop (rate, profile) or closed loop (closed_loop, users)".into())));
             }
             (None, rate, _) => {
-                let profile = build_profile(&cx, key, rate.as_ref().map(|r| r.value.per_sec()), spec)?;
+                let profile =
+                    build_profile(&cx, key, rate.as_ref().map(|r| r.value.per_sec()), spec)?;
                 Load::Open {
                     arrival: spec.arrival,
                     profile,
@@ -360,7 +460,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
         };
         let timeout = match &spec.timeout {
-            Some(t) if t.value.nanos() == 0 => return Err(cx.err(t, "the timeout must be longer than zero", None)),
+            Some(t) if t.value.nanos() == 0 => {
+                return Err(cx.err(t, "the timeout must be longer than zero", None));
+            }
             Some(t) => Some(t.value.nanos()),
             None => None,
         };
@@ -374,7 +476,12 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         });
     }
     if clients.is_empty() {
-        return Err(src.error_at(0, 1, "the scenario defines no client groups", Some("add a `clients:` section".into())));
+        return Err(src.error_at(
+            0,
+            1,
+            "the scenario defines no client groups",
+            Some("add a `clients:` section".into()),
+        ));
     }
 
     let topology = build_topology(&clients, &balancers, &servers);
@@ -397,10 +504,22 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     })
 }
 
-fn build_profile(cx: &Ctx<'_>, key: &Spanned<String>, rate: Option<f64>, spec: &crate::scenario::ClientSpec) -> Result<RateProfile, Error> {
+fn build_profile(
+    cx: &Ctx<'_>,
+    key: &Spanned<String>,
+    rate: Option<f64>,
+    spec: &crate::scenario::ClientSpec,
+) -> Result<RateProfile, Error> {
     if spec.profile.is_empty() {
         let Some(rate) = rate else {
-            return Err(cx.err(key, format!("client group `{}` has no `rate`, `profile` or `closed_loop`", key.value), Some("add e.g. `rate: 100/s`".into())));
+            return Err(cx.err(
+                key,
+                format!(
+                    "client group `{}` has no `rate`, `profile` or `closed_loop`",
+                    key.value
+                ),
+                Some("add e.g. `rate: 100/s`".into()),
+            ));
         };
         if let Some(r) = &spec.profile_repeat {
             return Err(cx.err(r, "`profile_repeat` needs a `profile`", None));
@@ -417,24 +536,48 @@ fn build_profile(cx: &Ctx<'_>, key: &Spanned<String>, rate: Option<f64>, spec: &
     for p in &spec.profile {
         let at = p.at.value.secs();
         if at <= last_at && !(at == 0.0 && last_at < 0.0) {
-            return Err(cx.err(&p.at, "profile points must be in increasing time order", None));
+            return Err(cx.err(
+                &p.at,
+                "profile points must be in increasing time order",
+                None,
+            ));
         }
         if at < busy_until {
-            return Err(cx.err(&p.at, "this point starts before the previous ramp has finished", None));
+            return Err(cx.err(
+                &p.at,
+                "this point starts before the previous ramp has finished",
+                None,
+            ));
         }
         last_at = at;
         let current = {
-            let s = segments.last().copied().unwrap_or(Segment { start: 0.0, rate: 0.0, slope: 0.0 });
+            let s = segments.last().copied().unwrap_or(Segment {
+                start: 0.0,
+                rate: 0.0,
+                slope: 0.0,
+            });
             s.rate + s.slope * (at - s.start)
         };
         let new: Vec<Segment> = match (p.rate, p.ramp_to, p.over) {
-            (Some(r), None, None) => vec![Segment { start: at, rate: r.per_sec(), slope: 0.0 }],
+            (Some(r), None, None) => vec![Segment {
+                start: at,
+                rate: r.per_sec(),
+                slope: 0.0,
+            }],
             (None, Some(to), Some(over)) if over.nanos() > 0 => {
                 let d = over.secs();
                 busy_until = at + d;
                 vec![
-                    Segment { start: at, rate: current, slope: (to.per_sec() - current) / d },
-                    Segment { start: at + d, rate: to.per_sec(), slope: 0.0 },
+                    Segment {
+                        start: at,
+                        rate: current,
+                        slope: (to.per_sec() - current) / d,
+                    },
+                    Segment {
+                        start: at + d,
+                        rate: to.per_sec(),
+                        slope: 0.0,
+                    },
                 ]
             }
             _ => {
@@ -450,8 +593,15 @@ fn build_profile(cx: &Ctx<'_>, key: &Spanned<String>, rate: Option<f64>, spec: &
     let repeat = match &spec.profile_repeat {
         Some(r) => {
             let period = r.value.secs();
-            if period <= 0.0 || segments.last().is_some_and(|s| s.start >= period) || busy_until > period {
-                return Err(cx.err(r, "`profile_repeat` must be longer than the last profile point", None));
+            if period <= 0.0
+                || segments.last().is_some_and(|s| s.start >= period)
+                || busy_until > period
+            {
+                return Err(cx.err(
+                    r,
+                    "`profile_repeat` must be longer than the last profile point",
+                    None,
+                ));
             }
             Some(period)
         }
@@ -460,10 +610,18 @@ fn build_profile(cx: &Ctx<'_>, key: &Spanned<String>, rate: Option<f64>, spec: &
     Ok(RateProfile { segments, repeat })
 }
 
-fn build_topology(clients: &[ClientDef], balancers: &[BalancerDef], servers: &[ServerDef]) -> DiGraph<NodeRef, ()> {
+fn build_topology(
+    clients: &[ClientDef],
+    balancers: &[BalancerDef],
+    servers: &[ServerDef],
+) -> DiGraph<NodeRef, ()> {
     let mut g = DiGraph::new();
-    let server_nodes: Vec<NodeIndex> = (0..servers.len()).map(|i| g.add_node(NodeRef::Server(i as ServerId))).collect();
-    let balancer_nodes: Vec<NodeIndex> = (0..balancers.len()).map(|i| g.add_node(NodeRef::Balancer(i as BalancerId))).collect();
+    let server_nodes: Vec<NodeIndex> = (0..servers.len())
+        .map(|i| g.add_node(NodeRef::Server(i as ServerId)))
+        .collect();
+    let balancer_nodes: Vec<NodeIndex> = (0..balancers.len())
+        .map(|i| g.add_node(NodeRef::Balancer(i as BalancerId)))
+        .collect();
     for (i, b) in balancers.iter().enumerate() {
         for be in &b.backends {
             g.add_edge(balancer_nodes[i], server_nodes[be.server as usize], ());
@@ -479,7 +637,10 @@ fn build_topology(clients: &[ClientDef], balancers: &[BalancerDef], servers: &[S
 /// Servers no client can reach: defined, but they will see no traffic.
 fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<String> {
     let mut reached = vec![false; servers.len()];
-    for start in g.node_indices().filter(|&n| matches!(g[n], NodeRef::Client(_))) {
+    for start in g
+        .node_indices()
+        .filter(|&n| matches!(g[n], NodeRef::Client(_)))
+    {
         let mut dfs = Dfs::new(g, start);
         while let Some(n) = dfs.next(g) {
             if let NodeRef::Server(s) = g[n] {
@@ -522,24 +683,48 @@ mod tests {
         let e = compile_err(&BASE.replace("[\"web-{01..03}\"]", "[web-01, web-4]"));
         assert!(e.starts_with("t.yaml:6:29: unknown server `web-4`"), "{e}");
         let e = compile_err(&BASE.replace("target: edge", "target: edg"));
-        assert!(e.contains("t.yaml:4:17") && e.contains("not a balancer"), "{e}");
+        assert!(
+            e.contains("t.yaml:4:17") && e.contains("not a balancer"),
+            "{e}"
+        );
     }
 
     #[test]
     fn impossible_values_are_rejected() {
-        assert!(compile_err(&BASE.replace("workers: 2", "workers: 0")).contains("at least 1 worker"));
+        assert!(
+            compile_err(&BASE.replace("workers: 2", "workers: 0")).contains("at least 1 worker")
+        );
         assert!(compile_err(&BASE.replace("duration: 1m", "requests: 0")).contains("at least 1"));
         assert!(compile_err(&BASE.replace("duration: 1m\n", "")).contains("never end"));
-        assert!(compile_err(&BASE.replace("rate: 100/s", "rate: 100/s, closed_loop: {think_time: {constant: 1s}}")).contains("both"));
-        assert!(compile_err(&BASE.replace("{backends", "{choices: 3, backends")).contains("power_of_two_choices"));
+        assert!(
+            compile_err(&BASE.replace(
+                "rate: 100/s",
+                "rate: 100/s, closed_loop: {think_time: {constant: 1s}}"
+            ))
+            .contains("both")
+        );
+        assert!(
+            compile_err(&BASE.replace("{backends", "{choices: 3, backends"))
+                .contains("power_of_two_choices")
+        );
     }
 
     #[test]
     fn weights_apply_and_warn_when_all_zero() {
-        let w = load_str("t.yaml", &BASE.replace("{backends: [\"web-{01..03}\"]}", "{backends: [\"web-{01..03}\"], weights: {web-01: 5, web-0*: 0}}")).unwrap();
+        let w = load_str(
+            "t.yaml",
+            &BASE.replace(
+                "{backends: [\"web-{01..03}\"]}",
+                "{backends: [\"web-{01..03}\"], weights: {web-01: 5, web-0*: 0}}",
+            ),
+        )
+        .unwrap();
         assert!(w.balancers[0].backends.iter().all(|b| b.weight == 0));
         assert_eq!(w.warnings.len(), 1);
-        let e = compile_err(&BASE.replace("{backends: [\"web-{01..03}\"]}", "{backends: [web-01], weights: {web-02: 5}}"));
+        let e = compile_err(&BASE.replace(
+            "{backends: [\"web-{01..03}\"]}",
+            "{backends: [web-01], weights: {web-02: 5}}",
+        ));
         assert!(e.contains("not a backend"), "{e}");
     }
 
@@ -550,12 +735,17 @@ mod tests {
             "{target: edge, rate: 100/s, profile: [{at: 10s, rate: 200/s}, {at: 20s, ramp_to: 400/s, over: 10s}]}",
         );
         let w = load_str("t.yaml", &text).unwrap();
-        let Load::Open { profile, .. } = &w.clients[0].load else { panic!() };
+        let Load::Open { profile, .. } = &w.clients[0].load else {
+            panic!()
+        };
         assert_eq!(profile.rate_at(5.0), 100.0);
         assert_eq!(profile.rate_at(15.0), 200.0);
         assert_eq!(profile.rate_at(25.0), 300.0);
         assert_eq!(profile.rate_at(35.0), 400.0);
-        let bad = BASE.replace("{target: edge, rate: 100/s}", "{target: edge, rate: 1/s, profile: [{at: 20s, rate: 2/s}, {at: 10s, rate: 3/s}]}");
+        let bad = BASE.replace(
+            "{target: edge, rate: 100/s}",
+            "{target: edge, rate: 1/s, profile: [{at: 20s, rate: 2/s}, {at: 10s, rate: 3/s}]}",
+        );
         assert!(compile_err(&bad).contains("increasing"));
     }
 

@@ -125,7 +125,11 @@ impl RateProfile {
                     let disc = (r * r + 2.0 * s.slope * mass).max(0.0);
                     2.0 * mass / (r + disc.sqrt())
                 };
-                let dt = if end.is_finite() { dt.min(end - local) } else { dt };
+                let dt = if end.is_finite() {
+                    dt.min(end - local)
+                } else {
+                    dt
+                };
                 return Some(base + local + dt);
             }
             if end.is_infinite() {
@@ -152,9 +156,21 @@ mod tests {
         // 10/s until 10s, ramp to 30/s by 20s, then 30/s.
         RateProfile {
             segments: vec![
-                Segment { start: 0.0, rate: 10.0, slope: 0.0 },
-                Segment { start: 10.0, rate: 10.0, slope: 2.0 },
-                Segment { start: 20.0, rate: 30.0, slope: 0.0 },
+                Segment {
+                    start: 0.0,
+                    rate: 10.0,
+                    slope: 0.0,
+                },
+                Segment {
+                    start: 10.0,
+                    rate: 10.0,
+                    slope: 2.0,
+                },
+                Segment {
+                    start: 20.0,
+                    rate: 30.0,
+                    slope: 0.0,
+                },
             ],
             repeat: None,
         }
@@ -193,8 +209,16 @@ mod tests {
     fn repeating_profiles_wrap() {
         let p = RateProfile {
             segments: vec![
-                Segment { start: 0.0, rate: 1.0, slope: 0.0 },
-                Segment { start: 5.0, rate: 0.0, slope: 0.0 },
+                Segment {
+                    start: 0.0,
+                    rate: 1.0,
+                    slope: 0.0,
+                },
+                Segment {
+                    start: 5.0,
+                    rate: 0.0,
+                    slope: 0.0,
+                },
             ],
             repeat: Some(10.0),
         };

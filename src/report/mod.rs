@@ -17,8 +17,17 @@ pub use summary::{RunContext, Summary};
 pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| Error::Internal(format!("building servers.csv: {e}"));
-    w.write_record(["server", "workers", "requests", "share", "completed", "rejected", "utilisation", "max_queue"])
-        .map_err(internal)?;
+    w.write_record([
+        "server",
+        "workers",
+        "requests",
+        "share",
+        "completed",
+        "rejected",
+        "utilisation",
+        "max_queue",
+    ])
+    .map_err(internal)?;
     for s in &summary.servers {
         w.write_record([
             s.name.clone(),
@@ -32,12 +41,14 @@ pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
         ])
         .map_err(internal)?;
     }
-    w.into_inner().map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
+    w.into_inner()
+        .map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
 }
 
 /// Pretty JSON with a trailing newline.
 pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(summary).map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
+    let mut bytes = serde_json::to_vec_pretty(summary)
+        .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
     bytes.push(b'\n');
     Ok(bytes)
 }

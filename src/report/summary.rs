@@ -121,9 +121,13 @@ pub struct LittlesLaw {
     pub arrival_rate: f64,
     /// Mean time from send to outcome (success, failure or timeout), seconds.
     pub mean_time_in_system_s: f64,
-    /// |L - λW| / L; non-zero only through requests still in flight at the
-    /// edges of the measured period.
+    /// |L - λW| / L; non-zero only through requests straddling the edges
+    /// of the measured period (an effect of order W / T).
     pub relative_error: f64,
+    /// The sample-path identity behind the law, checked exactly: the time
+    /// integral of requests in the system equals the sum of their times in
+    /// the system inside the measured period. True on every correct run.
+    pub sample_path_identity_holds: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -136,7 +140,11 @@ pub struct RunInfo {
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
 }
 
 fn ratio(part: f64, whole: f64) -> f64 {
@@ -203,14 +211,18 @@ impl Summary {
             .collect();
         let u = rec.users.counts();
         let tw = &r.time_weighted;
-        let mean_in_system = ratio(tw.in_system_ns, measured_ns);
+        let mean_in_system = ratio(tw.in_system_ns as f64, measured_ns);
         let arrival_rate = ratio(t.generated as f64, measured_s);
-        let mean_time = ratio(tw.sojourn_sum_ns, tw.sojourn_count as f64) / 1e9;
+        let mean_time = ratio(tw.sojourn_sum_ns as f64, tw.sojourn_count as f64) / 1e9;
         let littles = LittlesLaw {
             mean_in_system,
             arrival_rate,
             mean_time_in_system_s: mean_time,
-            relative_error: ratio((mean_in_system - arrival_rate * mean_time).abs(), mean_in_system),
+            relative_error: ratio(
+                (mean_in_system - arrival_rate * mean_time).abs(),
+                mean_in_system,
+            ),
+            sample_path_identity_holds: tw.in_system_ns == tw.sojourn_sum_ns + tw.edge_ns,
         };
         let answered = t.completed + failed_total;
         Summary {
@@ -239,7 +251,8 @@ impl Summary {
                     no_backend: t.failed[Failure::NoBackend as usize],
                 },
                 in_flight_at_end: r.in_flight_counted_at_end,
-                all_accounted_for: t.completed + failed_total + r.in_flight_counted_at_end == t.generated,
+                all_accounted_for: t.completed + failed_total + r.in_flight_counted_at_end
+                    == t.generated,
             },
             throughput_rps: ratio(t.completed as f64, measured_s),
             error_rate: ratio(failed_total as f64, answered as f64),
@@ -261,7 +274,8 @@ impl Summary {
             littles_law: littles,
             run: RunInfo {
                 wall_seconds: (!ctx.reproducible).then_some(r.wall_seconds),
-                simulated_requests_per_wall_second: (!ctx.reproducible).then(|| ratio(r.generated as f64, r.wall_seconds)),
+                simulated_requests_per_wall_second: (!ctx.reproducible)
+                    .then(|| ratio(r.generated as f64, r.wall_seconds)),
                 events_processed: r.events,
             },
         }

@@ -10,7 +10,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -55,10 +55,19 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         s.scenario.name,
         s.scenario.seed,
         secs(s.simulated.duration_s),
-        if s.simulated.warmup_s > 0.0 { format!(" ({} warm-up excluded)", secs(s.simulated.warmup_s)) } else { String::new() },
+        if s.simulated.warmup_s > 0.0 {
+            format!(" ({} warm-up excluded)", secs(s.simulated.warmup_s))
+        } else {
+            String::new()
+        },
     );
-    if let (Some(wall), Some(rate)) = (s.run.wall_seconds, s.run.simulated_requests_per_wall_second) {
-        let _ = writeln!(o, "  ran in {wall:.2} s wall time, {} simulated requests/s", si(rate));
+    if let (Some(wall), Some(rate)) = (s.run.wall_seconds, s.run.simulated_requests_per_wall_second)
+    {
+        let _ = writeln!(
+            o,
+            "  ran in {wall:.2} s wall time, {} simulated requests/s",
+            si(rate)
+        );
     }
     let r = &s.requests;
     let _ = writeln!(o);
@@ -105,11 +114,20 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         ms(u.slow_threshold_ms),
     );
     let _ = writeln!(o);
-    let _ = writeln!(o, "{:<16} {:>12} {:>7} {:>7} {:>10} {:>10}", "Server", "Requests", "Share", "Util", "Max queue", "Rejected");
+    let _ = writeln!(
+        o,
+        "{:<16} {:>12} {:>7} {:>7} {:>10} {:>10}",
+        "Server", "Requests", "Share", "Util", "Max queue", "Rejected"
+    );
     let mut order: Vec<usize> = (0..s.servers.len()).collect();
     const SHOWN: usize = 20;
     if s.servers.len() > SHOWN {
-        order.sort_by(|&a, &b| s.servers[b].requests.cmp(&s.servers[a].requests).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            s.servers[b]
+                .requests
+                .cmp(&s.servers[a].requests)
+                .then(a.cmp(&b))
+        });
     }
     for &i in order.iter().take(SHOWN) {
         let v = &s.servers[i];
@@ -125,7 +143,11 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         );
     }
     if s.servers.len() > SHOWN {
-        let _ = writeln!(o, "  ... {} more servers (busiest shown; all in servers.csv)", s.servers.len() - SHOWN);
+        let _ = writeln!(
+            o,
+            "  ... {} more servers (busiest shown; all in servers.csv)",
+            s.servers.len() - SHOWN
+        );
     }
     if !files.is_empty() {
         let _ = writeln!(o);

@@ -33,7 +33,11 @@ impl Override {
                 "--set {arg}: expected path=value, for example --set clients.web.rate=900/s"
             ))
         })?;
-        let path: Vec<String> = path.trim().split('.').map(|s| s.trim().to_string()).collect();
+        let path: Vec<String> = path
+            .trim()
+            .split('.')
+            .map(|s| s.trim().to_string())
+            .collect();
         if path.iter().any(|s| s.is_empty()) {
             return Err(Error::Usage(format!(
                 "--set {arg}: the path has an empty segment; write names separated by dots, like clients.web.rate"
@@ -116,9 +120,8 @@ impl ScenarioSource {
         for ov in overrides {
             let idx = self.overrides.len();
             self.overrides.push(ov.clone());
-            let edit = plan_edit(&self.effective, ov).map_err(|msg| {
-                Error::Usage(format!("--set {}: {msg}", ov.raw))
-            })?;
+            let edit = plan_edit(&self.effective, ov)
+                .map_err(|msg| Error::Usage(format!("--set {}: {msg}", ov.raw)))?;
             self.effective.replace_range(edit.range.clone(), &edit.text);
             self.edits.push(Edit {
                 start: edit.range.start,
@@ -143,12 +146,20 @@ impl ScenarioSource {
     }
 
     /// A diagnostic at byte `offset` (length `len`) of the effective text.
-    pub fn error_at(&self, offset: usize, len: usize, message: impl Into<String>, help: Option<String>) -> Error {
+    pub fn error_at(
+        &self,
+        offset: usize,
+        len: usize,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
         let message = message.into();
         match self.origin(offset) {
             Origin::File(start) => {
                 let start = start.min(self.original.len());
-                let len = len.min(self.original.len() - start).max(usize::from(start < self.original.len()));
+                let len = len
+                    .min(self.original.len() - start)
+                    .max(usize::from(start < self.original.len()));
                 let (line, col) = line_col(&self.original, start);
                 Located {
                     label: short_label(&message),
@@ -178,17 +189,36 @@ impl ScenarioSource {
     }
 
     /// A diagnostic at a 1-based line and column of the effective text.
-    pub fn error_at_line_col(&self, line: usize, col: usize, len: usize, message: impl Into<String>, help: Option<String>) -> Error {
+    pub fn error_at_line_col(
+        &self,
+        line: usize,
+        col: usize,
+        len: usize,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
         let offset = offset_of_line_col(&self.effective, line, col);
         self.error_at(offset, len, message, help)
     }
 
     /// A diagnostic at a value deserialised with `serde_saphyr::Spanned`.
-    pub fn error_at_location(&self, loc: &serde_saphyr::Location, message: impl Into<String>, help: Option<String>) -> Error {
+    pub fn error_at_location(
+        &self,
+        loc: &serde_saphyr::Location,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
         let span = loc.span();
         match span.byte_offset() {
-            Some(off) => self.error_at(off as usize, span.byte_len().unwrap_or(1) as usize, message, help),
-            None => self.error_at_line_col(loc.line() as usize, loc.column() as usize, 1, message, help),
+            Some(off) => self.error_at(
+                off as usize,
+                span.byte_len().unwrap_or(1) as usize,
+                message,
+                help,
+            ),
+            None => {
+                self.error_at_line_col(loc.line() as usize, loc.column() as usize, 1, message, help)
+            }
         }
     }
 }
@@ -196,7 +226,11 @@ impl ScenarioSource {
 /// The first clause of a message, used as the label under the snippet.
 fn short_label(message: &str) -> String {
     let first = message.split(['.', ';']).next().unwrap_or(message);
-    if first.len() > 60 { "here".to_string() } else { first.to_string() }
+    if first.len() > 60 {
+        "here".to_string()
+    } else {
+        first.to_string()
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -221,7 +255,11 @@ pub fn offset_of_line_col(text: &str, line: usize, col: usize) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let within: usize = l.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
+            let within: usize = l
+                .chars()
+                .take(col.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
             return offset + within;
         }
         offset += l.len();
@@ -272,12 +310,18 @@ fn byte_of(text: &str, marker: &serde_saphyr::granit_parser::Marker) -> usize {
 fn parse_tree(text: &str) -> Result<Node, String> {
     let mut events: Vec<(Event<'_>, Span)> = Vec::new();
     for ev in Parser::new_from_str(text) {
-        let ev = ev.map_err(|e| format!("the scenario is not valid YAML ({e}); fix the file first"))?;
+        let ev =
+            ev.map_err(|e| format!("the scenario is not valid YAML ({e}); fix the file first"))?;
         events.push(ev);
     }
     let mut pos = 0;
     // Skip to the first node of the first document.
-    while pos < events.len() && !matches!(events[pos].0, Event::MappingStart(..) | Event::SequenceStart(..) | Event::Scalar(..)) {
+    while pos < events.len()
+        && !matches!(
+            events[pos].0,
+            Event::MappingStart(..) | Event::SequenceStart(..) | Event::Scalar(..)
+        )
+    {
         pos += 1;
     }
     if pos >= events.len() {
@@ -311,7 +355,12 @@ fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Resu
                     Some((Event::SequenceEnd, end_span)) => {
                         *pos += 1;
                         let end = byte_of(text, &end_span.end);
-                        return Ok(Node::Seq { start, end, flow, items });
+                        return Ok(Node::Seq {
+                            start,
+                            end,
+                            flow,
+                            items,
+                        });
                     }
                     Some(_) => items.push(build_node(text, events, pos)?),
                     None => return Err("unterminated sequence".to_string()),
@@ -328,7 +377,12 @@ fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Resu
                     Some((Event::MappingEnd, end_span)) => {
                         *pos += 1;
                         let end = byte_of(text, &end_span.end);
-                        return Ok(Node::Map { start, end, flow, entries });
+                        return Ok(Node::Map {
+                            start,
+                            end,
+                            flow,
+                            entries,
+                        });
                     }
                     Some((Event::Scalar(key, ..), key_span)) => {
                         let key = key.to_string();
@@ -391,15 +445,27 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
     for (depth, segment) in ov.path.iter().enumerate() {
         let here = ov.path[..depth].join(".");
         match node {
-            Node::Map { start, flow, entries, .. } => match entries.iter().find(|(k, _, _)| k == segment) {
+            Node::Map {
+                start,
+                flow,
+                entries,
+                ..
+            } => match entries.iter().find(|(k, _, _)| k == segment) {
                 Some((_, _, child)) => node = child,
                 None => {
                     // Insert the missing key (and any missing levels below it).
                     let entry = nested_entry(&ov.path[depth..], &ov.value);
                     return Ok(if *flow {
                         let after_brace = start + 1;
-                        let text_ins = if entries.is_empty() { entry } else { format!("{entry}, ") };
-                        PlannedEdit { range: after_brace..after_brace, text: text_ins }
+                        let text_ins = if entries.is_empty() {
+                            entry
+                        } else {
+                            format!("{entry}, ")
+                        };
+                        PlannedEdit {
+                            range: after_brace..after_brace,
+                            text: text_ins,
+                        }
                     } else {
                         let first_key = entries.first().map(|e| e.1).ok_or("empty mapping")?;
                         let line_start = text[..first_key].rfind('\n').map_or(0, |i| i + 1);
@@ -416,14 +482,21 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
                     format!("`{here}` is a list: address an item by its index, like {here}.0")
                 })?;
                 node = items.get(index).ok_or_else(|| {
-                    format!("`{here}` has {} items; index {index} is out of range", items.len())
+                    format!(
+                        "`{here}` has {} items; index {index} is out of range",
+                        items.len()
+                    )
                 })?;
             }
             Node::Scalar { .. } => {
-                return Err(format!("`{here}` is a single value and has no field `{segment}`"));
+                return Err(format!(
+                    "`{here}` is a single value and has no field `{segment}`"
+                ));
             }
             Node::Alias => {
-                return Err(format!("`{here}` is a YAML alias; edit the anchored value instead"));
+                return Err(format!(
+                    "`{here}` is a YAML alias; edit the anchored value instead"
+                ));
             }
         }
     }
@@ -432,17 +505,29 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
             range: *start..*end,
             text: yaml_value(&ov.value),
         }),
-        Node::Alias => Err("the path names a YAML alias; set the anchored value instead".to_string()),
-        // A flow collection (`{...}` or `[...]`) can be replaced by a flow value.
-        Node::Map { start, end, flow: true, .. } | Node::Seq { start, end, flow: true, .. }
-            if ov.value.starts_with(['{', '[']) =>
-        {
-            Ok(PlannedEdit {
-                range: *start..*end,
-                text: ov.value.clone(),
-            })
+        Node::Alias => {
+            Err("the path names a YAML alias; set the anchored value instead".to_string())
         }
-        _ => Err("the path names a mapping or list, not a single value; set one of its fields".to_string()),
+        // A flow collection (`{...}` or `[...]`) can be replaced by a flow value.
+        Node::Map {
+            start,
+            end,
+            flow: true,
+            ..
+        }
+        | Node::Seq {
+            start,
+            end,
+            flow: true,
+            ..
+        } if ov.value.starts_with(['{', '[']) => Ok(PlannedEdit {
+            range: *start..*end,
+            text: ov.value.clone(),
+        }),
+        _ => Err(
+            "the path names a mapping or list, not a single value; set one of its fields"
+                .to_string(),
+        ),
     }
 }
 
@@ -461,7 +546,11 @@ mod tests {
 
     #[test]
     fn replaces_block_and_flow_scalars() {
-        let out = apply(DOC, &["clients.web.rate=900/s", "servers.s1.workers=4", "list.1=c"]).unwrap();
+        let out = apply(
+            DOC,
+            &["clients.web.rate=900/s", "servers.s1.workers=4", "list.1=c"],
+        )
+        .unwrap();
         assert!(out.contains("rate: 900/s\n"), "{out}");
         assert!(out.contains("{workers: 4, service"), "{out}");
         assert!(out.contains("[a, c]"), "{out}");
@@ -469,8 +558,19 @@ mod tests {
 
     #[test]
     fn inserts_missing_keys_in_block_and_flow_maps() {
-        let out = apply(DOC, &["clients.web.timeout=2s", "servers.s1.queue_limit=10", "seed=7"]).unwrap();
-        assert!(out.contains("  web:\n    timeout: 2s\n    rate: 100/s"), "{out}");
+        let out = apply(
+            DOC,
+            &[
+                "clients.web.timeout=2s",
+                "servers.s1.queue_limit=10",
+                "seed=7",
+            ],
+        )
+        .unwrap();
+        assert!(
+            out.contains("  web:\n    timeout: 2s\n    rate: 100/s"),
+            "{out}"
+        );
         assert!(out.contains("{queue_limit: 10, workers: 2"), "{out}");
         assert!(out.starts_with("seed: 7\nname: demo"), "{out}");
         let nested = apply(DOC, &["clients.web.retry.attempts=3"]).unwrap();
@@ -487,9 +587,21 @@ mod tests {
 
     #[test]
     fn rejects_paths_through_values_and_bad_indices() {
-        assert!(apply(DOC, &["name.x=1"]).unwrap_err().contains("single value"));
-        assert!(apply(DOC, &["list.5=1"]).unwrap_err().contains("out of range"));
-        assert!(apply(DOC, &["clients=1"]).unwrap_err().contains("not a single value"));
+        assert!(
+            apply(DOC, &["name.x=1"])
+                .unwrap_err()
+                .contains("single value")
+        );
+        assert!(
+            apply(DOC, &["list.5=1"])
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(
+            apply(DOC, &["clients=1"])
+                .unwrap_err()
+                .contains("not a single value")
+        );
         assert!(Override::parse("novalue").is_err());
         assert!(Override::parse("a..b=1").is_err());
     }
@@ -497,14 +609,22 @@ mod tests {
     #[test]
     fn errors_map_back_to_file_or_override() {
         let mut src = ScenarioSource::from_text(Path::new("s.yaml"), DOC.to_string());
-        src.apply_overrides(&[Override::parse("clients.web.timeout=2s").unwrap()]).unwrap();
+        src.apply_overrides(&[Override::parse("clients.web.timeout=2s").unwrap()])
+            .unwrap();
         // `target` is on line 5 of the original and line 6 of the effective text.
         let eff = src.effective.find("target").unwrap();
         let err = src.error_at(eff, 6, "bad target", None);
-        assert!(err.to_string().starts_with("s.yaml:5:5: bad target"), "{err}");
+        assert!(
+            err.to_string().starts_with("s.yaml:5:5: bad target"),
+            "{err}"
+        );
         let ins = src.effective.find("2s").unwrap();
         let err = src.error_at(ins, 2, "bad timeout", None);
-        assert!(err.to_string().starts_with("--set clients.web.timeout=2s: bad timeout"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("--set clients.web.timeout=2s: bad timeout"),
+            "{err}"
+        );
     }
 
     #[test]

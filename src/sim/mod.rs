@@ -76,12 +76,17 @@ pub enum EndReason {
 pub struct TimeWeighted {
     /// Per server: worker-nanoseconds busy since the warm-up.
     pub server_busy_ns: Vec<f64>,
-    /// Integral of requests in the system (client view) since the warm-up, request-ns.
-    pub in_system_ns: f64,
+    /// Integral of requests in the system (client view) over the measured
+    /// period, request-ns.
+    pub in_system_ns: u128,
     /// Sum of time in system of requests generated after the warm-up that
     /// finished (client view), ns.
-    pub sojourn_sum_ns: f64,
+    pub sojourn_sum_ns: u128,
     pub sojourn_count: u64,
+    /// Time inside the measured period spent by requests that straddle its
+    /// edges (sent before the warm-up ended, or unfinished at the end), ns.
+    /// Sample-path Little's law: in_system_ns == sojourn_sum_ns + edge_ns.
+    pub edge_ns: u128,
 }
 
 /// Everything a finished run hands to the report.
@@ -114,11 +119,12 @@ pub struct Simulation {
     /// Client-side requests in the system, and when that count last changed.
     in_system: u64,
     in_system_since: SimTime,
-    in_system_area: f64,
+    in_system_area: u128,
     /// Snapshots at the end of warm-up.
-    warm: Option<(Vec<f64>, f64)>,
-    sojourn_sum_ns: f64,
+    warm: Option<(Vec<f64>, u128)>,
+    sojourn_sum_ns: u128,
     sojourn_count: u64,
+    edge_ns: u128,
     gauges: Vec<ServerGauge>,
     processed: u64,
 }
@@ -133,7 +139,14 @@ impl Simulation {
             clients: world.clients.iter().map(|c| c.name.clone()).collect(),
         };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
-        let recorder = Recorder::new(names, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+        let recorder = Recorder::new(
+            names,
+            &groups,
+            world.interval,
+            world.warmup.0,
+            world.slow_threshold,
+            sink,
+        );
         let servers: Vec<ServerState> = world
             .servers
             .iter()
@@ -152,7 +165,9 @@ impl Simulation {
                             available: true,
                             inflight: 0,
                             max_conn: be.max_conn,
-                            name_hash: stable_hash(world.servers[be.server as usize].name.as_bytes()),
+                            name_hash: stable_hash(
+                                world.servers[be.server as usize].name.as_bytes(),
+                            ),
                         })
                         .collect(),
                     eligible: Vec::new(),
@@ -168,7 +183,11 @@ impl Simulation {
                 state
             })
             .collect();
-        let clients = world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
+        let clients = world
+            .clients
+            .iter()
+            .map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name)))
+            .collect();
         let gauges = vec![ServerGauge::default(); world.servers.len()];
         Simulation {
             world,
@@ -182,10 +201,11 @@ impl Simulation {
             generated: 0,
             in_system: 0,
             in_system_since: SimTime::ZERO,
-            in_system_area: 0.0,
+            in_system_area: 0,
             warm: None,
-            sojourn_sum_ns: 0.0,
+            sojourn_sum_ns: 0,
             sojourn_count: 0,
+            edge_ns: 0,
             gauges,
             processed: 0,
         }
@@ -209,7 +229,13 @@ impl Simulation {
                     // so they do not all fire at once.
                     for user in 0..self.world.clients[c].users as u32 {
                         let t = SimTime(think.sample(&mut self.clients[c].rng));
-                        self.events.push(t, Event::UserSend { client: c as u32, user });
+                        self.events.push(
+                            t,
+                            Event::UserSend {
+                                client: c as u32,
+                                user,
+                            },
+                        );
                     }
                 }
             }
@@ -217,7 +243,7 @@ impl Simulation {
         if self.world.warmup > SimTime::ZERO {
             self.events.push(self.world.warmup, Event::WarmupEnd);
         } else {
-            self.warm = Some((vec![0.0; self.servers.len()], 0.0));
+            self.warm = Some((vec![0.0; self.servers.len()], 0));
         }
     }
 
@@ -237,7 +263,9 @@ impl Simulation {
                 self.close_interval(next_boundary);
                 next_boundary = SimTime(self.recorder.next_boundary());
             }
-            let Some((t, event)) = self.events.pop() else { break };
+            let Some((t, event)) = self.events.pop() else {
+                break;
+            };
             self.now = t;
             self.processed += 1;
             match event {
@@ -254,12 +282,13 @@ impl Simulation {
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
-        let (end_time, end_reason) =
-            if end != SimTime::MAX && (self.events.peek_time().is_some() || self.world.max_requests == u64::MAX) {
-                (end, EndReason::Duration)
-            } else {
-                (self.now, EndReason::Drained)
-            };
+        let (end_time, end_reason) = if end != SimTime::MAX
+            && (self.events.peek_time().is_some() || self.world.max_requests == u64::MAX)
+        {
+            (end, EndReason::Duration)
+        } else {
+            (self.now, EndReason::Drained)
+        };
         self.now = end_time;
         while next_boundary <= end_time && end_time > SimTime::ZERO {
             self.close_interval(next_boundary);
@@ -277,14 +306,9 @@ impl Simulation {
             s.touch(end_time);
         }
         let (warm_busy, warm_area) = self.warm.clone().unwrap_or_default();
-        let time_weighted = TimeWeighted {
-            server_busy_ns: self.servers.iter().zip(&warm_busy).map(|(s, w)| s.busy_area - w).collect(),
-            in_system_ns: self.in_system_area - warm_area,
-            sojourn_sum_ns: self.sojourn_sum_ns,
-            sojourn_count: self.sojourn_count,
-        };
         let mut in_flight = 0;
         let mut in_flight_counted = 0;
+        let warmup = self.world.warmup.min(end_time);
         for h in self.requests.handles() {
             let r = self.requests.get(h).copied();
             if let Some(r) = r
@@ -292,8 +316,21 @@ impl Simulation {
             {
                 in_flight += 1;
                 in_flight_counted += u64::from(r.counted);
+                self.edge_ns += u128::from(end_time.since(r.created.max(warmup)).0);
             }
         }
+        let time_weighted = TimeWeighted {
+            server_busy_ns: self
+                .servers
+                .iter()
+                .zip(&warm_busy)
+                .map(|(s, w)| s.busy_area - w)
+                .collect(),
+            in_system_ns: self.in_system_area - warm_area,
+            sojourn_sum_ns: self.sojourn_sum_ns,
+            sojourn_count: self.sojourn_count,
+            edge_ns: self.edge_ns,
+        };
         progress(1.0);
         RunResult {
             recorder: self.recorder,
@@ -311,8 +348,16 @@ impl Simulation {
     }
 
     fn fraction_done(&self) -> f64 {
-        let by_time = if self.world.end != SimTime::MAX { self.now.0 as f64 / self.world.end.0 as f64 } else { 0.0 };
-        let by_count = if self.world.max_requests != u64::MAX { self.generated as f64 / self.world.max_requests as f64 } else { 0.0 };
+        let by_time = if self.world.end != SimTime::MAX {
+            self.now.0 as f64 / self.world.end.0 as f64
+        } else {
+            0.0
+        };
+        let by_count = if self.world.max_requests != u64::MAX {
+            self.generated as f64 / self.world.max_requests as f64
+        } else {
+            0.0
+        };
         by_time.max(by_count).min(1.0)
     }
 
@@ -326,7 +371,8 @@ impl Simulation {
             };
             s.busy_area_at_interval_start = s.busy_area;
         }
-        self.recorder.close_interval(boundary.0, &self.gauges, self.in_system);
+        self.recorder
+            .close_interval(boundary.0, &self.gauges, self.in_system);
     }
 
     fn on_warmup_end(&mut self) {
@@ -335,13 +381,16 @@ impl Simulation {
             s.touch(now);
         }
         self.touch_in_system();
-        self.warm = Some((self.servers.iter().map(|s| s.busy_area).collect(), self.in_system_area));
+        self.warm = Some((
+            self.servers.iter().map(|s| s.busy_area).collect(),
+            self.in_system_area,
+        ));
     }
 
     #[inline]
     fn touch_in_system(&mut self) {
         let dt = self.now.since(self.in_system_since).0;
-        self.in_system_area += self.in_system as f64 * dt as f64;
+        self.in_system_area += u128::from(self.in_system) * u128::from(dt);
         self.in_system_since = self.now;
     }
 
@@ -396,7 +445,9 @@ impl Simulation {
 
     /// The balancer picks a backend and forwards the request.
     fn dispatch(&mut self, handle: Handle) {
-        let Some(req) = self.requests.get(handle).copied() else { return };
+        let Some(req) = self.requests.get(handle).copied() else {
+            return;
+        };
         let b = req.balancer as usize;
         self.recorder.on_balancer(req.balancer, req.counted);
         let key = rng::mix64(u64::from(req.user) ^ (u64::from(req.client) << 32));
@@ -421,7 +472,13 @@ impl Simulation {
         match s.arrive(now, handle) {
             Arrival::Started(done_at) => {
                 self.recorder.on_server_arrival(server, 0, counted);
-                self.events.push(done_at, Event::Complete { server, request: handle });
+                self.events.push(
+                    done_at,
+                    Event::Complete {
+                        server,
+                        request: handle,
+                    },
+                );
             }
             Arrival::Queued(len) => self.recorder.on_server_arrival(server, len, counted),
             Arrival::Rejected => {
@@ -437,7 +494,13 @@ impl Simulation {
     fn on_complete(&mut self, server: u32, handle: Handle) {
         let now = self.now;
         if let Some((next, done_at)) = self.servers[server as usize].complete(now) {
-            self.events.push(done_at, Event::Complete { server, request: next });
+            self.events.push(
+                done_at,
+                Event::Complete {
+                    server,
+                    request: next,
+                },
+            );
         }
         let counted = self.requests.get(handle).is_some_and(|r| r.counted);
         self.recorder.on_server_done(server, false, counted);
@@ -457,24 +520,30 @@ impl Simulation {
 
     /// A successful response reaches the client (unless it gave up already).
     fn respond(&mut self, handle: Handle) {
-        let Some(req) = self.requests.get(handle).copied() else { return };
+        let Some(req) = self.requests.get(handle).copied() else {
+            return;
+        };
         self.requests.remove(handle);
         if req.client_done {
             return;
         }
         let latency = self.now.since(req.created).0;
-        self.recorder.on_success(req.client, req.user, latency, req.counted);
+        self.recorder
+            .on_success(req.client, req.user, latency, req.counted);
         self.client_finished(&req, latency);
     }
 
     /// The client sees a failure now.
     fn fail(&mut self, handle: Handle, why: Failure) {
-        let Some(req) = self.requests.get(handle).copied() else { return };
+        let Some(req) = self.requests.get(handle).copied() else {
+            return;
+        };
         self.requests.remove(handle);
         if req.client_done {
             return;
         }
-        self.recorder.on_failure(req.client, req.user, why, req.counted);
+        self.recorder
+            .on_failure(req.client, req.user, why, req.counted);
         let latency = self.now.since(req.created).0;
         self.client_finished(&req, latency);
     }
@@ -485,27 +554,40 @@ impl Simulation {
         self.touch_in_system();
         self.in_system -= 1;
         if req.counted {
-            self.sojourn_sum_ns += time_in_system as f64;
+            self.sojourn_sum_ns += u128::from(time_in_system);
             self.sojourn_count += 1;
+        } else if self.now > self.world.warmup {
+            // Sent during the warm-up, finished after it: only the part
+            // inside the measured period counts.
+            self.edge_ns += u128::from(self.now.since(self.world.warmup).0);
         }
         if let Load::Closed { think } = &self.world.clients[req.client as usize].load
             && self.may_generate()
         {
             let pause = think.sample(&mut self.clients[req.client as usize].rng);
-            self.events.push(self.now + SimDuration(pause), Event::UserSend { client: req.client, user: req.user });
+            self.events.push(
+                self.now + SimDuration(pause),
+                Event::UserSend {
+                    client: req.client,
+                    user: req.user,
+                },
+            );
         }
     }
 
     fn on_timeout(&mut self, client: u32) {
         let now = self.now;
         while let Some(handle) = self.clients[client as usize].timers.pop_due(now) {
-            let Some(req) = self.requests.get_mut(handle) else { continue };
+            let Some(req) = self.requests.get_mut(handle) else {
+                continue;
+            };
             if req.client_done {
                 continue;
             }
             req.client_done = true;
             let req = *req;
-            self.recorder.on_failure(req.client, req.user, Failure::TimedOut, req.counted);
+            self.recorder
+                .on_failure(req.client, req.user, Failure::TimedOut, req.counted);
             self.client_finished(&req, now.since(req.created).0);
         }
         if let Some(next) = self.clients[client as usize].timers.next_deadline() {
