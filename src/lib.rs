@@ -9,6 +9,7 @@ pub mod dist;
 pub mod rng;
 pub mod stats;
 pub mod theory;
+pub mod meanfield;
 pub mod time;
 pub mod units;
 pub mod error;
