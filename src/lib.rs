@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod sim;
 pub mod stats;
 pub mod theory;
+pub mod meanfield;
 pub mod time;
 pub mod units;
 pub mod verify;
