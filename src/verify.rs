@@ -88,12 +88,15 @@ struct Metric {
     measure: fn(&RunResult) -> f64,
 }
 
+type ScenarioFn = Box<dyn Fn(&Config) -> String + Send + Sync>;
+type MetricsFn = Box<dyn Fn(&World) -> Vec<Metric> + Send + Sync>;
+
 /// A built-in validation scenario.
 pub struct Check {
     pub name: &'static str,
     pub model: &'static str,
-    scenario: Box<dyn Fn(&Config) -> String + Send + Sync>,
-    metrics: Box<dyn Fn(&World) -> Vec<Metric> + Send + Sync>,
+    scenario: ScenarioFn,
+    metrics: MetricsFn,
 }
 
 const MU: f64 = 100.0; // service rate per worker: mean 10 ms everywhere

@@ -509,7 +509,8 @@ impl LatencySummary {
 mod tests {
     use super::*;
 
-    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<(f64, String, String, String, f64)>>>);
+    type Row = (f64, String, String, String, f64);
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Row>>>);
     impl SeriesSink for Capture {
         fn row(&mut self, t: f64, _: &str, kind: &str, entity: &str, metric: &str, v: f64) {
             self.0
