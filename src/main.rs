@@ -87,6 +87,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Diagnostics keep `file:line:col` on one line (no wrapping), so tools
+    // and people can copy it.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

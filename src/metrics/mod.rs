@@ -167,6 +167,7 @@ pub struct Recorder {
     pub latency: Histogram<u64>,
     latency_sum_ns: u128,
     pub latency_max_ns: u64,
+    pub latency_min_ns: u64,
     pub servers: Vec<ServerTotals>,
     pub balancers: Vec<EntityTotals>,
     pub clients: Vec<EntityTotals>,
@@ -201,6 +202,7 @@ impl Recorder {
             latency: histogram(3),
             latency_sum_ns: 0,
             latency_max_ns: 0,
+            latency_min_ns: u64::MAX,
             servers: vec![ServerTotals::default(); s],
             balancers: vec![EntityTotals::default(); b],
             clients: vec![EntityTotals::default(); c],
@@ -295,6 +297,7 @@ impl Recorder {
                 .saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
             self.latency_sum_ns += u128::from(latency_ns);
             self.latency_max_ns = self.latency_max_ns.max(latency_ns);
+            self.latency_min_ns = self.latency_min_ns.min(latency_ns);
             let id = self.users.global_id(client, user);
             let slow = latency_ns > self.slow_threshold;
             if slow {
@@ -471,12 +474,18 @@ impl Recorder {
         self.sink.finish()
     }
 
-    /// Latency quantile of successful requests, milliseconds.
+    /// Latency quantile of successful requests, milliseconds. HDR returns
+    /// the top of the value's bucket (within 0.1%); it is clamped to the
+    /// exact extremes seen, so a constant latency reads exactly.
     pub fn latency_quantile_ms(&self, q: f64) -> f64 {
         if self.latency.is_empty() {
             0.0
         } else {
-            self.latency.value_at_quantile(q) as f64 / 1e6
+            let v = self
+                .latency
+                .value_at_quantile(q)
+                .clamp(self.latency_min_ns, self.latency_max_ns);
+            v as f64 / 1e6
         }
     }
 }

@@ -21,6 +21,8 @@ pub(super) struct ClientState {
     /// Time of the last open-loop arrival, in seconds of the process's own
     /// clock (kept as f64 so a profile's integral inverts exactly).
     process_time: f64,
+    /// Open-loop arrivals so far (constant spacing starts with one at t = 0).
+    arrivals: u64,
     /// Pending client timeouts, in deadline order.
     pub timers: FifoTimers<Handle>,
 }
@@ -39,6 +41,7 @@ impl ClientState {
             rng,
             users,
             process_time: 0.0,
+            arrivals: 0,
             timers: FifoTimers::new(),
         }
     }
@@ -61,8 +64,11 @@ impl ClientState {
         };
         let mass = match arrival {
             ArrivalKind::Poisson => Exp1.sample(&mut self.rng),
+            // Evenly spaced, the first at the start (as a constant-rate load generator does).
+            ArrivalKind::Constant if self.arrivals == 0 => 0.0,
             ArrivalKind::Constant => 1.0,
         };
+        self.arrivals += 1;
         let next = if profile.is_constant() {
             let rate = profile.segments[0].rate;
             if rate <= 0.0 {
