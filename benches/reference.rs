@@ -1,1 +1,36 @@
-fn main() {}
+//! Speed, reported as simulated requests per second of wall time
+//! (criterion's "elements/s"): the reference scenario (16 single-worker
+//! M/M/1 servers, random balancing, 90% load), one million requests per
+//! iteration so that a sample takes a fraction of a second.
+//!
+//!     cargo bench --bench reference
+
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lbsim::model;
+use lbsim::scenario::Override;
+use lbsim::sim::run_quiet;
+
+const REQUESTS: u64 = 1_000_000;
+
+fn load(path: &str, sets: &[&str]) -> model::World {
+    let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    model::load(&path, &overrides, None)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .0
+}
+
+fn reference(c: &mut Criterion) {
+    let requests = format!("requests={REQUESTS}");
+    let world = load("scenarios/bench/reference.yaml", &[&requests]);
+    let mut g = c.benchmark_group("simulated-requests");
+    g.throughput(Throughput::Elements(REQUESTS));
+    g.sample_size(10);
+    g.bench_function("reference", |b| b.iter(|| run_quiet(world.clone())));
+    g.finish();
+}
+
+criterion_group!(benches, reference);
+criterion_main!(benches);

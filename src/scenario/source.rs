@@ -331,10 +331,7 @@ fn parse_tree(text: &str) -> Result<Node, String> {
 }
 
 fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Result<Node, String> {
-    // Skip presentation-only events.
-    while *pos < events.len() && matches!(events[*pos].0, Event::Anchor(..)) {
-        *pos += 1;
-    }
+    skip_meta(events, pos);
     let Some((event, span)) = events.get(*pos) else {
         return Err("unexpected end of the scenario".to_string());
     };
@@ -404,8 +401,9 @@ fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Resu
     }
 }
 
+/// Skips presentation-only events (anchors, comments).
 fn skip_meta(events: &[(Event<'_>, Span)], pos: &mut usize) {
-    while *pos < events.len() && matches!(events[*pos].0, Event::Anchor(..)) {
+    while *pos < events.len() && matches!(events[*pos].0, Event::Anchor(..) | Event::Comment(..)) {
         *pos += 1;
     }
 }
@@ -542,7 +540,7 @@ mod tests {
         Ok(src.effective)
     }
 
-    const DOC: &str = "name: demo\nclients:\n  web:\n    rate: 100/s\n    target: edge\nservers:\n  s1: {workers: 2, service: {constant: 5ms}}\nlist: [a, b]\n";
+    const DOC: &str = "# a comment\nname: demo  # trailing\nclients:\n  web:\n    # about the rate\n    rate: 100/s\n    target: edge\nservers:\n  s1: {workers: 2, service: {constant: 5ms}}\nlist: [a, b]\n";
 
     #[test]
     fn replaces_block_and_flow_scalars() {
@@ -568,11 +566,11 @@ mod tests {
         )
         .unwrap();
         assert!(
-            out.contains("  web:\n    timeout: 2s\n    rate: 100/s"),
+            out.contains("  web:\n    # about the rate\n    timeout: 2s\n    rate: 100/s"),
             "{out}"
         );
         assert!(out.contains("{queue_limit: 10, workers: 2"), "{out}");
-        assert!(out.starts_with("seed: 7\nname: demo"), "{out}");
+        assert!(out.starts_with("# a comment\nseed: 7\nname: demo"), "{out}");
         let nested = apply(DOC, &["clients.web.retry.attempts=3"]).unwrap();
         assert!(nested.contains("retry: {attempts: 3}"), "{nested}");
     }
@@ -611,11 +609,11 @@ mod tests {
         let mut src = ScenarioSource::from_text(Path::new("s.yaml"), DOC.to_string());
         src.apply_overrides(&[Override::parse("clients.web.timeout=2s").unwrap()])
             .unwrap();
-        // `target` is on line 5 of the original and line 6 of the effective text.
+        // `target` is on line 7 of the original and line 8 of the effective text.
         let eff = src.effective.find("target").unwrap();
         let err = src.error_at(eff, 6, "bad target", None);
         assert!(
-            err.to_string().starts_with("s.yaml:5:5: bad target"),
+            err.to_string().starts_with("s.yaml:7:5: bad target"),
             "{err}"
         );
         let ins = src.effective.find("2s").unwrap();
