@@ -17,9 +17,7 @@ const REQUESTS: u64 = 1_000_000;
 fn load(path: &str, sets: &[&str]) -> model::World {
     let overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    model::load(&path, &overrides, None)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+    model::load(&path, &overrides, None).unwrap_or_else(|e| panic!("{e}")).0
 }
 
 fn reference(c: &mut Criterion) {

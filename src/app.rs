@@ -41,11 +41,7 @@ pub fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, Error> {
 }
 
 /// Loads and checks a scenario with its overrides.
-pub fn load(
-    path: &Path,
-    sets: &[String],
-    seed: Option<u64>,
-) -> Result<(World, ScenarioSource), Error> {
+pub fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
     let overrides = parse_overrides(sets)?;
     model::load(path, &overrides, seed)
 }
@@ -56,9 +52,7 @@ pub fn progress_bar(enabled: bool, label: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr_with_hz(10));
-    if let Ok(style) = ProgressStyle::with_template(
-        "{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})",
-    ) {
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})") {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_prefix(label.to_string());
@@ -73,17 +67,13 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
             eprintln!("warning: {w}");
         }
     }
-    let out_dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(&world.name));
+    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
     let out = OutputDir::create(&out_dir)?;
     let series_name = "timeseries.csv";
-    let sink = CsvSink::create(&out.temp_path(series_name))
-        .map_err(|e| Error::output(out.final_path(series_name), e))?;
+    let sink =
+        CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
     let bar = progress_bar(!opts.json && !opts.quiet, &world.name);
-    let result =
-        Simulation::new(world, Box::new(sink)).run(|f| bar.set_position((f * 1000.0) as u64));
+    let result = Simulation::new(world, Box::new(sink)).run(|f| bar.set_position((f * 1000.0) as u64));
     bar.finish_and_clear();
     finish_run(result, &out, &source, opts)
 }
@@ -99,11 +89,7 @@ fn finish_run(
         out.discard(series_name);
         return Err(Error::output(out.final_path(series_name), e));
     }
-    let ctx = RunContext {
-        file: source.display_name(),
-        overrides: opts.sets.clone(),
-        reproducible: opts.reproducible,
-    };
+    let ctx = RunContext { file: source.display_name(), overrides: opts.sets.clone(), reproducible: opts.reproducible };
     let summary = Summary::build(&result, &ctx);
     let mut files = vec![out.commit(series_name)?];
     files.extend(report::write_reports(out, &summary)?);
@@ -114,27 +100,17 @@ fn finish_run(
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         report::text::render(&summary, &names)
     };
-    Ok(RunOutcome {
-        summary,
-        out_dir: out.path.clone(),
-        files,
-        stdout,
-        exit_code: 0,
-    })
+    Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code: 0 })
 }
 
 /// `lbsim verify`: runs the validation suite, printing each check as it
 /// finishes; exit status 1 when any fails.
 pub fn verify(cfg: &crate::verify::Config, only: Option<&str>, json: bool) -> Result<i32, Error> {
     if cfg.replications < 2 {
-        return Err(Error::Usage(
-            "--replications must be at least 2 to build a confidence interval".into(),
-        ));
+        return Err(Error::Usage("--replications must be at least 2 to build a confidence interval".into()));
     }
     if !(cfg.confidence > 0.0 && cfg.confidence < 1.0) {
-        return Err(Error::Usage(
-            "--confidence must be between 0 and 1, like 0.99".into(),
-        ));
+        return Err(Error::Usage("--confidence must be between 0 and 1, like 0.99".into()));
     }
     let per = crate::verify::per_comparison_confidence(
         cfg.confidence,
@@ -146,8 +122,7 @@ pub fn verify(cfg: &crate::verify::Config, only: Option<&str>, json: bool) -> Re
         }
     })?;
     if json {
-        let text =
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
         println!("{text}");
     } else {
         let failed = report.checks.iter().filter(|c| !c.pass()).count();

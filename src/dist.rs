@@ -276,11 +276,7 @@ impl Empirical {
             s1 += x;
             s2 += x * x;
         }
-        Empirical {
-            sorted_ns: values.into_boxed_slice(),
-            mean_ns: s1 / n,
-            m2_ns2: s2 / n,
-        }
+        Empirical { sorted_ns: values.into_boxed_slice(), mean_ns: s1 / n, m2_ns2: s2 / n }
     }
 }
 
@@ -294,9 +290,7 @@ fn round_ns(x: f64) -> u64 {
 impl Dist {
     /// A distribution that always gives `ns` nanoseconds.
     pub fn constant(ns: u64) -> Dist {
-        Dist {
-            kind: Kind::Constant(ns),
-        }
+        Dist { kind: Kind::Constant(ns) }
     }
 
     /// Draws one time, in whole nanoseconds.
@@ -354,13 +348,9 @@ impl Dist {
             Kind::Constant(ns) => *ns as f64,
             Kind::Exponential { mean_ns } => *mean_ns,
             Kind::Uniform { min_ns, width_ns } => min_ns + width_ns / 2.0,
-            Kind::TruncatedNormal { mean_ns, sd_ns } => {
-                mean_ns + sd_ns * inverse_mills(mean_ns / sd_ns)
-            }
+            Kind::TruncatedNormal { mean_ns, sd_ns } => mean_ns + sd_ns * inverse_mills(mean_ns / sd_ns),
             Kind::Lognormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
-            Kind::Gamma {
-                shape, scale_ns, ..
-            } => shape * scale_ns,
+            Kind::Gamma { shape, scale_ns, .. } => shape * scale_ns,
             Kind::Mixture(cs) => cs.iter().map(|c| c.weight * c.dist.mean_ns()).sum(),
             Kind::Empirical(e) => e.mean_ns,
         }
@@ -380,13 +370,8 @@ impl Dist {
                 mean_ns * mean_ns + sd_ns * sd_ns + mean_ns * sd_ns * lambda
             }
             Kind::Lognormal { mu, sigma } => (2.0 * mu + 2.0 * sigma * sigma).exp(),
-            Kind::Gamma {
-                shape, scale_ns, ..
-            } => shape * (shape + 1.0) * scale_ns * scale_ns,
-            Kind::Mixture(cs) => cs
-                .iter()
-                .map(|c| c.weight * c.dist.second_moment_ns2())
-                .sum(),
+            Kind::Gamma { shape, scale_ns, .. } => shape * (shape + 1.0) * scale_ns * scale_ns,
+            Kind::Mixture(cs) => cs.iter().map(|c| c.weight * c.dist.second_moment_ns2()).sum(),
             Kind::Empirical(e) => e.m2_ns2,
         }
     }
@@ -428,53 +413,28 @@ impl Dist {
     /// # Panics
     /// If `factor` is negative, infinite or NaN.
     pub fn scaled(&self, factor: f64) -> Dist {
-        assert!(
-            factor.is_finite() && factor >= 0.0,
-            "scale factor {factor} must be finite and not negative"
-        );
+        assert!(factor.is_finite() && factor >= 0.0, "scale factor {factor} must be finite and not negative");
         if factor == 0.0 {
             return Dist::constant(0);
         }
         let kind = match &self.kind {
             Kind::Constant(ns) => Kind::Constant(round_ns(*ns as f64 * factor)),
-            Kind::Exponential { mean_ns } => Kind::Exponential {
-                mean_ns: mean_ns * factor,
-            },
-            Kind::Uniform { min_ns, width_ns } => Kind::Uniform {
-                min_ns: min_ns * factor,
-                width_ns: width_ns * factor,
-            },
-            Kind::TruncatedNormal { mean_ns, sd_ns } => Kind::TruncatedNormal {
-                mean_ns: mean_ns * factor,
-                sd_ns: sd_ns * factor,
-            },
-            Kind::Lognormal { mu, sigma } => Kind::Lognormal {
-                mu: mu + factor.ln(),
-                sigma: *sigma,
-            },
-            Kind::Gamma {
-                unit,
-                shape,
-                scale_ns,
-            } => Kind::Gamma {
-                unit: *unit,
-                shape: *shape,
-                scale_ns: scale_ns * factor,
-            },
+            Kind::Exponential { mean_ns } => Kind::Exponential { mean_ns: mean_ns * factor },
+            Kind::Uniform { min_ns, width_ns } => {
+                Kind::Uniform { min_ns: min_ns * factor, width_ns: width_ns * factor }
+            }
+            Kind::TruncatedNormal { mean_ns, sd_ns } => {
+                Kind::TruncatedNormal { mean_ns: mean_ns * factor, sd_ns: sd_ns * factor }
+            }
+            Kind::Lognormal { mu, sigma } => Kind::Lognormal { mu: mu + factor.ln(), sigma: *sigma },
+            Kind::Gamma { unit, shape, scale_ns } => {
+                Kind::Gamma { unit: *unit, shape: *shape, scale_ns: scale_ns * factor }
+            }
             Kind::Mixture(cs) => Kind::Mixture(
-                cs.iter()
-                    .map(|c| Component {
-                        cum: c.cum,
-                        weight: c.weight,
-                        dist: c.dist.scaled(factor),
-                    })
-                    .collect(),
+                cs.iter().map(|c| Component { cum: c.cum, weight: c.weight, dist: c.dist.scaled(factor) }).collect(),
             ),
             Kind::Empirical(e) => Kind::Empirical(Arc::new(Empirical::new(
-                e.sorted_ns
-                    .iter()
-                    .map(|&v| round_ns(v as f64 * factor))
-                    .collect(),
+                e.sorted_ns.iter().map(|&v| round_ns(v as f64 * factor)).collect(),
             ))),
         };
         Dist { kind }
@@ -503,9 +463,7 @@ impl DistSpec {
             DistSpec::Constant(d) => Kind::Constant(d.nanos()),
             DistSpec::Exponential(mean) => {
                 positive("exponential", "mean", *mean, "{exponential: 10ms}")?;
-                Kind::Exponential {
-                    mean_ns: mean.nanos() as f64,
-                }
+                Kind::Exponential { mean_ns: mean.nanos() as f64 }
             }
             DistSpec::Uniform(UniformSpec { min, max }) => {
                 if min > max {
@@ -517,10 +475,7 @@ impl DistSpec {
                 if min == max {
                     Kind::Constant(min.nanos())
                 } else {
-                    Kind::Uniform {
-                        min_ns: min.nanos() as f64,
-                        width_ns: (max.nanos() - min.nanos()) as f64,
-                    }
+                    Kind::Uniform { min_ns: min.nanos() as f64, width_ns: (max.nanos() - min.nanos()) as f64 }
                 }
             }
             DistSpec::Normal(NormalSpec { mean, stddev }) => {
@@ -532,19 +487,14 @@ impl DistSpec {
                          like {example} (for a fixed time use {{constant: {mean}}})"
                     ));
                 }
-                Kind::TruncatedNormal {
-                    mean_ns: mean.nanos() as f64,
-                    sd_ns: stddev.nanos() as f64,
-                }
+                Kind::TruncatedNormal { mean_ns: mean.nanos() as f64, sd_ns: stddev.nanos() as f64 }
             }
             DistSpec::Lognormal(spec) => compile_lognormal(spec)?,
             DistSpec::Erlang(ErlangSpec { k, mean }) => {
                 if *k == 0 {
-                    return Err(
-                        "erlang k is 0: expected the number of phases, a whole number 1 or more, \
+                    return Err("erlang k is 0: expected the number of phases, a whole number 1 or more, \
                          like {erlang: {k: 4, mean: 10ms}}"
-                            .to_string(),
-                    );
+                        .to_string());
                 }
                 positive("erlang", "mean", *mean, "{erlang: {k: 4, mean: 10ms}}")?;
                 gamma_kind(f64::from(*k), *mean)?
@@ -560,9 +510,7 @@ impl DistSpec {
                 gamma_kind(*shape, *mean)?
             }
             DistSpec::Mixture(components) => compile_mixture(components, base_dir)?,
-            DistSpec::Empirical(spec) => {
-                Kind::Empirical(Arc::new(Empirical::new(load_empirical(spec, base_dir)?)))
-            }
+            DistSpec::Empirical(spec) => Kind::Empirical(Arc::new(Empirical::new(load_empirical(spec, base_dir)?))),
         };
         Ok(Dist { kind })
     }
@@ -570,20 +518,14 @@ impl DistSpec {
 
 fn positive(dist: &str, field: &str, value: Duration, example: &str) -> Result<(), String> {
     if value.nanos() == 0 {
-        return Err(format!(
-            "{dist} {field} is 0: expected a {field} greater than zero, like {example}"
-        ));
+        return Err(format!("{dist} {field} is 0: expected a {field} greater than zero, like {example}"));
     }
     Ok(())
 }
 
 fn gamma_kind(shape: f64, mean: Duration) -> Result<Kind, String> {
     let unit = Gamma::new(shape, 1.0).map_err(|e| format!("gamma shape {shape}: {e}"))?;
-    Ok(Kind::Gamma {
-        unit,
-        shape,
-        scale_ns: mean.nanos() as f64 / shape,
-    })
+    Ok(Kind::Gamma { unit, shape, scale_ns: mean.nanos() as f64 / shape })
 }
 
 fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
@@ -591,21 +533,10 @@ fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
         ({lognormal: {mean: 40ms, p99: 250ms}}), `median` and `p99` \
         ({lognormal: {median: 30ms, p99: 250ms}}), or `mu` and `sigma` of \
         ln(time in milliseconds) ({lognormal: {mu: 3.2, sigma: 0.6}})";
-    let LognormalSpec {
-        mean,
-        median,
-        p99,
-        mu,
-        sigma,
-    } = *spec;
+    let LognormalSpec { mean, median, p99, mu, sigma } = *spec;
     let (mu_ms, sigma) = match (mean, median, p99, mu, sigma) {
         (Some(mean), None, Some(p99), None, None) => {
-            positive(
-                "lognormal",
-                "mean",
-                mean,
-                "{lognormal: {mean: 40ms, p99: 250ms}}",
-            )?;
+            positive("lognormal", "mean", mean, "{lognormal: {mean: 40ms, p99: 250ms}}")?;
             if p99 <= mean {
                 return Err(format!(
                     "lognormal p99 {p99} is not more than the mean {mean}: \
@@ -627,12 +558,7 @@ fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
             (mean_ms.ln() - sigma * sigma / 2.0, sigma)
         }
         (None, Some(median), Some(p99), None, None) => {
-            positive(
-                "lognormal",
-                "median",
-                median,
-                "{lognormal: {median: 30ms, p99: 250ms}}",
-            )?;
+            positive("lognormal", "median", median, "{lognormal: {median: 30ms, p99: 250ms}}")?;
             if p99 <= median {
                 return Err(format!(
                     "lognormal p99 {p99} is not more than the median {median}: \
@@ -644,9 +570,7 @@ fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
         }
         (None, None, None, Some(mu), Some(sigma)) => {
             if !mu.is_finite() {
-                return Err(format!(
-                    "lognormal mu is {mu}: expected a finite number (the mean of ln(time in ms))"
-                ));
+                return Err(format!("lognormal mu is {mu}: expected a finite number (the mean of ln(time in ms))"));
             }
             if !(sigma.is_finite() && sigma > 0.0) {
                 return Err(format!(
@@ -668,27 +592,19 @@ fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
             .filter(|(_, present)| *present)
             .map(|(name, _)| *name)
             .collect();
-            let given = if given.is_empty() {
-                "no parameters".to_string()
-            } else {
-                format!("`{}`", given.join("`, `"))
-            };
+            let given =
+                if given.is_empty() { "no parameters".to_string() } else { format!("`{}`", given.join("`, `")) };
             return Err(format!("lognormal has {given}: expected {FORMS}"));
         }
     };
-    Ok(Kind::Lognormal {
-        mu: mu_ms + NS_PER_MS.ln(),
-        sigma,
-    })
+    Ok(Kind::Lognormal { mu: mu_ms + NS_PER_MS.ln(), sigma })
 }
 
 fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<Kind, String> {
     const EXAMPLE: &str = "{mixture: [{weight: 95%, dist: {exponential: 5ms}}, \
         {weight: 5%, dist: {constant: 200ms}}]}";
     if components.is_empty() {
-        return Err(format!(
-            "mixture has no components: expected a list of weighted distributions, like {EXAMPLE}"
-        ));
+        return Err(format!("mixture has no components: expected a list of weighted distributions, like {EXAMPLE}"));
     }
     let total: f64 = components.iter().map(|c| c.weight.fraction()).sum();
     if (total - 1.0).abs() > MIXTURE_TOLERANCE {
@@ -703,10 +619,7 @@ fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<K
     let mut compiled = Vec::with_capacity(n);
     let mut cum = 0.0;
     for (i, c) in components.iter().enumerate() {
-        let dist = c
-            .dist
-            .compile(base_dir)
-            .map_err(|e| format!("mixture component {} of {n}: {e}", i + 1))?;
+        let dist = c.dist.compile(base_dir).map_err(|e| format!("mixture component {} of {n}: {e}", i + 1))?;
         let weight = c.weight.fraction() / total;
         if weight == 0.0 {
             continue;
@@ -724,8 +637,7 @@ fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<K
 fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, String> {
     let path = base_dir.join(&spec.file);
     let shown = path.display();
-    let file =
-        File::open(&path).map_err(|e| format!("{shown}: cannot read the samples file: {e}"))?;
+    let file = File::open(&path).map_err(|e| format!("{shown}: cannot read the samples file: {e}"))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -746,10 +658,7 @@ fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, Str
         None => 0,
         Some(name) => headers.iter().position(|h| h == name).ok_or_else(|| {
             let names: Vec<String> = headers.iter().map(|h| format!("\"{h}\"")).collect();
-            format!(
-                "{shown}:1: there is no column named \"{name}\": expected one of {}",
-                names.join(", ")
-            )
+            format!("{shown}:1: there is no column named \"{name}\": expected one of {}", names.join(", "))
         })?,
     };
     let column = col + 1;
@@ -771,18 +680,14 @@ fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, Str
             continue;
         }
         let at = format!("{shown}:{line}:{column}");
-        let value: f64 = cell.parse().map_err(|_| {
-            format!("{at}: \"{cell}\" is not a number: expected a time in {unit}, like 12.5")
-        })?;
+        let value: f64 = cell
+            .parse()
+            .map_err(|_| format!("{at}: \"{cell}\" is not a number: expected a time in {unit}, like 12.5"))?;
         if !value.is_finite() {
-            return Err(format!(
-                "{at}: \"{cell}\" is not a finite number: expected a time in {unit}"
-            ));
+            return Err(format!("{at}: \"{cell}\" is not a finite number: expected a time in {unit}"));
         }
         if value < 0.0 {
-            return Err(format!(
-                "{at}: \"{cell}\" is negative: expected a time of zero or more"
-            ));
+            return Err(format!("{at}: \"{cell}\" is negative: expected a time of zero or more"));
         }
         let ns = value * scale;
         if ns >= u64::MAX as f64 {
@@ -797,11 +702,7 @@ fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, Str
         ));
     }
     if values.len() > u32::MAX as usize {
-        return Err(format!(
-            "{shown}: {} samples is too many: expected at most {}",
-            values.len(),
-            u32::MAX
-        ));
+        return Err(format!("{shown}: {} samples is too many: expected at most {}", values.len(), u32::MAX));
     }
     Ok(values)
 }
@@ -865,12 +766,8 @@ fn inverse_normal_cdf(p: f64) -> f64 {
         4.374_664_141_464_968,
         2.938_163_982_698_783,
     ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
+    const D: [f64; 4] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
     let mut x = if p < 0.02425 {
         let q = (-2.0 * p.ln()).sqrt();
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
@@ -910,9 +807,7 @@ mod tests {
     }
 
     fn compile(yaml: &str) -> Dist {
-        parse(yaml)
-            .compile(&data_dir())
-            .unwrap_or_else(|e| panic!("{yaml}: {e}"))
+        parse(yaml).compile(&data_dir()).unwrap_or_else(|e| panic!("{yaml}: {e}"))
     }
 
     fn compile_err(yaml: &str) -> String {
@@ -955,67 +850,34 @@ mod tests {
         assert_eq!(parse("{exponential: 10ms}"), DistSpec::Exponential(ms(10)));
         assert_eq!(
             parse("uniform:\n  min: 5ms\n  max: 15ms\n"),
-            DistSpec::Uniform(UniformSpec {
-                min: ms(5),
-                max: ms(15)
-            })
+            DistSpec::Uniform(UniformSpec { min: ms(5), max: ms(15) })
         );
         assert_eq!(
             parse("{normal: {mean: 2ms, stddev: 0.5ms}}"),
-            DistSpec::Normal(NormalSpec {
-                mean: ms(2),
-                stddev: Duration::from_nanos(500_000)
-            })
+            DistSpec::Normal(NormalSpec { mean: ms(2), stddev: Duration::from_nanos(500_000) })
         );
         assert_eq!(
             parse("{lognormal: {mean: 40ms, p99: 250ms}}"),
-            DistSpec::Lognormal(LognormalSpec {
-                mean: Some(ms(40)),
-                p99: Some(ms(250)),
-                ..Default::default()
-            })
+            DistSpec::Lognormal(LognormalSpec { mean: Some(ms(40)), p99: Some(ms(250)), ..Default::default() })
         );
         assert_eq!(
             parse("{lognormal: {median: 30ms, p99: 250ms}}"),
-            DistSpec::Lognormal(LognormalSpec {
-                median: Some(ms(30)),
-                p99: Some(ms(250)),
-                ..Default::default()
-            })
+            DistSpec::Lognormal(LognormalSpec { median: Some(ms(30)), p99: Some(ms(250)), ..Default::default() })
         );
         assert_eq!(
             parse("{lognormal: {mu: 3.2, sigma: 0.6}}"),
-            DistSpec::Lognormal(LognormalSpec {
-                mu: Some(3.2),
-                sigma: Some(0.6),
-                ..Default::default()
-            })
+            DistSpec::Lognormal(LognormalSpec { mu: Some(3.2), sigma: Some(0.6), ..Default::default() })
         );
-        assert_eq!(
-            parse("{erlang: {k: 4, mean: 10ms}}"),
-            DistSpec::Erlang(ErlangSpec { k: 4, mean: ms(10) })
-        );
-        assert_eq!(
-            parse("{gamma: {shape: 2.5, mean: 10ms}}"),
-            DistSpec::Gamma(GammaSpec {
-                shape: 2.5,
-                mean: ms(10)
-            })
-        );
+        assert_eq!(parse("{erlang: {k: 4, mean: 10ms}}"), DistSpec::Erlang(ErlangSpec { k: 4, mean: ms(10) }));
+        assert_eq!(parse("{gamma: {shape: 2.5, mean: 10ms}}"), DistSpec::Gamma(GammaSpec { shape: 2.5, mean: ms(10) }));
         assert_eq!(
             parse(
                 "mixture:\n  - weight: 95%\n    dist: {exponential: 5ms}\n  \
                  - weight: 5%\n    dist: {constant: 200ms}\n"
             ),
             DistSpec::Mixture(vec![
-                MixtureComponent {
-                    weight: Percent(0.95),
-                    dist: DistSpec::Exponential(ms(5))
-                },
-                MixtureComponent {
-                    weight: Percent(0.05),
-                    dist: DistSpec::Constant(ms(200))
-                },
+                MixtureComponent { weight: Percent(0.95), dist: DistSpec::Exponential(ms(5)) },
+                MixtureComponent { weight: Percent(0.05), dist: DistSpec::Constant(ms(200)) },
             ])
         );
         assert_eq!(
@@ -1028,11 +890,7 @@ mod tests {
         );
         assert_eq!(
             parse("{empirical: {file: samples.csv}}"),
-            DistSpec::Empirical(EmpiricalSpec {
-                file: "samples.csv".into(),
-                column: None,
-                unit: TimeUnit::Ms
-            })
+            DistSpec::Empirical(EmpiricalSpec { file: "samples.csv".into(), column: None, unit: TimeUnit::Ms })
         );
         for yaml in FORMS {
             parse(yaml);
@@ -1052,13 +910,7 @@ mod tests {
     fn bad_forms_are_rejected_when_parsed() {
         let err = parse_err("{triangular: 5ms}");
         assert!(err.contains("unknown variant"), "{err}");
-        for name in [
-            "constant",
-            "exponential",
-            "lognormal",
-            "mixture",
-            "empirical",
-        ] {
+        for name in ["constant", "exponential", "lognormal", "mixture", "empirical"] {
             assert!(err.contains(name), "{err}");
         }
         let err = parse_err("{uniform: {min: 5ms, maximum: 15ms}}");
@@ -1076,51 +928,21 @@ mod tests {
     #[test]
     fn bad_parameters_are_rejected_when_compiled() {
         let cases: &[(&str, &[&str])] = &[
-            (
-                "{exponential: 0ms}",
-                &["exponential mean is 0", "greater than zero"],
-            ),
-            (
-                "{uniform: {min: 15ms, max: 5ms}}",
-                &["min 15ms is more than max 5ms"],
-            ),
-            (
-                "{normal: {mean: 2ms, stddev: 0}}",
-                &["stddev is 0", "constant"],
-            ),
+            ("{exponential: 0ms}", &["exponential mean is 0", "greater than zero"]),
+            ("{uniform: {min: 15ms, max: 5ms}}", &["min 15ms is more than max 5ms"]),
+            ("{normal: {mean: 2ms, stddev: 0}}", &["stddev is 0", "constant"]),
             ("{normal: {mean: 0, stddev: 1ms}}", &["normal mean is 0"]),
-            (
-                "{erlang: {k: 0, mean: 10ms}}",
-                &["erlang k is 0", "1 or more"],
-            ),
+            ("{erlang: {k: 0, mean: 10ms}}", &["erlang k is 0", "1 or more"]),
             ("{erlang: {k: 2, mean: 0}}", &["erlang mean is 0"]),
             ("{gamma: {shape: -1, mean: 10ms}}", &["gamma shape is -1"]),
-            (
-                "{gamma: {shape: .nan, mean: 10ms}}",
-                &["gamma shape is NaN"],
-            ),
+            ("{gamma: {shape: .nan, mean: 10ms}}", &["gamma shape is NaN"]),
             ("{gamma: {shape: 0, mean: 10ms}}", &["gamma shape is 0"]),
-            (
-                "{lognormal: {mean: 40ms, mu: 3.2, sigma: 0.6}}",
-                &["`mean`, `mu`, `sigma`", "exactly one of"],
-            ),
-            (
-                "{lognormal: {mean: 40ms}}",
-                &["lognormal has `mean`", "p99"],
-            ),
+            ("{lognormal: {mean: 40ms, mu: 3.2, sigma: 0.6}}", &["`mean`, `mu`, `sigma`", "exactly one of"]),
+            ("{lognormal: {mean: 40ms}}", &["lognormal has `mean`", "p99"]),
             ("{lognormal: {}}", &["no parameters"]),
-            (
-                "{lognormal: {mean: 40ms, p99: 30ms}}",
-                &["not more than the mean", "greater than the mean"],
-            ),
-            (
-                "{lognormal: {mean: 10ms, p99: 200ms}}",
-                &["20.00 times the mean", "at most 14.97", "median"],
-            ),
-            (
-                "{lognormal: {median: 40ms, p99: 40ms}}",
-                &["not more than the median"],
-            ),
+            ("{lognormal: {mean: 40ms, p99: 30ms}}", &["not more than the mean", "greater than the mean"]),
+            ("{lognormal: {mean: 10ms, p99: 200ms}}", &["20.00 times the mean", "at most 14.97", "median"]),
+            ("{lognormal: {median: 40ms, p99: 40ms}}", &["not more than the median"]),
             ("{lognormal: {mu: 3.2, sigma: 0}}", &["sigma is 0"]),
             ("{lognormal: {mu: 3.2, sigma: -0.5}}", &["sigma is -0.5"]),
             (
@@ -1151,39 +973,17 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             (
                 "{empirical: {file: dist_bad_cell.csv, column: latency_ms}}",
-                &[
-                    "dist_bad_cell.csv:4:2: \"abc\" is not a number",
-                    "time in ms",
-                ],
+                &["dist_bad_cell.csv:4:2: \"abc\" is not a number", "time in ms"],
             ),
-            (
-                "{empirical: {file: dist_negative.csv}}",
-                &["dist_negative.csv:3:1: \"-2\" is negative"],
-            ),
-            (
-                "{empirical: {file: dist_header_only.csv}}",
-                &["dist_header_only.csv", "no samples"],
-            ),
-            (
-                "{empirical: {file: dist_empty.csv}}",
-                &["dist_empty.csv", "empty", "header row"],
-            ),
-            (
-                "{empirical: {file: dist_no_header.csv}}",
-                &["dist_no_header.csv:1:1", "header", "\"12.5\" is a number"],
-            ),
+            ("{empirical: {file: dist_negative.csv}}", &["dist_negative.csv:3:1: \"-2\" is negative"]),
+            ("{empirical: {file: dist_header_only.csv}}", &["dist_header_only.csv", "no samples"]),
+            ("{empirical: {file: dist_empty.csv}}", &["dist_empty.csv", "empty", "header row"]),
+            ("{empirical: {file: dist_no_header.csv}}", &["dist_no_header.csv:1:1", "header", "\"12.5\" is a number"]),
             (
                 "{empirical: {file: dist_samples.csv, column: latency}}",
-                &[
-                    "dist_samples.csv:1",
-                    "no column named \"latency\"",
-                    "\"latency_ms\"",
-                ],
+                &["dist_samples.csv:1", "no column named \"latency\"", "\"latency_ms\""],
             ),
-            (
-                "{empirical: {file: no_such_file.csv}}",
-                &["no_such_file.csv", "cannot read"],
-            ),
+            ("{empirical: {file: no_such_file.csv}}", &["no_such_file.csv", "cannot read"]),
         ];
         for (yaml, needles) in cases {
             let err = compile_err(yaml);
@@ -1210,14 +1010,8 @@ mod tests {
         let second = dist.second_moment_secs2();
         let se1 = ((second - mean * mean).max(0.0) / nf).sqrt();
         let se2 = ((m4 - m2 * m2).max(0.0) / nf).sqrt();
-        assert!(
-            (m1 - mean).abs() <= 5.0 * se1 + 1e-9,
-            "{name}: sample mean {m1} vs {mean} (se {se1})"
-        );
-        assert!(
-            (m2 - second).abs() <= 5.0 * se2 + 1e-6 * second,
-            "{name}: sample E[S^2] {m2} vs {second} (se {se2})"
-        );
+        assert!((m1 - mean).abs() <= 5.0 * se1 + 1e-9, "{name}: sample mean {m1} vs {mean} (se {se1})");
+        assert!((m2 - second).abs() <= 5.0 * se2 + 1e-6 * second, "{name}: sample E[S^2] {m2} vs {second} (se {se2})");
     }
 
     #[test]
@@ -1249,22 +1043,16 @@ mod tests {
         assert!(close(d.mean_secs(), 0.02));
         assert!(close(d.second_moment_secs2(), 4e-4 + 1e-6));
         // Half-normal: mean sd sqrt(2/pi) when the mean is ~0.
-        let d = Dist {
-            kind: Kind::TruncatedNormal {
-                mean_ns: 0.0,
-                sd_ns: 1e6,
-            },
-        };
+        let d = Dist { kind: Kind::TruncatedNormal { mean_ns: 0.0, sd_ns: 1e6 } };
         assert!(close(d.mean_secs(), 1e-3 * (2.0 / PI).sqrt()));
         assert!(close(d.second_moment_secs2(), 1e-6));
     }
 
     #[test]
     fn lognormal_p99_matches_what_was_asked_for() {
-        for (yaml, name) in [
-            ("{lognormal: {mean: 40ms, p99: 250ms}}", "mean"),
-            ("{lognormal: {median: 30ms, p99: 250ms}}", "median"),
-        ] {
+        for (yaml, name) in
+            [("{lognormal: {mean: 40ms, p99: 250ms}}", "mean"), ("{lognormal: {median: 30ms, p99: 250ms}}", "median")]
+        {
             let d = compile(yaml);
             let q = d.quantile_secs(0.99).unwrap();
             assert!((q - 0.25).abs() < 1e-9, "{yaml}: {q}");
@@ -1363,17 +1151,8 @@ mod tests {
             for factor in [3.0, 0.5] {
                 let s = d.scaled(factor);
                 let rel = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b;
-                assert!(
-                    rel(s.mean_secs(), factor * d.mean_secs()),
-                    "{yaml} x{factor}"
-                );
-                assert!(
-                    rel(
-                        s.second_moment_secs2(),
-                        factor * factor * d.second_moment_secs2()
-                    ),
-                    "{yaml} x{factor}"
-                );
+                assert!(rel(s.mean_secs(), factor * d.mean_secs()), "{yaml} x{factor}");
+                assert!(rel(s.second_moment_secs2(), factor * factor * d.second_moment_secs2()), "{yaml} x{factor}");
                 if let (Some(a), Some(b)) = (s.quantile_secs(0.9), d.quantile_secs(0.9)) {
                     assert!(rel(a, factor * b), "{yaml} x{factor}");
                 }
@@ -1383,10 +1162,7 @@ mod tests {
         }
         let d = compile("{exponential: 10ms}").scaled(3.0);
         assert!((d.mean_secs() - 0.03).abs() < 1e-15);
-        assert_eq!(
-            compile("{constant: 10ms}").scaled(3.0).is_constant(),
-            Some(30_000_000)
-        );
+        assert_eq!(compile("{constant: 10ms}").scaled(3.0).is_constant(), Some(30_000_000));
     }
 
     #[test]
@@ -1415,13 +1191,8 @@ mod tests {
         assert!((p99 - (0.02 + 0.001 * Z99)).abs() < 1e-12);
         // A truncated normal's quantiles are in range and increase.
         let d = compile("{normal: {mean: 1ms, stddev: 1ms}}");
-        let qs: Vec<f64> = [0.0, 0.1, 0.5, 0.9]
-            .map(|p| d.quantile_secs(p).unwrap())
-            .into();
-        assert!(
-            qs[0].abs() < 1e-12 && qs.windows(2).all(|w| w[0] < w[1]),
-            "{qs:?}"
-        );
+        let qs: Vec<f64> = [0.0, 0.1, 0.5, 0.9].map(|p| d.quantile_secs(p).unwrap()).into();
+        assert!(qs[0].abs() < 1e-12 && qs.windows(2).all(|w| w[0] < w[1]), "{qs:?}");
         assert_eq!(q("{gamma: {shape: 2.5, mean: 10ms}}", 0.5), None);
         assert_eq!(q("{erlang: {k: 2, mean: 10ms}}", 0.5), None);
         assert_eq!(q("{exponential: 10ms}", 1.5), None);
@@ -1452,10 +1223,7 @@ mod tests {
     fn constants_and_degenerate_forms() {
         assert_eq!(compile("{constant: 10ms}").is_constant(), Some(10_000_000));
         assert_eq!(compile("{constant: 0}").is_constant(), Some(0));
-        assert_eq!(
-            compile("{uniform: {min: 5ms, max: 5ms}}").is_constant(),
-            Some(5_000_000)
-        );
+        assert_eq!(compile("{uniform: {min: 5ms, max: 5ms}}").is_constant(), Some(5_000_000));
         assert_eq!(compile("{exponential: 10ms}").is_constant(), None);
         assert_eq!(Dist::constant(7).sample(&mut stream(1, "test", "c")), 7);
     }

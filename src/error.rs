@@ -70,10 +70,7 @@ impl Error {
     }
 
     pub fn output(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Output {
-            path: path.into(),
-            source,
-        }
+        Error::Output { path: path.into(), source }
     }
 }
 

@@ -58,12 +58,10 @@ enum Command {
     },
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
-    #[command(
-        after_help = "Each built-in scenario runs over independent replications; a check passes when \
+    #[command(after_help = "Each built-in scenario runs over independent replications; a check passes when \
         the closed-form value lies inside the simulation's confidence interval (family-wise 99% by default, \
         split over all comparisons by Bonferroni). Exit status 1 when any check fails.\n\n\
-        Examples:\n  lbsim verify\n  lbsim verify --only supermarket --replications 40\n  lbsim verify --json > verify.json"
-    )]
+        Examples:\n  lbsim verify\n  lbsim verify --only supermarket --replications 40\n  lbsim verify --json > verify.json")]
     Verify {
         /// Run only the checks whose name contains this text.
         #[arg(long)]
@@ -89,9 +87,7 @@ enum Command {
 fn main() -> ExitCode {
     // Diagnostics keep `file:line:col` on one line (no wrapping), so tools
     // and people can copy it.
-    let _ = miette::set_hook(Box::new(|_| {
-        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
-    }));
+    let _ = miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -111,43 +107,13 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Run {
-            scenario,
-            out,
-            sets,
-            seed,
-            json,
-            reproducible,
-            quiet,
-        } => {
-            let outcome = app::run(&RunOptions {
-                scenario,
-                out,
-                sets,
-                seed,
-                json,
-                reproducible,
-                quiet,
-            })?;
+        Command::Run { scenario, out, sets, seed, json, reproducible, quiet } => {
+            let outcome = app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet })?;
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
         }
-        Command::Verify {
-            only,
-            replications,
-            requests,
-            confidence,
-            seed,
-            json,
-        } => app::verify(
-            &lbsim::verify::Config {
-                replications,
-                requests,
-                confidence,
-                seed,
-            },
-            only.as_deref(),
-            json,
-        ),
+        Command::Verify { only, replications, requests, confidence, seed, json } => {
+            app::verify(&lbsim::verify::Config { replications, requests, confidence, seed }, only.as_deref(), json)
+        }
     }
 }

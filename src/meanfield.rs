@@ -50,11 +50,7 @@ pub struct RefinedEstimate {
 
 impl RefinedEstimate {
     fn new(asymptotic: f64, correction: f64) -> Self {
-        Self {
-            asymptotic,
-            correction,
-            refined: asymptotic + correction,
-        }
+        Self { asymptotic, correction, refined: asymptotic + correction }
     }
 
     fn invalid() -> Self {
@@ -94,11 +90,7 @@ pub fn supermarket_mean_queue(lambda: f64, d: u32, n: u32) -> RefinedEstimate {
         return RefinedEstimate::invalid();
     }
     if lambda >= 1.0 {
-        return RefinedEstimate {
-            asymptotic: f64::INFINITY,
-            correction: f64::NAN,
-            refined: f64::INFINITY,
-        };
+        return RefinedEstimate { asymptotic: f64::INFINITY, correction: f64::NAN, refined: f64::INFINITY };
     }
     if lambda == 0.0 {
         return RefinedEstimate::new(0.0, 0.0);
@@ -172,9 +164,7 @@ fn fixed_point(lambda: f64, d: u32, k: usize) -> Vec<f64> {
 /// The first level `K` with `x*_K < TAIL_CUTOFF`, clamped to `1..=MAX_LEVELS`.
 fn truncation_level(lambda: f64, d: u32) -> usize {
     let x = fixed_point(lambda, d, MAX_LEVELS);
-    x.iter()
-        .position(|&xi| xi < TAIL_CUTOFF)
-        .map_or(MAX_LEVELS, |i| i + 1)
+    x.iter().position(|&xi| xi < TAIL_CUTOFF).map_or(MAX_LEVELS, |i| i + 1)
 }
 
 /// A dense square matrix, row-major.
@@ -186,10 +176,7 @@ struct Mat {
 
 impl Mat {
     fn zeros(n: usize) -> Self {
-        Self {
-            n,
-            v: vec![0.0; n * n],
-        }
+        Self { n, v: vec![0.0; n * n] }
     }
 }
 
@@ -212,13 +199,9 @@ fn lu_solve(mut a: Mat, b: &mut [f64]) -> Option<()> {
     let n = a.n;
     debug_assert_eq!(b.len(), n);
     for col in 0..n {
-        let (pivot_row, pivot_abs) =
-            (col..n)
-                .map(|r| (r, a[(r, col)].abs()))
-                .fold(
-                    (col, -1.0),
-                    |best, cur| if cur.1 > best.1 { cur } else { best },
-                );
+        let (pivot_row, pivot_abs) = (col..n)
+            .map(|r| (r, a[(r, col)].abs()))
+            .fold((col, -1.0), |best, cur| if cur.1 > best.1 { cur } else { best });
         if !(pivot_abs > 0.0 && pivot_abs.is_finite()) {
             return None;
         }
@@ -294,11 +277,8 @@ struct Expansion {
 /// `c_j = (1/2) sum_{k,m} B_{j,km} W_{km}`.
 fn refined_terms(model: &Expansion) -> Option<(Mat, Vec<f64>)> {
     let w = solve_lyapunov(&model.a, &model.q)?;
-    let mut v: Vec<f64> = model
-        .hess
-        .iter()
-        .map(|h| -0.5 * h.v.iter().zip(&w.v).map(|(b, w)| b * w).sum::<f64>())
-        .collect();
+    let mut v: Vec<f64> =
+        model.hess.iter().map(|h| -0.5 * h.v.iter().zip(&w.v).map(|(b, w)| b * w).sum::<f64>()).collect();
     lu_solve(model.a.clone(), &mut v)?;
     Some((w, v))
 }
@@ -315,10 +295,7 @@ fn supermarket_drift(lambda: f64, d: u32, x: &[f64]) -> Vec<f64> {
         _ => 0.0,
     };
     (1..=k)
-        .map(|i| {
-            lambda * (level(i - 1).powi(exponent(d)) - level(i).powi(exponent(d)))
-                - (level(i) - level(i + 1))
-        })
+        .map(|i| lambda * (level(i - 1).powi(exponent(d)) - level(i).powi(exponent(d))) - (level(i) - level(i + 1)))
         .collect()
 }
 
@@ -367,9 +344,7 @@ mod tests {
     use crate::rng::{below, stream, unit_f64};
 
     fn mul_vec(m: &Mat, x: &[f64]) -> Vec<f64> {
-        m.v.chunks_exact(m.n)
-            .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
-            .collect()
+        m.v.chunks_exact(m.n).map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum()).collect()
     }
 
     fn transpose(m: &Mat) -> Mat {
@@ -396,28 +371,20 @@ mod tests {
     fn lyapunov_residual(a: &Mat, w: &Mat, q: &Mat) -> f64 {
         let aw = matmul(a, w);
         let wat = matmul(w, &transpose(a));
-        (0..a.n * a.n)
-            .map(|p| (aw.v[p] + wat.v[p] + q.v[p]).abs())
-            .fold(0.0, f64::max)
+        (0..a.n * a.n).map(|p| (aw.v[p] + wat.v[p] + q.v[p]).abs()).fold(0.0, f64::max)
     }
 
     #[test]
     fn lu_solve_matches_known_solution_and_needs_pivoting() {
         // The leading zero forces a row swap.
-        let a = Mat {
-            n: 3,
-            v: vec![0.0, 2.0, 1.0, 1.0, -1.0, 3.0, 4.0, 1.0, -2.0],
-        };
+        let a = Mat { n: 3, v: vec![0.0, 2.0, 1.0, 1.0, -1.0, 3.0, 4.0, 1.0, -2.0] };
         let x = [1.5, -2.0, 0.25];
         let mut b = mul_vec(&a, &x);
         lu_solve(a, &mut b).unwrap();
         for (got, want) in b.iter().zip(x) {
             assert!((got - want).abs() < 1e-14, "{got} vs {want}");
         }
-        let singular = Mat {
-            n: 2,
-            v: vec![1.0, 2.0, 2.0, 4.0],
-        };
+        let singular = Mat { n: 2, v: vec![1.0, 2.0, 2.0, 4.0] };
         assert!(lu_solve(singular, &mut [1.0, 1.0]).is_none());
     }
 
@@ -427,10 +394,7 @@ mod tests {
             for lambda in [0.1, 0.5, 0.7, 0.9, 0.95, 0.99] {
                 let ours = supermarket_mean_sojourn(lambda, d, 100).asymptotic;
                 let classic = crate::theory::supermarket_mean_sojourn(lambda, d);
-                assert!(
-                    (ours - classic).abs() <= 1e-12 * classic,
-                    "d={d} lambda={lambda}: {ours} vs {classic}"
-                );
+                assert!((ours - classic).abs() <= 1e-12 * classic, "d={d} lambda={lambda}: {ours} vs {classic}");
             }
         }
         let t = supermarket_mean_sojourn(0.9, 2, 100).asymptotic;
@@ -529,18 +493,9 @@ mod tests {
         // f(x) = up - down = -2x^2 + 0.9x + 0.1; root in (0, 1).
         let xstar = (0.9 + (0.81_f64 + 0.8).sqrt()) / 4.0;
         let model = Expansion {
-            a: Mat {
-                n: 1,
-                v: vec![0.9 - 4.0 * xstar],
-            },
-            hess: vec![Mat {
-                n: 1,
-                v: vec![-4.0],
-            }],
-            q: Mat {
-                n: 1,
-                v: vec![up(xstar) + down(xstar)],
-            },
+            a: Mat { n: 1, v: vec![0.9 - 4.0 * xstar] },
+            hess: vec![Mat { n: 1, v: vec![-4.0] }],
+            q: Mat { n: 1, v: vec![up(xstar) + down(xstar)] },
         };
         let (_, v) = refined_terms(&model).unwrap();
         let exact_mean = |n: usize| {
@@ -562,15 +517,8 @@ mod tests {
         // N (E[X] - x*) = V + O(1/N); Richardson-extrapolate two sizes.
         let scaled = |n: usize| n as f64 * (exact_mean(n) - xstar);
         let extrapolated = 2.0 * scaled(4000) - scaled(2000);
-        println!(
-            "birth-death: V = {}, exact extrapolated {extrapolated}",
-            v[0]
-        );
-        assert!(
-            (extrapolated - v[0]).abs() < 1e-3 * v[0].abs(),
-            "exact {extrapolated} vs refined V {}",
-            v[0]
-        );
+        println!("birth-death: V = {}, exact extrapolated {extrapolated}", v[0]);
+        assert!((extrapolated - v[0]).abs() < 1e-3 * v[0].abs(), "exact {extrapolated} vs refined V {}", v[0]);
         assert!(v[0].abs() > 1e-2, "non-trivial test: V = {}", v[0]);
     }
 
@@ -591,18 +539,9 @@ mod tests {
         for (lambda, d) in [(0.5, 2), (0.9, 2), (0.95, 2), (0.95, 3)] {
             let k = truncation_level(lambda, d);
             assert!(k < MAX_LEVELS);
-            let v_sum = |k: usize| {
-                refined_terms(&supermarket_expansion(lambda, d, k))
-                    .unwrap()
-                    .1
-                    .iter()
-                    .sum::<f64>()
-            };
+            let v_sum = |k: usize| refined_terms(&supermarket_expansion(lambda, d, k)).unwrap().1.iter().sum::<f64>();
             let (base, wider) = (v_sum(k), v_sum(k + 6));
-            assert!(
-                (base - wider).abs() <= 1e-12 * base.abs(),
-                "lambda={lambda} d={d}: K={k} {base} vs K+6 {wider}"
-            );
+            assert!((base - wider).abs() <= 1e-12 * base.abs(), "lambda={lambda} d={d}: K={k} {base} vs K+6 {wider}");
         }
     }
 
@@ -638,14 +577,8 @@ mod tests {
         assert!(supermarket_mean_queue(-0.1, 2, 10).refined.is_nan());
         assert!(supermarket_mean_queue(f64::NAN, 2, 10).refined.is_nan());
         assert_eq!(supermarket_mean_queue(1.0, 2, 10).refined, f64::INFINITY);
-        assert_eq!(
-            supermarket_mean_sojourn(0.0, 2, 10),
-            RefinedEstimate::new(1.0, 0.0)
-        );
-        assert_eq!(
-            supermarket_mean_queue(0.0, 2, 10),
-            RefinedEstimate::new(0.0, 0.0)
-        );
+        assert_eq!(supermarket_mean_sojourn(0.0, 2, 10), RefinedEstimate::new(1.0, 0.0));
+        assert_eq!(supermarket_mean_queue(0.0, 2, 10), RefinedEstimate::new(0.0, 0.0));
     }
 
     /// Mean sojourn time of the supermarket model with `n` servers, from an
@@ -723,15 +656,9 @@ mod tests {
             e.asymptotic, e.refined
         );
         assert!(se < 0.01, "standard error {se}");
-        assert!(
-            err_classic > 0.15,
-            "the finite-size bias is visible: {err_classic}"
-        );
+        assert!(err_classic > 0.15, "the finite-size bias is visible: {err_classic}");
         assert!(err_refined < 0.03, "refined off by {err_refined}");
-        assert!(
-            err_refined < 0.15 * err_classic,
-            "{err_refined} vs {err_classic}"
-        );
+        assert!(err_refined < 0.15 * err_classic, "{err_refined} vs {err_classic}");
     }
 
     #[test]

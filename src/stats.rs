@@ -81,16 +81,8 @@ impl std::fmt::Display for Estimate {
         // Rounded so that e.g. 0.07 * 100 prints as 7, not 7.000000000000001.
         let pct = (100.0 * self.confidence * 1e9).round() / 1e9;
         match f.precision() {
-            Some(prec) => write!(
-                f,
-                "{:.prec$} ± {:.prec$} ({pct} %, n = {})",
-                self.mean, self.half_width, self.n
-            ),
-            None => write!(
-                f,
-                "{} ± {} ({pct} %, n = {})",
-                self.mean, self.half_width, self.n
-            ),
+            Some(prec) => write!(f, "{:.prec$} ± {:.prec$} ({pct} %, n = {})", self.mean, self.half_width, self.n),
+            None => write!(f, "{} ± {} ({pct} %, n = {})", self.mean, self.half_width, self.n),
         }
     }
 }
@@ -106,12 +98,7 @@ impl std::fmt::Display for Estimate {
 /// Non-finite samples propagate into the result.
 pub fn mean_ci(samples: &[f64], confidence: f64) -> Estimate {
     let n = samples.len();
-    let mut est = Estimate {
-        mean: f64::NAN,
-        half_width: f64::NAN,
-        n,
-        confidence,
-    };
+    let mut est = Estimate { mean: f64::NAN, half_width: f64::NAN, n, confidence };
     if n == 0 {
         return est;
     }
@@ -147,11 +134,7 @@ pub fn mean_ci(samples: &[f64], confidence: f64) -> Estimate {
 ///
 /// If `a` and `b` have different lengths (the samples would not be paired).
 pub fn diff_ci(a: &[f64], b: &[f64], confidence: f64) -> Estimate {
-    assert_eq!(
-        a.len(),
-        b.len(),
-        "diff_ci needs paired samples of equal length"
-    );
+    assert_eq!(a.len(), b.len(), "diff_ci needs paired samples of equal length");
     let diffs: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
     mean_ci(&diffs, confidence)
 }
@@ -223,13 +206,8 @@ fn normal_quantile_lower(p: f64) -> f64 {
         4.374_664_141_464_968,
         2.938_163_982_698_783,
     ];
-    const D: [f64; 5] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-        1.0,
-    ];
+    const D: [f64; 5] =
+        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416, 1.0];
     const P_LOW: f64 = 0.02425;
 
     let x = if p < P_LOW {
@@ -304,16 +282,8 @@ fn inc_beta_cf(a: f64, b: f64, x: f64, one_minus_x: f64) -> f64 {
     const TINY: f64 = 1e-300;
     // Prefactor x^a (1-x)^b / (a B(a, b)), in logs. Logs of numbers near 1
     // go through ln_1p of the complement, so huge exponents stay accurate.
-    let ln_x = if x > 0.5 {
-        (-one_minus_x).ln_1p()
-    } else {
-        x.ln()
-    };
-    let ln_1mx = if one_minus_x > 0.5 {
-        (-x).ln_1p()
-    } else {
-        one_minus_x.ln()
-    };
+    let ln_x = if x > 0.5 { (-one_minus_x).ln_1p() } else { x.ln() };
+    let ln_1mx = if one_minus_x > 0.5 { (-x).ln_1p() } else { one_minus_x.ln() };
     let ln_front = a * ln_x + b * ln_1mx - ln_beta(a, b) - a.ln();
     // Continued fraction 1 / (1 + d1 / (1 + d2 / (1 + ...))), modified Lentz.
     let mut f = 1.0_f64;
@@ -366,9 +336,7 @@ fn student_t_upper(t: f64, df: f64) -> f64 {
         let a = df - 0.5;
         let b = 48.0 * a * a;
         let y = a * (t * t / df).ln_1p();
-        let corr =
-            ((((-0.4 * y - 3.3) * y - 24.0) * y - 85.5) / (0.8 * y * y + 100.0 + b) + y + 3.0) / b
-                + 1.0;
+        let corr = ((((-0.4 * y - 3.3) * y - 24.0) * y - 85.5) / (0.8 * y * y + 100.0 + b) + y + 3.0) / b + 1.0;
         let z = corr * y.sqrt();
         return normal_cdf(-z);
     }
@@ -389,11 +357,7 @@ pub fn student_t_cdf(t: f64, df: f64) -> f64 {
     if t.is_infinite() {
         return if t > 0.0 { 1.0 } else { 0.0 };
     }
-    if t >= 0.0 {
-        1.0 - student_t_upper(t, df)
-    } else {
-        student_t_upper(-t, df)
-    }
+    if t >= 0.0 { 1.0 - student_t_upper(t, df) } else { student_t_upper(-t, df) }
 }
 
 /// The density of Student's t with `df` degrees of freedom.
@@ -521,48 +485,18 @@ mod tests {
 
     #[test]
     fn normal_quantile_reference_values() {
-        assert_rel(
-            normal_quantile(0.975),
-            1.959_963_984_540_054,
-            1e-14,
-            "0.975",
-        );
-        assert_rel(
-            normal_quantile(0.995),
-            2.575_829_303_548_901,
-            1e-14,
-            "0.995",
-        );
-        assert_rel(
-            normal_quantile(0.9995),
-            3.290_526_731_491_926,
-            1e-13,
-            "0.9995",
-        );
-        assert_rel(
-            normal_quantile(0.025),
-            -1.959_963_984_540_054,
-            1e-14,
-            "0.025",
-        );
-        assert_rel(
-            normal_quantile(0.841_344_746_068_543),
-            1.0,
-            1e-12,
-            "1 sigma",
-        );
+        assert_rel(normal_quantile(0.975), 1.959_963_984_540_054, 1e-14, "0.975");
+        assert_rel(normal_quantile(0.995), 2.575_829_303_548_901, 1e-14, "0.995");
+        assert_rel(normal_quantile(0.9995), 3.290_526_731_491_926, 1e-13, "0.9995");
+        assert_rel(normal_quantile(0.025), -1.959_963_984_540_054, 1e-14, "0.025");
+        assert_rel(normal_quantile(0.841_344_746_068_543), 1.0, 1e-12, "1 sigma");
         assert_eq!(normal_quantile(0.5), 0.0);
         assert_eq!(normal_quantile(0.0), f64::NEG_INFINITY);
         assert_eq!(normal_quantile(1.0), f64::INFINITY);
         assert!(normal_quantile(1.5).is_nan());
         assert!(normal_quantile(f64::NAN).is_nan());
         // Far tail: Phi(-10) = 7.619853024160527e-24.
-        assert_rel(
-            normal_quantile(7.619_853_024_160_527e-24),
-            -10.0,
-            1e-12,
-            "-10",
-        );
+        assert_rel(normal_quantile(7.619_853_024_160_527e-24), -10.0, 1e-12, "-10");
     }
 
     #[test]
@@ -570,10 +504,7 @@ mod tests {
         for k in 1..2000 {
             let p = f64::from(k) / 2000.0;
             let x = normal_quantile(p);
-            assert!(
-                (normal_cdf(x) - p).abs() <= 1e-15 * p.max(1e-300) + 2e-16,
-                "p={p}"
-            );
+            assert!((normal_cdf(x) - p).abs() <= 1e-15 * p.max(1e-300) + 2e-16, "p={p}");
         }
         for e in 3..300 {
             let p = 10f64.powi(-e);
@@ -601,26 +532,13 @@ mod tests {
         for (p, df, expected) in table {
             let t = student_t_quantile(p, df);
             // The table has 4 decimals: within half a unit of the last digit.
-            assert!(
-                (t - expected).abs() <= 5e-5 + 1e-12,
-                "t({p}, {df}) = {t}, expected {expected}"
-            );
+            assert!((t - expected).abs() <= 5e-5 + 1e-12, "t({p}, {df}) = {t}, expected {expected}");
             assert_rel(t, expected, 1e-3, "relative");
         }
         // Large df approaches the normal quantile.
         assert_rel(student_t_quantile(0.995, 1e7), 2.5758, 1e-4, "df=1e7");
-        assert_rel(
-            student_t_quantile(0.995, 1e9),
-            normal_quantile(0.995),
-            1e-8,
-            "df=1e9",
-        );
-        assert_rel(
-            student_t_quantile(0.995, f64::INFINITY),
-            normal_quantile(0.995),
-            1e-15,
-            "df=inf",
-        );
+        assert_rel(student_t_quantile(0.995, 1e9), normal_quantile(0.995), 1e-8, "df=1e9");
+        assert_rel(student_t_quantile(0.995, f64::INFINITY), normal_quantile(0.995), 1e-15, "df=inf");
     }
 
     #[test]
@@ -643,12 +561,10 @@ mod tests {
 
     #[test]
     fn student_t_quantile_round_trips_and_is_monotone() {
-        let dfs = [
-            1.0, 1.5, 2.0, 3.0, 4.0, 7.0, 10.0, 29.0, 100.0, 1000.0, 1e4, 9e4, 2e5, 1e7,
-        ];
+        let dfs = [1.0, 1.5, 2.0, 3.0, 4.0, 7.0, 10.0, 29.0, 100.0, 1000.0, 1e4, 9e4, 2e5, 1e7];
         let ps = [
-            0.0005, 0.001, 0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.6, 0.9, 0.95, 0.975, 0.99, 0.995,
-            0.999, 0.9995, 0.999_999,
+            0.0005, 0.001, 0.01, 0.025, 0.05, 0.1, 0.3, 0.5, 0.6, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 0.9995,
+            0.999_999,
         ];
         for &df in &dfs {
             let mut prev = f64::NEG_INFINITY;
@@ -658,10 +574,7 @@ mod tests {
                 prev = t;
                 let back = student_t_cdf(t, df);
                 let tail = p.min(1.0 - p);
-                assert!(
-                    (back - p).abs() <= 1e-10 * tail,
-                    "df={df} p={p}: cdf({t}) = {back}"
-                );
+                assert!((back - p).abs() <= 1e-10 * tail, "df={df} p={p}: cdf({t}) = {back}");
                 // Symmetry.
                 assert_rel(student_t_quantile(1.0 - p, df), -t, 1e-9, "symmetry");
             }
@@ -691,18 +604,8 @@ mod tests {
         }
         // 40-digit reference values (mpmath): P(T <= -3.090233121180912) at
         // df = 1e7 and the 0.999 quantile at df = 1e5.
-        assert_rel(
-            student_t_cdf(-3.090_233_121_180_912, 1e7),
-            0.000_999_999_999_999_999_4,
-            1e-13,
-            "cdf 1e7",
-        );
-        assert_rel(
-            student_t_quantile(0.999, 1e5),
-            3.090_313_809_427_237,
-            1e-13,
-            "q 1e5",
-        );
+        assert_rel(student_t_cdf(-3.090_233_121_180_912, 1e7), 0.000_999_999_999_999_999_4, 1e-13, "cdf 1e7");
+        assert_rel(student_t_quantile(0.999, 1e5), 3.090_313_809_427_237, 1e-13, "q 1e5");
         // The CDF tends to the normal CDF.
         for &x in &[-4.0, -1.0, 0.5, 2.5758, 6.0] {
             assert_rel(student_t_cdf(x, 1e12), normal_cdf(x), 1e-9, "cdf df=1e12");
@@ -718,20 +621,10 @@ mod tests {
             assert_rel(student_t_cdf(t, 2.0), df2, 1e-13, "df=2");
         }
         // Closed-form quantiles stay accurate deep in the tail.
-        assert_rel(
-            student_t_quantile(1e-12, 1.0),
-            -1.0 / (PI * 1e-12),
-            1e-12,
-            "cauchy",
-        );
+        assert_rel(student_t_quantile(1e-12, 1.0), -1.0 / (PI * 1e-12), 1e-12, "cauchy");
         let a: f64 = 1e-12;
         let t2 = (1.0 - 2.0 * a) / (2.0 * a * (1.0 - a)).sqrt();
-        assert_rel(
-            student_t_quantile(1.0 - 0.25, 2.0),
-            0.816_496_580_927_726,
-            1e-14,
-            "df2",
-        );
+        assert_rel(student_t_quantile(1.0 - 0.25, 2.0), 0.816_496_580_927_726, 1e-14, "df2");
         assert_rel(student_t_cdf(-t2, 2.0), a, 1e-9, "df2 tail");
         assert_eq!(student_t_cdf(f64::INFINITY, 3.0), 1.0);
         assert!(student_t_cdf(1.0, 0.0).is_nan());
@@ -755,12 +648,7 @@ mod tests {
         assert_eq!(format!("{e:.3}"), "3.000 ± 1.963 (95 %, n = 5)");
         let e999 = mean_ci(&xs, 0.999);
         let t = student_t_quantile(0.9995, 4.0);
-        assert_rel(
-            e999.half_width,
-            t * 2.5f64.sqrt() / 5f64.sqrt(),
-            1e-12,
-            "0.999",
-        );
+        assert_rel(e999.half_width, t * 2.5f64.sqrt() / 5f64.sqrt(), 1e-12, "0.999");
         // Higher confidence -> wider interval.
         assert!(mean_ci(&xs, 0.99).half_width > e.half_width);
         // Constant samples: zero width.
@@ -836,9 +724,7 @@ mod tests {
         // (Box-Muller); 2000 intervals of 5 samples each at 95 %.
         let mut state: u64 = 0x1234_5678_9abc_def0;
         let mut uniform = move || {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
         };
         let mut covered = 0;

@@ -289,11 +289,7 @@ pub fn mmc_wait_quantile(lambda: f64, mu: f64, c: u32, q: f64) -> f64 {
     }
     let erl = erlang_c(c, lambda / mu);
     let p = 1.0 - q;
-    if p >= erl {
-        0.0
-    } else {
-        (erl / p).ln() / (cmu - lambda)
-    }
+    if p >= erl { 0.0 } else { (erl / p).ln() / (cmu - lambda) }
 }
 
 /// `P(X + Y > t)` for independent `X ~ Exp(r1)`, `Y ~ Exp(r2)` (a
@@ -308,11 +304,7 @@ pub fn mmc_wait_quantile(lambda: f64, mu: f64, c: u32, q: f64) -> f64 {
 fn hypoexp2_tail(r1: f64, r2: f64, t: f64) -> f64 {
     let (lo, hi) = if r1 <= r2 { (r1, r2) } else { (r2, r1) };
     let delta = hi - lo;
-    let g = if delta > 0.0 {
-        -(-delta * t).exp_m1() / delta
-    } else {
-        t
-    };
+    let g = if delta > 0.0 { -(-delta * t).exp_m1() / delta } else { t };
     (-lo * t).exp() * (1.0 + lo * g)
 }
 
@@ -660,10 +652,7 @@ mod tests {
     /// decimal places (i.e. within half a unit of the last printed digit).
     fn assert_digits(actual: f64, expected: f64, decimals: i32, what: &str) {
         let tol = 0.5 * 10f64.powi(-decimals) + 1e-12;
-        assert!(
-            (actual - expected).abs() <= tol,
-            "{what}: got {actual}, expected {expected} (+-{tol})"
-        );
+        assert!((actual - expected).abs() <= tol, "{what}: got {actual}, expected {expected} (+-{tol})");
     }
 
     fn assert_rel(actual: f64, expected: f64, rel: f64, what: &str) {
@@ -680,24 +669,14 @@ mod tests {
         assert_rel(mm1_mean_sojourn(0.8, 1.0), 5.0, 1e-12, "W");
         assert_rel(mm1_mean_wait(0.8, 1.0), 4.0, 1e-12, "Wq");
         assert_digits(mm1_sojourn_quantile(0.8, 1.0, 0.99), 23.03, 2, "p99");
-        assert_rel(
-            mm1_sojourn_quantile(0.8, 1.0, 0.99),
-            100f64.ln() / 0.2,
-            1e-12,
-            "p99 exact",
-        );
+        assert_rel(mm1_sojourn_quantile(0.8, 1.0, 0.99), 100f64.ln() / 0.2, 1e-12, "p99 exact");
         // rho = 0.9: W = 10, p99 = 46.05.
         assert_rel(mm1_mean_sojourn(0.9, 1.0), 10.0, 1e-12, "W 0.9");
         assert_digits(mm1_sojourn_quantile(0.9, 1.0, 0.99), 46.05, 2, "p99 0.9");
         // Rates scale: mu = 1000/s, lambda = 800/s -> W = 5 ms.
         assert_rel(mm1_mean_sojourn(800.0, 1000.0), 0.005, 1e-12, "scaled");
         // Median of Exp(0.2) is ln 2 / 0.2.
-        assert_rel(
-            mm1_sojourn_quantile(0.8, 1.0, 0.5),
-            2f64.ln() / 0.2,
-            1e-12,
-            "p50",
-        );
+        assert_rel(mm1_sojourn_quantile(0.8, 1.0, 0.5), 2f64.ln() / 0.2, 1e-12, "p50");
     }
 
     #[test]
@@ -727,12 +706,7 @@ mod tests {
         let es2 = second_moment_from_scv(1.0, 4.0);
         assert_rel(mg1_mean_sojourn(0.8, 1.0, es2), 11.0, 1e-12, "Cs2=4");
         // M/D/1 waits half as long as M/M/1.
-        assert_rel(
-            md1_mean_wait(0.8, 1.0),
-            0.5 * mm1_mean_wait(0.8, 1.0),
-            1e-12,
-            "M/D/1 = M/M/1 / 2",
-        );
+        assert_rel(md1_mean_wait(0.8, 1.0), 0.5 * mm1_mean_wait(0.8, 1.0), 1e-12, "M/D/1 = M/M/1 / 2");
         // PS mean equals FCFS mean for exponential service.
         assert_rel(mg1_ps_mean_sojourn(0.8, 1.0), 5.0, 1e-12, "PS");
         // Kingman is exact for M/M/1.
@@ -763,12 +737,7 @@ mod tests {
             }
             assert_digits(supermarket_mean_sojourn(lambda, 3), t[2], 3, "T3");
             // d = 1 is M/M/1.
-            assert_rel(
-                supermarket_mean_sojourn(lambda, 1),
-                mm1_mean_sojourn(lambda, 1.0),
-                1e-12,
-                "T1 = M/M/1",
-            );
+            assert_rel(supermarket_mean_sojourn(lambda, 1), mm1_mean_sojourn(lambda, 1.0), 1e-12, "T1 = M/M/1");
         }
     }
 
@@ -786,12 +755,7 @@ mod tests {
         for d in 1..=4 {
             let lambda = 0.8;
             let l: f64 = (1..200).map(|i| supermarket_tail(lambda, d, i)).sum();
-            assert_rel(
-                supermarket_mean_sojourn(lambda, d),
-                l / lambda,
-                1e-10,
-                "Little",
-            );
+            assert_rel(supermarket_mean_sojourn(lambda, d), l / lambda, 1e-10, "Little");
         }
         // Far tails underflow gracefully to 0.
         assert_eq!(supermarket_tail(0.9, 2, 5000), 0.0);
@@ -843,18 +807,8 @@ mod tests {
     #[test]
     fn mmc_with_one_server_is_mm1() {
         for &(lambda, mu) in &[(0.5, 1.0), (0.8, 1.0), (9.0, 10.0), (0.3, 2.0)] {
-            assert_rel(
-                mmc_mean_sojourn(lambda, mu, 1),
-                mm1_mean_sojourn(lambda, mu),
-                1e-12,
-                "W",
-            );
-            assert_rel(
-                mmc_mean_wait(lambda, mu, 1),
-                mm1_mean_wait(lambda, mu),
-                1e-12,
-                "Wq",
-            );
+            assert_rel(mmc_mean_sojourn(lambda, mu, 1), mm1_mean_sojourn(lambda, mu), 1e-12, "W");
+            assert_rel(mmc_mean_wait(lambda, mu, 1), mm1_mean_wait(lambda, mu), 1e-12, "Wq");
             for &q in &[0.1, 0.5, 0.9, 0.99, 0.999, 0.999_999] {
                 assert_rel(
                     mmc_sojourn_quantile(lambda, mu, 1, q),
@@ -864,35 +818,21 @@ mod tests {
                 );
             }
             for &t in &[0.0, 0.5, 3.0, 40.0] {
-                assert_rel(
-                    mmc_sojourn_tail(lambda, mu, 1, t),
-                    mm1_sojourn_tail(lambda, mu, t),
-                    1e-12,
-                    "tail",
-                );
+                assert_rel(mmc_sojourn_tail(lambda, mu, 1, t), mm1_sojourn_tail(lambda, mu, t), 1e-12, "tail");
             }
         }
     }
 
     #[test]
     fn mmc_quantile_is_consistent_with_tail() {
-        let cases = [
-            (1.6, 1.0, 2u32),
-            (3.2, 1.0, 4),
-            (8.0, 1.0, 10),
-            (9.0, 1.0, 10),
-            (95.0, 1.0, 100),
-            (50.0, 0.1, 600),
-        ];
+        let cases =
+            [(1.6, 1.0, 2u32), (3.2, 1.0, 4), (8.0, 1.0, 10), (9.0, 1.0, 10), (95.0, 1.0, 100), (50.0, 0.1, 600)];
         for &(lambda, mu, c) in &cases {
             for k in 0..=49 {
                 let q = 0.5 + 0.01 * f64::from(k);
                 let t = mmc_sojourn_quantile(lambda, mu, c, q);
                 let tail = mmc_sojourn_tail(lambda, mu, c, t);
-                assert!(
-                    (tail - (1.0 - q)).abs() <= 1e-12,
-                    "c={c} q={q}: tail({t}) = {tail}"
-                );
+                assert!((tail - (1.0 - q)).abs() <= 1e-12, "c={c} q={q}: tail({t}) = {tail}");
             }
             // Quantiles increase with q, and the median is below the p99.
             let p50 = mmc_sojourn_quantile(lambda, mu, c, 0.5);
@@ -918,8 +858,7 @@ mod tests {
         let erl = erlang_c(c, lambda / mu);
         let g = f64::from(c) * mu - lambda;
         for &t in &[0.1f64, 1.0, 5.0, 20.0] {
-            let exact = (1.0 - erl) * (-mu * t).exp()
-                + erl * (g * (-mu * t).exp() - mu * (-g * t).exp()) / (g - mu);
+            let exact = (1.0 - erl) * (-mu * t).exp() + erl * (g * (-mu * t).exp() - mu * (-g * t).exp()) / (g - mu);
             assert_rel(mmc_sojourn_tail(lambda, mu, c, t), exact, 1e-12, "general");
         }
         // The mean of the tail integrates to the mean sojourn.
@@ -971,26 +910,10 @@ mod tests {
 
     #[test]
     fn en_m1_with_one_server_is_mm1() {
-        for &(lambda, mu) in &[
-            (0.5, 1.0),
-            (0.8, 1.0),
-            (0.99, 1.0),
-            (0.999, 1.0),
-            (7.0, 10.0),
-        ] {
+        for &(lambda, mu) in &[(0.5, 1.0), (0.8, 1.0), (0.99, 1.0), (0.999, 1.0), (7.0, 10.0)] {
             assert_rel(en_m1_sigma(1, lambda, mu), lambda / mu, 1e-12, "sigma");
-            assert_rel(
-                en_m1_mean_sojourn(1, lambda, mu),
-                mm1_mean_sojourn(lambda, mu),
-                1e-10,
-                "W",
-            );
-            assert_rel(
-                en_m1_mean_wait(1, lambda, mu),
-                mm1_mean_wait(lambda, mu),
-                1e-10,
-                "Wq",
-            );
+            assert_rel(en_m1_mean_sojourn(1, lambda, mu), mm1_mean_sojourn(lambda, mu), 1e-10, "W");
+            assert_rel(en_m1_mean_wait(1, lambda, mu), mm1_mean_wait(lambda, mu), 1e-10, "Wq");
             assert_rel(
                 en_m1_sojourn_quantile(1, lambda, mu, 0.99),
                 mm1_sojourn_quantile(lambda, mu, 0.99),
@@ -1037,12 +960,7 @@ mod tests {
             prev = w;
         }
         assert_rel(prev, w_d, 1e-4, "E_N -> D/M/1");
-        assert_rel(
-            en_m1_mean_sojourn(1, rho * mu, mu),
-            mm1_mean_sojourn(rho * mu, mu),
-            1e-10,
-            "N=1",
-        );
+        assert_rel(en_m1_mean_sojourn(1, rho * mu, mu), mm1_mean_sojourn(rho * mu, mu), 1e-10, "N=1");
     }
 
     #[test]

@@ -48,8 +48,7 @@ impl Percent {
     }
 }
 
-const DURATION_HELP: &str =
-    "a duration with units, like 250ms, 1.5s, 2h30m (units: ns, us, ms, s, m, h, d)";
+const DURATION_HELP: &str = "a duration with units, like 250ms, 1.5s, 2h30m (units: ns, us, ms, s, m, h, d)";
 const RATE_HELP: &str = "a rate like 1200/s, 2k/min or 30/h";
 const PERCENT_HELP: &str = "a percentage like 46% (or a fraction between 0 and 1)";
 
@@ -68,10 +67,8 @@ fn unit_nanos(unit: &str) -> Option<f64> {
 
 /// Splits a leading decimal number (no sign) from the rest.
 fn split_number(s: &str) -> Option<(f64, &str)> {
-    let end = s
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .map_or(s.len(), |(i, _)| i);
+    let end =
+        s.char_indices().find(|&(_, c)| !(c.is_ascii_digit() || c == '.' || c == '_')).map_or(s.len(), |(i, _)| i);
     if end == 0 {
         return None;
     }
@@ -96,19 +93,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("empty duration: expected {DURATION_HELP}"));
     }
     while !rest.is_empty() {
-        let (value, after) =
-            split_number(rest).ok_or_else(|| format!("`{text}` is not {DURATION_HELP}"))?;
-        let unit_len = after
-            .char_indices()
-            .find(|&(_, c)| c.is_ascii_digit() || c == '.')
-            .map_or(after.len(), |(i, _)| i);
+        let (value, after) = split_number(rest).ok_or_else(|| format!("`{text}` is not {DURATION_HELP}"))?;
+        let unit_len =
+            after.char_indices().find(|&(_, c)| c.is_ascii_digit() || c == '.').map_or(after.len(), |(i, _)| i);
         let unit = after[..unit_len].trim();
         if unit.is_empty() {
             return Err(format!("`{text}` has no unit: expected {DURATION_HELP}"));
         }
-        let scale = unit_nanos(unit).ok_or_else(|| {
-            format!("`{unit}` in `{text}` is not a time unit: expected {DURATION_HELP}")
-        })?;
+        let scale = unit_nanos(unit)
+            .ok_or_else(|| format!("`{unit}` in `{text}` is not a time unit: expected {DURATION_HELP}"))?;
         if scale >= last_unit {
             return Err(format!("`{text}`: write larger units first, like 2h30m"));
         }
@@ -126,24 +119,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let s = text.trim();
     if s.starts_with('-') {
-        return Err(format!(
-            "`{text}` is negative: a rate must be zero or more, {RATE_HELP}"
-        ));
+        return Err(format!("`{text}` is negative: a rate must be zero or more, {RATE_HELP}"));
     }
-    let (count, per) = s
-        .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not {RATE_HELP}"))?;
+    let (count, per) = s.split_once('/').ok_or_else(|| format!("`{text}` is not {RATE_HELP}"))?;
     let count = count.trim();
-    let (value, suffix) =
-        split_number(count).ok_or_else(|| format!("`{text}` is not {RATE_HELP}"))?;
+    let (value, suffix) = split_number(count).ok_or_else(|| format!("`{text}` is not {RATE_HELP}"))?;
     let multiplier = match suffix.trim() {
         "" => 1.0,
         "k" | "K" => 1e3,
         "M" => 1e6,
         other => {
-            return Err(format!(
-                "`{other}` in `{text}` is not a multiplier (k or M): expected {RATE_HELP}"
-            ));
+            return Err(format!("`{other}` in `{text}` is not a multiplier (k or M): expected {RATE_HELP}"));
         }
     };
     let per = per.trim();
@@ -152,13 +138,10 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
         Some((v, u)) => (v, u.trim()),
         None => (1.0, per),
     };
-    let unit = unit_nanos(per_unit).ok_or_else(|| {
-        format!("`{per_unit}` in `{text}` is not a time unit: expected {RATE_HELP}")
-    })?;
+    let unit = unit_nanos(per_unit)
+        .ok_or_else(|| format!("`{per_unit}` in `{text}` is not a time unit: expected {RATE_HELP}"))?;
     if per_value <= 0.0 {
-        return Err(format!(
-            "`{text}` divides by zero time: expected {RATE_HELP}"
-        ));
+        return Err(format!("`{text}` divides by zero time: expected {RATE_HELP}"));
     }
     let per_sec = value * multiplier / (per_value * unit / NANOS_PER_SEC as f64);
     if !per_sec.is_finite() {
@@ -171,19 +154,12 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 pub fn parse_percent(text: &str) -> Result<Percent, String> {
     let s = text.trim();
     let fraction = if let Some(p) = s.strip_suffix('%') {
-        let v: f64 = p
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}` is not {PERCENT_HELP}"))?;
+        let v: f64 = p.trim().parse().map_err(|_| format!("`{text}` is not {PERCENT_HELP}"))?;
         v / 100.0
     } else {
-        let v: f64 = s
-            .parse()
-            .map_err(|_| format!("`{text}` is not {PERCENT_HELP}"))?;
+        let v: f64 = s.parse().map_err(|_| format!("`{text}` is not {PERCENT_HELP}"))?;
         if v > 1.0 {
-            return Err(format!(
-                "`{text}` is more than 1: write {v}% for a percentage"
-            ));
+            return Err(format!("`{text}` is more than 1: write {v}% for a percentage"));
         }
         v
     };
@@ -286,9 +262,7 @@ impl<'de> Deserialize<'de> for Rate {
                 if v == 0.0 {
                     Ok(Rate(0.0))
                 } else {
-                    Err(format!(
-                        "`{v}` has no time unit: expected {RATE_HELP}, e.g. {v}/s"
-                    ))
+                    Err(format!("`{v}` has no time unit: expected {RATE_HELP}, e.g. {v}/s"))
                 }
             },
         })
@@ -357,11 +331,7 @@ mod tests {
             assert!(!err.is_empty(), "{bad}");
         }
         assert!(parse_duration("10").unwrap_err().contains("no unit"));
-        assert!(
-            parse_duration("30m2h")
-                .unwrap_err()
-                .contains("larger units first")
-        );
+        assert!(parse_duration("30m2h").unwrap_err().contains("larger units first"));
     }
 
     #[test]

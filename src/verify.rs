@@ -33,12 +33,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            replications: 20,
-            requests: 200_000,
-            confidence: 0.99,
-            seed: 1,
-        }
+        Config { replications: 20, requests: 200_000, confidence: 0.99, seed: 1 }
     }
 }
 
@@ -117,13 +112,7 @@ fn rejected_fraction(r: &RunResult) -> f64 {
 fn mean_utilisation(r: &RunResult) -> f64 {
     let measured = (r.end.0 - r.world.warmup.0.min(r.end.0)) as f64;
     let busy: f64 = r.time_weighted.server_busy_ns.iter().sum();
-    let capacity: f64 = r
-        .world
-        .servers
-        .iter()
-        .map(|s| f64::from(s.workers))
-        .sum::<f64>()
-        * measured;
+    let capacity: f64 = r.world.servers.iter().map(|s| f64::from(s.workers)).sum::<f64>() * measured;
     busy / capacity
 }
 
@@ -156,9 +145,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             name: "random-mm1",
             model: "random over 8 identical exponential servers: each an M/M/1 at rho = 0.8",
-            scenario: Box::new(|c| {
-                scenario_text(c, 0.8 * 8.0 * MU, 8, 1, "random", "{exponential: 10ms}", "")
-            }),
+            scenario: Box::new(|c| scenario_text(c, 0.8 * 8.0 * MU, 8, 1, "random", "{exponential: 10ms}", "")),
             metrics: Box::new(|_| {
                 let lambda = 0.8 * MU;
                 vec![
@@ -174,29 +161,14 @@ pub fn checks() -> Vec<Check> {
                         note: None,
                         measure: p99_ms,
                     },
-                    Metric {
-                        name: "server utilisation",
-                        theory: 0.8,
-                        note: None,
-                        measure: mean_utilisation,
-                    },
+                    Metric { name: "server utilisation", theory: 0.8, note: None, measure: mean_utilisation },
                 ]
             }),
         },
         Check {
             name: "round-robin-en-m1",
             model: "round robin over 4 exponential servers: each an E4/M/1 queue at rho = 0.8 (GI/M/1 root)",
-            scenario: Box::new(|c| {
-                scenario_text(
-                    c,
-                    0.8 * 4.0 * MU,
-                    4,
-                    1,
-                    "round_robin",
-                    "{exponential: 10ms}",
-                    "",
-                )
-            }),
+            scenario: Box::new(|c| scenario_text(c, 0.8 * 4.0 * MU, 4, 1, "round_robin", "{exponential: 10ms}", "")),
             metrics: Box::new(|_| {
                 let total = 0.8 * 4.0 * MU;
                 vec![
@@ -218,17 +190,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             name: "mmc-erlang-c",
             model: "one server with 4 workers and an unbounded queue: M/M/4 at rho = 0.8 (Erlang C)",
-            scenario: Box::new(|c| {
-                scenario_text(
-                    c,
-                    0.8 * 4.0 * MU,
-                    1,
-                    4,
-                    "round_robin",
-                    "{exponential: 10ms}",
-                    "",
-                )
-            }),
+            scenario: Box::new(|c| scenario_text(c, 0.8 * 4.0 * MU, 1, 4, "round_robin", "{exponential: 10ms}", "")),
             metrics: Box::new(|_| {
                 let lambda = 0.8 * 4.0 * MU;
                 vec![
@@ -251,15 +213,7 @@ pub fn checks() -> Vec<Check> {
             name: "erlang-b",
             model: "one server with 10 workers and no queue at offered load 8 erlangs: M/M/10/10 (Erlang B)",
             scenario: Box::new(|c| {
-                scenario_text(
-                    c,
-                    8.0 * MU,
-                    1,
-                    10,
-                    "round_robin",
-                    "{exponential: 10ms}",
-                    ", queue_limit: 0",
-                )
+                scenario_text(c, 8.0 * MU, 1, 10, "round_robin", "{exponential: 10ms}", ", queue_limit: 0")
             }),
             metrics: Box::new(|_| {
                 vec![Metric {
@@ -273,9 +227,7 @@ pub fn checks() -> Vec<Check> {
         Check {
             name: "md1-pollaczek-khinchine",
             model: "one worker with constant 10 ms service at rho = 0.8: M/D/1 (Pollaczek-Khinchine)",
-            scenario: Box::new(|c| {
-                scenario_text(c, 0.8 * MU, 1, 1, "round_robin", "{constant: 10ms}", "")
-            }),
+            scenario: Box::new(|c| scenario_text(c, 0.8 * MU, 1, 1, "round_robin", "{constant: 10ms}", "")),
             metrics: Box::new(|_| {
                 vec![Metric {
                     name: "mean response time (ms)",
@@ -303,11 +255,7 @@ pub fn checks() -> Vec<Check> {
                 let s = &w.servers[0].service;
                 vec![Metric {
                     name: "mean response time (ms)",
-                    theory: theory::mg1_mean_sojourn(
-                        0.8 * MU,
-                        s.mean_secs(),
-                        s.second_moment_secs2(),
-                    ) * 1e3,
+                    theory: theory::mg1_mean_sojourn(0.8 * MU, s.mean_secs(), s.second_moment_secs2()) * 1e3,
                     note: None,
                     measure: mean_ms,
                 }]
@@ -317,15 +265,7 @@ pub fn checks() -> Vec<Check> {
             name: "p2c-supermarket",
             model: "power of two choices over 100 exponential servers at rho = 0.9 (Mitzenmacher's supermarket model)",
             scenario: Box::new(|c| {
-                scenario_text(
-                    c,
-                    0.9 * 100.0 * MU,
-                    100,
-                    1,
-                    "power_of_two_choices",
-                    "{exponential: 10ms}",
-                    "",
-                )
+                scenario_text(c, 0.9 * 100.0 * MU, 100, 1, "power_of_two_choices", "{exponential: 10ms}", "")
             }),
             metrics: Box::new(|_| {
                 let asymptotic = theory::supermarket_mean_sojourn(0.9, 2) * 10.0;
@@ -434,13 +374,8 @@ pub fn comparison_count(all: &[Check]) -> usize {
     // throwaway world is enough to count them.
     all.iter()
         .map(|c| {
-            let text = (c.scenario)(&Config {
-                requests: 1000,
-                ..Config::default()
-            });
-            model::load_str("verify.yaml", &text)
-                .map(|w| (c.metrics)(&w).len())
-                .unwrap_or(1)
+            let text = (c.scenario)(&Config { requests: 1000, ..Config::default() });
+            model::load_str("verify.yaml", &text).map(|w| (c.metrics)(&w).len()).unwrap_or(1)
         })
         .sum()
 }
@@ -462,19 +397,12 @@ impl Report {
 }
 
 /// Runs the checks whose names contain `only` (all when `None`).
-pub fn run(
-    cfg: &Config,
-    only: Option<&str>,
-    mut on_done: impl FnMut(&CheckResult),
-) -> Result<Report, Error> {
+pub fn run(cfg: &Config, only: Option<&str>, mut on_done: impl FnMut(&CheckResult)) -> Result<Report, Error> {
     let all = checks();
     let k = comparison_count(&all);
     let per = per_comparison_confidence(cfg.confidence, k);
     let mut results = Vec::new();
-    for check in all
-        .iter()
-        .filter(|c| only.is_none_or(|o| c.name.contains(o)))
-    {
+    for check in all.iter().filter(|c| only.is_none_or(|o| c.name.contains(o))) {
         let r = run_check(check, cfg, per)?;
         on_done(&r);
         results.push(r);
@@ -506,23 +434,14 @@ pub fn render_check(r: &CheckResult, per: f64) -> String {
             c.simulated,
             c.half_width,
             per * 100.0,
-            if c.pass {
-                "pass"
-            } else {
-                "FAIL: theory outside the interval"
-            }
+            if c.pass { "pass" } else { "FAIL: theory outside the interval" }
         ));
         if let Some(n) = &c.note {
             o.push_str(&format!("      note: {n}\n"));
         }
     }
     for i in &r.invariants {
-        o.push_str(&format!(
-            "  {:<28} {}   {}\n",
-            i.name,
-            i.detail,
-            if i.pass { "pass" } else { "FAIL" }
-        ));
+        o.push_str(&format!("  {:<28} {}   {}\n", i.name, i.detail, if i.pass { "pass" } else { "FAIL" }));
     }
     o
 }
@@ -539,14 +458,10 @@ mod tests {
 
     #[test]
     fn every_check_scenario_compiles() {
-        let cfg = Config {
-            requests: 1000,
-            ..Config::default()
-        };
+        let cfg = Config { requests: 1000, ..Config::default() };
         for c in checks() {
             let text = (c.scenario)(&cfg);
-            let w = model::load_str("verify.yaml", &text)
-                .unwrap_or_else(|e| panic!("{}: {e}\n{text}", c.name));
+            let w = model::load_str("verify.yaml", &text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", c.name));
             assert!(!(c.metrics)(&w).is_empty());
         }
     }

@@ -50,23 +50,12 @@ fn run_writes_the_three_reports_and_a_readable_table() {
     let dir = scratch("run");
     let scenario = write(&dir, "small.yaml", SMALL);
     let out = dir.join("out");
-    let o = lbsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let table = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        table.contains("Latency") && table.contains("app-1") && table.contains("Users"),
-        "{table}"
-    );
-    let mut files: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    assert!(table.contains("Latency") && table.contains("app-1") && table.contains("Users"), "{table}");
+    let mut files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
     assert_eq!(files, ["servers.csv", "summary.json", "timeseries.csv"]);
     let s = json(&out.join("summary.json"));
@@ -85,28 +74,14 @@ fn run_writes_the_three_reports_and_a_readable_table() {
         generated
     );
     assert_eq!(s["servers"].as_array().unwrap().len(), 3);
-    assert!(
-        s["run"]["simulated_requests_per_wall_second"]
-            .as_f64()
-            .unwrap()
-            > 0.0
-    );
+    assert!(s["run"]["simulated_requests_per_wall_second"].as_f64().unwrap() > 0.0);
     let series = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
     assert!(series.starts_with("time_s,clock,kind,entity,metric,value\n"));
     // 20 one-second intervals with a row of global requests each.
-    assert_eq!(
-        series
-            .lines()
-            .filter(|l| l.contains(",global,all,requests,"))
-            .count(),
-        20
-    );
+    assert_eq!(series.lines().filter(|l| l.contains(",global,all,requests,")).count(), 20);
     let servers = std::fs::read_to_string(out.join("servers.csv")).unwrap();
     assert_eq!(servers.lines().count(), 4);
-    assert!(
-        servers
-            .starts_with("server,workers,requests,share,completed,rejected,utilisation,max_queue")
-    );
+    assert!(servers.starts_with("server,workers,requests,share,completed,rejected,utilisation,max_queue"));
 }
 
 #[test]
@@ -115,14 +90,8 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
     let scenario = write(&dir, "small.yaml", SMALL);
     let run = |name: &str, extra: &[&str]| {
         let out = dir.join(name);
-        let mut args = vec![
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--reproducible",
-        ];
+        let mut args =
+            vec!["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--reproducible"];
         args.extend_from_slice(extra);
         assert!(lbsim(&args).status.success());
         out
@@ -132,16 +101,8 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
     let c = run("c", &["--seed", "4"]);
     for f in ["summary.json", "timeseries.csv", "servers.csv"] {
         let fa = std::fs::read(a.join(f)).unwrap();
-        assert_eq!(
-            fa,
-            std::fs::read(b.join(f)).unwrap(),
-            "{f} differs between identical runs"
-        );
-        assert_ne!(
-            fa,
-            std::fs::read(c.join(f)).unwrap(),
-            "{f} did not change with the seed"
-        );
+        assert_eq!(fa, std::fs::read(b.join(f)).unwrap(), "{f} differs between identical runs");
+        assert_ne!(fa, std::fs::read(c.join(f)).unwrap(), "{f} did not change with the seed");
     }
     assert_eq!(json(&c.join("summary.json"))["scenario"]["seed"], 4);
     assert!(json(&a.join("summary.json"))["run"]["wall_seconds"].is_null());
@@ -151,58 +112,22 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
 fn a_bad_scenario_names_file_line_and_column_exits_2_and_writes_nothing() {
     let dir = scratch("bad");
     let cases = [
-        (
-            SMALL.replace("[\"app-*\"]", "[app-1, app-9]"),
-            ":8:58:",
-            "unknown server `app-9`",
-        ),
-        (
-            SMALL.replace("least_connections", "least_connection"),
-            ":8:",
-            "unknown variant",
-        ),
-        (
-            SMALL.replace("rate: 200/s", "rate: -200/s"),
-            ":6:",
-            "negative",
-        ),
-        (
-            SMALL.replace("timeout: 1s", "timeout: 1s, timout: 2s"),
-            ":6:",
-            "unknown field `timout`",
-        ),
-        (
-            SMALL.replace("workers: 2", "workers: 0"),
-            ":10:",
-            "at least 1 worker",
-        ),
-        (
-            SMALL.replace("target: edge", "target: edgy"),
-            ":6:",
-            "not a balancer",
-        ),
+        (SMALL.replace("[\"app-*\"]", "[app-1, app-9]"), ":8:58:", "unknown server `app-9`"),
+        (SMALL.replace("least_connections", "least_connection"), ":8:", "unknown variant"),
+        (SMALL.replace("rate: 200/s", "rate: -200/s"), ":6:", "negative"),
+        (SMALL.replace("timeout: 1s", "timeout: 1s, timout: 2s"), ":6:", "unknown field `timout`"),
+        (SMALL.replace("workers: 2", "workers: 0"), ":10:", "at least 1 worker"),
+        (SMALL.replace("target: edge", "target: edgy"), ":6:", "not a balancer"),
         (SMALL.replace("users: 500,", "users: [500],"), ":6:", ""),
-        (
-            SMALL.replace("duration: 20s", "duration: 20 parsecs"),
-            ":3:",
-            "not a time unit",
-        ),
+        (SMALL.replace("duration: 20s", "duration: 20 parsecs"), ":3:", "not a time unit"),
     ];
     for (i, (text, place, what)) in cases.iter().enumerate() {
         let scenario = write(&dir, &format!("bad{i}.yaml"), text);
         let out = dir.join(format!("out{i}"));
-        let o = lbsim(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
-        assert!(
-            err.contains(&format!("bad{i}.yaml{place}")),
-            "case {i}: {err}"
-        );
+        assert!(err.contains(&format!("bad{i}.yaml{place}")), "case {i}: {err}");
         assert!(err.contains(what), "case {i}: {err}");
         assert!(!err.contains("panicked"), "case {i}: {err}");
         assert!(!out.exists(), "case {i}: output written for a bad scenario");
@@ -248,32 +173,14 @@ fn set_overrides_values_and_its_mistakes_point_at_the_argument() {
     assert_eq!(s["requests"]["generated"], 400);
     assert_eq!(s["scenario"]["overrides"][0], "clients.web.rate=50/s");
 
-    let o = lbsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "clients.web.rate=fast",
-    ]);
+    let o =
+        lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "clients.web.rate=fast"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(
-        err.contains("--set clients.web.rate=fast") && err.contains("rate like"),
-        "{err}"
-    );
-    let o = lbsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--set",
-        "clients.web.colour=blue",
-    ]);
+    assert!(err.contains("--set clients.web.rate=fast") && err.contains("rate like"), "{err}");
+    let o = lbsim(&["run", scenario.to_str().unwrap(), "--set", "clients.web.colour=blue"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("unknown field `colour`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("unknown field `colour`"), "{}", stderr(&o));
 }
 
 #[test]
@@ -282,26 +189,13 @@ fn json_goes_to_stdout_and_diagnostics_to_stderr() {
     let scenario = write(
         &dir,
         "small.yaml",
-        &SMALL
-            .replace("app-{1..3}", "app-{1..4}")
-            .replace("[\"app-*\"]", "[app-1, app-2, app-3]"),
+        &SMALL.replace("app-{1..3}", "app-{1..4}").replace("[\"app-*\"]", "[app-1, app-2, app-3]"),
     );
-    let o = lbsim(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        dir.join("o").to_str().unwrap(),
-        "--json",
-    ]);
+    let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", dir.join("o").to_str().unwrap(), "--json"]);
     assert!(o.status.success());
-    let s: serde_json::Value =
-        serde_json::from_slice(&o.stdout).expect("stdout is exactly one JSON document");
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is exactly one JSON document");
     assert!(s["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
-    assert!(
-        stderr(&o).contains("warning: server `app-4`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("warning: server `app-4`"), "{}", stderr(&o));
 }
 
 #[test]
@@ -317,13 +211,7 @@ fn help_is_complete_with_examples() {
 #[test]
 fn the_shipped_quickstart_runs() {
     let dir = scratch("quickstart");
-    let o = lbsim(&[
-        "run",
-        "scenarios/quickstart.yaml",
-        "--out",
-        dir.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = lbsim(&["run", "scenarios/quickstart.yaml", "--out", dir.to_str().unwrap(), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = json(&dir.join("summary.json"));
     assert_eq!(s["scenario"]["name"], "quickstart");

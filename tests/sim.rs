@@ -9,19 +9,11 @@ use lbsim::sim::run_quiet;
 fn summary(text: &str) -> Summary {
     let world = load_str("test.yaml", text).unwrap_or_else(|e| panic!("{e}"));
     let result = run_quiet(world);
-    Summary::build(
-        &result,
-        &RunContext {
-            reproducible: true,
-            ..RunContext::default()
-        },
-    )
+    Summary::build(&result, &RunContext { reproducible: true, ..RunContext::default() })
 }
 
 fn scenario(clients: &str, balancer: &str, servers: &str) -> String {
-    format!(
-        "name: t\nduration: 60s\nclients:\n{clients}\nbalancers:\n  lb: {balancer}\nservers:\n{servers}\n"
-    )
+    format!("name: t\nduration: 60s\nclients:\n{clients}\nbalancers:\n  lb: {balancer}\nservers:\n{servers}\n")
 }
 
 #[test]
@@ -39,11 +31,7 @@ fn constant_arrivals_are_exact_and_poisson_counts_are_plausible() {
         "  a: {workers: 4, service: {constant: 1ms}}",
     ));
     // Poisson(6000): sd 77; 5 sd either way.
-    assert!(
-        (5613..=6387).contains(&s.requests.generated),
-        "{}",
-        s.requests.generated
-    );
+    assert!((5613..=6387).contains(&s.requests.generated), "{}", s.requests.generated);
 }
 
 #[test]
@@ -56,11 +44,7 @@ fn a_rate_profile_shapes_the_arrivals() {
     let s = summary(&text);
     // 20 s x 100 + 20 s x 300 + a ramp 300 -> 100 over 20 s (mean 200).
     let expected = 2000 + 6000 + 4000;
-    assert!(
-        (s.requests.generated as i64 - expected).abs() <= 2,
-        "{}",
-        s.requests.generated
-    );
+    assert!((s.requests.generated as i64 - expected).abs() <= 2, "{}", s.requests.generated);
 }
 
 #[test]
@@ -88,10 +72,7 @@ fn slow_servers_time_requests_out_and_every_user_is_affected() {
     );
     let s = summary(&text);
     assert_eq!(s.requests.completed, 0);
-    assert_eq!(
-        s.requests.failed.timed_out + s.requests.in_flight_at_end,
-        s.requests.generated
-    );
+    assert_eq!(s.requests.failed.timed_out + s.requests.in_flight_at_end, s.requests.generated);
     assert_eq!(s.users.affected, s.users.active);
     assert!(s.requests.all_accounted_for);
     // The server still did the work nobody waited for.
@@ -111,23 +92,13 @@ fn full_queues_reject_and_everything_is_accounted_for() {
     assert!(s.servers[0].max_queue <= 5);
     assert!(s.requests.all_accounted_for);
     // Offered 3 erlangs to one worker: it is busy nearly all the time.
-    assert!(
-        s.servers[0].utilisation > 0.95,
-        "{}",
-        s.servers[0].utilisation
-    );
+    assert!(s.servers[0].utilisation > 0.95, "{}", s.servers[0].utilisation);
 }
 
 #[test]
 fn weight_zero_takes_a_server_out_and_weights_split_traffic() {
-    for algorithm in [
-        "round_robin",
-        "random",
-        "least_connections",
-        "power_of_two_choices",
-        "consistent_hash",
-        "first",
-    ] {
+    for algorithm in ["round_robin", "random", "least_connections", "power_of_two_choices", "consistent_hash", "first"]
+    {
         let text = scenario(
             "  c: {target: lb, rate: 200/s, users: 5000}",
             &format!("{{algorithm: {algorithm}, backends: [a, b, c], weights: {{b: 0}}}}"),
@@ -143,11 +114,7 @@ fn weight_zero_takes_a_server_out_and_weights_split_traffic() {
         "  a: {workers: 4, service: {exponential: 5ms}}\n  b: {workers: 4, service: {exponential: 5ms}}",
     );
     let s = summary(&text);
-    assert!(
-        (s.servers[0].share - 0.75).abs() < 0.001,
-        "{}",
-        s.servers[0].share
-    );
+    assert!((s.servers[0].share - 0.75).abs() < 0.001, "{}", s.servers[0].share);
 }
 
 #[test]
@@ -203,11 +170,7 @@ fn warm_up_is_left_out_of_the_statistics() {
     let s = summary(text);
     assert_eq!(s.requests.generated, 1000);
     assert_eq!(s.simulated.measured_s, 10.0);
-    assert!(
-        (s.servers[0].utilisation - 0.05).abs() < 0.001,
-        "{}",
-        s.servers[0].utilisation
-    );
+    assert!((s.servers[0].utilisation - 0.05).abs() < 0.001, "{}", s.servers[0].utilisation);
 }
 
 #[test]
@@ -226,11 +189,7 @@ fn zipf_users_concentrate_on_few_people() {
     let zipf = summary(&base.replace("POP", "{zipf: 1.2}"));
     // 10k requests over 100k uniform users touch ~9.5k of them; Zipf far fewer.
     assert!(uniform.users.active > 9000, "{}", uniform.users.active);
-    assert!(
-        zipf.users.active < uniform.users.active / 2,
-        "{}",
-        zipf.users.active
-    );
+    assert!(zipf.users.active < uniform.users.active / 2, "{}", zipf.users.active);
 }
 
 #[test]
@@ -244,11 +203,7 @@ fn memory_does_not_grow_with_the_number_of_requests() {
     let large = run_quiet(load_str("t.yaml", &text(2_000_000)).unwrap());
     // The slab's high-water mark is set by the requests in flight (about
     // 16 x 9 at 90% load), not by how many were simulated.
-    assert!(
-        small.peak_requests_in_memory < 2_000,
-        "{}",
-        small.peak_requests_in_memory
-    );
+    assert!(small.peak_requests_in_memory < 2_000, "{}", small.peak_requests_in_memory);
     assert!(
         large.peak_requests_in_memory < 2 * small.peak_requests_in_memory.max(500),
         "{}",

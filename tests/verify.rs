@@ -15,10 +15,7 @@ fn check(name: &str) {
     // A check that cannot fail is no check: every interval must be informative.
     for cmp in &result.comparisons {
         assert!(cmp.half_width.is_finite() && cmp.half_width > 0.0, "{text}");
-        assert!(
-            cmp.half_width < 0.05 * cmp.theory.abs(),
-            "interval too wide to mean anything: {text}"
-        );
+        assert!(cmp.half_width < 0.05 * cmp.theory.abs(), "interval too wide to mean anything: {text}");
     }
 }
 
@@ -62,9 +59,6 @@ fn every_check_is_run_by_these_tests() {
     let names: Vec<&str> = verify::checks().iter().map(|c| c.name).collect();
     let this_file = include_str!("verify.rs");
     for n in names {
-        assert!(
-            this_file.contains(&format!("check(\"{n}\")")),
-            "check {n} has no test"
-        );
+        assert!(this_file.contains(&format!("check(\"{n}\")")), "check {n} has no test");
     }
 }

@@ -84,15 +84,10 @@ impl ConsistentHash {
 impl Algorithm for ConsistentHash {
     fn rebuild(&mut self, pool: &Pool) {
         let unchanged = self.signature.len() == pool.backends.len()
-            && self
-                .signature
-                .iter()
-                .zip(&pool.backends)
-                .all(|(&(w, h), b)| w == b.weight && h == b.name_hash);
+            && self.signature.iter().zip(&pool.backends).all(|(&(w, h), b)| w == b.weight && h == b.name_hash);
         if !unchanged {
             self.signature.clear();
-            self.signature
-                .extend(pool.backends.iter().map(|b| (b.weight, b.name_hash)));
+            self.signature.extend(pool.backends.iter().map(|b| (b.weight, b.name_hash)));
             self.build_ring(pool);
         }
         // Clockwise skip table: two passes from the end so that points near
@@ -147,9 +142,7 @@ mod tests {
 
     fn assign(a: &mut ConsistentHash, p: &Pool, keys: u64) -> Vec<u32> {
         let mut rng = stream(0, "test", "ch");
-        (0..keys)
-            .map(|k| a.pick(p, stable_hash(&k.to_le_bytes()), &mut rng).unwrap())
-            .collect()
+        (0..keys).map(|k| a.pick(p, stable_hash(&k.to_le_bytes()), &mut rng).unwrap()).collect()
     }
 
     #[test]

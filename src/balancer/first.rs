@@ -55,8 +55,7 @@ impl Algorithm for First {
         let (&first, rest) = self.members.split_first()?;
         let mut best = first;
         let b0 = &backends[first as usize];
-        let (mut best_load, mut best_slots) =
-            (u64::from(b0.inflight), u64::from(slots(b0.max_conn)));
+        let (mut best_load, mut best_slots) = (u64::from(b0.inflight), u64::from(slots(b0.max_conn)));
         for &m in rest {
             let b = &backends[m as usize];
             let (load, cap) = (u64::from(b.inflight), u64::from(slots(b.max_conn)));

@@ -32,12 +32,7 @@ pub struct LeastConnections {
 impl LeastConnections {
     /// A least-connections balancer: call `rebuild` before `pick`.
     pub fn new() -> Self {
-        LeastConnections {
-            members: Vec::new(),
-            start: 0,
-            uniform: true,
-            last: u32::MAX,
-        }
+        LeastConnections { members: Vec::new(), start: 0, uniform: true, last: u32::MAX }
     }
 }
 
@@ -52,10 +47,7 @@ impl Algorithm for LeastConnections {
         self.members.clear();
         self.members.extend_from_slice(&pool.eligible);
         let weight = |m: &u32| pool.backends[*m as usize].weight;
-        self.uniform = self
-            .members
-            .first()
-            .is_none_or(|f| self.members.iter().all(|m| weight(m) == weight(f)));
+        self.uniform = self.members.first().is_none_or(|f| self.members.iter().all(|m| weight(m) == weight(f)));
         // Resume the rotation after the last choice, whatever changed.
         self.start = if self.last == u32::MAX {
             0

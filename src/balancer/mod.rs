@@ -86,10 +86,7 @@ pub struct AlgorithmParams {
 
 impl Default for AlgorithmParams {
     fn default() -> Self {
-        AlgorithmParams {
-            choices: 2,
-            vnodes: 160,
-        }
+        AlgorithmParams { choices: 2, vnodes: 160 }
     }
 }
 
@@ -162,21 +159,9 @@ mod tests {
             v.push((kind, AlgorithmParams::default()));
         }
         for choices in [1, 3] {
-            v.push((
-                AlgorithmKind::PowerOfTwoChoices,
-                AlgorithmParams {
-                    choices,
-                    ..AlgorithmParams::default()
-                },
-            ));
+            v.push((AlgorithmKind::PowerOfTwoChoices, AlgorithmParams { choices, ..AlgorithmParams::default() }));
         }
-        v.push((
-            AlgorithmKind::ConsistentHash,
-            AlgorithmParams {
-                vnodes: 1,
-                ..AlgorithmParams::default()
-            },
-        ));
+        v.push((AlgorithmKind::ConsistentHash, AlgorithmParams { vnodes: 1, ..AlgorithmParams::default() }));
         v
     }
 
@@ -206,11 +191,7 @@ mod tests {
                     }
                     let key = crate::rng::mix64(below(&mut draw, 1000).into());
                     let b = alg.pick(&p, key, &mut rng).expect("some backend eligible");
-                    assert!(
-                        p.eligible.contains(&b),
-                        "{kind:?} {params:?} picked {b} outside {:?}",
-                        p.eligible
-                    );
+                    assert!(p.eligible.contains(&b), "{kind:?} {params:?} picked {b} outside {:?}", p.eligible);
                     let be = &mut p.backends[b as usize];
                     assert!(be.weight > 0 && be.available);
                     be.inflight += 1;

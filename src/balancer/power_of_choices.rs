@@ -34,10 +34,7 @@ impl PowerOfChoices {
     /// A balancer drawing `choices` candidates per request (clamped to >= 1).
     /// Call `rebuild` before `pick`.
     pub fn new(choices: u32) -> Self {
-        PowerOfChoices {
-            choices: choices.max(1),
-            sampler: WeightedSampler::default(),
-        }
+        PowerOfChoices { choices: choices.max(1), sampler: WeightedSampler::default() }
     }
 }
 
@@ -68,9 +65,7 @@ impl Algorithm for PowerOfChoices {
                 let c = self.sampler.sample(rng);
                 let (bc, bb) = (&backends[c as usize], &backends[best as usize]);
                 // c is lighter when c.inflight / c.weight < best.inflight / best.weight.
-                if u64::from(bc.inflight) * u64::from(bb.weight)
-                    < u64::from(bb.inflight) * u64::from(bc.weight)
-                {
+                if u64::from(bc.inflight) * u64::from(bb.weight) < u64::from(bb.inflight) * u64::from(bc.weight) {
                     best = c;
                 }
             }
@@ -102,10 +97,7 @@ mod tests {
     fn assert_close(count: u32, n: u32, prob: f64) {
         let sd = (f64::from(n) * prob * (1.0 - prob)).sqrt();
         let dev = (f64::from(count) - f64::from(n) * prob).abs();
-        assert!(
-            dev < 5.0 * sd,
-            "count {count} of {n}, expected {prob} (sd {sd:.1})"
-        );
+        assert!(dev < 5.0 * sd, "count {count} of {n}, expected {prob} (sd {sd:.1})");
     }
 
     #[test]

@@ -36,10 +36,7 @@ impl WeightedSampler {
             Some(&i) => pool.backends[i as usize].weight,
             None => return,
         };
-        let uniform = self
-            .members
-            .iter()
-            .all(|&i| pool.backends[i as usize].weight == first);
+        let uniform = self.members.iter().all(|&i| pool.backends[i as usize].weight == first);
         if uniform {
             self.total = u64::from(first) * self.members.len() as u64;
             return;
@@ -164,9 +161,7 @@ mod tests {
         let mut s = WeightedSampler::default();
         s.rebuild(&p);
         assert!(!s.is_uniform());
-        let owners: Vec<usize> = (0..6u64)
-            .map(|x| s.cumulative.partition_point(|&c| c <= x))
-            .collect();
+        let owners: Vec<usize> = (0..6u64).map(|x| s.cumulative.partition_point(|&c| c <= x)).collect();
         assert_eq!(owners, vec![0, 0, 1, 2, 2, 2]);
     }
 

@@ -159,15 +159,10 @@ impl Algorithm for RoundRobin {
         self.members.clear();
         self.members.extend_from_slice(&pool.eligible);
         self.weights.clear();
-        self.weights.extend(
-            self.members
-                .iter()
-                .map(|&m| i64::from(pool.backends[m as usize].weight)),
-        );
+        self.weights.extend(self.members.iter().map(|&m| i64::from(pool.backends[m as usize].weight)));
         self.total = self.weights.iter().sum();
         self.cur.clear();
-        self.cur
-            .extend(self.members.iter().map(|&m| self.saved[m as usize]));
+        self.cur.extend(self.members.iter().map(|&m| self.saved[m as usize]));
         self.find_cycle();
     }
 
@@ -228,9 +223,7 @@ mod tests {
         let mut a = RoundRobin::new();
         a.rebuild(&p);
         let mut rng = stream(0, "test", "rr");
-        (0..n)
-            .map(|_| (b'a' + a.pick(&p, 0, &mut rng).unwrap() as u8) as char)
-            .collect()
+        (0..n).map(|_| (b'a' + a.pick(&p, 0, &mut rng).unwrap() as u8) as char).collect()
     }
 
     #[test]
@@ -276,9 +269,7 @@ mod tests {
             let n = 1 + below(&mut rng, 8) as usize;
             let mut p = pool(&vec![1; n]);
             let mut alg = RoundRobin::new();
-            let mut reference = Reference {
-                current: Vec::new(),
-            };
+            let mut reference = Reference { current: Vec::new() };
             alg.rebuild(&p);
             for _event in 0..12 {
                 let picks = below(&mut rng, 40);
@@ -347,9 +338,7 @@ mod tests {
         a.pick(&p, 0, &mut rng);
         p = pool(&[5, 1, 1]);
         a.rebuild(&p);
-        let s: String = (0..7)
-            .map(|_| (b'a' + a.pick(&p, 0, &mut rng).unwrap() as u8) as char)
-            .collect();
+        let s: String = (0..7).map(|_| (b'a' + a.pick(&p, 0, &mut rng).unwrap() as u8) as char).collect();
         assert_eq!(s, "aabacaa");
     }
 
@@ -360,9 +349,7 @@ mod tests {
         a.rebuild(&p);
         assert!(!a.has_cycle());
         let mut rng = stream(0, "test", "rr");
-        let picks: Vec<u32> = (0..10_001)
-            .map(|_| a.pick(&p, 0, &mut rng).unwrap())
-            .collect();
+        let picks: Vec<u32> = (0..10_001).map(|_| a.pick(&p, 0, &mut rng).unwrap()).collect();
         assert_eq!(picks.iter().filter(|&&b| b == 1).count(), 1);
     }
 }

@@ -39,10 +39,7 @@ const ARITY: usize = 4;
 
 impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
-        EventQueue {
-            heap: Vec::with_capacity(1024),
-            next_seq: 0,
-        }
+        EventQueue { heap: Vec::with_capacity(1024), next_seq: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -62,11 +59,7 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `time`; among equal times, earlier pushes pop first.
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
-        let entry = Entry {
-            time: time.0,
-            seq: self.next_seq,
-            event,
-        };
+        let entry = Entry { time: time.0, seq: self.next_seq, event };
         self.next_seq += 1;
         self.heap.push(entry);
         self.sift_up(self.heap.len() - 1);

@@ -33,11 +33,7 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     pub fn new() -> Self {
-        Slab {
-            slots: Vec::new(),
-            free: Vec::new(),
-            live: 0,
-        }
+        Slab { slots: Vec::new(), free: Vec::new(), live: 0 }
     }
 
     /// Number of live items.
@@ -61,21 +57,11 @@ impl<T> Slab<T> {
             let slot = &mut self.slots[index as usize];
             slot.live = true;
             slot.item = item;
-            Handle {
-                index,
-                generation: slot.generation,
-            }
+            Handle { index, generation: slot.generation }
         } else {
             let index = self.slots.len() as u32;
-            self.slots.push(Slot {
-                generation: 0,
-                live: true,
-                item,
-            });
-            Handle {
-                index,
-                generation: 0,
-            }
+            self.slots.push(Slot { generation: 0, live: true, item });
+            Handle { index, generation: 0 }
         }
     }
 
@@ -116,10 +102,7 @@ impl<T> Slab<T> {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.live)
-            .map(|(i, s)| Handle {
-                index: i as u32,
-                generation: s.generation,
-            })
+            .map(|(i, s)| Handle { index: i as u32, generation: s.generation })
     }
 }
 

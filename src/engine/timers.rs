@@ -18,9 +18,7 @@ pub struct FifoTimers<T> {
 
 impl<T: Copy> FifoTimers<T> {
     pub fn new() -> Self {
-        FifoTimers {
-            items: VecDeque::new(),
-        }
+        FifoTimers { items: VecDeque::new() }
     }
 
     /// Adds a timer. Returns true when the list was empty, i.e. when the

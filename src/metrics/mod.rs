@@ -31,8 +31,7 @@ pub enum Failure {
 pub const FAILURE_KINDS: usize = 3;
 
 impl Failure {
-    pub const ALL: [Failure; FAILURE_KINDS] =
-        [Failure::Rejected, Failure::TimedOut, Failure::NoBackend];
+    pub const ALL: [Failure; FAILURE_KINDS] = [Failure::Rejected, Failure::TimedOut, Failure::NoBackend];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -183,11 +182,7 @@ impl Recorder {
         slow_threshold: u64,
         sink: Box<dyn SeriesSink>,
     ) -> Recorder {
-        let (s, b, c) = (
-            names.servers.len(),
-            names.balancers.len(),
-            names.clients.len(),
-        );
+        let (s, b, c) = (names.servers.len(), names.balancers.len(), names.clients.len());
         Recorder {
             interval_ns,
             interval_index: 0,
@@ -288,13 +283,11 @@ impl Recorder {
     pub fn on_success(&mut self, client: u32, user: u32, latency_ns: u64, counted: bool) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;
-        self.interval_latency
-            .saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        self.interval_latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
         if counted {
             self.totals.completed += 1;
             self.clients[client as usize].completed += 1;
-            self.latency
-                .saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+            self.latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
             self.latency_sum_ns += u128::from(latency_ns);
             self.latency_max_ns = self.latency_max_ns.max(latency_ns);
             self.latency_min_ns = self.latency_min_ns.min(latency_ns);
@@ -303,8 +296,7 @@ impl Recorder {
             if slow {
                 self.totals.slow += 1;
             }
-            self.users
-                .mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+            self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
         }
     }
 
@@ -331,11 +323,7 @@ impl Recorder {
 
     /// Mean response time of successful requests, seconds.
     pub fn latency_mean_s(&self) -> f64 {
-        if self.totals.completed == 0 {
-            0.0
-        } else {
-            self.latency_sum_ns as f64 / self.totals.completed as f64 / 1e9
-        }
+        if self.totals.completed == 0 { 0.0 } else { self.latency_sum_ns as f64 / self.totals.completed as f64 / 1e9 }
     }
 
     /// Closes the open interval at `end` (normally its boundary; earlier for
@@ -356,33 +344,14 @@ impl Recorder {
         for f in Failure::ALL {
             g(f.name(), c.failed[f as usize] as f64);
         }
-        g(
-            "error_rate",
-            if answered > 0 {
-                failed as f64 / answered as f64
-            } else {
-                0.0
-            },
-        );
-        g(
-            "throughput_rps",
-            if secs > 0.0 {
-                c.completed as f64 / secs
-            } else {
-                0.0
-            },
-        );
+        g("error_rate", if answered > 0 { failed as f64 / answered as f64 } else { 0.0 });
+        g("throughput_rps", if secs > 0.0 { c.completed as f64 / secs } else { 0.0 });
         let h = &self.interval_latency;
         let (p50, p90, p99, max) = if h.is_empty() {
             (0.0, 0.0, 0.0, 0.0)
         } else {
             let q: Vec<u64> = h.value_at_quantiles([0.5, 0.9, 0.99]).collect();
-            (
-                q[0] as f64 / 1e6,
-                q[1] as f64 / 1e6,
-                q[2] as f64 / 1e6,
-                h.max() as f64 / 1e6,
-            )
+            (q[0] as f64 / 1e6, q[1] as f64 / 1e6, q[2] as f64 / 1e6, h.max() as f64 / 1e6)
         };
         g("latency_p50_ms", p50);
         g("latency_p90_ms", p90);
@@ -407,60 +376,18 @@ impl Recorder {
                 },
             );
             let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
-            s(
-                "utilisation",
-                if capacity > 0.0 {
-                    gauge.busy_ns / capacity
-                } else {
-                    0.0
-                },
-            );
+            s("utilisation", if capacity > 0.0 { gauge.busy_ns / capacity } else { 0.0 });
             s("queue", gauge.queue as f64);
             s("max_queue", c.server_max_queue[i] as f64);
         }
         for (i, name) in self.names.balancers.iter().enumerate() {
-            sink.row(
-                t,
-                &clock,
-                "balancer",
-                name,
-                "requests",
-                c.balancer_requests[i] as f64,
-            );
-            sink.row(
-                t,
-                &clock,
-                "balancer",
-                name,
-                "no_backend",
-                c.balancer_no_backend[i] as f64,
-            );
+            sink.row(t, &clock, "balancer", name, "requests", c.balancer_requests[i] as f64);
+            sink.row(t, &clock, "balancer", name, "no_backend", c.balancer_no_backend[i] as f64);
         }
         for (i, name) in self.names.clients.iter().enumerate() {
-            sink.row(
-                t,
-                &clock,
-                "client",
-                name,
-                "requests",
-                c.client_generated[i] as f64,
-            );
-            sink.row(
-                t,
-                &clock,
-                "client",
-                name,
-                "completed",
-                c.client_completed[i] as f64,
-            );
-            sink.row(
-                t,
-                &clock,
-                "client",
-                name,
-                "failed",
-                c.client_failed[i] as f64,
-            );
+            sink.row(t, &clock, "client", name, "requests", c.client_generated[i] as f64);
+            sink.row(t, &clock, "client", name, "completed", c.client_completed[i] as f64);
+            sink.row(t, &clock, "client", name, "failed", c.client_failed[i] as f64);
         }
 
         self.cur.clear();
@@ -481,10 +408,7 @@ impl Recorder {
         if self.latency.is_empty() {
             0.0
         } else {
-            let v = self
-                .latency
-                .value_at_quantile(q)
-                .clamp(self.latency_min_ns, self.latency_max_ns);
+            let v = self.latency.value_at_quantile(q).clamp(self.latency_min_ns, self.latency_max_ns);
             v as f64 / 1e6
         }
     }
@@ -522,10 +446,7 @@ mod tests {
     struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Row>>>);
     impl SeriesSink for Capture {
         fn row(&mut self, t: f64, _: &str, kind: &str, entity: &str, metric: &str, v: f64) {
-            self.0
-                .lock()
-                .unwrap()
-                .push((t, kind.into(), entity.into(), metric.into(), v));
+            self.0.lock().unwrap().push((t, kind.into(), entity.into(), metric.into(), v));
         }
         fn finish(&mut self) -> std::io::Result<()> {
             Ok(())
@@ -535,19 +456,9 @@ mod tests {
     #[test]
     fn intervals_report_counts_shares_and_percentiles() {
         let rows = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let names = Names {
-            servers: vec!["a".into(), "b".into()],
-            balancers: vec!["lb".into()],
-            clients: vec!["web".into()],
-        };
-        let mut r = Recorder::new(
-            names,
-            &[10],
-            NANOS_PER_SEC,
-            0,
-            500_000_000,
-            Box::new(Capture(rows.clone())),
-        );
+        let names =
+            Names { servers: vec!["a".into(), "b".into()], balancers: vec!["lb".into()], clients: vec!["web".into()] };
+        let mut r = Recorder::new(names, &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
         for i in 0..4 {
             r.on_generated(0, i, true);
             r.on_server_arrival(if i == 0 { 1 } else { 0 }, 0, true);
@@ -555,21 +466,11 @@ mod tests {
         }
         r.on_failure(0, 7, Failure::TimedOut, true);
         r.on_failure(0, 7, Failure::TimedOut, true);
-        let gauges = [
-            ServerGauge {
-                busy_ns: 5e8,
-                workers: 1,
-                queue: 2,
-            },
-            ServerGauge::default(),
-        ];
+        let gauges = [ServerGauge { busy_ns: 5e8, workers: 1, queue: 2 }, ServerGauge::default()];
         r.close_interval(NANOS_PER_SEC, &gauges, 3);
         let rows = rows.lock().unwrap();
         let get = |kind: &str, entity: &str, metric: &str| {
-            rows.iter()
-                .find(|r| r.1 == kind && r.2 == entity && r.3 == metric)
-                .map(|r| r.4)
-                .unwrap()
+            rows.iter().find(|r| r.1 == kind && r.2 == entity && r.3 == metric).map(|r| r.4).unwrap()
         };
         assert_eq!(get("global", "all", "requests"), 4.0);
         assert_eq!(get("global", "all", "timed_out"), 2.0);

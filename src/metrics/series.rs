@@ -40,12 +40,7 @@ impl CsvSink {
     pub fn create(path: &Path) -> std::io::Result<CsvSink> {
         let mut out = BufWriter::with_capacity(1 << 16, File::create(path)?);
         writeln!(out, "{HEADER}")?;
-        Ok(CsvSink {
-            path: path.to_path_buf(),
-            out,
-            error: None,
-            line: String::with_capacity(128),
-        })
+        Ok(CsvSink { path: path.to_path_buf(), out, error: None, line: String::with_capacity(128) })
     }
 
     pub fn path(&self) -> &Path {
@@ -64,11 +59,7 @@ pub fn format_value(v: f64) -> String {
     }
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s.to_string()
-    }
+    if s == "-0" { "0".to_string() } else { s.to_string() }
 }
 
 fn csv_field(s: &str, out: &mut String) {
@@ -82,15 +73,7 @@ fn csv_field(s: &str, out: &mut String) {
 }
 
 impl SeriesSink for CsvSink {
-    fn row(
-        &mut self,
-        time_s: f64,
-        clock: &str,
-        kind: &str,
-        entity: &str,
-        metric: &str,
-        value: f64,
-    ) {
+    fn row(&mut self, time_s: f64, clock: &str, kind: &str, entity: &str, metric: &str, value: f64) {
         if self.error.is_some() {
             return;
         }

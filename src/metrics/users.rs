@@ -43,11 +43,7 @@ impl UserTracker {
             group_offset.push(total);
             total += n;
         }
-        UserTracker {
-            flags: vec![0; total as usize],
-            last_failed_interval: vec![0; total as usize],
-            group_offset,
-        }
+        UserTracker { flags: vec![0; total as usize], last_failed_interval: vec![0; total as usize], group_offset }
     }
 
     #[inline]
@@ -74,10 +70,7 @@ impl UserTracker {
     }
 
     pub fn counts(&self) -> UserCounts {
-        let mut c = UserCounts {
-            total: self.flags.len() as u64,
-            ..UserCounts::default()
-        };
+        let mut c = UserCounts { total: self.flags.len() as u64, ..UserCounts::default() };
         for &f in &self.flags {
             if f & ACTIVE == 0 {
                 continue;

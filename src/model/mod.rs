@@ -56,10 +56,7 @@ pub struct BalancerDef {
 #[derive(Clone, Debug)]
 pub enum Load {
     /// Open loop: arrivals follow the rate profile regardless of responses.
-    Open {
-        arrival: ArrivalKind,
-        profile: RateProfile,
-    },
+    Open { arrival: ArrivalKind, profile: RateProfile },
     /// Closed loop: each user waits for a response, thinks, and sends again.
     Closed { think: Dist },
 }
@@ -109,16 +106,10 @@ pub struct World {
 
 impl World {
     pub fn server_index(&self, name: &str) -> Option<ServerId> {
-        self.servers
-            .iter()
-            .position(|s| s.name == name)
-            .map(|i| i as ServerId)
+        self.servers.iter().position(|s| s.name == name).map(|i| i as ServerId)
     }
     pub fn balancer_index(&self, name: &str) -> Option<BalancerId> {
-        self.balancers
-            .iter()
-            .position(|s| s.name == name)
-            .map(|i| i as BalancerId)
+        self.balancers.iter().position(|s| s.name == name).map(|i| i as BalancerId)
     }
 }
 
@@ -182,11 +173,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
             v.to_string()
         }
-        None => src
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".to_string()),
+        None => {
+            src.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "scenario".to_string())
+        }
     };
 
     // Run length.
@@ -219,11 +208,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     };
     let warmup = match &s.warmup {
         Some(w) if end != SimTime::MAX && w.value.nanos() >= end.0 => {
-            return Err(cx.err(
-                w,
-                format!("the warm-up ({}) is not shorter than the duration", w.value),
-                None,
-            ));
+            return Err(cx.err(w, format!("the warm-up ({}) is not shorter than the duration", w.value), None));
         }
         Some(w) => SimTime(w.value.nanos()),
         None => SimTime::ZERO,
@@ -249,31 +234,17 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             None => 1,
         };
         let queue_limit = spec.queue_limit.as_ref().map_or(u64::MAX, |q| q.value);
-        let service = spec
-            .service
-            .value
-            .compile(&base_dir)
-            .map_err(|m| cx.err(&spec.service, m, None))?;
+        let service = spec.service.value.compile(&base_dir).map_err(|m| cx.err(&spec.service, m, None))?;
         for n in expanded {
             if server_names.contains(&n) {
                 return Err(cx.err(key, format!("server `{n}` is defined twice"), None));
             }
             server_names.push(n.clone());
-            servers.push(ServerDef {
-                name: n,
-                workers,
-                queue_limit,
-                service: service.clone(),
-            });
+            servers.push(ServerDef { name: n, workers, queue_limit, service: service.clone() });
         }
     }
     if servers.is_empty() {
-        return Err(src.error_at(
-            0,
-            1,
-            "the scenario defines no servers",
-            Some("add a `servers:` section".into()),
-        ));
+        return Err(src.error_at(0, 1, "the scenario defines no servers", Some("add a `servers:` section".into())));
     }
 
     // Balancers.
@@ -319,36 +290,21 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
                 ResolveError::Pattern(m) => cx.err(reference, m, None),
                 ResolveError::Unknown(n) => cx.err(
                     reference,
-                    format!(
-                        "unknown server `{n}` in the backends of balancer `{}`",
-                        key.value
-                    ),
+                    format!("unknown server `{n}` in the backends of balancer `{}`", key.value),
                     did_you_mean(&n, server_names.iter().map(String::as_str)),
                 ),
-                ResolveError::NoMatch(p) => {
-                    cx.err(reference, format!("no server matches `{p}`"), None)
-                }
+                ResolveError::NoMatch(p) => cx.err(reference, format!("no server matches `{p}`"), None),
             })?;
             for id in found {
                 if backends.iter().any(|b| b.server == id as ServerId) {
                     return Err(cx.err(
                         reference,
-                        format!(
-                            "server `{}` is listed twice in balancer `{}`",
-                            server_names[id], key.value
-                        ),
+                        format!("server `{}` is listed twice in balancer `{}`", server_names[id], key.value),
                         None,
                     ));
                 }
-                let max_conn = spec
-                    .max_conn
-                    .as_ref()
-                    .map_or(servers[id].workers, |m| m.value);
-                backends.push(BackendDef {
-                    server: id as ServerId,
-                    weight: 1,
-                    max_conn,
-                });
+                let max_conn = spec.max_conn.as_ref().map_or(servers[id].workers, |m| m.value);
+                backends.push(BackendDef { server: id as ServerId, weight: 1, max_conn });
             }
         }
         for (wkey, &weight) in spec.weights.iter() {
@@ -360,19 +316,16 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
                 )
             })?;
             for id in found {
-                let b = backends
-                    .iter_mut()
-                    .find(|b| b.server == id as ServerId)
-                    .ok_or_else(|| {
-                        cx.err(
-                            wkey,
-                            format!(
-                                "server `{}` has a weight but is not a backend of balancer `{}`",
-                                server_names[id], key.value
-                            ),
-                            None,
-                        )
-                    })?;
+                let b = backends.iter_mut().find(|b| b.server == id as ServerId).ok_or_else(|| {
+                    cx.err(
+                        wkey,
+                        format!(
+                            "server `{}` has a weight but is not a backend of balancer `{}`",
+                            server_names[id], key.value
+                        ),
+                        None,
+                    )
+                })?;
                 if weight > 1_000_000 {
                     return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
                 }
@@ -380,39 +333,23 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
         }
         if backends.iter().all(|b| b.weight == 0) {
-            warnings.push(format!(
-                "balancer `{}` has every backend at weight 0: it will fail every request",
-                key.value
-            ));
+            warnings
+                .push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
         }
-        balancers.push(BalancerDef {
-            name: key.value.clone(),
-            algorithm: spec.algorithm,
-            params,
-            backends,
-        });
+        balancers.push(BalancerDef { name: key.value.clone(), algorithm: spec.algorithm, params, backends });
     }
     let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
 
     // Clients.
     let mut clients: Vec<ClientDef> = Vec::new();
     for (key, spec) in s.clients.iter() {
-        let target = balancer_names
-            .iter()
-            .position(|b| *b == spec.target.value)
-            .ok_or_else(|| {
-                cx.err(
-                    &spec.target,
-                    format!(
-                        "client group `{}` targets `{}`, which is not a balancer",
-                        key.value, spec.target.value
-                    ),
-                    did_you_mean(
-                        &spec.target.value,
-                        balancer_names.iter().map(String::as_str),
-                    ),
-                )
-            })?;
+        let target = balancer_names.iter().position(|b| *b == spec.target.value).ok_or_else(|| {
+            cx.err(
+                &spec.target,
+                format!("client group `{}` targets `{}`, which is not a balancer", key.value, spec.target.value),
+                did_you_mean(&spec.target.value, balancer_names.iter().map(String::as_str)),
+            )
+        })?;
         let users = match &spec.users {
             Some(u) if u.value == 0 => {
                 return Err(cx.err(u, "a client group needs at least 1 user", None));
@@ -428,35 +365,35 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         {
             return Err(cx.err(
                 key,
-                format!(
-                    "client group `{}`: the Zipf exponent must be a positive number",
-                    key.value
-                ),
+                format!("client group `{}`: the Zipf exponent must be a positive number", key.value),
                 None,
             ));
         }
         let load = match (&spec.closed_loop, &spec.rate, spec.profile.is_empty()) {
             (Some(cl), None, true) => {
                 if spec.users.is_none() {
-                    return Err(cx.err(key, format!("closed-loop group `{}` needs `users:` (how many users, each with one request at a time)", key.value), None));
+                    return Err(cx.err(
+                        key,
+                        format!(
+                            "closed-loop group `{}` needs `users:` (how many users, each with one request at a time)",
+                            key.value
+                        ),
+                        None,
+                    ));
                 }
-                let think = cl
-                    .think_time
-                    .value
-                    .compile(&base_dir)
-                    .map_err(|m| cx.err(&cl.think_time, m, None))?;
+                let think = cl.think_time.value.compile(&base_dir).map_err(|m| cx.err(&cl.think_time, m, None))?;
                 Load::Closed { think }
             }
             (Some(_), _, _) => {
-                return Err(cx.err(key, format!("client group `{}` has both `closed_loop` and a rate or profile", key.value), Some("a group is either open loop (rate, profile) or closed loop (closed_loop, users)".into())));
+                return Err(cx.err(
+                    key,
+                    format!("client group `{}` has both `closed_loop` and a rate or profile", key.value),
+                    Some("a group is either open loop (rate, profile) or closed loop (closed_loop, users)".into()),
+                ));
             }
             (None, rate, _) => {
-                let profile =
-                    build_profile(&cx, key, rate.as_ref().map(|r| r.value.per_sec()), spec)?;
-                Load::Open {
-                    arrival: spec.arrival,
-                    profile,
-                }
+                let profile = build_profile(&cx, key, rate.as_ref().map(|r| r.value.per_sec()), spec)?;
+                Load::Open { arrival: spec.arrival, profile }
             }
         };
         let timeout = match &spec.timeout {
@@ -514,10 +451,7 @@ fn build_profile(
         let Some(rate) = rate else {
             return Err(cx.err(
                 key,
-                format!(
-                    "client group `{}` has no `rate`, `profile` or `closed_loop`",
-                    key.value
-                ),
+                format!("client group `{}` has no `rate`, `profile` or `closed_loop`", key.value),
                 Some("add e.g. `rate: 100/s`".into()),
             ));
         };
@@ -526,62 +460,38 @@ fn build_profile(
         }
         return Ok(RateProfile::constant(rate));
     }
-    let mut segments = vec![Segment {
-        start: 0.0,
-        rate: rate.unwrap_or(0.0),
-        slope: 0.0,
-    }];
+    let mut segments = vec![Segment { start: 0.0, rate: rate.unwrap_or(0.0), slope: 0.0 }];
     let mut last_at = -1.0f64;
     let mut busy_until = 0.0f64;
     for p in &spec.profile {
         let at = p.at.value.secs();
         if at <= last_at && !(at == 0.0 && last_at < 0.0) {
-            return Err(cx.err(
-                &p.at,
-                "profile points must be in increasing time order",
-                None,
-            ));
+            return Err(cx.err(&p.at, "profile points must be in increasing time order", None));
         }
         if at < busy_until {
-            return Err(cx.err(
-                &p.at,
-                "this point starts before the previous ramp has finished",
-                None,
-            ));
+            return Err(cx.err(&p.at, "this point starts before the previous ramp has finished", None));
         }
         last_at = at;
         let current = {
-            let s = segments.last().copied().unwrap_or(Segment {
-                start: 0.0,
-                rate: 0.0,
-                slope: 0.0,
-            });
+            let s = segments.last().copied().unwrap_or(Segment { start: 0.0, rate: 0.0, slope: 0.0 });
             s.rate + s.slope * (at - s.start)
         };
         let new: Vec<Segment> = match (p.rate, p.ramp_to, p.over) {
-            (Some(r), None, None) => vec![Segment {
-                start: at,
-                rate: r.per_sec(),
-                slope: 0.0,
-            }],
+            (Some(r), None, None) => vec![Segment { start: at, rate: r.per_sec(), slope: 0.0 }],
             (None, Some(to), Some(over)) if over.nanos() > 0 => {
                 let d = over.secs();
                 busy_until = at + d;
                 vec![
-                    Segment {
-                        start: at,
-                        rate: current,
-                        slope: (to.per_sec() - current) / d,
-                    },
-                    Segment {
-                        start: at + d,
-                        rate: to.per_sec(),
-                        slope: 0.0,
-                    },
+                    Segment { start: at, rate: current, slope: (to.per_sec() - current) / d },
+                    Segment { start: at + d, rate: to.per_sec(), slope: 0.0 },
                 ]
             }
             _ => {
-                return Err(cx.err(&p.at, "a profile point is either a step `{at, rate}` or a ramp `{at, ramp_to, over}` with `over` > 0", None));
+                return Err(cx.err(
+                    &p.at,
+                    "a profile point is either a step `{at, rate}` or a ramp `{at, ramp_to, over}` with `over` > 0",
+                    None,
+                ));
             }
         };
         // Replace a segment that starts at the same time (a point at 0 replaces the base rate).
@@ -593,15 +503,8 @@ fn build_profile(
     let repeat = match &spec.profile_repeat {
         Some(r) => {
             let period = r.value.secs();
-            if period <= 0.0
-                || segments.last().is_some_and(|s| s.start >= period)
-                || busy_until > period
-            {
-                return Err(cx.err(
-                    r,
-                    "`profile_repeat` must be longer than the last profile point",
-                    None,
-                ));
+            if period <= 0.0 || segments.last().is_some_and(|s| s.start >= period) || busy_until > period {
+                return Err(cx.err(r, "`profile_repeat` must be longer than the last profile point", None));
             }
             Some(period)
         }
@@ -610,18 +513,11 @@ fn build_profile(
     Ok(RateProfile { segments, repeat })
 }
 
-fn build_topology(
-    clients: &[ClientDef],
-    balancers: &[BalancerDef],
-    servers: &[ServerDef],
-) -> DiGraph<NodeRef, ()> {
+fn build_topology(clients: &[ClientDef], balancers: &[BalancerDef], servers: &[ServerDef]) -> DiGraph<NodeRef, ()> {
     let mut g = DiGraph::new();
-    let server_nodes: Vec<NodeIndex> = (0..servers.len())
-        .map(|i| g.add_node(NodeRef::Server(i as ServerId)))
-        .collect();
-    let balancer_nodes: Vec<NodeIndex> = (0..balancers.len())
-        .map(|i| g.add_node(NodeRef::Balancer(i as BalancerId)))
-        .collect();
+    let server_nodes: Vec<NodeIndex> = (0..servers.len()).map(|i| g.add_node(NodeRef::Server(i as ServerId))).collect();
+    let balancer_nodes: Vec<NodeIndex> =
+        (0..balancers.len()).map(|i| g.add_node(NodeRef::Balancer(i as BalancerId))).collect();
     for (i, b) in balancers.iter().enumerate() {
         for be in &b.backends {
             g.add_edge(balancer_nodes[i], server_nodes[be.server as usize], ());
@@ -637,10 +533,7 @@ fn build_topology(
 /// Servers no client can reach: defined, but they will see no traffic.
 fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<String> {
     let mut reached = vec![false; servers.len()];
-    for start in g
-        .node_indices()
-        .filter(|&n| matches!(g[n], NodeRef::Client(_)))
-    {
+    for start in g.node_indices().filter(|&n| matches!(g[n], NodeRef::Client(_))) {
         let mut dfs = Dfs::new(g, start);
         while let Some(n) = dfs.next(g) {
             if let NodeRef::Server(s) = g[n] {
@@ -652,7 +545,12 @@ fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<S
         .iter()
         .enumerate()
         .filter(|(_, r)| !**r)
-        .map(|(i, _)| format!("server `{}` is not a backend of any balancer a client sends to: it will see no traffic", servers[i].name))
+        .map(|(i, _)| {
+            format!(
+                "server `{}` is not a backend of any balancer a client sends to: it will see no traffic",
+                servers[i].name
+            )
+        })
         .collect()
 }
 
@@ -683,30 +581,19 @@ mod tests {
         let e = compile_err(&BASE.replace("[\"web-{01..03}\"]", "[web-01, web-4]"));
         assert!(e.starts_with("t.yaml:6:29: unknown server `web-4`"), "{e}");
         let e = compile_err(&BASE.replace("target: edge", "target: edg"));
-        assert!(
-            e.contains("t.yaml:4:17") && e.contains("not a balancer"),
-            "{e}"
-        );
+        assert!(e.contains("t.yaml:4:17") && e.contains("not a balancer"), "{e}");
     }
 
     #[test]
     fn impossible_values_are_rejected() {
-        assert!(
-            compile_err(&BASE.replace("workers: 2", "workers: 0")).contains("at least 1 worker")
-        );
+        assert!(compile_err(&BASE.replace("workers: 2", "workers: 0")).contains("at least 1 worker"));
         assert!(compile_err(&BASE.replace("duration: 1m", "requests: 0")).contains("at least 1"));
         assert!(compile_err(&BASE.replace("duration: 1m\n", "")).contains("never end"));
         assert!(
-            compile_err(&BASE.replace(
-                "rate: 100/s",
-                "rate: 100/s, closed_loop: {think_time: {constant: 1s}}"
-            ))
-            .contains("both")
+            compile_err(&BASE.replace("rate: 100/s", "rate: 100/s, closed_loop: {think_time: {constant: 1s}}"))
+                .contains("both")
         );
-        assert!(
-            compile_err(&BASE.replace("{backends", "{choices: 3, backends"))
-                .contains("power_of_two_choices")
-        );
+        assert!(compile_err(&BASE.replace("{backends", "{choices: 3, backends")).contains("power_of_two_choices"));
     }
 
     #[test]
@@ -721,10 +608,8 @@ mod tests {
         .unwrap();
         assert!(w.balancers[0].backends.iter().all(|b| b.weight == 0));
         assert_eq!(w.warnings.len(), 1);
-        let e = compile_err(&BASE.replace(
-            "{backends: [\"web-{01..03}\"]}",
-            "{backends: [web-01], weights: {web-02: 5}}",
-        ));
+        let e =
+            compile_err(&BASE.replace("{backends: [\"web-{01..03}\"]}", "{backends: [web-01], weights: {web-02: 5}}"));
         assert!(e.contains("not a backend"), "{e}");
     }
 
@@ -735,9 +620,7 @@ mod tests {
             "{target: edge, rate: 100/s, profile: [{at: 10s, rate: 200/s}, {at: 20s, ramp_to: 400/s, over: 10s}]}",
         );
         let w = load_str("t.yaml", &text).unwrap();
-        let Load::Open { profile, .. } = &w.clients[0].load else {
-            panic!()
-        };
+        let Load::Open { profile, .. } = &w.clients[0].load else { panic!() };
         assert_eq!(profile.rate_at(5.0), 100.0);
         assert_eq!(profile.rate_at(15.0), 200.0);
         assert_eq!(profile.rate_at(25.0), 300.0);

@@ -24,14 +24,7 @@ pub struct RateProfile {
 impl RateProfile {
     /// A constant rate.
     pub fn constant(rate: f64) -> RateProfile {
-        RateProfile {
-            segments: vec![Segment {
-                start: 0.0,
-                rate,
-                slope: 0.0,
-            }],
-            repeat: None,
-        }
+        RateProfile { segments: vec![Segment { start: 0.0, rate, slope: 0.0 }], repeat: None }
     }
 
     /// Whether the rate never changes.
@@ -58,9 +51,7 @@ impl RateProfile {
     }
 
     fn segment_index(&self, local: f64) -> usize {
-        self.segments
-            .partition_point(|s| s.start <= local)
-            .saturating_sub(1)
+        self.segments.partition_point(|s| s.start <= local).saturating_sub(1)
     }
 
     /// Integral of the rate over `[a, b]` within one segment `i`.
@@ -107,11 +98,7 @@ impl RateProfile {
         let mut i = self.segment_index(local);
         loop {
             let end = self.segment_end(i);
-            let available = if end.is_infinite() {
-                f64::INFINITY
-            } else {
-                self.integral(i, local, end)
-            };
+            let available = if end.is_infinite() { f64::INFINITY } else { self.integral(i, local, end) };
             if available >= mass && available > 0.0 {
                 let s = self.segments[i];
                 let r = s.rate + s.slope * (local - s.start);
@@ -125,11 +112,7 @@ impl RateProfile {
                     let disc = (r * r + 2.0 * s.slope * mass).max(0.0);
                     2.0 * mass / (r + disc.sqrt())
                 };
-                let dt = if end.is_finite() {
-                    dt.min(end - local)
-                } else {
-                    dt
-                };
+                let dt = if end.is_finite() { dt.min(end - local) } else { dt };
                 return Some(base + local + dt);
             }
             if end.is_infinite() {
@@ -156,21 +139,9 @@ mod tests {
         // 10/s until 10s, ramp to 30/s by 20s, then 30/s.
         RateProfile {
             segments: vec![
-                Segment {
-                    start: 0.0,
-                    rate: 10.0,
-                    slope: 0.0,
-                },
-                Segment {
-                    start: 10.0,
-                    rate: 10.0,
-                    slope: 2.0,
-                },
-                Segment {
-                    start: 20.0,
-                    rate: 30.0,
-                    slope: 0.0,
-                },
+                Segment { start: 0.0, rate: 10.0, slope: 0.0 },
+                Segment { start: 10.0, rate: 10.0, slope: 2.0 },
+                Segment { start: 20.0, rate: 30.0, slope: 0.0 },
             ],
             repeat: None,
         }
@@ -209,16 +180,8 @@ mod tests {
     fn repeating_profiles_wrap() {
         let p = RateProfile {
             segments: vec![
-                Segment {
-                    start: 0.0,
-                    rate: 1.0,
-                    slope: 0.0,
-                },
-                Segment {
-                    start: 5.0,
-                    rate: 0.0,
-                    slope: 0.0,
-                },
+                Segment { start: 0.0, rate: 1.0, slope: 0.0 },
+                Segment { start: 5.0, rate: 0.0, slope: 0.0 },
             ],
             repeat: Some(10.0),
         };

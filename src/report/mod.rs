@@ -17,17 +17,8 @@ pub use summary::{RunContext, Summary};
 pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| Error::Internal(format!("building servers.csv: {e}"));
-    w.write_record([
-        "server",
-        "workers",
-        "requests",
-        "share",
-        "completed",
-        "rejected",
-        "utilisation",
-        "max_queue",
-    ])
-    .map_err(internal)?;
+    w.write_record(["server", "workers", "requests", "share", "completed", "rejected", "utilisation", "max_queue"])
+        .map_err(internal)?;
     for s in &summary.servers {
         w.write_record([
             s.name.clone(),
@@ -41,22 +32,18 @@ pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
         ])
         .map_err(internal)?;
     }
-    w.into_inner()
-        .map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
+    w.into_inner().map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
 }
 
 /// Pretty JSON with a trailing newline.
 pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(summary)
-        .map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
+    let mut bytes =
+        serde_json::to_vec_pretty(summary).map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
     bytes.push(b'\n');
     Ok(bytes)
 }
 
 /// Writes the summary and servers reports; returns the paths written.
 pub fn write_reports(out: &OutputDir, summary: &Summary) -> Result<Vec<PathBuf>, Error> {
-    Ok(vec![
-        out.write("summary.json", &summary_json(summary)?)?,
-        out.write("servers.csv", &servers_csv(summary)?)?,
-    ])
+    Ok(vec![out.write("summary.json", &summary_json(summary)?)?, out.write("servers.csv", &servers_csv(summary)?)?])
 }

@@ -28,15 +28,12 @@ impl OutputDir {
                 }
             }
         }
-        Ok(OutputDir {
-            path: path.to_path_buf(),
-        })
+        Ok(OutputDir { path: path.to_path_buf() })
     }
 
     /// Where `name` is staged before it is committed.
     pub fn temp_path(&self, name: &str) -> PathBuf {
-        self.path
-            .join(format!(".{name}.{}.lbsim-tmp", std::process::id()))
+        self.path.join(format!(".{name}.{}.lbsim-tmp", std::process::id()))
     }
 
     pub fn final_path(&self, name: &str) -> PathBuf {
@@ -84,10 +81,8 @@ mod tests {
         fs::write(out.temp_path("stale.csv"), "half").unwrap();
         let out = OutputDir::create(&dir).unwrap();
         out.write("a.json", b"{}").unwrap();
-        let names: Vec<String> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let names: Vec<String> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(names, ["a.json"]);
         assert_eq!(fs::read_to_string(dir.join("a.json")).unwrap(), "{}");
         fs::remove_dir_all(&dir).ok();

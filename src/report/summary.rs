@@ -140,11 +140,7 @@ pub struct RunInfo {
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
+    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
 }
 
 fn ratio(part: f64, whole: f64) -> f64 {
@@ -218,10 +214,7 @@ impl Summary {
             mean_in_system,
             arrival_rate,
             mean_time_in_system_s: mean_time,
-            relative_error: ratio(
-                (mean_in_system - arrival_rate * mean_time).abs(),
-                mean_in_system,
-            ),
+            relative_error: ratio((mean_in_system - arrival_rate * mean_time).abs(), mean_in_system),
             sample_path_identity_holds: tw.in_system_ns == tw.sojourn_sum_ns + tw.edge_ns,
         };
         let answered = t.completed + failed_total;
@@ -251,8 +244,7 @@ impl Summary {
                     no_backend: t.failed[Failure::NoBackend as usize],
                 },
                 in_flight_at_end: r.in_flight_counted_at_end,
-                all_accounted_for: t.completed + failed_total + r.in_flight_counted_at_end
-                    == t.generated,
+                all_accounted_for: t.completed + failed_total + r.in_flight_counted_at_end == t.generated,
             },
             throughput_rps: ratio(t.completed as f64, measured_s),
             error_rate: ratio(failed_total as f64, answered as f64),

@@ -61,13 +61,8 @@ pub fn render(s: &Summary, files: &[String]) -> String {
             String::new()
         },
     );
-    if let (Some(wall), Some(rate)) = (s.run.wall_seconds, s.run.simulated_requests_per_wall_second)
-    {
-        let _ = writeln!(
-            o,
-            "  ran in {wall:.2} s wall time, {} simulated requests/s",
-            si(rate)
-        );
+    if let (Some(wall), Some(rate)) = (s.run.wall_seconds, s.run.simulated_requests_per_wall_second) {
+        let _ = writeln!(o, "  ran in {wall:.2} s wall time, {} simulated requests/s", si(rate));
     }
     let r = &s.requests;
     let _ = writeln!(o);
@@ -122,12 +117,7 @@ pub fn render(s: &Summary, files: &[String]) -> String {
     let mut order: Vec<usize> = (0..s.servers.len()).collect();
     const SHOWN: usize = 20;
     if s.servers.len() > SHOWN {
-        order.sort_by(|&a, &b| {
-            s.servers[b]
-                .requests
-                .cmp(&s.servers[a].requests)
-                .then(a.cmp(&b))
-        });
+        order.sort_by(|&a, &b| s.servers[b].requests.cmp(&s.servers[a].requests).then(a.cmp(&b)));
     }
     for &i in order.iter().take(SHOWN) {
         let v = &s.servers[i];
@@ -143,11 +133,7 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         );
     }
     if s.servers.len() > SHOWN {
-        let _ = writeln!(
-            o,
-            "  ... {} more servers (busiest shown; all in servers.csv)",
-            s.servers.len() - SHOWN
-        );
+        let _ = writeln!(o, "  ... {} more servers (busiest shown; all in servers.csv)", s.servers.len() - SHOWN);
     }
     if !files.is_empty() {
         let _ = writeln!(o);

@@ -59,10 +59,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for NamedMap<T> {
                 let mut out: Vec<(Spanned<String>, T)> = Vec::new();
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     if out.iter().any(|(k, _)| k.value == key.value) {
-                        return Err(de::Error::custom(format!(
-                            "`{}` is defined twice",
-                            key.value
-                        )));
+                        return Err(de::Error::custom(format!("`{}` is defined twice", key.value)));
                     }
                     let value = map.next_value::<T>()?;
                     out.push((key, value));
@@ -222,11 +219,9 @@ fn bare_message(message: &str) -> String {
 
 /// Rewrites terse deserialiser messages into ones that say what is expected.
 fn humanize(text: &str) -> String {
-    for (ty, what) in [
-        ("u64", "a whole number, zero or more"),
-        ("u32", "a whole number from 0 to 4294967295"),
-        ("f64", "a number"),
-    ] {
+    for (ty, what) in
+        [("u64", "a whole number, zero or more"), ("u32", "a whole number from 0 to 4294967295"), ("f64", "a number")]
+    {
         if text == format!("invalid {ty}") {
             return format!("expected {what}");
         }
@@ -281,23 +276,12 @@ mod tests {
         let err = parse_text(&MINIMAL.replace("rate: 100/s", "rate: -100/s")).unwrap_err();
         assert!(err.starts_with("t.yaml:3:"), "{err}");
         assert!(err.contains("negative"), "{err}");
-        let err = parse_text(&MINIMAL.replace("{backends", "{algorithm: round_robbin, backends"))
-            .unwrap_err();
-        assert!(
-            err.contains("t.yaml:5:") && err.contains("round_robin"),
-            "{err}"
-        );
+        let err = parse_text(&MINIMAL.replace("{backends", "{algorithm: round_robbin, backends")).unwrap_err();
+        assert!(err.contains("t.yaml:5:") && err.contains("round_robin"), "{err}");
         let err = parse_text(&MINIMAL.replace("duration", "durration")).unwrap_err();
-        assert!(
-            err.starts_with("t.yaml:1:1") && err.contains("unknown field"),
-            "{err}"
-        );
-        let err =
-            parse_text(&MINIMAL.replace("s1: {service", "s1: {workers: -2, service")).unwrap_err();
-        assert!(
-            err.contains("t.yaml:7:") && err.contains("whole number"),
-            "{err}"
-        );
+        assert!(err.starts_with("t.yaml:1:1") && err.contains("unknown field"), "{err}");
+        let err = parse_text(&MINIMAL.replace("s1: {service", "s1: {workers: -2, service")).unwrap_err();
+        assert!(err.contains("t.yaml:7:") && err.contains("whole number"), "{err}");
     }
 
     #[test]

@@ -20,31 +20,19 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
     let rest = expand(&pattern[close + 1..])?;
     let alternatives: Vec<String> = if let Some((lo, hi)) = body.split_once("..") {
         let (lo_text, hi_text) = (lo.trim(), hi.trim());
-        let lo: u64 = lo_text.parse().map_err(|_| {
-            format!(
-                "`{{{body}}}` in `{pattern}`: expected a range of whole numbers like {{01..16}}"
-            )
-        })?;
-        let hi: u64 = hi_text.parse().map_err(|_| {
-            format!(
-                "`{{{body}}}` in `{pattern}`: expected a range of whole numbers like {{01..16}}"
-            )
-        })?;
+        let lo: u64 = lo_text
+            .parse()
+            .map_err(|_| format!("`{{{body}}}` in `{pattern}`: expected a range of whole numbers like {{01..16}}"))?;
+        let hi: u64 = hi_text
+            .parse()
+            .map_err(|_| format!("`{{{body}}}` in `{pattern}`: expected a range of whole numbers like {{01..16}}"))?;
         if hi < lo {
-            return Err(format!(
-                "`{{{body}}}` in `{pattern}` counts down; write the smaller number first"
-            ));
+            return Err(format!("`{{{body}}}` in `{pattern}` counts down; write the smaller number first"));
         }
         if hi - lo >= 100_000 {
-            return Err(format!(
-                "`{{{body}}}` in `{pattern}` declares more than 100000 names"
-            ));
+            return Err(format!("`{{{body}}}` in `{pattern}` declares more than 100000 names"));
         }
-        let width = if lo_text.starts_with('0') && lo_text.len() > 1 {
-            lo_text.len()
-        } else {
-            0
-        };
+        let width = if lo_text.starts_with('0') && lo_text.len() > 1 { lo_text.len() } else { 0 };
         (lo..=hi).map(|n| format!("{n:0width$}")).collect()
     } else if body.contains(',') {
         body.split(',').map(|s| s.trim().to_string()).collect()
@@ -93,27 +81,15 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 /// are returned as `Err(name)`.
 pub fn resolve(reference: &str, names: &[String]) -> Result<Vec<usize>, ResolveError> {
     if reference.contains('*') {
-        let found: Vec<usize> = names
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| glob_match(reference, n))
-            .map(|(i, _)| i)
-            .collect();
+        let found: Vec<usize> =
+            names.iter().enumerate().filter(|(_, n)| glob_match(reference, n)).map(|(i, _)| i).collect();
         if found.is_empty() {
             return Err(ResolveError::NoMatch(reference.to_string()));
         }
         return Ok(found);
     }
     let expanded = expand(reference).map_err(ResolveError::Pattern)?;
-    expanded
-        .into_iter()
-        .map(|n| {
-            names
-                .iter()
-                .position(|m| *m == n)
-                .ok_or(ResolveError::Unknown(n))
-        })
-        .collect()
+    expanded.into_iter().map(|n| names.iter().position(|m| *m == n).ok_or(ResolveError::Unknown(n))).collect()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -159,10 +135,7 @@ mod tests {
         assert_eq!(v[0], "web-01");
         assert_eq!(v[15], "web-16");
         assert_eq!(expand("s{1..3}").unwrap(), ["s1", "s2", "s3"]);
-        assert_eq!(
-            expand("{eu,us}-{1..2}").unwrap(),
-            ["eu-1", "eu-2", "us-1", "us-2"]
-        );
+        assert_eq!(expand("{eu,us}-{1..2}").unwrap(), ["eu-1", "eu-2", "us-1", "us-2"]);
         assert_eq!(expand("plain").unwrap(), ["plain"]);
     }
 
@@ -176,21 +149,12 @@ mod tests {
 
     #[test]
     fn resolves_globs_patterns_and_unknowns() {
-        let names: Vec<String> = ["web-01", "web-02", "db-01"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let names: Vec<String> = ["web-01", "web-02", "db-01"].iter().map(|s| s.to_string()).collect();
         assert_eq!(resolve("web-*", &names).unwrap(), [0, 1]);
         assert_eq!(resolve("web-{01..02}", &names).unwrap(), [0, 1]);
         assert_eq!(resolve("db-01", &names).unwrap(), [2]);
-        assert_eq!(
-            resolve("web-03", &names),
-            Err(ResolveError::Unknown("web-03".into()))
-        );
-        assert_eq!(
-            resolve("cache-*", &names),
-            Err(ResolveError::NoMatch("cache-*".into()))
-        );
+        assert_eq!(resolve("web-03", &names), Err(ResolveError::Unknown("web-03".into())));
+        assert_eq!(resolve("cache-*", &names), Err(ResolveError::NoMatch("cache-*".into())));
         assert!(glob_match("*", "anything"));
         assert!(glob_match("a*c*e", "abcde"));
         assert!(!glob_match("a*c", "abcd"));

@@ -29,25 +29,15 @@ impl Override {
     /// Parses `path.to.field=value`.
     pub fn parse(arg: &str) -> Result<Override, Error> {
         let (path, value) = arg.split_once('=').ok_or_else(|| {
-            Error::Usage(format!(
-                "--set {arg}: expected path=value, for example --set clients.web.rate=900/s"
-            ))
+            Error::Usage(format!("--set {arg}: expected path=value, for example --set clients.web.rate=900/s"))
         })?;
-        let path: Vec<String> = path
-            .trim()
-            .split('.')
-            .map(|s| s.trim().to_string())
-            .collect();
+        let path: Vec<String> = path.trim().split('.').map(|s| s.trim().to_string()).collect();
         if path.iter().any(|s| s.is_empty()) {
             return Err(Error::Usage(format!(
                 "--set {arg}: the path has an empty segment; write names separated by dots, like clients.web.rate"
             )));
         }
-        Ok(Override {
-            path,
-            value: value.trim().to_string(),
-            raw: arg.to_string(),
-        })
+        Ok(Override { path, value: value.trim().to_string(), raw: arg.to_string() })
     }
 }
 
@@ -85,10 +75,8 @@ pub struct ScenarioSource {
 impl ScenarioSource {
     /// Reads a scenario file.
     pub fn read(path: &Path) -> Result<ScenarioSource, Error> {
-        let original = std::fs::read_to_string(path).map_err(|source| Error::Input {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let original =
+            std::fs::read_to_string(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })?;
         Ok(ScenarioSource::from_text(path, original))
     }
 
@@ -109,10 +97,7 @@ impl ScenarioSource {
 
     /// Directory that relative paths in the scenario are resolved against.
     pub fn base_dir(&self) -> PathBuf {
-        self.path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))
+        self.path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
     }
 
     /// Applies `--set` overrides in order (a later one wins on the same path).
@@ -120,8 +105,8 @@ impl ScenarioSource {
         for ov in overrides {
             let idx = self.overrides.len();
             self.overrides.push(ov.clone());
-            let edit = plan_edit(&self.effective, ov)
-                .map_err(|msg| Error::Usage(format!("--set {}: {msg}", ov.raw)))?;
+            let edit =
+                plan_edit(&self.effective, ov).map_err(|msg| Error::Usage(format!("--set {}: {msg}", ov.raw)))?;
             self.effective.replace_range(edit.range.clone(), &edit.text);
             self.edits.push(Edit {
                 start: edit.range.start,
@@ -146,20 +131,12 @@ impl ScenarioSource {
     }
 
     /// A diagnostic at byte `offset` (length `len`) of the effective text.
-    pub fn error_at(
-        &self,
-        offset: usize,
-        len: usize,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) -> Error {
+    pub fn error_at(&self, offset: usize, len: usize, message: impl Into<String>, help: Option<String>) -> Error {
         let message = message.into();
         match self.origin(offset) {
             Origin::File(start) => {
                 let start = start.min(self.original.len());
-                let len = len
-                    .min(self.original.len() - start)
-                    .max(usize::from(start < self.original.len()));
+                let len = len.min(self.original.len() - start).max(usize::from(start < self.original.len()));
                 let (line, col) = line_col(&self.original, start);
                 Located {
                     label: short_label(&message),
@@ -210,15 +187,8 @@ impl ScenarioSource {
     ) -> Error {
         let span = loc.span();
         match span.byte_offset() {
-            Some(off) => self.error_at(
-                off as usize,
-                span.byte_len().unwrap_or(1) as usize,
-                message,
-                help,
-            ),
-            None => {
-                self.error_at_line_col(loc.line() as usize, loc.column() as usize, 1, message, help)
-            }
+            Some(off) => self.error_at(off as usize, span.byte_len().unwrap_or(1) as usize, message, help),
+            None => self.error_at_line_col(loc.line() as usize, loc.column() as usize, 1, message, help),
         }
     }
 }
@@ -226,11 +196,7 @@ impl ScenarioSource {
 /// The first clause of a message, used as the label under the snippet.
 fn short_label(message: &str) -> String {
     let first = message.split(['.', ';']).next().unwrap_or(message);
-    if first.len() > 60 {
-        "here".to_string()
-    } else {
-        first.to_string()
-    }
+    if first.len() > 60 { "here".to_string() } else { first.to_string() }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -255,11 +221,7 @@ pub fn offset_of_line_col(text: &str, line: usize, col: usize) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let within: usize = l
-                .chars()
-                .take(col.saturating_sub(1))
-                .map(char::len_utf8)
-                .sum();
+            let within: usize = l.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
             return offset + within;
         }
         offset += l.len();
@@ -300,27 +262,19 @@ struct PlannedEdit {
 }
 
 fn byte_of(text: &str, marker: &serde_saphyr::granit_parser::Marker) -> usize {
-    marker.byte_offset().unwrap_or_else(|| {
-        text.char_indices()
-            .nth(marker.index())
-            .map_or(text.len(), |(b, _)| b)
-    })
+    marker.byte_offset().unwrap_or_else(|| text.char_indices().nth(marker.index()).map_or(text.len(), |(b, _)| b))
 }
 
 fn parse_tree(text: &str) -> Result<Node, String> {
     let mut events: Vec<(Event<'_>, Span)> = Vec::new();
     for ev in Parser::new_from_str(text) {
-        let ev =
-            ev.map_err(|e| format!("the scenario is not valid YAML ({e}); fix the file first"))?;
+        let ev = ev.map_err(|e| format!("the scenario is not valid YAML ({e}); fix the file first"))?;
         events.push(ev);
     }
     let mut pos = 0;
     // Skip to the first node of the first document.
     while pos < events.len()
-        && !matches!(
-            events[pos].0,
-            Event::MappingStart(..) | Event::SequenceStart(..) | Event::Scalar(..)
-        )
+        && !matches!(events[pos].0, Event::MappingStart(..) | Event::SequenceStart(..) | Event::Scalar(..))
     {
         pos += 1;
     }
@@ -337,10 +291,7 @@ fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Resu
     };
     *pos += 1;
     match event {
-        Event::Scalar(..) => Ok(Node::Scalar {
-            start: byte_of(text, &span.start),
-            end: byte_of(text, &span.end),
-        }),
+        Event::Scalar(..) => Ok(Node::Scalar { start: byte_of(text, &span.start), end: byte_of(text, &span.end) }),
         Event::Alias(..) | Event::UnresolvedAlias(..) => Ok(Node::Alias),
         Event::SequenceStart(style, ..) => {
             let flow = matches!(style, StructureStyle::Flow);
@@ -352,12 +303,7 @@ fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Resu
                     Some((Event::SequenceEnd, end_span)) => {
                         *pos += 1;
                         let end = byte_of(text, &end_span.end);
-                        return Ok(Node::Seq {
-                            start,
-                            end,
-                            flow,
-                            items,
-                        });
+                        return Ok(Node::Seq { start, end, flow, items });
                     }
                     Some(_) => items.push(build_node(text, events, pos)?),
                     None => return Err("unterminated sequence".to_string()),
@@ -374,12 +320,7 @@ fn build_node(text: &str, events: &[(Event<'_>, Span)], pos: &mut usize) -> Resu
                     Some((Event::MappingEnd, end_span)) => {
                         *pos += 1;
                         let end = byte_of(text, &end_span.end);
-                        return Ok(Node::Map {
-                            start,
-                            end,
-                            flow,
-                            entries,
-                        });
+                        return Ok(Node::Map { start, end, flow, entries });
                     }
                     Some((Event::Scalar(key, ..), key_span)) => {
                         let key = key.to_string();
@@ -416,9 +357,7 @@ fn yaml_value(value: &str) -> String {
     }
     let safe = !value.is_empty()
         && !value.starts_with([':', '%', '-', '?'])
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/%+-:".contains(c));
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "._/%+-:".contains(c));
     let negative_number = value.starts_with('-') && value[1..].parse::<f64>().is_ok();
     if safe || negative_number {
         value.to_string()
@@ -443,89 +382,49 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
     for (depth, segment) in ov.path.iter().enumerate() {
         let here = ov.path[..depth].join(".");
         match node {
-            Node::Map {
-                start,
-                flow,
-                entries,
-                ..
-            } => match entries.iter().find(|(k, _, _)| k == segment) {
+            Node::Map { start, flow, entries, .. } => match entries.iter().find(|(k, _, _)| k == segment) {
                 Some((_, _, child)) => node = child,
                 None => {
                     // Insert the missing key (and any missing levels below it).
                     let entry = nested_entry(&ov.path[depth..], &ov.value);
                     return Ok(if *flow {
                         let after_brace = start + 1;
-                        let text_ins = if entries.is_empty() {
-                            entry
-                        } else {
-                            format!("{entry}, ")
-                        };
-                        PlannedEdit {
-                            range: after_brace..after_brace,
-                            text: text_ins,
-                        }
+                        let text_ins = if entries.is_empty() { entry } else { format!("{entry}, ") };
+                        PlannedEdit { range: after_brace..after_brace, text: text_ins }
                     } else {
                         let first_key = entries.first().map(|e| e.1).ok_or("empty mapping")?;
                         let line_start = text[..first_key].rfind('\n').map_or(0, |i| i + 1);
                         let indent = text[line_start..first_key].chars().count();
-                        PlannedEdit {
-                            range: first_key..first_key,
-                            text: format!("{entry}\n{}", " ".repeat(indent)),
-                        }
+                        PlannedEdit { range: first_key..first_key, text: format!("{entry}\n{}", " ".repeat(indent)) }
                     });
                 }
             },
             Node::Seq { items, .. } => {
-                let index: usize = segment.parse().map_err(|_| {
-                    format!("`{here}` is a list: address an item by its index, like {here}.0")
-                })?;
-                node = items.get(index).ok_or_else(|| {
-                    format!(
-                        "`{here}` has {} items; index {index} is out of range",
-                        items.len()
-                    )
-                })?;
+                let index: usize = segment
+                    .parse()
+                    .map_err(|_| format!("`{here}` is a list: address an item by its index, like {here}.0"))?;
+                node = items
+                    .get(index)
+                    .ok_or_else(|| format!("`{here}` has {} items; index {index} is out of range", items.len()))?;
             }
             Node::Scalar { .. } => {
-                return Err(format!(
-                    "`{here}` is a single value and has no field `{segment}`"
-                ));
+                return Err(format!("`{here}` is a single value and has no field `{segment}`"));
             }
             Node::Alias => {
-                return Err(format!(
-                    "`{here}` is a YAML alias; edit the anchored value instead"
-                ));
+                return Err(format!("`{here}` is a YAML alias; edit the anchored value instead"));
             }
         }
     }
     match node {
-        Node::Scalar { start, end } => Ok(PlannedEdit {
-            range: *start..*end,
-            text: yaml_value(&ov.value),
-        }),
-        Node::Alias => {
-            Err("the path names a YAML alias; set the anchored value instead".to_string())
-        }
+        Node::Scalar { start, end } => Ok(PlannedEdit { range: *start..*end, text: yaml_value(&ov.value) }),
+        Node::Alias => Err("the path names a YAML alias; set the anchored value instead".to_string()),
         // A flow collection (`{...}` or `[...]`) can be replaced by a flow value.
-        Node::Map {
-            start,
-            end,
-            flow: true,
-            ..
+        Node::Map { start, end, flow: true, .. } | Node::Seq { start, end, flow: true, .. }
+            if ov.value.starts_with(['{', '[']) =>
+        {
+            Ok(PlannedEdit { range: *start..*end, text: ov.value.clone() })
         }
-        | Node::Seq {
-            start,
-            end,
-            flow: true,
-            ..
-        } if ov.value.starts_with(['{', '[']) => Ok(PlannedEdit {
-            range: *start..*end,
-            text: ov.value.clone(),
-        }),
-        _ => Err(
-            "the path names a mapping or list, not a single value; set one of its fields"
-                .to_string(),
-        ),
+        _ => Err("the path names a mapping or list, not a single value; set one of its fields".to_string()),
     }
 }
 
@@ -544,11 +443,7 @@ mod tests {
 
     #[test]
     fn replaces_block_and_flow_scalars() {
-        let out = apply(
-            DOC,
-            &["clients.web.rate=900/s", "servers.s1.workers=4", "list.1=c"],
-        )
-        .unwrap();
+        let out = apply(DOC, &["clients.web.rate=900/s", "servers.s1.workers=4", "list.1=c"]).unwrap();
         assert!(out.contains("rate: 900/s\n"), "{out}");
         assert!(out.contains("{workers: 4, service"), "{out}");
         assert!(out.contains("[a, c]"), "{out}");
@@ -556,19 +451,8 @@ mod tests {
 
     #[test]
     fn inserts_missing_keys_in_block_and_flow_maps() {
-        let out = apply(
-            DOC,
-            &[
-                "clients.web.timeout=2s",
-                "servers.s1.queue_limit=10",
-                "seed=7",
-            ],
-        )
-        .unwrap();
-        assert!(
-            out.contains("  web:\n    # about the rate\n    timeout: 2s\n    rate: 100/s"),
-            "{out}"
-        );
+        let out = apply(DOC, &["clients.web.timeout=2s", "servers.s1.queue_limit=10", "seed=7"]).unwrap();
+        assert!(out.contains("  web:\n    # about the rate\n    timeout: 2s\n    rate: 100/s"), "{out}");
         assert!(out.contains("{queue_limit: 10, workers: 2"), "{out}");
         assert!(out.starts_with("# a comment\nseed: 7\nname: demo"), "{out}");
         let nested = apply(DOC, &["clients.web.retry.attempts=3"]).unwrap();
@@ -585,21 +469,9 @@ mod tests {
 
     #[test]
     fn rejects_paths_through_values_and_bad_indices() {
-        assert!(
-            apply(DOC, &["name.x=1"])
-                .unwrap_err()
-                .contains("single value")
-        );
-        assert!(
-            apply(DOC, &["list.5=1"])
-                .unwrap_err()
-                .contains("out of range")
-        );
-        assert!(
-            apply(DOC, &["clients=1"])
-                .unwrap_err()
-                .contains("not a single value")
-        );
+        assert!(apply(DOC, &["name.x=1"]).unwrap_err().contains("single value"));
+        assert!(apply(DOC, &["list.5=1"]).unwrap_err().contains("out of range"));
+        assert!(apply(DOC, &["clients=1"]).unwrap_err().contains("not a single value"));
         assert!(Override::parse("novalue").is_err());
         assert!(Override::parse("a..b=1").is_err());
     }
@@ -607,22 +479,14 @@ mod tests {
     #[test]
     fn errors_map_back_to_file_or_override() {
         let mut src = ScenarioSource::from_text(Path::new("s.yaml"), DOC.to_string());
-        src.apply_overrides(&[Override::parse("clients.web.timeout=2s").unwrap()])
-            .unwrap();
+        src.apply_overrides(&[Override::parse("clients.web.timeout=2s").unwrap()]).unwrap();
         // `target` is on line 7 of the original and line 8 of the effective text.
         let eff = src.effective.find("target").unwrap();
         let err = src.error_at(eff, 6, "bad target", None);
-        assert!(
-            err.to_string().starts_with("s.yaml:7:5: bad target"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("s.yaml:7:5: bad target"), "{err}");
         let ins = src.effective.find("2s").unwrap();
         let err = src.error_at(ins, 2, "bad timeout", None);
-        assert!(
-            err.to_string()
-                .starts_with("--set clients.web.timeout=2s: bad timeout"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("--set clients.web.timeout=2s: bad timeout"), "{err}");
     }
 
     #[test]

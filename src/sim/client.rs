@@ -37,13 +37,7 @@ impl ClientState {
                 Err(_) => UserPicker::Uniform(n.max(1)),
             },
         };
-        ClientState {
-            rng,
-            users,
-            process_time: 0.0,
-            arrivals: 0,
-            timers: FifoTimers::new(),
-        }
+        ClientState { rng, users, process_time: 0.0, arrivals: 0, timers: FifoTimers::new() }
     }
 
     /// A user id in `0..users`.

@@ -139,19 +139,9 @@ impl Simulation {
             clients: world.clients.iter().map(|c| c.name.clone()).collect(),
         };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
-        let recorder = Recorder::new(
-            names,
-            &groups,
-            world.interval,
-            world.warmup.0,
-            world.slow_threshold,
-            sink,
-        );
-        let servers: Vec<ServerState> = world
-            .servers
-            .iter()
-            .map(|s| ServerState::new(s, rng::stream(seed, "server", &s.name)))
-            .collect();
+        let recorder = Recorder::new(names, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+        let servers: Vec<ServerState> =
+            world.servers.iter().map(|s| ServerState::new(s, rng::stream(seed, "server", &s.name))).collect();
         let balancers = world
             .balancers
             .iter()
@@ -165,9 +155,7 @@ impl Simulation {
                             available: true,
                             inflight: 0,
                             max_conn: be.max_conn,
-                            name_hash: stable_hash(
-                                world.servers[be.server as usize].name.as_bytes(),
-                            ),
+                            name_hash: stable_hash(world.servers[be.server as usize].name.as_bytes()),
                         })
                         .collect(),
                     eligible: Vec::new(),
@@ -183,11 +171,7 @@ impl Simulation {
                 state
             })
             .collect();
-        let clients = world
-            .clients
-            .iter()
-            .map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name)))
-            .collect();
+        let clients = world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
         let gauges = vec![ServerGauge::default(); world.servers.len()];
         Simulation {
             world,
@@ -229,13 +213,7 @@ impl Simulation {
                     // so they do not all fire at once.
                     for user in 0..self.world.clients[c].users as u32 {
                         let t = SimTime(think.sample(&mut self.clients[c].rng));
-                        self.events.push(
-                            t,
-                            Event::UserSend {
-                                client: c as u32,
-                                user,
-                            },
-                        );
+                        self.events.push(t, Event::UserSend { client: c as u32, user });
                     }
                 }
             }
@@ -282,13 +260,12 @@ impl Simulation {
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
-        let (end_time, end_reason) = if end != SimTime::MAX
-            && (self.events.peek_time().is_some() || self.world.max_requests == u64::MAX)
-        {
-            (end, EndReason::Duration)
-        } else {
-            (self.now, EndReason::Drained)
-        };
+        let (end_time, end_reason) =
+            if end != SimTime::MAX && (self.events.peek_time().is_some() || self.world.max_requests == u64::MAX) {
+                (end, EndReason::Duration)
+            } else {
+                (self.now, EndReason::Drained)
+            };
         self.now = end_time;
         while next_boundary <= end_time && end_time > SimTime::ZERO {
             self.close_interval(next_boundary);
@@ -320,12 +297,7 @@ impl Simulation {
             }
         }
         let time_weighted = TimeWeighted {
-            server_busy_ns: self
-                .servers
-                .iter()
-                .zip(&warm_busy)
-                .map(|(s, w)| s.busy_area - w)
-                .collect(),
+            server_busy_ns: self.servers.iter().zip(&warm_busy).map(|(s, w)| s.busy_area - w).collect(),
             in_system_ns: self.in_system_area - warm_area,
             sojourn_sum_ns: self.sojourn_sum_ns,
             sojourn_count: self.sojourn_count,
@@ -348,11 +320,7 @@ impl Simulation {
     }
 
     fn fraction_done(&self) -> f64 {
-        let by_time = if self.world.end != SimTime::MAX {
-            self.now.0 as f64 / self.world.end.0 as f64
-        } else {
-            0.0
-        };
+        let by_time = if self.world.end != SimTime::MAX { self.now.0 as f64 / self.world.end.0 as f64 } else { 0.0 };
         let by_count = if self.world.max_requests != u64::MAX {
             self.generated as f64 / self.world.max_requests as f64
         } else {
@@ -371,8 +339,7 @@ impl Simulation {
             };
             s.busy_area_at_interval_start = s.busy_area;
         }
-        self.recorder
-            .close_interval(boundary.0, &self.gauges, self.in_system);
+        self.recorder.close_interval(boundary.0, &self.gauges, self.in_system);
     }
 
     fn on_warmup_end(&mut self) {
@@ -381,10 +348,7 @@ impl Simulation {
             s.touch(now);
         }
         self.touch_in_system();
-        self.warm = Some((
-            self.servers.iter().map(|s| s.busy_area).collect(),
-            self.in_system_area,
-        ));
+        self.warm = Some((self.servers.iter().map(|s| s.busy_area).collect(), self.in_system_area));
     }
 
     #[inline]
@@ -472,13 +436,7 @@ impl Simulation {
         match s.arrive(now, handle) {
             Arrival::Started(done_at) => {
                 self.recorder.on_server_arrival(server, 0, counted);
-                self.events.push(
-                    done_at,
-                    Event::Complete {
-                        server,
-                        request: handle,
-                    },
-                );
+                self.events.push(done_at, Event::Complete { server, request: handle });
             }
             Arrival::Queued(len) => self.recorder.on_server_arrival(server, len, counted),
             Arrival::Rejected => {
@@ -494,13 +452,7 @@ impl Simulation {
     fn on_complete(&mut self, server: u32, handle: Handle) {
         let now = self.now;
         if let Some((next, done_at)) = self.servers[server as usize].complete(now) {
-            self.events.push(
-                done_at,
-                Event::Complete {
-                    server,
-                    request: next,
-                },
-            );
+            self.events.push(done_at, Event::Complete { server, request: next });
         }
         let counted = self.requests.get(handle).is_some_and(|r| r.counted);
         self.recorder.on_server_done(server, false, counted);
@@ -528,8 +480,7 @@ impl Simulation {
             return;
         }
         let latency = self.now.since(req.created).0;
-        self.recorder
-            .on_success(req.client, req.user, latency, req.counted);
+        self.recorder.on_success(req.client, req.user, latency, req.counted);
         self.client_finished(&req, latency);
     }
 
@@ -542,8 +493,7 @@ impl Simulation {
         if req.client_done {
             return;
         }
-        self.recorder
-            .on_failure(req.client, req.user, why, req.counted);
+        self.recorder.on_failure(req.client, req.user, why, req.counted);
         let latency = self.now.since(req.created).0;
         self.client_finished(&req, latency);
     }
@@ -565,13 +515,7 @@ impl Simulation {
             && self.may_generate()
         {
             let pause = think.sample(&mut self.clients[req.client as usize].rng);
-            self.events.push(
-                self.now + SimDuration(pause),
-                Event::UserSend {
-                    client: req.client,
-                    user: req.user,
-                },
-            );
+            self.events.push(self.now + SimDuration(pause), Event::UserSend { client: req.client, user: req.user });
         }
     }
 
@@ -586,8 +530,7 @@ impl Simulation {
             }
             req.client_done = true;
             let req = *req;
-            self.recorder
-                .on_failure(req.client, req.user, Failure::TimedOut, req.counted);
+            self.recorder.on_failure(req.client, req.user, Failure::TimedOut, req.counted);
             self.client_finished(&req, now.since(req.created).0);
         }
         if let Some(next) = self.clients[client as usize].timers.next_deadline() {
