@@ -7,6 +7,7 @@
 //! leave memory as soon as the interval closes.
 
 pub mod series;
+pub mod snapshot;
 pub mod users;
 
 use hdrhistogram::Histogram;
@@ -26,18 +27,28 @@ pub enum Failure {
     TimedOut = 1,
     /// The balancer had no eligible backend.
     NoBackend = 2,
+    /// The server answered with an error (a 5xx): a fault or a bad deploy.
+    ServerError = 3,
+    /// Nothing accepted the connection: the server or balancer was down.
+    Refused = 4,
+    /// The server crashed while it held the request.
+    Reset = 5,
 }
 
-pub const FAILURE_KINDS: usize = 3;
+pub const FAILURE_KINDS: usize = 6;
 
 impl Failure {
-    pub const ALL: [Failure; FAILURE_KINDS] = [Failure::Rejected, Failure::TimedOut, Failure::NoBackend];
+    pub const ALL: [Failure; FAILURE_KINDS] =
+        [Failure::Rejected, Failure::TimedOut, Failure::NoBackend, Failure::ServerError, Failure::Refused, Failure::Reset];
 
     pub fn name(self) -> &'static str {
         match self {
             Failure::Rejected => "rejected",
             Failure::TimedOut => "timed_out",
             Failure::NoBackend => "no_backend",
+            Failure::ServerError => "server_error",
+            Failure::Refused => "refused",
+            Failure::Reset => "reset",
         }
     }
 }

@@ -1,0 +1,210 @@
+//! One interval's metrics, as a flat table every consumer reads: the series
+//! writer, alert rules, SLO checks and the chart store.
+//!
+//! Metrics are named by small enums (one per entity kind) so that a rule in a
+//! scenario file is resolved to an array index once, when the scenario is
+//! compiled, and evaluating it at each interval is an indexed load.
+
+use super::Failure;
+
+macro_rules! metric_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            pub const COUNT: usize = $name::ALL.len();
+
+            /// The name used in `timeseries.csv` and in scenario files.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|m| m.name() == text)
+            }
+
+            pub fn names() -> Vec<&'static str> {
+                $name::ALL.iter().map(|m| m.name()).collect()
+            }
+
+            #[inline]
+            pub fn idx(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+
+metric_enum! {
+    /// Metrics of the whole system in one interval.
+    GlobalMetric {
+        /// Requests (calls) users sent.
+        Requests => "requests",
+        /// Calls answered successfully.
+        Completed => "completed",
+        /// Calls that failed, any reason.
+        Failed => "failed",
+        Rejected => "rejected",
+        TimedOut => "timed_out",
+        NoBackend => "no_backend",
+        ServerError => "server_error",
+        Refused => "refused",
+        Reset => "reset",
+        /// failed / (completed + failed).
+        ErrorRate => "error_rate",
+        ThroughputRps => "throughput_rps",
+        LatencyP50 => "latency_p50_ms",
+        LatencyP90 => "latency_p90_ms",
+        LatencyP99 => "latency_p99_ms",
+        LatencyMax => "latency_max_ms",
+        /// Calls without an outcome at the end of the interval.
+        InFlight => "in_flight",
+        /// Distinct users with at least one failure in the interval.
+        UsersFailed => "users_failed",
+        /// Attempts sent (first tries and retries).
+        Attempts => "attempts",
+        Retries => "retries",
+    }
+}
+
+metric_enum! {
+    /// Metrics of one server in one interval.
+    ServerMetric {
+        Requests => "requests",
+        Completed => "completed",
+        /// Requests the server answered with an error or dropped: rejected,
+        /// 5xx, refused while down, reset by a crash.
+        Errors => "errors",
+        ErrorRate => "error_rate",
+        Rejected => "rejected",
+        Share => "share",
+        Utilisation => "utilisation",
+        Queue => "queue",
+        MaxQueue => "max_queue",
+        /// 1 when the server is up at the end of the interval.
+        Up => "up",
+    }
+}
+
+metric_enum! {
+    /// Metrics of one balancer in one interval.
+    BalancerMetric {
+        Requests => "requests",
+        NoBackend => "no_backend",
+        /// Backends the balancer considers usable at the end of the interval.
+        HealthyBackends => "healthy_backends",
+        /// The largest share of this balancer's requests sent to one backend.
+        MaxShare => "max_share",
+        Up => "up",
+    }
+}
+
+metric_enum! {
+    /// Metrics of one client group in one interval.
+    ClientMetric {
+        Requests => "requests",
+        Completed => "completed",
+        Failed => "failed",
+        ErrorRate => "error_rate",
+        Attempts => "attempts",
+    }
+}
+
+impl GlobalMetric {
+    /// The per-reason failure count metric.
+    pub fn of_failure(f: Failure) -> GlobalMetric {
+        match f {
+            Failure::Rejected => GlobalMetric::Rejected,
+            Failure::TimedOut => GlobalMetric::TimedOut,
+            Failure::NoBackend => GlobalMetric::NoBackend,
+            Failure::ServerError => GlobalMetric::ServerError,
+            Failure::Refused => GlobalMetric::Refused,
+            Failure::Reset => GlobalMetric::Reset,
+        }
+    }
+}
+
+/// The values of one closed interval.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub index: u32,
+    /// Start and end, simulated nanoseconds.
+    pub start: u64,
+    pub end: u64,
+    pub global: Vec<f64>,
+    pub servers: Vec<Vec<f64>>,
+    pub balancers: Vec<Vec<f64>>,
+    pub clients: Vec<Vec<f64>>,
+}
+
+impl Snapshot {
+    pub fn sized(servers: usize, balancers: usize, clients: usize) -> Snapshot {
+        Snapshot {
+            index: 0,
+            start: 0,
+            end: 0,
+            global: vec![0.0; GlobalMetric::COUNT],
+            servers: vec![vec![0.0; ServerMetric::COUNT]; servers],
+            balancers: vec![vec![0.0; BalancerMetric::COUNT]; balancers],
+            clients: vec![vec![0.0; ClientMetric::COUNT]; clients],
+        }
+    }
+
+    #[inline]
+    pub fn global(&self, m: GlobalMetric) -> f64 {
+        self.global[m.idx()]
+    }
+
+    #[inline]
+    pub fn server(&self, s: usize, m: ServerMetric) -> f64 {
+        self.servers[s][m.idx()]
+    }
+
+    #[inline]
+    pub fn balancer(&self, b: usize, m: BalancerMetric) -> f64 {
+        self.balancers[b][m.idx()]
+    }
+
+    #[inline]
+    pub fn client(&self, c: usize, m: ClientMetric) -> f64 {
+        self.clients[c][m.idx()]
+    }
+
+    pub fn start_s(&self) -> f64 {
+        self.start as f64 / 1e9
+    }
+
+    pub fn end_s(&self) -> f64 {
+        self.end as f64 / 1e9
+    }
+}
+
+/// Which entity kind a metric belongs to, with the metric itself.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    Global(GlobalMetric),
+    Server(ServerMetric),
+    Balancer(BalancerMetric),
+    Client(ClientMetric),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_index_densely() {
+        for (i, m) in GlobalMetric::ALL.iter().enumerate() {
+            assert_eq!(m.idx(), i);
+            assert_eq!(GlobalMetric::parse(m.name()), Some(*m));
+        }
+        assert_eq!(ServerMetric::parse("share"), Some(ServerMetric::Share));
+        assert_eq!(ServerMetric::parse("shares"), None);
+        for f in Failure::ALL {
+            assert_eq!(GlobalMetric::of_failure(f).name(), f.name());
+        }
+    }
+}
