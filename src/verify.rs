@@ -97,15 +97,15 @@ pub struct Check {
 const MU: f64 = 100.0; // service rate per worker: mean 10 ms everywhere
 
 fn mean_ms(r: &RunResult) -> f64 {
-    r.recorder.latency_mean_s() * 1e3
+    r.recorder.measured().latency_mean_ms()
 }
 
 fn p99_ms(r: &RunResult) -> f64 {
-    r.recorder.latency_quantile_ms(0.99)
+    r.recorder.measured().latency_quantile_ms(0.99)
 }
 
 fn rejected_fraction(r: &RunResult) -> f64 {
-    let t = &r.recorder.totals;
+    let t = r.recorder.measured();
     t.failed[crate::metrics::Failure::Rejected as usize] as f64 / t.generated.max(1) as f64
 }
 
@@ -307,7 +307,7 @@ fn invariants(runs: &[RunResult]) -> Vec<Invariant> {
     let mut worst_little = 0.0f64;
     let mut little_ok = true;
     for r in runs {
-        let t = &r.recorder.totals;
+        let t = r.recorder.measured();
         let failed: u64 = t.failed.iter().sum();
         accounted &= t.completed + failed + r.in_flight_counted_at_end == t.generated;
         // Sample-path Little's law, exactly: the integral of requests in the

@@ -75,6 +75,20 @@ pub enum AlgorithmKind {
     First,
 }
 
+impl AlgorithmKind {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlgorithmKind::RoundRobin => "round_robin",
+            AlgorithmKind::Random => "random",
+            AlgorithmKind::LeastConnections => "least_connections",
+            AlgorithmKind::PowerOfTwoChoices => "power_of_two_choices",
+            AlgorithmKind::ConsistentHash => "consistent_hash",
+            AlgorithmKind::First => "first",
+        }
+    }
+}
+
 /// Tunables some algorithms take.
 #[derive(Copy, Clone, Debug)]
 pub struct AlgorithmParams {

@@ -1,11 +1,12 @@
 //! Streaming collectors: latency histograms (HdrHistogram), per-interval
-//! counters flushed to a series sink at each interval boundary, per-entity
-//! totals and per-user outcomes.
+//! counters turned into a [`Snapshot`] at each interval boundary, per-entity
+//! totals, per-user outcomes per reporting window, and the event log.
 //!
 //! Nothing here grows with the number of requests: counters are flat vectors
 //! indexed by integer ids, histograms have fixed bounds, and interval rows
 //! leave memory as soon as the interval closes.
 
+pub mod events;
 pub mod series;
 pub mod snapshot;
 pub mod users;
@@ -14,8 +15,11 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::time::NANOS_PER_SEC;
+pub use events::{EventKind, EventLog, LoggedEvent};
 pub use series::{CsvSink, NullSink, SeriesSink};
-pub use users::{UserCounts, UserTracker};
+pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot};
+pub use users::{UserCounts, UserFlags, UserIndex};
+
 
 /// Why a request failed, as its client saw it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -31,7 +35,7 @@ pub enum Failure {
     ServerError = 3,
     /// Nothing accepted the connection: the server or balancer was down.
     Refused = 4,
-    /// The server crashed while it held the request.
+    /// The server (or the balancer in between) crashed while it held the request.
     Reset = 5,
 }
 
@@ -53,6 +57,16 @@ impl Failure {
     }
 }
 
+/// What a server did with one request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServerOutcome {
+    Completed,
+    Rejected,
+    Error,
+    Refused,
+    Reset,
+}
+
 /// Latencies up to an hour are resolved; longer ones saturate (the exact
 /// maximum is tracked separately).
 const HIST_MAX_NS: u64 = 3_600 * NANOS_PER_SEC;
@@ -67,30 +81,39 @@ struct Interval {
     generated: u64,
     completed: u64,
     failed: [u64; FAILURE_KINDS],
+    attempts: u64,
+    retries: u64,
     server_requests: Vec<u64>,
     server_completed: Vec<u64>,
+    server_errors: Vec<u64>,
     server_rejected: Vec<u64>,
     server_max_queue: Vec<u64>,
     balancer_requests: Vec<u64>,
     balancer_no_backend: Vec<u64>,
+    /// Per balancer, per backend: requests forwarded (for the max share).
+    balancer_backend_requests: Vec<Vec<u64>>,
     client_generated: Vec<u64>,
     client_completed: Vec<u64>,
     client_failed: Vec<u64>,
+    client_attempts: Vec<u64>,
     users_failed: u64,
 }
 
 impl Interval {
-    fn sized(servers: usize, balancers: usize, clients: usize) -> Interval {
+    fn sized(servers: usize, balancer_backends: &[usize], clients: usize) -> Interval {
         Interval {
             server_requests: vec![0; servers],
             server_completed: vec![0; servers],
+            server_errors: vec![0; servers],
             server_rejected: vec![0; servers],
             server_max_queue: vec![0; servers],
-            balancer_requests: vec![0; balancers],
-            balancer_no_backend: vec![0; balancers],
+            balancer_requests: vec![0; balancer_backends.len()],
+            balancer_no_backend: vec![0; balancer_backends.len()],
+            balancer_backend_requests: balancer_backends.iter().map(|&n| vec![0; n]).collect(),
             client_generated: vec![0; clients],
             client_completed: vec![0; clients],
             client_failed: vec![0; clients],
+            client_attempts: vec![0; clients],
             ..Interval::default()
         }
     }
@@ -99,10 +122,13 @@ impl Interval {
         self.generated = 0;
         self.completed = 0;
         self.failed = [0; FAILURE_KINDS];
+        self.attempts = 0;
+        self.retries = 0;
         self.users_failed = 0;
         for v in [
             &mut self.server_requests,
             &mut self.server_completed,
+            &mut self.server_errors,
             &mut self.server_rejected,
             &mut self.server_max_queue,
             &mut self.balancer_requests,
@@ -110,7 +136,11 @@ impl Interval {
             &mut self.client_generated,
             &mut self.client_completed,
             &mut self.client_failed,
+            &mut self.client_attempts,
         ] {
+            v.fill(0);
+        }
+        for v in &mut self.balancer_backend_requests {
             v.fill(0);
         }
     }
@@ -123,6 +153,20 @@ pub struct ServerGauge {
     pub busy_ns: f64,
     pub workers: u32,
     pub queue: u64,
+    pub up: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BalancerGauge {
+    pub usable_backends: u32,
+    pub up: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Gauges {
+    pub servers: Vec<ServerGauge>,
+    pub balancers: Vec<BalancerGauge>,
+    pub in_flight: u64,
 }
 
 /// Totals per server over the measured period.
@@ -131,6 +175,8 @@ pub struct ServerTotals {
     pub requests: u64,
     pub completed: u64,
     pub rejected: u64,
+    /// Rejected, 5xx, refused and reset.
+    pub errors: u64,
     pub max_queue: u64,
 }
 
@@ -149,13 +195,106 @@ pub struct Names {
     pub clients: Vec<String>,
 }
 
-/// Totals over the measured period (requests generated after the warm-up).
-#[derive(Clone, Debug, Default)]
-pub struct Totals {
+/// Totals over a window (requests generated inside it).
+#[derive(Clone, Debug)]
+pub struct WindowStats {
+    pub from: u64,
+    pub until: u64,
     pub generated: u64,
     pub completed: u64,
     pub failed: [u64; FAILURE_KINDS],
     pub slow: u64,
+    pub latency: Histogram<u64>,
+    latency_sum_ns: u128,
+    pub latency_max_ns: u64,
+    pub latency_min_ns: u64,
+    pub users: UserFlags,
+}
+
+impl WindowStats {
+    fn new(from: u64, until: u64, users: usize) -> WindowStats {
+        WindowStats {
+            from,
+            until,
+            generated: 0,
+            completed: 0,
+            failed: [0; FAILURE_KINDS],
+            slow: 0,
+            latency: histogram(3),
+            latency_sum_ns: 0,
+            latency_max_ns: 0,
+            latency_min_ns: u64::MAX,
+            users: UserFlags::new(users),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, t: u64) -> bool {
+        t >= self.from && t < self.until
+    }
+
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
+    }
+
+    /// failed / (completed + failed).
+    pub fn error_rate(&self) -> f64 {
+        let f = self.failed_total();
+        let answered = self.completed + f;
+        if answered == 0 { 0.0 } else { f as f64 / answered as f64 }
+    }
+
+    pub fn latency_mean_ms(&self) -> f64 {
+        if self.completed == 0 { 0.0 } else { self.latency_sum_ns as f64 / self.completed as f64 / 1e6 }
+    }
+
+    /// Latency quantile of successful requests, milliseconds. HDR returns
+    /// the top of the value's bucket (within 0.1%); it is clamped to the
+    /// exact extremes seen, so a constant latency reads exactly.
+    pub fn latency_quantile_ms(&self, q: f64) -> f64 {
+        if self.latency.is_empty() {
+            0.0
+        } else {
+            let v = self.latency.value_at_quantile(q).clamp(self.latency_min_ns, self.latency_max_ns);
+            v as f64 / 1e6
+        }
+    }
+
+    pub fn latency_summary(&self) -> LatencySummary {
+        LatencySummary {
+            mean: self.latency_mean_ms(),
+            p50: self.latency_quantile_ms(0.5),
+            p90: self.latency_quantile_ms(0.9),
+            p99: self.latency_quantile_ms(0.99),
+            p999: self.latency_quantile_ms(0.999),
+            max: self.latency_max_ns as f64 / 1e6,
+        }
+    }
+
+    #[inline]
+    fn generated(&mut self, id: usize) {
+        self.generated += 1;
+        self.users.mark(id, users::ACTIVE);
+    }
+
+    #[inline]
+    fn success(&mut self, id: usize, latency_ns: u64, slow: bool) {
+        self.completed += 1;
+        self.latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        self.latency_sum_ns += u128::from(latency_ns);
+        self.latency_max_ns = self.latency_max_ns.max(latency_ns);
+        self.latency_min_ns = self.latency_min_ns.min(latency_ns);
+        if slow {
+            self.slow += 1;
+        }
+        self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+    }
+
+    #[inline]
+    fn failure(&mut self, id: usize, why: Failure) {
+        self.failed[why as usize] += 1;
+        self.users.mark(id, users::FAILED);
+    }
 }
 
 /// All collectors of one run.
@@ -165,28 +304,29 @@ pub struct Recorder {
     /// Index of the open interval.
     pub interval_index: u32,
     interval_start: u64,
-    /// Requests generated at or after this time count in the totals.
-    pub warmup: u64,
     slow_threshold: u64,
     sink: Box<dyn SeriesSink>,
     clock: Box<dyn Fn(u64) -> String + Send>,
     cur: Interval,
     interval_latency: Histogram<u64>,
-
-    pub totals: Totals,
-    pub latency: Histogram<u64>,
-    latency_sum_ns: u128,
-    pub latency_max_ns: u64,
-    pub latency_min_ns: u64,
+    /// The last closed interval.
+    pub snapshot: Snapshot,
+    pub user_index: UserIndex,
+    /// Window 0 is the measured period (from the warm-up); others are the
+    /// incident window and SLO windows, in the order they were added.
+    pub windows: Vec<WindowStats>,
+    pub attempts: u64,
+    pub retries: u64,
     pub servers: Vec<ServerTotals>,
     pub balancers: Vec<EntityTotals>,
     pub clients: Vec<EntityTotals>,
-    pub users: UserTracker,
+    pub events: EventLog,
 }
 
 impl Recorder {
     pub fn new(
         names: Names,
+        balancer_backends: &[usize],
         user_groups: &[u64],
         interval_ns: u64,
         warmup: u64,
@@ -194,32 +334,48 @@ impl Recorder {
         sink: Box<dyn SeriesSink>,
     ) -> Recorder {
         let (s, b, c) = (names.servers.len(), names.balancers.len(), names.clients.len());
+        let user_index = UserIndex::new(user_groups);
+        let measured = WindowStats::new(warmup, u64::MAX, user_index.total);
         Recorder {
             interval_ns,
             interval_index: 0,
             interval_start: 0,
-            warmup,
             slow_threshold,
             sink,
             clock: Box::new(|_| String::new()),
-            cur: Interval::sized(s, b, c),
+            cur: Interval::sized(s, balancer_backends, c),
             interval_latency: histogram(2),
-            totals: Totals::default(),
-            latency: histogram(3),
-            latency_sum_ns: 0,
-            latency_max_ns: 0,
-            latency_min_ns: u64::MAX,
+            snapshot: Snapshot::sized(s, b, c),
+            windows: vec![measured],
+            user_index,
+            attempts: 0,
+            retries: 0,
             servers: vec![ServerTotals::default(); s],
             balancers: vec![EntityTotals::default(); b],
             clients: vec![EntityTotals::default(); c],
-            users: UserTracker::new(user_groups),
+            events: EventLog::default(),
             names,
         }
+    }
+
+    /// Adds a reporting window (requests generated in [from, until)); returns its index.
+    pub fn add_window(&mut self, from: u64, until: u64) -> usize {
+        self.windows.push(WindowStats::new(from, until, self.user_index.total));
+        self.windows.len() - 1
+    }
+
+    /// The measured period.
+    pub fn measured(&self) -> &WindowStats {
+        &self.windows[0]
     }
 
     /// Sets how interval start times are shown as wall-clock text.
     pub fn set_clock(&mut self, clock: Box<dyn Fn(u64) -> String + Send>) {
         self.clock = clock;
+    }
+
+    pub fn clock_text(&self, ns: u64) -> String {
+        (self.clock)(ns)
     }
 
     /// End of the open interval: the simulator flushes when time reaches it.
@@ -234,26 +390,56 @@ impl Recorder {
 
     #[inline]
     pub fn counts(&self, created_ns: u64) -> bool {
-        created_ns >= self.warmup
+        created_ns >= self.windows[0].from
     }
 
+    /// A user sends a request (a call).
     #[inline]
-    pub fn on_generated(&mut self, client: u32, user: u32, counted: bool) {
+    pub fn on_call(&mut self, client: u32, user: u32, now: u64) {
         self.cur.generated += 1;
         self.cur.client_generated[client as usize] += 1;
-        if counted {
-            self.totals.generated += 1;
+        let id = self.user_index.global_id(client, user);
+        for w in &mut self.windows {
+            if w.contains(now) {
+                w.generated(id);
+            }
+        }
+        if self.counts(now) {
             self.clients[client as usize].requests += 1;
-            let id = self.users.global_id(client, user);
-            self.users.mark(id, users::ACTIVE);
+        }
+    }
+
+    /// An attempt (first try or retry) leaves a client.
+    #[inline]
+    pub fn on_attempt(&mut self, client: u32, retry: bool, counted: bool) {
+        self.cur.attempts += 1;
+        self.cur.client_attempts[client as usize] += 1;
+        if retry {
+            self.cur.retries += 1;
+        }
+        if counted {
+            self.attempts += 1;
+            self.retries += u64::from(retry);
         }
     }
 
     #[inline]
-    pub fn on_balancer(&mut self, balancer: u32, counted: bool) {
-        self.cur.balancer_requests[balancer as usize] += 1;
+    pub fn on_balancer(&mut self, balancer: u32, backend: u32, counted: bool) {
+        let b = balancer as usize;
+        self.cur.balancer_requests[b] += 1;
+        self.cur.balancer_backend_requests[b][backend as usize] += 1;
         if counted {
-            self.balancers[balancer as usize].requests += 1;
+            self.balancers[b].requests += 1;
+        }
+    }
+
+    #[inline]
+    pub fn on_no_backend(&mut self, balancer: u32, counted: bool) {
+        let b = balancer as usize;
+        self.cur.balancer_requests[b] += 1;
+        self.cur.balancer_no_backend[b] += 1;
+        if counted {
+            self.balancers[b].requests += 1;
         }
     }
 
@@ -272,157 +458,188 @@ impl Recorder {
     }
 
     #[inline]
-    pub fn on_server_done(&mut self, server: u32, rejected: bool, counted: bool) {
+    pub fn on_server_outcome(&mut self, server: u32, outcome: ServerOutcome, counted: bool) {
         let s = server as usize;
-        if rejected {
-            self.cur.server_rejected[s] += 1;
-        } else {
-            self.cur.server_completed[s] += 1;
+        match outcome {
+            ServerOutcome::Completed => self.cur.server_completed[s] += 1,
+            ServerOutcome::Rejected => {
+                self.cur.server_rejected[s] += 1;
+                self.cur.server_errors[s] += 1;
+            }
+            _ => self.cur.server_errors[s] += 1,
         }
         if counted {
             let t = &mut self.servers[s];
-            if rejected {
-                t.rejected += 1;
-            } else {
-                t.completed += 1;
+            match outcome {
+                ServerOutcome::Completed => t.completed += 1,
+                ServerOutcome::Rejected => {
+                    t.rejected += 1;
+                    t.errors += 1;
+                }
+                _ => t.errors += 1,
             }
         }
     }
 
-    /// A client got its response after `latency_ns`.
+    /// A client got its response `latency_ns` after the call was created.
     #[inline]
-    pub fn on_success(&mut self, client: u32, user: u32, latency_ns: u64, counted: bool) {
+    pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;
         self.interval_latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
-        if counted {
-            self.totals.completed += 1;
-            self.clients[client as usize].completed += 1;
-            self.latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
-            self.latency_sum_ns += u128::from(latency_ns);
-            self.latency_max_ns = self.latency_max_ns.max(latency_ns);
-            self.latency_min_ns = self.latency_min_ns.min(latency_ns);
-            let id = self.users.global_id(client, user);
-            let slow = latency_ns > self.slow_threshold;
-            if slow {
-                self.totals.slow += 1;
+        let id = self.user_index.global_id(client, user);
+        let slow = latency_ns > self.slow_threshold;
+        for w in &mut self.windows {
+            if w.contains(created) {
+                w.success(id, latency_ns, slow);
             }
-            self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+        }
+        if self.counts(created) {
+            self.clients[client as usize].completed += 1;
         }
     }
 
-    /// A client's request failed.
+    /// A client's call failed.
     #[inline]
-    pub fn on_failure(&mut self, client: u32, user: u32, why: Failure, counted: bool) {
+    pub fn on_failure(&mut self, client: u32, user: u32, created: u64, why: Failure) {
         self.cur.failed[why as usize] += 1;
         self.cur.client_failed[client as usize] += 1;
-        let id = self.users.global_id(client, user);
-        if self.users.fail_in_interval(id, self.interval_index) {
+        let id = self.user_index.global_id(client, user);
+        if self.user_index.fail_in_interval(id, self.interval_index) {
             self.cur.users_failed += 1;
         }
-        if counted {
-            self.totals.failed[why as usize] += 1;
-            self.clients[client as usize].failed += 1;
-            self.users.mark(id, users::FAILED);
+        for w in &mut self.windows {
+            if w.contains(created) {
+                w.failure(id, why);
+            }
         }
-    }
-
-    #[inline]
-    pub fn on_no_backend(&mut self, balancer: u32) {
-        self.cur.balancer_no_backend[balancer as usize] += 1;
-    }
-
-    /// Mean response time of successful requests, seconds.
-    pub fn latency_mean_s(&self) -> f64 {
-        if self.totals.completed == 0 { 0.0 } else { self.latency_sum_ns as f64 / self.totals.completed as f64 / 1e9 }
+        if self.counts(created) {
+            self.clients[client as usize].failed += 1;
+        }
     }
 
     /// Closes the open interval at `end` (normally its boundary; earlier for
-    /// the last, partial one), writes its rows and opens the next.
-    pub fn close_interval(&mut self, end: u64, gauges: &[ServerGauge], in_flight: u64) {
-        let start = self.interval_start;
-        let secs = (end.saturating_sub(start)) as f64 / 1e9;
-        let t = start as f64 / 1e9;
-        let clock = (self.clock)(start);
-        let c = &self.cur;
-        let failed: u64 = c.failed.iter().sum();
-        let answered = c.completed + failed;
-        let sink = &mut self.sink;
-        let mut g = |metric: &str, v: f64| sink.row(t, &clock, "global", "all", metric, v);
-        g("requests", c.generated as f64);
-        g("completed", c.completed as f64);
-        g("failed", failed as f64);
-        for f in Failure::ALL {
-            g(f.name(), c.failed[f as usize] as f64);
-        }
-        g("error_rate", if answered > 0 { failed as f64 / answered as f64 } else { 0.0 });
-        g("throughput_rps", if secs > 0.0 { c.completed as f64 / secs } else { 0.0 });
-        let h = &self.interval_latency;
-        let (p50, p90, p99, max) = if h.is_empty() {
-            (0.0, 0.0, 0.0, 0.0)
-        } else {
-            let q: Vec<u64> = h.value_at_quantiles([0.5, 0.9, 0.99]).collect();
-            (q[0] as f64 / 1e6, q[1] as f64 / 1e6, q[2] as f64 / 1e6, h.max() as f64 / 1e6)
-        };
-        g("latency_p50_ms", p50);
-        g("latency_p90_ms", p90);
-        g("latency_p99_ms", p99);
-        g("latency_max_ms", max);
-        g("in_flight", in_flight as f64);
-        g("users_failed", c.users_failed as f64);
-
-        let total_server_requests: u64 = c.server_requests.iter().sum();
-        for (i, name) in self.names.servers.iter().enumerate() {
-            let gauge = gauges.get(i).copied().unwrap_or_default();
-            let mut s = |metric: &str, v: f64| sink.row(t, &clock, "server", name, metric, v);
-            s("requests", c.server_requests[i] as f64);
-            s("completed", c.server_completed[i] as f64);
-            s("rejected", c.server_rejected[i] as f64);
-            s(
-                "share",
-                if total_server_requests > 0 {
-                    c.server_requests[i] as f64 / total_server_requests as f64
-                } else {
-                    0.0
-                },
-            );
-            let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
-            s("utilisation", if capacity > 0.0 { gauge.busy_ns / capacity } else { 0.0 });
-            s("queue", gauge.queue as f64);
-            s("max_queue", c.server_max_queue[i] as f64);
-        }
-        for (i, name) in self.names.balancers.iter().enumerate() {
-            sink.row(t, &clock, "balancer", name, "requests", c.balancer_requests[i] as f64);
-            sink.row(t, &clock, "balancer", name, "no_backend", c.balancer_no_backend[i] as f64);
-        }
-        for (i, name) in self.names.clients.iter().enumerate() {
-            sink.row(t, &clock, "client", name, "requests", c.client_generated[i] as f64);
-            sink.row(t, &clock, "client", name, "completed", c.client_completed[i] as f64);
-            sink.row(t, &clock, "client", name, "failed", c.client_failed[i] as f64);
-        }
-
+    /// the last, partial one), fills the snapshot, writes its rows and opens
+    /// the next.
+    pub fn close_interval(&mut self, end: u64, gauges: &Gauges) -> &Snapshot {
+        self.fill_snapshot(end, gauges);
+        self.write_rows();
         self.cur.clear();
         self.interval_latency.reset();
         self.interval_start = end;
         self.interval_index += 1;
+        &self.snapshot
+    }
+
+    fn fill_snapshot(&mut self, end: u64, gauges: &Gauges) {
+        let start = self.interval_start;
+        let secs = (end.saturating_sub(start)) as f64 / 1e9;
+        let c = &self.cur;
+        let snap = &mut self.snapshot;
+        snap.index = self.interval_index;
+        snap.start = start;
+        snap.end = end;
+        let failed: u64 = c.failed.iter().sum();
+        let answered = c.completed + failed;
+        let g = &mut snap.global;
+        use GlobalMetric as G;
+        g[G::Requests.idx()] = c.generated as f64;
+        g[G::Completed.idx()] = c.completed as f64;
+        g[G::Failed.idx()] = failed as f64;
+        for f in Failure::ALL {
+            g[G::of_failure(f).idx()] = c.failed[f as usize] as f64;
+        }
+        g[G::ErrorRate.idx()] = ratio(failed as f64, answered as f64);
+        g[G::ThroughputRps.idx()] = ratio(c.completed as f64, secs);
+        let h = &self.interval_latency;
+        let (p50, p90, p99, max) = if h.is_empty() {
+            (0.0, 0.0, 0.0, 0.0)
+        } else {
+            let mut q = h.value_at_quantiles([0.5, 0.9, 0.99]);
+            let mut next = || q.next().unwrap_or(0) as f64 / 1e6;
+            (next(), next(), next(), h.max() as f64 / 1e6)
+        };
+        g[G::LatencyP50.idx()] = p50;
+        g[G::LatencyP90.idx()] = p90;
+        g[G::LatencyP99.idx()] = p99;
+        g[G::LatencyMax.idx()] = max;
+        g[G::InFlight.idx()] = gauges.in_flight as f64;
+        g[G::UsersFailed.idx()] = c.users_failed as f64;
+        g[G::Attempts.idx()] = c.attempts as f64;
+        g[G::Retries.idx()] = c.retries as f64;
+
+        let total_server_requests: u64 = c.server_requests.iter().sum();
+        for (i, row) in snap.servers.iter_mut().enumerate() {
+            let gauge = gauges.servers.get(i).copied().unwrap_or_default();
+            use ServerMetric as S;
+            row[S::Requests.idx()] = c.server_requests[i] as f64;
+            row[S::Completed.idx()] = c.server_completed[i] as f64;
+            row[S::Errors.idx()] = c.server_errors[i] as f64;
+            row[S::ErrorRate.idx()] = ratio(c.server_errors[i] as f64, c.server_requests[i] as f64);
+            row[S::Rejected.idx()] = c.server_rejected[i] as f64;
+            row[S::Share.idx()] = ratio(c.server_requests[i] as f64, total_server_requests as f64);
+            let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
+            row[S::Utilisation.idx()] = ratio(gauge.busy_ns, capacity);
+            row[S::Queue.idx()] = gauge.queue as f64;
+            row[S::MaxQueue.idx()] = c.server_max_queue[i] as f64;
+            row[S::Up.idx()] = f64::from(u8::from(gauge.up));
+        }
+        for (i, row) in snap.balancers.iter_mut().enumerate() {
+            let gauge = gauges.balancers.get(i).copied().unwrap_or_default();
+            use BalancerMetric as B;
+            let per = &c.balancer_backend_requests[i];
+            let forwarded: u64 = per.iter().sum();
+            let top = per.iter().copied().max().unwrap_or(0);
+            row[B::Requests.idx()] = c.balancer_requests[i] as f64;
+            row[B::NoBackend.idx()] = c.balancer_no_backend[i] as f64;
+            row[B::HealthyBackends.idx()] = f64::from(gauge.usable_backends);
+            row[B::MaxShare.idx()] = ratio(top as f64, forwarded as f64);
+            row[B::Up.idx()] = f64::from(u8::from(gauge.up));
+        }
+        for (i, row) in snap.clients.iter_mut().enumerate() {
+            use ClientMetric as C;
+            row[C::Requests.idx()] = c.client_generated[i] as f64;
+            row[C::Completed.idx()] = c.client_completed[i] as f64;
+            row[C::Failed.idx()] = c.client_failed[i] as f64;
+            row[C::ErrorRate.idx()] =
+                ratio(c.client_failed[i] as f64, (c.client_completed[i] + c.client_failed[i]) as f64);
+            row[C::Attempts.idx()] = c.client_attempts[i] as f64;
+        }
+    }
+
+    fn write_rows(&mut self) {
+        let snap = &self.snapshot;
+        let t = snap.start as f64 / 1e9;
+        let clock = (self.clock)(snap.start);
+        let sink = &mut self.sink;
+        for m in GlobalMetric::ALL {
+            sink.row(t, &clock, "global", "all", m.name(), snap.global(*m));
+        }
+        for (i, name) in self.names.servers.iter().enumerate() {
+            for m in ServerMetric::ALL {
+                sink.row(t, &clock, "server", name, m.name(), snap.server(i, *m));
+            }
+        }
+        for (i, name) in self.names.balancers.iter().enumerate() {
+            for m in BalancerMetric::ALL {
+                sink.row(t, &clock, "balancer", name, m.name(), snap.balancer(i, *m));
+            }
+        }
+        for (i, name) in self.names.clients.iter().enumerate() {
+            for m in ClientMetric::ALL {
+                sink.row(t, &clock, "client", name, m.name(), snap.client(i, *m));
+            }
+        }
     }
 
     /// Flushes the series sink.
     pub fn finish_series(&mut self) -> std::io::Result<()> {
         self.sink.finish()
     }
+}
 
-    /// Latency quantile of successful requests, milliseconds. HDR returns
-    /// the top of the value's bucket (within 0.1%); it is clamped to the
-    /// exact extremes seen, so a constant latency reads exactly.
-    pub fn latency_quantile_ms(&self, q: f64) -> f64 {
-        if self.latency.is_empty() {
-            0.0
-        } else {
-            let v = self.latency.value_at_quantile(q).clamp(self.latency_min_ns, self.latency_max_ns);
-            v as f64 / 1e6
-        }
-    }
+fn ratio(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { 0.0 }
 }
 
 /// Latency summary in milliseconds.
@@ -434,19 +651,6 @@ pub struct LatencySummary {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
-}
-
-impl LatencySummary {
-    pub fn from_recorder(r: &Recorder) -> LatencySummary {
-        LatencySummary {
-            mean: r.latency_mean_s() * 1e3,
-            p50: r.latency_quantile_ms(0.5),
-            p90: r.latency_quantile_ms(0.9),
-            p99: r.latency_quantile_ms(0.99),
-            p999: r.latency_quantile_ms(0.999),
-            max: r.latency_max_ns as f64 / 1e6,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -469,32 +673,60 @@ mod tests {
         let rows = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let names =
             Names { servers: vec!["a".into(), "b".into()], balancers: vec!["lb".into()], clients: vec!["web".into()] };
-        let mut r = Recorder::new(names, &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+        let mut r = Recorder::new(names, &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
         for i in 0..4 {
-            r.on_generated(0, i, true);
-            r.on_server_arrival(if i == 0 { 1 } else { 0 }, 0, true);
-            r.on_success(0, i, (i as u64 + 1) * 1_000_000, true);
+            r.on_call(0, i, 0);
+            r.on_attempt(0, false, true);
+            let server = if i == 0 { 1 } else { 0 };
+            r.on_balancer(0, server, true);
+            r.on_server_arrival(server, 0, true);
+            r.on_server_outcome(server, ServerOutcome::Completed, true);
+            r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000);
         }
-        r.on_failure(0, 7, Failure::TimedOut, true);
-        r.on_failure(0, 7, Failure::TimedOut, true);
-        let gauges = [ServerGauge { busy_ns: 5e8, workers: 1, queue: 2 }, ServerGauge::default()];
-        r.close_interval(NANOS_PER_SEC, &gauges, 3);
+        r.on_failure(0, 7, 0, Failure::TimedOut);
+        r.on_failure(0, 7, 0, Failure::TimedOut);
+        let gauges = Gauges {
+            servers: vec![ServerGauge { busy_ns: 5e8, workers: 1, queue: 2, up: true }, ServerGauge::default()],
+            balancers: vec![BalancerGauge { usable_backends: 2, up: true }],
+            in_flight: 3,
+        };
+        let snap = r.close_interval(NANOS_PER_SEC, &gauges).clone();
+        assert_eq!(snap.global(GlobalMetric::Requests), 4.0);
+        assert_eq!(snap.global(GlobalMetric::TimedOut), 2.0);
+        assert_eq!(snap.global(GlobalMetric::UsersFailed), 1.0);
+        assert!((snap.global(GlobalMetric::ErrorRate) - 2.0 / 6.0).abs() < 1e-12);
+        assert_eq!(snap.server(0, ServerMetric::Share), 0.75);
+        assert_eq!(snap.server(0, ServerMetric::Utilisation), 0.5);
+        assert_eq!(snap.server(0, ServerMetric::Queue), 2.0);
+        assert_eq!(snap.balancer(0, BalancerMetric::MaxShare), 0.75);
+        assert_eq!(snap.global(GlobalMetric::InFlight), 3.0);
+        assert!((snap.global(GlobalMetric::LatencyP99) - 4.0).abs() < 0.05);
         let rows = rows.lock().unwrap();
         let get = |kind: &str, entity: &str, metric: &str| {
             rows.iter().find(|r| r.1 == kind && r.2 == entity && r.3 == metric).map(|r| r.4).unwrap()
         };
-        assert_eq!(get("global", "all", "requests"), 4.0);
-        assert_eq!(get("global", "all", "timed_out"), 2.0);
-        assert_eq!(get("global", "all", "users_failed"), 1.0);
-        assert!((get("global", "all", "error_rate") - 2.0 / 6.0).abs() < 1e-12);
         assert_eq!(get("server", "a", "share"), 0.75);
-        assert_eq!(get("server", "a", "utilisation"), 0.5);
-        assert_eq!(get("server", "a", "queue"), 2.0);
-        assert_eq!(get("global", "all", "in_flight"), 3.0);
-        let p99 = get("global", "all", "latency_p99_ms");
-        assert!((p99 - 4.0).abs() < 0.05, "{p99}");
+        assert_eq!(get("balancer", "lb", "healthy_backends"), 2.0);
         assert_eq!(r.interval_index, 1);
-        assert_eq!(r.totals.failed[Failure::TimedOut as usize], 2);
-        assert!((r.latency_mean_s() - 0.0025).abs() < 1e-12);
+        let m = r.measured();
+        assert_eq!(m.failed[Failure::TimedOut as usize], 2);
+        assert!((m.latency_mean_ms() - 2.5).abs() < 1e-12);
+        let users = m.users.counts();
+        assert_eq!((users.active, users.normal, users.unable), (4, 4, 0));
+    }
+
+    #[test]
+    fn windows_count_only_requests_created_inside_them() {
+        let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()] };
+        let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
+        let w = r.add_window(10, 20);
+        r.on_call(0, 0, 5);
+        r.on_call(0, 1, 15);
+        r.on_failure(0, 1, 15, Failure::Refused);
+        r.on_success(0, 0, 5, 100);
+        assert_eq!(r.windows[w].generated, 1);
+        assert_eq!(r.windows[w].failed_total(), 1);
+        assert_eq!(r.windows[w].users.counts().unable, 1);
+        assert_eq!(r.measured().generated, 2);
     }
 }

@@ -1,54 +1,56 @@
-//! Per-user outcomes: which distinct users were served, slowed or failed.
+//! Per-user outcomes: which distinct users were served normally, slowed,
+//! failed at least once, or could not use the service at all.
 //!
-//! The postmortems count users, not requests ("46% of users affected"), so
-//! every request carries a user id and each user keeps a few flag bits.
-//! Memory is proportional to the user population, never to the requests.
+//! The postmortems count users, not requests ("90% of users could not reach
+//! the service, 10% saw slowdowns"), so every request carries a user id and
+//! each user keeps a few flag bits per reporting window. Memory is
+//! proportional to the user population, never to the requests.
 
-/// Bits kept per user.
+/// Bits kept per user and window.
 pub const ACTIVE: u8 = 1;
 pub const SERVED: u8 = 2;
 pub const SLOWED: u8 = 4;
 pub const FAILED: u8 = 8;
 
-/// Flags for every user of every client group, indexed by a global user id
-/// (the group's offset plus the user's index within the group).
+/// Flags for every user of every client group in one window, indexed by a
+/// global user id (the group's offset plus the user's index within it).
 #[derive(Clone, Debug)]
-pub struct UserTracker {
+pub struct UserFlags {
     flags: Vec<u8>,
-    /// Interval number (plus one) in which the user last failed; tells the
-    /// series how many distinct users failed in each interval.
-    last_failed_interval: Vec<u32>,
-    /// Offset of each client group's users in the flat vectors.
-    pub group_offset: Vec<u64>,
 }
 
-/// Counts of users by outcome.
+/// Users by outcome. `unable + failed_some + slowed + normal + pending = active`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct UserCounts {
     pub total: u64,
+    /// Sent at least one request.
     pub active: u64,
-    /// Saw at least one failure or timeout.
-    pub failed: u64,
-    /// Every response they got was a success but at least one was slow.
-    pub slowed_only: u64,
+    /// Every request they got an answer to failed: they could not use the service.
+    pub unable: u64,
+    /// Failed at least once but also served at least once.
+    pub failed_some: u64,
+    /// Never failed; at least one response slower than the threshold.
+    pub slowed: u64,
     /// Only fast successes.
-    pub served_normally: u64,
+    pub normal: u64,
+    /// Sent requests but had no answer yet when the run ended.
+    pub pending: u64,
 }
 
-impl UserTracker {
-    pub fn new(group_sizes: &[u64]) -> UserTracker {
-        let mut group_offset = Vec::with_capacity(group_sizes.len());
-        let mut total = 0u64;
-        for &n in group_sizes {
-            group_offset.push(total);
-            total += n;
-        }
-        UserTracker { flags: vec![0; total as usize], last_failed_interval: vec![0; total as usize], group_offset }
+impl UserCounts {
+    /// Failed at least once (unable or not).
+    pub fn affected(&self) -> u64 {
+        self.unable + self.failed_some
     }
 
-    #[inline]
-    pub fn global_id(&self, group: u32, user: u32) -> usize {
-        (self.group_offset[group as usize] + u64::from(user)) as usize
+    pub fn pct(&self, n: u64) -> f64 {
+        if self.active == 0 { 0.0 } else { 100.0 * n as f64 / self.active as f64 }
+    }
+}
+
+impl UserFlags {
+    pub fn new(total: usize) -> UserFlags {
+        UserFlags { flags: vec![0; total] }
     }
 
     #[inline]
@@ -56,8 +58,53 @@ impl UserTracker {
         self.flags[id] |= bits;
     }
 
-    /// Records a failure in interval `interval`; returns true when it is the
-    /// user's first failure in that interval.
+    pub fn counts(&self) -> UserCounts {
+        let mut c = UserCounts { total: self.flags.len() as u64, ..UserCounts::default() };
+        for &f in &self.flags {
+            if f & ACTIVE == 0 {
+                continue;
+            }
+            c.active += 1;
+            match (f & SERVED != 0, f & FAILED != 0, f & SLOWED != 0) {
+                (false, true, _) => c.unable += 1,
+                (true, true, _) => c.failed_some += 1,
+                (true, false, true) => c.slowed += 1,
+                (true, false, false) => c.normal += 1,
+                (false, false, _) => c.pending += 1,
+            }
+        }
+        c
+    }
+}
+
+/// Global user ids and per-interval distinct-failure counting.
+#[derive(Clone, Debug)]
+pub struct UserIndex {
+    /// Offset of each client group's users in the flat vectors.
+    pub group_offset: Vec<u64>,
+    pub total: usize,
+    /// Interval number (plus one) in which the user last failed.
+    last_failed_interval: Vec<u32>,
+}
+
+impl UserIndex {
+    pub fn new(group_sizes: &[u64]) -> UserIndex {
+        let mut group_offset = Vec::with_capacity(group_sizes.len());
+        let mut total = 0u64;
+        for &n in group_sizes {
+            group_offset.push(total);
+            total += n;
+        }
+        UserIndex { group_offset, total: total as usize, last_failed_interval: vec![0; total as usize] }
+    }
+
+    #[inline]
+    pub fn global_id(&self, group: u32, user: u32) -> usize {
+        (self.group_offset[group as usize] + u64::from(user)) as usize
+    }
+
+    /// Records a failure in interval `interval`; true when it is the user's
+    /// first failure in that interval.
     #[inline]
     pub fn fail_in_interval(&mut self, id: usize, interval: u32) -> bool {
         let tag = interval + 1;
@@ -68,24 +115,6 @@ impl UserTracker {
             true
         }
     }
-
-    pub fn counts(&self) -> UserCounts {
-        let mut c = UserCounts { total: self.flags.len() as u64, ..UserCounts::default() };
-        for &f in &self.flags {
-            if f & ACTIVE == 0 {
-                continue;
-            }
-            c.active += 1;
-            if f & FAILED != 0 {
-                c.failed += 1;
-            } else if f & SLOWED != 0 {
-                c.slowed_only += 1;
-            } else {
-                c.served_normally += 1;
-            }
-        }
-        c
-    }
 }
 
 #[cfg(test)]
@@ -94,24 +123,26 @@ mod tests {
 
     #[test]
     fn categories_partition_active_users() {
-        let mut t = UserTracker::new(&[3, 2]);
-        let a = t.global_id(0, 0);
-        let b = t.global_id(0, 2);
-        let c = t.global_id(1, 1);
-        assert_eq!(c, 4);
-        t.mark(a, ACTIVE | SERVED);
-        t.mark(b, ACTIVE | SERVED | SLOWED);
-        t.mark(c, ACTIVE | SLOWED | FAILED);
+        let idx = UserIndex::new(&[3, 3]);
+        let mut t = UserFlags::new(idx.total);
+        t.mark(idx.global_id(0, 0), ACTIVE | SERVED);
+        t.mark(idx.global_id(0, 1), ACTIVE | SERVED | SLOWED);
+        t.mark(idx.global_id(0, 2), ACTIVE | SERVED | FAILED);
+        t.mark(idx.global_id(1, 0), ACTIVE | FAILED);
+        t.mark(idx.global_id(1, 1), ACTIVE);
+        assert_eq!(idx.global_id(1, 1), 4);
         let n = t.counts();
-        assert_eq!(n.total, 5);
-        assert_eq!(n.active, 3);
-        assert_eq!((n.failed, n.slowed_only, n.served_normally), (1, 1, 1));
-        assert_eq!(n.failed + n.slowed_only + n.served_normally, n.active);
+        assert_eq!(n.total, 6);
+        assert_eq!(n.active, 5);
+        assert_eq!((n.unable, n.failed_some, n.slowed, n.normal, n.pending), (1, 1, 1, 1, 1));
+        assert_eq!(n.unable + n.failed_some + n.slowed + n.normal + n.pending, n.active);
+        assert_eq!(n.affected(), 2);
+        assert_eq!(n.pct(1), 20.0);
     }
 
     #[test]
     fn interval_failures_count_each_user_once() {
-        let mut t = UserTracker::new(&[2]);
+        let mut t = UserIndex::new(&[2]);
         assert!(t.fail_in_interval(0, 0));
         assert!(!t.fail_in_interval(0, 0));
         assert!(t.fail_in_interval(0, 1));

@@ -6,6 +6,8 @@
 //! it, through the scenario source's location mapping.
 
 pub mod profile;
+pub mod resilience;
+pub mod timeline;
 
 use std::path::Path;
 
@@ -21,6 +23,11 @@ use crate::scenario::{ArrivalKind, Popularity, Scenario, ScenarioSource};
 use crate::time::{NANOS_PER_SEC, SimTime};
 
 pub use profile::{RateProfile, Segment};
+pub use resilience::{Budget, ColdStart, CrashRule, Degrade, HealthCheck, Outlier, RetryPolicy};
+pub use timeline::{Change, TimelineChange};
+
+use crate::clock::WallClock;
+use crate::scenario::{AllUnhealthy, TargetPolicy};
 
 pub type ClientId = u32;
 pub type BalancerId = u32;
@@ -34,6 +41,13 @@ pub struct ServerDef {
     /// Requests that may wait for a worker (u64::MAX: unlimited).
     pub queue_limit: u64,
     pub service: Dist,
+    /// Share of requests answered at once with a 5xx.
+    pub error_rate: f64,
+    /// Time from a crash or restart to being back up, ns.
+    pub restart_time: u64,
+    pub cold_start: Option<ColdStart>,
+    pub degrade: Option<Degrade>,
+    pub crash: Option<CrashRule>,
 }
 
 /// One backend of a balancer.
@@ -42,6 +56,15 @@ pub struct BackendDef {
     pub server: ServerId,
     pub weight: u32,
     pub max_conn: u32,
+    /// In rotation at the start (false for servers only the timeline adds).
+    pub member: bool,
+}
+
+/// Checks that block timeline changes.
+#[derive(Clone, Copy, Debug)]
+pub struct Validation {
+    pub min_backends: u32,
+    pub max_weight_share: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +73,12 @@ pub struct BalancerDef {
     pub algorithm: AlgorithmKind,
     pub params: AlgorithmParams,
     pub backends: Vec<BackendDef>,
+    pub health_check: Option<HealthCheck>,
+    pub outlier: Option<Outlier>,
+    pub on_all_unhealthy: AllUnhealthy,
+    /// Panic when fewer than this share of backends are usable.
+    pub panic_threshold: f64,
+    pub validation: Option<Validation>,
 }
 
 /// How a client group generates requests.
@@ -64,7 +93,12 @@ pub enum Load {
 #[derive(Clone, Debug)]
 pub struct ClientDef {
     pub name: String,
-    pub target: BalancerId,
+    /// Balancers and their weights, in order.
+    pub targets: Vec<(BalancerId, u32)>,
+    pub target_policy: TargetPolicy,
+    /// Failover: time clients keep using a balancer after it went down, ns.
+    pub failover_after: u64,
+    pub retry: Option<RetryPolicy>,
     pub load: Load,
     pub users: u64,
     pub popularity: Popularity,
@@ -98,6 +132,11 @@ pub struct World {
     pub clients: Vec<ClientDef>,
     pub balancers: Vec<BalancerDef>,
     pub servers: Vec<ServerDef>,
+    /// Wall-clock time of the start, when the scenario sets `start`.
+    pub clock: Option<WallClock>,
+    pub timeline: Vec<TimelineChange>,
+    /// (from, until) ns: the period "within the incident" figures cover.
+    pub incident_window: Option<(u64, u64)>,
     /// Clients -> balancers -> servers.
     pub topology: DiGraph<NodeRef, ()>,
     /// Things that are allowed but probably not intended.
@@ -235,12 +274,30 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         };
         let queue_limit = spec.queue_limit.as_ref().map_or(u64::MAX, |q| q.value);
         let service = spec.service.value.compile(&base_dir).map_err(|m| cx.err(&spec.service, m, None))?;
+        let restart_time = match &spec.restart_time {
+            Some(r) => r.value.nanos(),
+            None => 30 * NANOS_PER_SEC,
+        };
+        let cold_start = spec.cold_start.as_ref().map(|c| resilience::cold_start(&cx, c)).transpose()?;
+        let degrade = spec.degrade.as_ref().map(|d| resilience::degrade(&cx, d)).transpose()?;
+        let crash = spec.crash.as_ref().map(|c| resilience::crash(&cx, c, key, workers, queue_limit)).transpose()?;
+        let error_rate = spec.error_rate.as_ref().map_or(0.0, |e| e.value.fraction());
         for n in expanded {
             if server_names.contains(&n) {
                 return Err(cx.err(key, format!("server `{n}` is defined twice"), None));
             }
             server_names.push(n.clone());
-            servers.push(ServerDef { name: n, workers, queue_limit, service: service.clone() });
+            servers.push(ServerDef {
+                name: n,
+                workers,
+                queue_limit,
+                service: service.clone(),
+                error_rate,
+                restart_time,
+                cold_start,
+                degrade,
+                crash,
+            });
         }
     }
     if servers.is_empty() {
@@ -304,7 +361,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
                     ));
                 }
                 let max_conn = spec.max_conn.as_ref().map_or(servers[id].workers, |m| m.value);
-                backends.push(BackendDef { server: id as ServerId, weight: 1, max_conn });
+                backends.push(BackendDef { server: id as ServerId, weight: 1, max_conn, member: true });
             }
         }
         for (wkey, &weight) in spec.weights.iter() {
@@ -336,20 +393,33 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             warnings
                 .push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
         }
-        balancers.push(BalancerDef { name: key.value.clone(), algorithm: spec.algorithm, params, backends });
+        let validation = match &spec.validation {
+            Some(v) => Some(Validation {
+                min_backends: v.min_backends.as_ref().map_or(0, |m| m.value),
+                max_weight_share: v.max_weight_share.as_ref().map_or(1.0, |m| m.value.fraction()),
+            }),
+            None => None,
+        };
+        balancers.push(BalancerDef {
+            name: key.value.clone(),
+            algorithm: spec.algorithm,
+            params,
+            backends,
+            health_check: spec.health_check.as_ref().map(|h| resilience::health_check(&cx, h)).transpose()?,
+            outlier: spec.outlier_detection.as_ref().map(|o| resilience::outlier(&cx, o)).transpose()?,
+            on_all_unhealthy: spec.on_all_unhealthy,
+            panic_threshold: spec.panic_threshold.as_ref().map_or(0.0, |p| p.value.fraction()),
+            validation,
+        });
     }
     let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
 
     // Clients.
     let mut clients: Vec<ClientDef> = Vec::new();
     for (key, spec) in s.clients.iter() {
-        let target = balancer_names.iter().position(|b| *b == spec.target.value).ok_or_else(|| {
-            cx.err(
-                &spec.target,
-                format!("client group `{}` targets `{}`, which is not a balancer", key.value, spec.target.value),
-                did_you_mean(&spec.target.value, balancer_names.iter().map(String::as_str)),
-            )
-        })?;
+        let targets = compile_targets(&cx, key, spec, &balancer_names)?;
+        let failover_after = spec.failover_after.as_ref().map_or(0, |f| f.value.nanos());
+        let retry = spec.retry.as_ref().map(|r| resilience::retry(&cx, r)).transpose()?;
         let users = match &spec.users {
             Some(u) if u.value == 0 => {
                 return Err(cx.err(u, "a client group needs at least 1 user", None));
@@ -405,7 +475,10 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         };
         clients.push(ClientDef {
             name: key.value.clone(),
-            target: target as BalancerId,
+            targets,
+            target_policy: spec.target_policy,
+            failover_after,
+            retry,
             load,
             users,
             popularity: spec.user_popularity,
@@ -420,6 +493,28 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             Some("add a `clients:` section".into()),
         ));
     }
+
+    let clock = match &s.start {
+        Some(st) => Some(WallClock::parse_start(&st.value).map_err(|m| cx.err(st, m, None))?),
+        None => None,
+    };
+    let timeline = timeline::compile(&cx, &s.timeline, clock.as_ref(), &servers, &mut balancers, &clients)?;
+    for t in &timeline {
+        if end != SimTime::MAX && t.at >= end.0 {
+            warnings.push(format!("timeline change to {} at {} is after the end of the run", t.target, crate::time::format_duration(t.at)));
+        }
+    }
+    let incident_window = match &s.incident_window {
+        Some(w) => {
+            let from = w.from.value.resolve(clock.as_ref()).map_err(|m| cx.err(&w.from, m, None))?;
+            let until = w.until.value.resolve(clock.as_ref()).map_err(|m| cx.err(&w.until, m, None))?;
+            if until <= from {
+                return Err(cx.err(&w.until, "the incident window ends before it starts", None));
+            }
+            Some((from, until))
+        }
+        None => default_incident_window(&timeline, end.0),
+    };
 
     let topology = build_topology(&clients, &balancers, &servers);
     warnings.extend(unreachable_servers(&topology, &servers));
@@ -436,9 +531,74 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         clients,
         balancers,
         servers,
+        clock,
+        timeline,
+        incident_window,
         topology,
         warnings,
     })
+}
+
+/// From the first change to the end of the last change's effect (its
+/// revert, or the end of the run when something is never reverted).
+fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64, u64)> {
+    let first = timeline.iter().map(|t| t.at).min()?;
+    let reverted: Vec<bool> = (0..timeline.len())
+        .map(|i| timeline[i].revert_at.is_some() || timeline.iter().any(|t| matches!(t.change, Change::Revert { entry } if entry == i)))
+        .collect();
+    let mut last = first;
+    for (i, t) in timeline.iter().enumerate() {
+        let effect_end = match (&t.change, t.revert_at) {
+            (Change::Revert { .. }, _) => t.at,
+            (_, Some(r)) => r,
+            (Change::Server { action: Some(crate::scenario::Action::Restart), .. }, _) => t.at,
+            _ if reverted[i] => t.at,
+            _ => end,
+        };
+        last = last.max(effect_end);
+    }
+    (last > first).then_some((first, last.min(end)))
+}
+
+fn compile_targets(
+    cx: &Ctx<'_>,
+    key: &Spanned<String>,
+    spec: &crate::scenario::ClientSpec,
+    balancer_names: &[String],
+) -> Result<Vec<(BalancerId, u32)>, Error> {
+    let mut targets: Vec<(BalancerId, u32)> = Vec::new();
+    for (name, loc) in &spec.target.value.names {
+        let loc = loc.unwrap_or(spec.target.referenced);
+        let id = balancer_names.iter().position(|b| b == name).ok_or_else(|| {
+            src_err(
+                cx,
+                &loc,
+                format!("client group `{}` targets `{name}`, which is not a balancer", key.value),
+                did_you_mean(name, balancer_names.iter().map(String::as_str)),
+            )
+        })?;
+        if targets.iter().any(|(b, _)| *b == id as BalancerId) {
+            return Err(src_err(cx, &loc, format!("balancer `{name}` is listed twice"), None));
+        }
+        targets.push((id as BalancerId, 1));
+    }
+    if targets.is_empty() {
+        return Err(cx.err(&spec.target, "name at least one balancer", None));
+    }
+    for (wkey, &w) in spec.target_weights.iter() {
+        let pos = targets.iter().position(|(b, _)| balancer_names[*b as usize] == wkey.value).ok_or_else(|| {
+            cx.err(wkey, format!("`{}` is not one of this group's targets", wkey.value), None)
+        })?;
+        targets[pos].1 = w;
+    }
+    if targets.iter().all(|(_, w)| *w == 0) {
+        return Err(cx.err(&spec.target, "every target has weight 0", None));
+    }
+    Ok(targets)
+}
+
+fn src_err(cx: &Ctx<'_>, loc: &serde_saphyr::Location, message: String, help: Option<String>) -> Error {
+    cx.src.error_at_location(loc, message, help)
 }
 
 fn build_profile(
@@ -519,13 +679,15 @@ fn build_topology(clients: &[ClientDef], balancers: &[BalancerDef], servers: &[S
     let balancer_nodes: Vec<NodeIndex> =
         (0..balancers.len()).map(|i| g.add_node(NodeRef::Balancer(i as BalancerId))).collect();
     for (i, b) in balancers.iter().enumerate() {
-        for be in &b.backends {
+        for be in b.backends.iter().filter(|be| be.member) {
             g.add_edge(balancer_nodes[i], server_nodes[be.server as usize], ());
         }
     }
     for (i, c) in clients.iter().enumerate() {
         let n = g.add_node(NodeRef::Client(i as ClientId));
-        g.add_edge(n, balancer_nodes[c.target as usize], ());
+        for (b, _) in &c.targets {
+            g.add_edge(n, balancer_nodes[*b as usize], ());
+        }
     }
     g
 }
@@ -571,7 +733,7 @@ mod tests {
         assert_eq!(w.servers[2].name, "web-03");
         assert_eq!(w.balancers[0].backends.len(), 3);
         assert_eq!(w.balancers[0].backends[1].max_conn, 2);
-        assert_eq!(w.clients[0].target, 0);
+        assert_eq!(w.clients[0].targets, [(0, 1)]);
         assert!(w.warnings.is_empty());
         assert_eq!(w.topology.node_count(), 5);
     }

@@ -8,7 +8,9 @@
 //! kept here.
 
 pub mod names;
+pub mod resilience;
 pub mod source;
+pub mod timeline;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -20,9 +22,11 @@ use serde_saphyr::Spanned;
 use crate::balancer::AlgorithmKind;
 use crate::dist::DistSpec;
 use crate::error::Error;
-use crate::units::{Duration, Rate};
+use crate::units::{Duration, Percent, Rate};
 
+pub use resilience::*;
 pub use source::{Override, ScenarioSource};
+pub use timeline::{Action, TimelineEntry, WindowSpec};
 
 /// A mapping whose keys are names, kept in file order (ids follow it, so
 /// runs do not depend on hashing or sorting), with each key's location.
@@ -94,9 +98,24 @@ pub struct Scenario {
     pub interval: Option<Spanned<Duration>>,
     /// Response time above which a user counts as slowed (default 1s).
     pub slow_threshold: Option<Spanned<Duration>>,
+    /// Wall-clock time of the run's start (RFC 3339); enables `at: "14:10"`
+    /// and wall-clock times in reports.
+    pub start: Option<Spanned<String>>,
     pub clients: NamedMap<ClientSpec>,
     pub balancers: NamedMap<BalancerSpec>,
     pub servers: NamedMap<ServerSpec>,
+    /// Changes over time: the incident and its remedies.
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+    /// The period "within the incident" figures cover (default: from the
+    /// first timeline change to the end of the last one's effect).
+    pub incident_window: Option<WindowSpec>,
+    /// Alert rules over the per-interval metrics.
+    #[serde(default)]
+    pub alerts: Vec<crate::monitor::AlertSpec>,
+    /// Service-level objectives: pass/fail verdicts.
+    #[serde(default)]
+    pub slos: Vec<crate::monitor::SloSpec>,
 }
 
 fn default_seed() -> u64 {
@@ -144,12 +163,53 @@ pub struct ClosedLoopSpec {
     pub think_time: Spanned<DistSpec>,
 }
 
+/// One balancer name, or a list of them.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    /// The names; a single name has no location of its own (use the field's).
+    pub names: Vec<(String, Option<serde_saphyr::Location>)>,
+}
+
+impl<'de> Deserialize<'de> for Targets {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Targets;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a balancer name or a list of balancer names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Targets, E> {
+                Ok(Targets { names: vec![(v.to_string(), None)] })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Targets, A::Error> {
+                let mut names = Vec::new();
+                while let Some(n) = seq.next_element::<Spanned<String>>()? {
+                    names.push((n.value, Some(n.referenced)));
+                }
+                Ok(Targets { names })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A named group of clients.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
-    /// The balancer the group sends to.
-    pub target: Spanned<String>,
+    /// The balancer the group sends to, or several (see `target_policy`).
+    pub target: Spanned<Targets>,
+    /// With several targets: `spread` (default) or `failover`.
+    #[serde(default)]
+    pub target_policy: TargetPolicy,
+    /// With `spread`: weight per balancer (default 1 each).
+    #[serde(default)]
+    pub target_weights: NamedMap<u32>,
+    /// With `failover`: how long clients keep sending to a balancer after it
+    /// went down before they move on (DNS TTL, VIP takeover; default 0).
+    pub failover_after: Option<Spanned<Duration>>,
+    /// Retries of failed or slow attempts.
+    pub retry: Option<RetrySpec>,
     /// Open loop: requests per second (the rate before any profile point).
     pub rate: Option<Spanned<Rate>>,
     /// Open loop: `poisson` (default) or `constant` spacing.
@@ -189,6 +249,18 @@ pub struct BalancerSpec {
     pub weights: NamedMap<u32>,
     /// Connection slots per server for `first` (default: the server's workers).
     pub max_conn: Option<Spanned<u32>>,
+    /// Active health checks.
+    pub health_check: Option<HealthCheckSpec>,
+    /// Passive outlier detection.
+    pub outlier_detection: Option<OutlierSpec>,
+    /// When no backend is usable: `panic` (default) or `fail_closed`.
+    #[serde(default)]
+    pub on_all_unhealthy: AllUnhealthy,
+    /// Panic (use every backend) when fewer than this share are usable
+    /// (default 0%: only when none is; Envoy's default is 50%).
+    pub panic_threshold: Option<Spanned<Percent>>,
+    /// Checks that block bad configuration changes from the timeline.
+    pub validation: Option<ValidationSpec>,
 }
 
 fn default_algorithm() -> AlgorithmKind {
@@ -205,6 +277,16 @@ pub struct ServerSpec {
     pub queue_limit: Option<Spanned<u64>>,
     /// Service-time distribution.
     pub service: Spanned<DistSpec>,
+    /// Share of requests answered at once with an error (default 0%).
+    pub error_rate: Option<Spanned<Percent>>,
+    /// Time from a crash or restart to being back up (default 30s).
+    pub restart_time: Option<Spanned<Duration>>,
+    /// Slower after a restart, recovering linearly.
+    pub cold_start: Option<ColdStartSpec>,
+    /// Service slows as concurrency grows.
+    pub degrade: Option<DegradeSpec>,
+    /// Crash when overwhelmed for long enough.
+    pub crash: Option<CrashSpec>,
 }
 
 /// Strips serde-saphyr's trailing " at line N, column M" (we print the

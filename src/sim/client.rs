@@ -1,10 +1,10 @@
-//! Client groups at run time: the arrival process, the user population and
-//! the timeout list.
+//! Client groups at run time: the arrival process (with the timeline's rate
+//! changes), the user population, timeout lists, and retry budgets.
 
 use rand_distr::{Distribution, Exp1, Zipf};
 
 use crate::engine::{FifoTimers, Handle};
-use crate::model::{ClientDef, Load};
+use crate::model::{Budget, ClientDef, Load};
 use crate::rng::{SimRng, below};
 use crate::scenario::{ArrivalKind, Popularity};
 use crate::time::{SimTime, secs_to_nanos};
@@ -23,8 +23,21 @@ pub(super) struct ClientState {
     process_time: f64,
     /// Open-loop arrivals so far (constant spacing starts with one at t = 0).
     arrivals: u64,
-    /// Pending client timeouts, in deadline order.
-    pub timers: FifoTimers<Handle>,
+    /// Bumped when the rate changes: pending arrival events become stale.
+    pub arrival_gen: u32,
+    /// Rate changes from the timeline: (change, new rate, factor).
+    pub rate_layers: Vec<(u32, Option<f64>, Option<f64>)>,
+    rate_override: Option<f64>,
+    rate_factor: f64,
+    /// Pending call deadlines (the group's `timeout`), in order.
+    pub call_timers: FifoTimers<Handle>,
+    /// Pending per-try deadlines, in order.
+    pub try_timers: FifoTimers<Handle>,
+    /// Attempts the clients are waiting on, and how many of them are retries.
+    pub active_attempts: u32,
+    pub active_retries: u32,
+    /// Token-bucket budget state.
+    pub tokens: f64,
 }
 
 impl ClientState {
@@ -37,7 +50,25 @@ impl ClientState {
                 Err(_) => UserPicker::Uniform(n.max(1)),
             },
         };
-        ClientState { rng, users, process_time: 0.0, arrivals: 0, timers: FifoTimers::new() }
+        let tokens = match def.retry.as_ref().and_then(|r| r.budget) {
+            Some(Budget::TokenBucket { max_tokens, .. }) => max_tokens,
+            _ => 0.0,
+        };
+        ClientState {
+            rng,
+            users,
+            process_time: 0.0,
+            arrivals: 0,
+            arrival_gen: 0,
+            rate_layers: Vec::new(),
+            rate_override: None,
+            rate_factor: 1.0,
+            call_timers: FifoTimers::new(),
+            try_timers: FifoTimers::new(),
+            active_attempts: 0,
+            active_retries: 0,
+            tokens,
+        }
     }
 
     /// A user id in `0..users`.
@@ -47,6 +78,15 @@ impl ClientState {
             UserPicker::Uniform(n) => below(&mut self.rng, *n),
             UserPicker::Zipf(z) => (z.sample(&mut self.rng) as u32).saturating_sub(1),
         }
+    }
+
+    /// Recomputes the rate override and factor from the layers, and
+    /// restarts the arrival process at `now` (memoryless for Poisson).
+    pub fn apply_rate_layers(&mut self, now: SimTime) {
+        self.rate_override = self.rate_layers.iter().rev().find_map(|l| l.1);
+        self.rate_factor = self.rate_layers.iter().filter_map(|l| l.2).product();
+        self.process_time = now.as_secs_f64();
+        self.arrival_gen = self.arrival_gen.wrapping_add(1);
     }
 
     /// Time of the next open-loop arrival, or `None` when the rate stays at
@@ -63,14 +103,23 @@ impl ClientState {
             ArrivalKind::Constant => 1.0,
         };
         self.arrivals += 1;
-        let next = if profile.is_constant() {
-            let rate = profile.segments[0].rate;
+        let next = if let Some(rate) = self.rate_override {
+            let rate = rate * self.rate_factor;
+            if rate <= 0.0 {
+                return None;
+            }
+            self.process_time + mass / rate
+        } else if profile.is_constant() {
+            let rate = profile.segments[0].rate * self.rate_factor;
             if rate <= 0.0 {
                 return None;
             }
             self.process_time + mass / rate
         } else {
-            profile.advance(self.process_time, mass)?
+            if self.rate_factor <= 0.0 {
+                return None;
+            }
+            profile.advance(self.process_time, mass / self.rate_factor)?
         };
         self.process_time = next;
         Some(SimTime(secs_to_nanos(next)))

@@ -1,64 +1,99 @@
-//! The traffic model on the kernel: client groups generate requests, balancers
-//! pick backends from their own tables, servers queue and serve them, and
-//! clients see a response, a rejection or a timeout.
+//! The traffic model on the kernel: client groups make calls; each call is
+//! one or more attempts (retries); a balancer picks a backend from its own
+//! tables; servers queue, serve, fail, crash and restart; clients see a
+//! response, a failure or a timeout. The timeline changes configuration
+//! while the run is in flight, and health checks and outlier detection
+//! react to what happens.
 //!
 //! Hot-path rules: no allocation per event, integer ids into flat vectors,
-//! time as integer nanoseconds. Request state lives in a slab; events carry
-//! only ids and handles.
+//! time as integer nanoseconds. Calls and attempts live in slabs; events
+//! carry only ids and handles.
 
+mod balancer;
 mod client;
 mod server;
+mod timeline;
 
 use std::time::Instant;
 
-use crate::balancer::{self, Algorithm, Backend, Pool};
 use crate::engine::{EventQueue, Handle, Slab};
-use crate::metrics::{Failure, Names, Recorder, SeriesSink, ServerGauge};
-use crate::model::{Load, World};
-use crate::rng::{self, SimRng, stable_hash};
+use crate::metrics::{
+    BalancerGauge, EventKind, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge, ServerOutcome,
+};
+use crate::model::{Budget, Load, World};
+use crate::rng::{self, SimRng, mix64, unit_f64};
+use crate::scenario::{Jitter, RetryOn, TargetPolicy};
 use crate::time::{SimDuration, SimTime};
 
+use balancer::{BalancerState, Passive};
 use client::ClientState;
-use server::{Arrival, ServerState};
+use server::{Arrival, Phase, ServerState};
 
 /// What the event set holds: small, `Copy`, ids only.
 #[derive(Copy, Clone, Debug)]
 enum Event {
     /// The open-loop generator of a client group fires.
-    Arrival { client: u32 },
+    Arrival { client: u32, generation: u32 },
     /// A closed-loop user sends its next request.
     UserSend { client: u32, user: u32 },
-    /// A server finishes serving a request.
-    Complete { server: u32, request: Handle },
-    /// The head of a client group's timeout list is due.
-    Timeout { client: u32 },
+    /// A server finishes serving an attempt.
+    Complete { server: u32, attempt: Handle },
+    /// The head of a client group's call-deadline list is due.
+    CallTimeout { client: u32 },
+    /// The head of a client group's per-try deadline list is due.
+    TryTimeout { client: u32 },
+    /// A call's next attempt, after its backoff.
+    Retry { call: Handle },
     /// The warm-up ends: snapshot time-weighted totals.
     WarmupEnd,
+    /// Apply (or revert) timeline entry `index`.
+    Timeline { index: u32, revert: bool },
+    /// A balancer probes one backend.
+    Probe { balancer: u32, backend: u32 },
+    /// A probe that got no answer times out.
+    ProbeFailed { balancer: u32, backend: u32 },
+    /// An outlier ejection ends.
+    Unject { balancer: u32, backend: u32, generation: u32 },
+    /// A restarting server comes back.
+    ServerUp { server: u32, life: u32 },
+    /// A server's overload clock may have run out.
+    OverloadCheck { server: u32 },
 }
 
-/// One request in flight.
+/// A user's request, across its attempts.
 #[derive(Clone, Copy, Debug)]
-struct Request {
+struct Call {
     created: SimTime,
     user: u32,
+    client: u32,
+    attempts: u32,
+    /// The attempt the client is waiting on (may be stale).
+    current: Handle,
+    done: bool,
+}
+
+/// Where an attempt is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    AtServer,
+    Serving,
+}
+
+/// One try of a call.
+#[derive(Clone, Copy, Debug)]
+struct Attempt {
+    call: Handle,
     client: u32,
     balancer: u32,
     backend: u32,
     server: u32,
-    /// The client already has its outcome (response or timeout); the server
-    /// may still be working on it.
-    client_done: bool,
-    /// Generated after the warm-up: counts in the summary.
+    stage: Stage,
+    /// The client stopped waiting for it (per-try timeout, or the call ended).
+    abandoned: bool,
+    retry: bool,
+    /// The balancer's in-flight count no longer includes it (the balancer crashed).
+    released: bool,
     counted: bool,
-}
-
-/// A balancer at run time: its table and its algorithm.
-struct BalancerState {
-    pool: Pool,
-    algorithm: Box<dyn Algorithm>,
-    rng: SimRng,
-    /// Backend index -> server id.
-    servers: Vec<u32>,
 }
 
 /// Why the run stopped.
@@ -76,14 +111,14 @@ pub enum EndReason {
 pub struct TimeWeighted {
     /// Per server: worker-nanoseconds busy since the warm-up.
     pub server_busy_ns: Vec<f64>,
-    /// Integral of requests in the system (client view) over the measured
-    /// period, request-ns.
+    /// Integral of calls in the system (client view) over the measured
+    /// period, call-ns.
     pub in_system_ns: u128,
-    /// Sum of time in system of requests generated after the warm-up that
+    /// Sum of time in system of calls generated after the warm-up that
     /// finished (client view), ns.
     pub sojourn_sum_ns: u128,
     pub sojourn_count: u64,
-    /// Time inside the measured period spent by requests that straddle its
+    /// Time inside the measured period spent by calls that straddle its
     /// edges (sent before the warm-up ended, or unfinished at the end), ns.
     /// Sample-path Little's law: in_system_ns == sojourn_sum_ns + edge_ns.
     pub edge_ns: u128,
@@ -100,9 +135,17 @@ pub struct RunResult {
     pub time_weighted: TimeWeighted,
     pub wall_seconds: f64,
     pub events: u64,
-    /// Requests generated, warm-up included.
+    /// Calls generated, warm-up included.
     pub generated: u64,
     pub peak_requests_in_memory: usize,
+    /// Timeline changes blocked by validation (by entry index).
+    pub blocked_changes: Vec<usize>,
+}
+
+/// Hooks into the interval loop: alert rules and SLO trackers observe each
+/// closed interval and may log events.
+pub trait IntervalObserver: Send {
+    fn observe(&mut self, snapshot: &crate::metrics::Snapshot, log: &mut crate::metrics::EventLog);
 }
 
 /// A simulation in progress.
@@ -110,13 +153,14 @@ pub struct Simulation {
     world: World,
     now: SimTime,
     events: EventQueue<Event>,
-    requests: Slab<Request>,
+    calls: Slab<Call>,
+    attempts: Slab<Attempt>,
     clients: Vec<ClientState>,
     balancers: Vec<BalancerState>,
     servers: Vec<ServerState>,
     recorder: Recorder,
     generated: u64,
-    /// Client-side requests in the system, and when that count last changed.
+    /// Client-side calls in the system, and when that count last changed.
     in_system: u64,
     in_system_since: SimTime,
     in_system_area: u128,
@@ -125,8 +169,15 @@ pub struct Simulation {
     sojourn_sum_ns: u128,
     sojourn_count: u64,
     edge_ns: u128,
-    gauges: Vec<ServerGauge>,
+    gauges: Gauges,
     processed: u64,
+    /// Timeline entries applied (by index), for reverts.
+    applied: Vec<bool>,
+    blocked: Vec<usize>,
+    observers: Vec<Box<dyn IntervalObserver>>,
+    scratch: Vec<(Handle, SimTime)>,
+    /// Random stream for probes, backoff and target choice.
+    misc_rng: SimRng,
 }
 
 impl Simulation {
@@ -139,45 +190,33 @@ impl Simulation {
             clients: world.clients.iter().map(|c| c.name.clone()).collect(),
         };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
-        let recorder = Recorder::new(names, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
-        let servers: Vec<ServerState> =
-            world.servers.iter().map(|s| ServerState::new(s, rng::stream(seed, "server", &s.name))).collect();
+        let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
+        let mut recorder =
+            Recorder::new(names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+        if let Some((from, until)) = world.incident_window {
+            recorder.add_window(from, until);
+        }
+        if let Some(clock) = world.clock.clone() {
+            recorder.set_clock(Box::new(move |ns| clock.format(ns)));
+        }
+        let servers = world.servers.iter().map(|s| ServerState::new(s, rng::stream(seed, "server", &s.name))).collect();
         let balancers = world
             .balancers
             .iter()
-            .map(|b| {
-                let pool = Pool {
-                    backends: b
-                        .backends
-                        .iter()
-                        .map(|be| Backend {
-                            weight: be.weight,
-                            available: true,
-                            inflight: 0,
-                            max_conn: be.max_conn,
-                            name_hash: stable_hash(world.servers[be.server as usize].name.as_bytes()),
-                        })
-                        .collect(),
-                    eligible: Vec::new(),
-                };
-                let mut state = BalancerState {
-                    pool,
-                    algorithm: balancer::build(b.algorithm, b.params),
-                    rng: rng::stream(seed, "balancer", &b.name),
-                    servers: b.backends.iter().map(|be| be.server).collect(),
-                };
-                state.pool.refresh();
-                state.algorithm.rebuild(&state.pool);
-                state
-            })
+            .map(|b| BalancerState::new(b, &world.servers, rng::stream(seed, "balancer", &b.name)))
             .collect();
         let clients = world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
-        let gauges = vec![ServerGauge::default(); world.servers.len()];
+        let gauges = Gauges {
+            servers: vec![ServerGauge::default(); world.servers.len()],
+            balancers: vec![BalancerGauge::default(); world.balancers.len()],
+            in_flight: 0,
+        };
+        let applied = vec![false; world.timeline.len()];
         Simulation {
-            world,
             now: SimTime::ZERO,
             events: EventQueue::new(),
-            requests: Slab::new(),
+            calls: Slab::new(),
+            attempts: Slab::new(),
             clients,
             balancers,
             servers,
@@ -192,12 +231,23 @@ impl Simulation {
             edge_ns: 0,
             gauges,
             processed: 0,
+            applied,
+            blocked: Vec::new(),
+            observers: Vec::new(),
+            scratch: Vec::new(),
+            misc_rng: rng::stream(seed, "simulator", "misc"),
+            world,
         }
     }
 
-    /// Sets how the series shows wall-clock times.
-    pub fn set_clock(&mut self, clock: Box<dyn Fn(u64) -> String + Send>) {
-        self.recorder.set_clock(clock);
+    /// Adds an observer of closed intervals (alert rules, SLO trackers).
+    pub fn add_observer(&mut self, observer: Box<dyn IntervalObserver>) {
+        self.observers.push(observer);
+    }
+
+    /// Adds a reporting window to the recorder; returns its index.
+    pub fn add_window(&mut self, from: u64, until: u64) -> usize {
+        self.recorder.add_window(from, until)
     }
 
     fn schedule_initial(&mut self) {
@@ -205,7 +255,7 @@ impl Simulation {
             match &self.world.clients[c].load {
                 Load::Open { .. } => {
                     if let Some(t) = self.clients[c].next_open_arrival(&self.world.clients[c]) {
-                        self.events.push(t, Event::Arrival { client: c as u32 });
+                        self.events.push(t, Event::Arrival { client: c as u32, generation: 0 });
                     }
                 }
                 Load::Closed { think } => {
@@ -223,6 +273,21 @@ impl Simulation {
         } else {
             self.warm = Some((vec![0.0; self.servers.len()], 0));
         }
+        for (i, t) in self.world.timeline.iter().enumerate() {
+            self.events.push(SimTime(t.at), Event::Timeline { index: i as u32, revert: false });
+            if let Some(r) = t.revert_at {
+                self.events.push(SimTime(r), Event::Timeline { index: i as u32, revert: true });
+            }
+        }
+        for b in 0..self.balancers.len() {
+            if let Some(hc) = self.balancers[b].health_check {
+                for backend in 0..self.balancers[b].pool.backends.len() {
+                    // Probes start at a random phase of the interval.
+                    let phase = (unit_f64(&mut self.balancers[b].rng) * hc.interval as f64) as u64;
+                    self.events.push(SimTime(phase), Event::Probe { balancer: b as u32, backend: backend as u32 });
+                }
+            }
+        }
     }
 
     /// Runs to the end and returns the collected results. `progress` is
@@ -234,25 +299,17 @@ impl Simulation {
         let mut next_boundary = SimTime(self.recorder.next_boundary());
         let mut next_progress = 0u64;
         while let Some(t) = self.events.peek_time() {
-            if t >= end {
+            if t >= end || (self.only_housekeeping_left()) {
                 break;
             }
             while t >= next_boundary {
                 self.close_interval(next_boundary);
                 next_boundary = SimTime(self.recorder.next_boundary());
             }
-            let Some((t, event)) = self.events.pop() else {
-                break;
-            };
+            let Some((t, event)) = self.events.pop() else { break };
             self.now = t;
             self.processed += 1;
-            match event {
-                Event::Arrival { client } => self.on_arrival(client),
-                Event::UserSend { client, user } => self.send(client, user),
-                Event::Complete { server, request } => self.on_complete(server, request),
-                Event::Timeout { client } => self.on_timeout(client),
-                Event::WarmupEnd => self.on_warmup_end(),
-            }
+            self.handle(event);
             if self.processed >= next_progress {
                 next_progress = self.processed + (1 << 20);
                 progress(self.fraction_done());
@@ -260,12 +317,12 @@ impl Simulation {
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
-        let (end_time, end_reason) =
-            if end != SimTime::MAX && (self.events.peek_time().is_some() || self.world.max_requests == u64::MAX) {
-                (end, EndReason::Duration)
-            } else {
-                (self.now, EndReason::Drained)
-            };
+        let drained = self.events.is_empty() || self.only_housekeeping_left();
+        let (end_time, end_reason) = if end != SimTime::MAX && (!drained || self.world.max_requests == u64::MAX) {
+            (end, EndReason::Duration)
+        } else {
+            (self.now, EndReason::Drained)
+        };
         self.now = end_time;
         while next_boundary <= end_time && end_time > SimTime::ZERO {
             self.close_interval(next_boundary);
@@ -286,14 +343,13 @@ impl Simulation {
         let mut in_flight = 0;
         let mut in_flight_counted = 0;
         let warmup = self.world.warmup.min(end_time);
-        for h in self.requests.handles() {
-            let r = self.requests.get(h).copied();
-            if let Some(r) = r
-                && !r.client_done
+        for h in self.calls.handles() {
+            if let Some(c) = self.calls.get(h).copied()
+                && !c.done
             {
                 in_flight += 1;
-                in_flight_counted += u64::from(r.counted);
-                self.edge_ns += u128::from(end_time.since(r.created.max(warmup)).0);
+                in_flight_counted += u64::from(c.created >= self.world.warmup);
+                self.edge_ns += u128::from(end_time.since(c.created.max(warmup)).0);
             }
         }
         let time_weighted = TimeWeighted {
@@ -303,6 +359,7 @@ impl Simulation {
             sojourn_count: self.sojourn_count,
             edge_ns: self.edge_ns,
         };
+        self.recorder.events.sort();
         progress(1.0);
         RunResult {
             recorder: self.recorder,
@@ -314,8 +371,36 @@ impl Simulation {
             wall_seconds: wall.elapsed().as_secs_f64(),
             events: self.processed,
             generated: self.generated,
-            peak_requests_in_memory: self.requests.capacity(),
+            peak_requests_in_memory: self.calls.capacity() + self.attempts.capacity(),
+            blocked_changes: self.blocked,
             world: self.world,
+        }
+    }
+
+    /// With a request budget spent and nothing in flight, only periodic
+    /// housekeeping (probes) would keep the run going.
+    fn only_housekeeping_left(&self) -> bool {
+        self.world.end == SimTime::MAX
+            && self.generated >= self.world.max_requests
+            && self.calls.is_empty()
+            && self.attempts.is_empty()
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Arrival { client, generation } => self.on_arrival(client, generation),
+            Event::UserSend { client, user } => self.new_call(client, user),
+            Event::Complete { server, attempt } => self.on_complete(server, attempt),
+            Event::CallTimeout { client } => self.on_call_timeout(client),
+            Event::TryTimeout { client } => self.on_try_timeout(client),
+            Event::Retry { call } => self.start_attempt(call),
+            Event::WarmupEnd => self.on_warmup_end(),
+            Event::Timeline { index, revert } => self.on_timeline(index as usize, revert),
+            Event::Probe { balancer, backend } => self.on_probe(balancer, backend),
+            Event::ProbeFailed { balancer, backend } => self.probe_outcome(balancer, backend, false),
+            Event::Unject { balancer, backend, generation } => self.on_unject(balancer, backend, generation),
+            Event::ServerUp { server, life } => self.on_server_up(server, life),
+            Event::OverloadCheck { server } => self.on_overload_check(server),
         }
     }
 
@@ -330,16 +415,24 @@ impl Simulation {
     }
 
     fn close_interval(&mut self, boundary: SimTime) {
-        for (g, s) in self.gauges.iter_mut().zip(self.servers.iter_mut()) {
+        for (g, s) in self.gauges.servers.iter_mut().zip(self.servers.iter_mut()) {
             s.touch(boundary);
             *g = ServerGauge {
                 busy_ns: s.busy_area - s.busy_area_at_interval_start,
                 workers: s.workers,
                 queue: s.queue_len() as u64,
+                up: s.is_up(),
             };
             s.busy_area_at_interval_start = s.busy_area;
         }
-        self.recorder.close_interval(boundary.0, &self.gauges, self.in_system);
+        for (g, b) in self.gauges.balancers.iter_mut().zip(&self.balancers) {
+            *g = BalancerGauge { usable_backends: b.usable, up: !b.down };
+        }
+        self.gauges.in_flight = self.in_system;
+        self.recorder.close_interval(boundary.0, &self.gauges);
+        for o in &mut self.observers {
+            o.observe(&self.recorder.snapshot, &mut self.recorder.events);
+        }
     }
 
     fn on_warmup_end(&mut self) {
@@ -363,147 +456,310 @@ impl Simulation {
         self.generated < self.world.max_requests
     }
 
-    fn on_arrival(&mut self, client: u32) {
-        if !self.may_generate() {
+    fn log(&mut self, kind: EventKind, entity: String, detail: String) {
+        self.recorder.events.push(self.now.0, kind, entity, detail);
+    }
+
+    // ------------------------------------------------------------------
+    // Calls and attempts.
+
+    fn on_arrival(&mut self, client: u32, generation: u32) {
+        if generation != self.clients[client as usize].arrival_gen || !self.may_generate() {
             return;
         }
-        let def = &self.world.clients[client as usize];
         let state = &mut self.clients[client as usize];
+        let def = &self.world.clients[client as usize];
         let user = state.pick_user();
         if let Some(t) = state.next_open_arrival(def) {
-            self.events.push(t, Event::Arrival { client });
+            self.events.push(t, Event::Arrival { client, generation });
         }
-        self.send(client, user);
+        self.new_call(client, user);
     }
 
     /// A user of `client` sends a request.
-    fn send(&mut self, client: u32, user: u32) {
+    fn new_call(&mut self, client: u32, user: u32) {
         if !self.may_generate() {
             return;
         }
         self.generated += 1;
-        let counted = self.recorder.counts(self.now.0);
-        self.recorder.on_generated(client, user, counted);
+        self.recorder.on_call(client, user, self.now.0);
         self.touch_in_system();
         self.in_system += 1;
-        let def = &self.world.clients[client as usize];
-        let balancer = def.target;
-        let handle = self.requests.insert(Request {
+        let call = self.calls.insert(Call {
             created: self.now,
             user,
+            client,
+            attempts: 0,
+            current: Handle { index: u32::MAX, generation: 0 },
+            done: false,
+        });
+        if let Some(timeout) = self.world.clients[client as usize].timeout {
+            let deadline = self.now + SimDuration(timeout);
+            if self.clients[client as usize].call_timers.push(deadline, call) {
+                self.events.push(deadline, Event::CallTimeout { client });
+            }
+        }
+        self.start_attempt(call);
+    }
+
+    /// Chooses the balancer for a call's next attempt.
+    fn choose_balancer(&mut self, client: u32, user: u32, attempt: u32) -> u32 {
+        let def = &self.world.clients[client as usize];
+        if def.targets.len() == 1 {
+            return def.targets[0].0;
+        }
+        match def.target_policy {
+            TargetPolicy::Spread => {
+                // A user keeps its balancer (as with cached DNS); a retry may land elsewhere.
+                let total: u64 = def.targets.iter().map(|t| u64::from(t.1)).sum();
+                let h = mix64(u64::from(user) ^ (u64::from(client) << 32) ^ (u64::from(attempt) << 48));
+                let mut pick = h % total.max(1);
+                for &(b, w) in &def.targets {
+                    if pick < u64::from(w) {
+                        return b;
+                    }
+                    pick -= u64::from(w);
+                }
+                def.targets[0].0
+            }
+            TargetPolicy::Failover => {
+                let now = self.now;
+                def.targets
+                    .iter()
+                    .map(|t| t.0)
+                    .find(|&b| {
+                        let lb = &self.balancers[b as usize];
+                        !lb.down || now.since(lb.down_since).0 < def.failover_after
+                    })
+                    .unwrap_or(def.targets[0].0)
+            }
+        }
+    }
+
+    fn start_attempt(&mut self, call_h: Handle) {
+        let Some(call) = self.calls.get_mut(call_h) else { return };
+        if call.done {
+            return;
+        }
+        call.attempts += 1;
+        let (client, user, attempt_no) = (call.client, call.user, call.attempts);
+        let counted = call.created >= self.world.warmup;
+        let retry = attempt_no > 1;
+        let balancer = self.choose_balancer(client, user, attempt_no);
+        let handle = self.attempts.insert(Attempt {
+            call: call_h,
             client,
             balancer,
             backend: u32::MAX,
             server: u32::MAX,
-            client_done: false,
+            stage: Stage::AtServer,
+            abandoned: false,
+            retry,
+            released: false,
             counted,
         });
-        if let Some(timeout) = def.timeout {
-            let deadline = self.now + SimDuration(timeout);
-            if self.clients[client as usize].timers.push(deadline, handle) {
-                self.events.push(deadline, Event::Timeout { client });
+        if let Some(c) = self.calls.get_mut(call_h) {
+            c.current = handle;
+        }
+        let cs = &mut self.clients[client as usize];
+        cs.active_attempts += 1;
+        cs.active_retries += u32::from(retry);
+        self.recorder.on_attempt(client, retry, counted);
+        if let Some(t) = self.world.clients[client as usize].retry.as_ref().and_then(|r| r.per_try_timeout) {
+            let deadline = self.now + SimDuration(t);
+            if self.clients[client as usize].try_timers.push(deadline, handle) {
+                self.events.push(deadline, Event::TryTimeout { client });
             }
         }
-        self.dispatch(handle);
+        if self.balancers[balancer as usize].down {
+            self.end_attempt(handle, Some(Failure::Refused), None);
+            return;
+        }
+        self.dispatch(handle, user, client, counted);
     }
 
-    /// The balancer picks a backend and forwards the request.
-    fn dispatch(&mut self, handle: Handle) {
-        let Some(req) = self.requests.get(handle).copied() else {
-            return;
-        };
-        let b = req.balancer as usize;
-        self.recorder.on_balancer(req.balancer, req.counted);
-        let key = rng::mix64(u64::from(req.user) ^ (u64::from(req.client) << 32));
-        let lb = &mut self.balancers[b];
+    /// The balancer picks a backend and forwards the attempt.
+    fn dispatch(&mut self, handle: Handle, user: u32, client: u32, counted: bool) {
+        let Some(att) = self.attempts.get(handle).copied() else { return };
+        let key = mix64(u64::from(user) ^ (u64::from(client) << 32));
+        let lb = &mut self.balancers[att.balancer as usize];
         let Some(backend) = lb.algorithm.pick(&lb.pool, key, &mut lb.rng) else {
-            self.recorder.on_no_backend(req.balancer);
-            self.fail(handle, Failure::NoBackend);
+            self.recorder.on_no_backend(att.balancer, counted);
+            self.end_attempt(handle, Some(Failure::NoBackend), None);
             return;
         };
         lb.pool.backends[backend as usize].inflight += 1;
         let server = lb.servers[backend as usize];
-        if let Some(r) = self.requests.get_mut(handle) {
-            r.backend = backend;
-            r.server = server;
+        self.recorder.on_balancer(att.balancer, backend, counted);
+        if let Some(a) = self.attempts.get_mut(handle) {
+            a.backend = backend;
+            a.server = server;
         }
-        self.arrive_at_server(server, handle, req.counted);
+        self.arrive_at_server(server, handle, counted);
     }
 
     fn arrive_at_server(&mut self, server: u32, handle: Handle, counted: bool) {
         let now = self.now;
         let s = &mut self.servers[server as usize];
-        match s.arrive(now, handle) {
+        let outcome = s.arrive(now, handle);
+        let queue_len = s.queue_len() as u64;
+        match outcome {
             Arrival::Started(done_at) => {
                 self.recorder.on_server_arrival(server, 0, counted);
-                self.events.push(done_at, Event::Complete { server, request: handle });
+                if let Some(a) = self.attempts.get_mut(handle) {
+                    a.stage = Stage::Serving;
+                }
+                self.events.push(done_at, Event::Complete { server, attempt: handle });
             }
             Arrival::Queued(len) => self.recorder.on_server_arrival(server, len, counted),
             Arrival::Rejected => {
-                let len = s.queue_len() as u64;
-                self.recorder.on_server_arrival(server, len, counted);
-                self.recorder.on_server_done(server, true, counted);
-                self.release_backend(handle);
-                self.fail(handle, Failure::Rejected);
+                self.recorder.on_server_arrival(server, queue_len, counted);
+                self.end_attempt(handle, Some(Failure::Rejected), Some(ServerOutcome::Rejected));
+            }
+            Arrival::Error => {
+                self.recorder.on_server_arrival(server, queue_len, counted);
+                self.end_attempt(handle, Some(Failure::ServerError), Some(ServerOutcome::Error));
+            }
+            Arrival::Refused => {
+                self.recorder.on_server_arrival(server, queue_len, counted);
+                self.end_attempt(handle, Some(Failure::Refused), Some(ServerOutcome::Refused));
             }
         }
+        self.overload_changed(server);
     }
 
     fn on_complete(&mut self, server: u32, handle: Handle) {
+        // A completion from before a crash: the crash already ended the attempt.
+        if self.attempts.get(handle).is_none_or(|a| a.server != server || a.stage != Stage::Serving) {
+            return;
+        }
         let now = self.now;
         if let Some((next, done_at)) = self.servers[server as usize].complete(now) {
-            self.events.push(done_at, Event::Complete { server, request: next });
+            if let Some(a) = self.attempts.get_mut(next) {
+                a.stage = Stage::Serving;
+            }
+            self.events.push(done_at, Event::Complete { server, attempt: next });
         }
-        let counted = self.requests.get(handle).is_some_and(|r| r.counted);
-        self.recorder.on_server_done(server, false, counted);
-        self.release_backend(handle);
-        self.respond(handle);
+        self.end_attempt(handle, None, Some(ServerOutcome::Completed));
+        self.overload_changed(server);
     }
 
-    /// The balancer sees the response (or the rejection) go back.
-    fn release_backend(&mut self, handle: Handle) {
-        if let Some(r) = self.requests.get(handle)
-            && r.backend != u32::MAX
+    /// An attempt is over: `failure` None is a success. The balancer sees
+    /// the server's outcome; the client (unless it gave up on this attempt)
+    /// gets its answer or retries.
+    fn end_attempt(&mut self, handle: Handle, failure: Option<Failure>, at_server: Option<ServerOutcome>) {
+        let Some(att) = self.attempts.get(handle).copied() else { return };
+        self.attempts.remove(handle);
+        if let Some(outcome) = at_server {
+            self.recorder.on_server_outcome(att.server, outcome, att.counted);
+            if !att.released && att.backend != u32::MAX {
+                let lb = &mut self.balancers[att.balancer as usize];
+                let b = &mut lb.pool.backends[att.backend as usize];
+                b.inflight = b.inflight.saturating_sub(1);
+                let failed = outcome != ServerOutcome::Completed;
+                if let Passive::Eject(until, generation) = lb.observe(att.backend as usize, failed, self.now) {
+                    self.on_ejection(att.balancer, att.backend, until, generation);
+                }
+            }
+        }
+        if att.abandoned {
+            return;
+        }
+        self.client_attempt_over(&att);
+        match failure {
+            None => self.call_succeeded(att.call),
+            Some(why) => self.attempt_failed(att.call, why),
+        }
+    }
+
+    /// The client stops counting an attempt as active.
+    fn client_attempt_over(&mut self, att: &Attempt) {
+        let cs = &mut self.clients[att.client as usize];
+        cs.active_attempts = cs.active_attempts.saturating_sub(1);
+        if att.retry {
+            cs.active_retries = cs.active_retries.saturating_sub(1);
+        }
+    }
+
+    fn call_succeeded(&mut self, call_h: Handle) {
+        let Some(call) = self.calls.get(call_h).copied() else { return };
+        if call.done {
+            return;
+        }
+        let latency = self.now.since(call.created).0;
+        self.recorder.on_success(call.client, call.user, call.created.0, latency);
+        if let Some(Budget::TokenBucket { max_tokens, token_ratio }) =
+            self.world.clients[call.client as usize].retry.as_ref().and_then(|r| r.budget)
         {
-            let b = &mut self.balancers[r.balancer as usize].pool.backends[r.backend as usize];
-            b.inflight = b.inflight.saturating_sub(1);
+            let cs = &mut self.clients[call.client as usize];
+            cs.tokens = (cs.tokens + token_ratio).min(max_tokens);
         }
+        self.finish_call(call_h, &call);
     }
 
-    /// A successful response reaches the client (unless it gave up already).
-    fn respond(&mut self, handle: Handle) {
-        let Some(req) = self.requests.get(handle).copied() else {
-            return;
-        };
-        self.requests.remove(handle);
-        if req.client_done {
+    /// An attempt failed: retry if the policy and budget allow, else the call fails.
+    fn attempt_failed(&mut self, call_h: Handle, why: Failure) {
+        let Some(call) = self.calls.get(call_h).copied() else { return };
+        if call.done {
             return;
         }
-        let latency = self.now.since(req.created).0;
-        self.recorder.on_success(req.client, req.user, latency, req.counted);
-        self.client_finished(&req, latency);
-    }
-
-    /// The client sees a failure now.
-    fn fail(&mut self, handle: Handle, why: Failure) {
-        let Some(req) = self.requests.get(handle).copied() else {
-            return;
-        };
-        self.requests.remove(handle);
-        if req.client_done {
-            return;
+        let client = call.client as usize;
+        if let Some(policy) = &self.world.clients[client].retry {
+            let cs = &mut self.clients[client];
+            if let Some(Budget::TokenBucket { .. }) = policy.budget {
+                cs.tokens = (cs.tokens - 1.0).max(0.0);
+            }
+            let kind = match why {
+                Failure::TimedOut => RetryOn::Timeout,
+                Failure::Rejected => RetryOn::Rejected,
+                Failure::ServerError => RetryOn::ServerError,
+                Failure::Refused => RetryOn::Refused,
+                Failure::Reset => RetryOn::Reset,
+                Failure::NoBackend => RetryOn::NoBackend,
+            };
+            let budget_ok = match policy.budget {
+                None => true,
+                Some(Budget::Ratio { ratio, min_concurrency }) => {
+                    let allowed = (ratio * f64::from(cs.active_attempts)).max(f64::from(min_concurrency));
+                    f64::from(cs.active_retries) < allowed
+                }
+                Some(Budget::TokenBucket { max_tokens, .. }) => cs.tokens > max_tokens / 2.0,
+            };
+            if call.attempts < policy.attempts && policy.retries(kind) && budget_ok {
+                let cap = policy.backoff_base.saturating_mul(1u64 << (call.attempts - 1).min(32)).min(policy.backoff_max);
+                let delay = match policy.jitter {
+                    Jitter::Full => (unit_f64(&mut cs.rng) * cap as f64) as u64,
+                    Jitter::Equal => cap / 2 + (unit_f64(&mut cs.rng) * (cap / 2) as f64) as u64,
+                    Jitter::None => cap,
+                };
+                self.events.push(self.now + SimDuration(delay), Event::Retry { call: call_h });
+                return;
+            }
         }
-        self.recorder.on_failure(req.client, req.user, why, req.counted);
-        let latency = self.now.since(req.created).0;
-        self.client_finished(&req, latency);
+        self.recorder.on_failure(call.client, call.user, call.created.0, why);
+        self.finish_call(call_h, &call);
     }
 
-    /// Bookkeeping when a client has its outcome: the in-system count, and
-    /// the closed-loop user's next request.
-    fn client_finished(&mut self, req: &Request, time_in_system: u64) {
+    /// Bookkeeping when a call has its outcome: the in-system count, the
+    /// attempt it leaves behind, and the closed-loop user's next request.
+    fn finish_call(&mut self, call_h: Handle, call: &Call) {
+        if let Some(c) = self.calls.get_mut(call_h) {
+            c.done = true;
+        }
+        // The client no longer waits for the current attempt.
+        if let Some(a) = self.attempts.get_mut(call.current)
+            && a.call == call_h
+            && !a.abandoned
+        {
+            a.abandoned = true;
+            let a = *a;
+            self.client_attempt_over(&a);
+        }
+        self.calls.remove(call_h);
         self.touch_in_system();
         self.in_system -= 1;
-        if req.counted {
+        let time_in_system = self.now.since(call.created).0;
+        if call.created >= self.world.warmup {
             self.sojourn_sum_ns += u128::from(time_in_system);
             self.sojourn_count += 1;
         } else if self.now > self.world.warmup {
@@ -511,30 +767,200 @@ impl Simulation {
             // inside the measured period counts.
             self.edge_ns += u128::from(self.now.since(self.world.warmup).0);
         }
-        if let Load::Closed { think } = &self.world.clients[req.client as usize].load
+        if let Load::Closed { think } = &self.world.clients[call.client as usize].load
             && self.may_generate()
         {
-            let pause = think.sample(&mut self.clients[req.client as usize].rng);
-            self.events.push(self.now + SimDuration(pause), Event::UserSend { client: req.client, user: req.user });
+            let pause = think.sample(&mut self.clients[call.client as usize].rng);
+            self.events.push(self.now + SimDuration(pause), Event::UserSend { client: call.client, user: call.user });
         }
     }
 
-    fn on_timeout(&mut self, client: u32) {
+    fn on_call_timeout(&mut self, client: u32) {
         let now = self.now;
-        while let Some(handle) = self.clients[client as usize].timers.pop_due(now) {
-            let Some(req) = self.requests.get_mut(handle) else {
-                continue;
-            };
-            if req.client_done {
+        while let Some(call_h) = self.clients[client as usize].call_timers.pop_due(now) {
+            let Some(call) = self.calls.get(call_h).copied() else { continue };
+            if call.done {
                 continue;
             }
-            req.client_done = true;
-            let req = *req;
-            self.recorder.on_failure(req.client, req.user, Failure::TimedOut, req.counted);
-            self.client_finished(&req, now.since(req.created).0);
+            self.recorder.on_failure(call.client, call.user, call.created.0, Failure::TimedOut);
+            self.finish_call(call_h, &call);
         }
-        if let Some(next) = self.clients[client as usize].timers.next_deadline() {
-            self.events.push(next, Event::Timeout { client });
+        if let Some(next) = self.clients[client as usize].call_timers.next_deadline() {
+            self.events.push(next, Event::CallTimeout { client });
+        }
+    }
+
+    fn on_try_timeout(&mut self, client: u32) {
+        let now = self.now;
+        while let Some(handle) = self.clients[client as usize].try_timers.pop_due(now) {
+            let Some(a) = self.attempts.get_mut(handle) else { continue };
+            if a.abandoned {
+                continue;
+            }
+            a.abandoned = true;
+            let a = *a;
+            self.client_attempt_over(&a);
+            self.attempt_failed(a.call, Failure::TimedOut);
+        }
+        if let Some(next) = self.clients[client as usize].try_timers.next_deadline() {
+            self.events.push(next, Event::TryTimeout { client });
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Server life cycle.
+
+    #[inline]
+    fn overload_changed(&mut self, server: u32) {
+        if let Some(check_at) = self.servers[server as usize].overload_changed(self.now) {
+            self.events.push(check_at, Event::OverloadCheck { server });
+        }
+    }
+
+    fn on_overload_check(&mut self, server: u32) {
+        if self.servers[server as usize].overload_expired(self.now) {
+            let name = self.world.servers[server as usize].name.clone();
+            self.crash_server(server, "overwhelmed");
+            let up = self.servers[server as usize].begin_restart(self.now);
+            let life = self.servers[server as usize].life;
+            self.events.push(up, Event::ServerUp { server, life });
+            self.log(EventKind::ServerRestarting, format!("server {name}"), "restarting after the crash".into());
+        }
+    }
+
+    /// Everything the server holds is lost: clients see a reset.
+    fn crash_server(&mut self, server: u32, why: &str) {
+        let now = self.now;
+        let queued = self.servers[server as usize].crash(now);
+        let name = self.world.servers[server as usize].name.clone();
+        let mut lost: Vec<Handle> = queued;
+        for h in self.attempts.handles() {
+            if let Some(a) = self.attempts.get(h)
+                && a.server == server
+                && a.stage == Stage::Serving
+            {
+                lost.push(h);
+            }
+        }
+        let n = lost.len();
+        for h in lost {
+            self.end_attempt(h, Some(Failure::Reset), Some(ServerOutcome::Reset));
+        }
+        self.log(EventKind::ServerCrashed, format!("server {name}"), format!("{why}; {n} requests lost"));
+    }
+
+    fn on_server_up(&mut self, server: u32, life: u32) {
+        let s = &mut self.servers[server as usize];
+        if s.life != life || !matches!(s.phase, Phase::Restarting(_)) {
+            return;
+        }
+        s.come_up(self.now);
+        let name = self.world.servers[server as usize].name.clone();
+        self.log(EventKind::ServerUp, format!("server {name}"), "back up (cold)".into());
+    }
+
+    /// Restarts a server: down now if it is up, up after its restart time.
+    fn restart_server(&mut self, server: u32, why: &str) {
+        if self.servers[server as usize].phase == Phase::Up {
+            self.crash_server(server, why);
+        }
+        let up = self.servers[server as usize].begin_restart(self.now);
+        let life = self.servers[server as usize].life;
+        self.events.push(up, Event::ServerUp { server, life });
+        let name = self.world.servers[server as usize].name.clone();
+        self.log(EventKind::ServerRestarting, format!("server {name}"), format!("{why}; up at {}", self.clock(up.0)));
+    }
+
+    /// Starts queued requests on workers the timeline added.
+    fn start_waiting(&mut self, server: u32) {
+        let mut started = std::mem::take(&mut self.scratch);
+        self.servers[server as usize].start_waiting(self.now, &mut started);
+        for &(h, done_at) in &started {
+            if let Some(a) = self.attempts.get_mut(h) {
+                a.stage = Stage::Serving;
+            }
+            self.events.push(done_at, Event::Complete { server, attempt: h });
+        }
+        started.clear();
+        self.scratch = started;
+    }
+
+    fn clock(&self, ns: u64) -> String {
+        match &self.world.clock {
+            Some(c) => c.format(ns),
+            None => crate::time::format_duration(ns),
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Health checks and outlier detection.
+
+    fn on_probe(&mut self, balancer: u32, backend: u32) {
+        let lb = &self.balancers[balancer as usize];
+        let Some(hc) = lb.health_check else { return };
+        let server = lb.servers[backend as usize] as usize;
+        let s = &self.servers[server];
+        // A probe is refused by a down server, answered with an error at the
+        // server's error rate, and times out when the queue ahead of it is
+        // longer than the probe timeout.
+        let wait = s.queue_len() as f64 * s.mean_service_secs() / f64::from(s.workers.max(1));
+        let outcome = if !s.is_up() {
+            Some(false)
+        } else if wait * 1e9 > hc.timeout as f64 {
+            None
+        } else {
+            let error_rate = self.world.servers[server].error_rate;
+            Some(!(error_rate > 0.0 && rng::chance(&mut self.misc_rng, error_rate)))
+        };
+        match outcome {
+            Some(ok) => self.probe_outcome(balancer, backend, ok),
+            None => self.events.push(self.now + SimDuration(hc.timeout), Event::ProbeFailed { balancer, backend }),
+        }
+        let next = self.now + self.balancers[balancer as usize].next_probe_delay();
+        self.events.push(next, Event::Probe { balancer, backend });
+    }
+
+    fn probe_outcome(&mut self, balancer: u32, backend: u32, ok: bool) {
+        let Some(healthy) = self.balancers[balancer as usize].probe_result(backend as usize, ok) else { return };
+        let lb_name = self.world.balancers[balancer as usize].name.clone();
+        let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
+        let srv = self.world.servers[server].name.clone();
+        let kind = if healthy { EventKind::BackendHealthy } else { EventKind::BackendUnhealthy };
+        let detail = if healthy { "health checks pass again" } else { "health checks failing" };
+        self.log(kind, format!("server {srv}"), format!("{detail} (balancer {lb_name})"));
+        self.refresh_balancer(balancer);
+    }
+
+    fn on_ejection(&mut self, balancer: u32, backend: u32, until: SimTime, generation: u32) {
+        let lb_name = self.world.balancers[balancer as usize].name.clone();
+        let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
+        let srv = self.world.servers[server].name.clone();
+        let secs = until.since(self.now).as_secs_f64();
+        self.log(EventKind::BackendEjected, format!("server {srv}"), format!("ejected by balancer {lb_name} for {secs:.0}s"));
+        self.events.push(until, Event::Unject { balancer, backend, generation });
+        self.refresh_balancer(balancer);
+    }
+
+    fn on_unject(&mut self, balancer: u32, backend: u32, generation: u32) {
+        if self.balancers[balancer as usize].unject(backend as usize, generation, self.now) {
+            let lb_name = self.world.balancers[balancer as usize].name.clone();
+            let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
+            let srv = self.world.servers[server].name.clone();
+            self.log(EventKind::BackendReturned, format!("server {srv}"), format!("back in balancer {lb_name}"));
+            self.refresh_balancer(balancer);
+        }
+    }
+
+    fn refresh_balancer(&mut self, balancer: u32) {
+        if self.balancers[balancer as usize].refresh() {
+            let lb = &self.balancers[balancer as usize];
+            let name = self.world.balancers[balancer as usize].name.clone();
+            let (kind, detail) = if lb.panicking {
+                (EventKind::PanicModeOn, "too few usable backends: balancing over all of them, healthy or not")
+            } else {
+                (EventKind::PanicModeOff, "enough usable backends again")
+            };
+            self.log(kind, format!("balancer {name}"), detail.into());
         }
     }
 }

@@ -1,13 +1,28 @@
-//! Servers at run time: workers, a FIFO queue with a limit, and the
-//! service-time distribution.
+//! Servers at run time: workers, a FIFO queue with a limit, the service-time
+//! distribution, and the life cycle the incident timeline and overload
+//! drive: up, crashed (refusing connections), restarting, back up cold.
+//!
+//! Timeline changes (slow-downs, error rates, worker counts, deploys) are
+//! kept as layers keyed by the change that made them, so that reverting one
+//! change restores exactly what the others leave in force.
 
 use std::collections::VecDeque;
 
 use crate::dist::Dist;
 use crate::engine::Handle;
-use crate::model::ServerDef;
-use crate::rng::SimRng;
+use crate::model::{ColdStart, CrashRule, Degrade, ServerDef};
+use crate::rng::{SimRng, chance};
 use crate::time::{SimDuration, SimTime};
+
+/// Where a server is in its life cycle.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    Up,
+    /// Crashed: refusing connections until something restarts it.
+    Down,
+    /// Coming back; up at the given time.
+    Restarting(SimTime),
+}
 
 /// What happened to a request that reached a server.
 pub(super) enum Arrival {
@@ -17,15 +32,59 @@ pub(super) enum Arrival {
     Queued(u64),
     /// The queue was full.
     Rejected,
+    /// Answered at once with an error (a fault or bad deploy).
+    Error,
+    /// The server is down.
+    Refused,
+}
+
+/// Changes from the timeline, each tagged with the change that made it.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Layers {
+    pub slow_down: Vec<(u32, f64)>,
+    pub error_rate: Vec<(u32, f64)>,
+    pub workers: Vec<(u32, u32)>,
+    pub service: Vec<(u32, Dist)>,
+}
+
+impl Layers {
+    pub fn remove(&mut self, change: u32) {
+        self.slow_down.retain(|l| l.0 != change);
+        self.error_rate.retain(|l| l.0 != change);
+        self.workers.retain(|l| l.0 != change);
+        self.service.retain(|l| l.0 != change);
+    }
 }
 
 pub(super) struct ServerState {
+    base_workers: u32,
+    base_error_rate: f64,
+    base_service: Dist,
     pub workers: u32,
     busy: u32,
     queue: VecDeque<Handle>,
     queue_limit: u64,
     service: Dist,
+    /// Product of active slow-downs.
+    slow_down: f64,
+    /// Share of requests failed at once.
+    error_rate: f64,
+    pub layers: Layers,
     rng: SimRng,
+    pub phase: Phase,
+    /// Bumped on every crash and restart: events from an earlier life are stale.
+    pub life: u32,
+    restart_time: u64,
+    cold_start: Option<ColdStart>,
+    up_since: SimTime,
+    degrade: Option<Degrade>,
+    crash: Option<CrashRule>,
+    /// Overload clock: runs up while overloaded, down while not.
+    overload_level: u64,
+    overloaded: bool,
+    overload_since: SimTime,
+    /// Whether any multiplier applies (skips the arithmetic when none does).
+    plain_service: bool,
     /// Integral of busy workers over time (worker-ns), and when it was last brought up to date.
     pub busy_area: f64,
     last_change: SimTime,
@@ -34,21 +93,57 @@ pub(super) struct ServerState {
 
 impl ServerState {
     pub fn new(def: &ServerDef, rng: SimRng) -> ServerState {
-        ServerState {
+        let mut s = ServerState {
+            base_workers: def.workers,
+            base_error_rate: def.error_rate,
+            base_service: def.service.clone(),
             workers: def.workers,
             busy: 0,
             queue: VecDeque::new(),
             queue_limit: def.queue_limit,
             service: def.service.clone(),
+            slow_down: 1.0,
+            error_rate: def.error_rate,
+            layers: Layers::default(),
             rng,
+            phase: Phase::Up,
+            life: 0,
+            restart_time: def.restart_time,
+            cold_start: def.cold_start,
+            up_since: SimTime::ZERO,
+            degrade: def.degrade,
+            crash: def.crash,
+            overload_level: 0,
+            overloaded: false,
+            overload_since: SimTime::ZERO,
+            plain_service: true,
             busy_area: 0.0,
             last_change: SimTime::ZERO,
             busy_area_at_interval_start: 0.0,
-        }
+        };
+        s.refresh_plain();
+        s
+    }
+
+    fn refresh_plain(&mut self) {
+        self.plain_service = self.slow_down == 1.0 && self.degrade.is_none() && self.cold_start.is_none();
     }
 
     pub fn queue_len(&self) -> usize {
         self.queue.len()
+    }
+
+    /// Requests in the server: being served and waiting.
+    pub fn in_system(&self) -> u64 {
+        u64::from(self.busy) + self.queue.len() as u64
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.phase == Phase::Up
+    }
+
+    pub fn mean_service_secs(&self) -> f64 {
+        self.service.mean_secs() * self.slow_down
     }
 
     /// Brings the busy-time integral up to `now`.
@@ -61,17 +156,38 @@ impl ServerState {
     }
 
     #[inline]
-    fn start(&mut self, now: SimTime) -> SimTime {
-        now + SimDuration(self.service.sample(&mut self.rng))
+    fn service_time(&mut self, now: SimTime) -> SimDuration {
+        let base = self.service.sample(&mut self.rng);
+        if self.plain_service {
+            return SimDuration(base);
+        }
+        let mut factor = self.slow_down;
+        if let Some(d) = self.degrade {
+            let over = self.in_system().saturating_sub(u64::from(d.above));
+            factor *= 1.0 + d.per_request * over as f64;
+        }
+        if let Some(c) = self.cold_start {
+            let warm = now.since(self.up_since).0;
+            if warm < c.duration && c.duration > 0 {
+                factor *= 1.0 + (c.factor - 1.0) * (1.0 - warm as f64 / c.duration as f64);
+            }
+        }
+        SimDuration((base as f64 * factor).round() as u64)
     }
 
     /// A request arrives.
     #[inline]
     pub fn arrive(&mut self, now: SimTime, request: Handle) -> Arrival {
+        if self.phase != Phase::Up {
+            return Arrival::Refused;
+        }
+        if self.error_rate > 0.0 && chance(&mut self.rng, self.error_rate) {
+            return Arrival::Error;
+        }
         if self.busy < self.workers {
             self.touch(now);
             self.busy += 1;
-            Arrival::Started(self.start(now))
+            Arrival::Started(now + self.service_time(now))
         } else if (self.queue.len() as u64) < self.queue_limit {
             self.queue.push_back(request);
             Arrival::Queued(self.queue.len() as u64)
@@ -83,12 +199,88 @@ impl ServerState {
     /// A worker finished; returns the next request it starts, if any.
     #[inline]
     pub fn complete(&mut self, now: SimTime) -> Option<(Handle, SimTime)> {
-        if let Some(next) = self.queue.pop_front() {
-            Some((next, self.start(now)))
-        } else {
-            self.touch(now);
-            self.busy = self.busy.saturating_sub(1);
-            None
+        if self.busy <= self.workers
+            && let Some(next) = self.queue.pop_front()
+        {
+            let done = now + self.service_time(now);
+            return Some((next, done));
         }
+        self.touch(now);
+        self.busy = self.busy.saturating_sub(1);
+        None
+    }
+
+    /// Starts queued requests on idle workers (after the worker count grew).
+    pub fn start_waiting(&mut self, now: SimTime, out: &mut Vec<(Handle, SimTime)>) {
+        while self.busy < self.workers && self.phase == Phase::Up {
+            let Some(next) = self.queue.pop_front() else { break };
+            self.touch(now);
+            self.busy += 1;
+            let done = now + self.service_time(now);
+            out.push((next, done));
+        }
+    }
+
+    /// Crashes the server: everything it held is lost. Returns the queued
+    /// requests (the ones in service are found by the caller).
+    pub fn crash(&mut self, now: SimTime) -> Vec<Handle> {
+        self.touch(now);
+        self.busy = 0;
+        self.phase = Phase::Down;
+        self.life += 1;
+        self.overloaded = false;
+        self.overload_level = 0;
+        self.queue.drain(..).collect()
+    }
+
+    /// Begins a restart; returns when the server will be up.
+    pub fn begin_restart(&mut self, now: SimTime) -> SimTime {
+        let up = now + SimDuration(self.restart_time);
+        self.phase = Phase::Restarting(up);
+        self.life += 1;
+        up
+    }
+
+    /// Restart finished: up again, cold.
+    pub fn come_up(&mut self, now: SimTime) {
+        self.touch(now);
+        self.phase = Phase::Up;
+        self.up_since = now;
+    }
+
+    /// Recomputes the effective values from the base and the active layers.
+    pub fn apply_layers(&mut self) {
+        self.slow_down = self.layers.slow_down.iter().map(|l| l.1).product();
+        let ok: f64 = self.layers.error_rate.iter().map(|l| 1.0 - l.1).product::<f64>() * (1.0 - self.base_error_rate);
+        self.error_rate = 1.0 - ok;
+        self.workers = self.layers.workers.last().map_or(self.base_workers, |l| l.1);
+        self.service = self.layers.service.last().map_or_else(|| self.base_service.clone(), |l| l.1.clone());
+        self.refresh_plain();
+    }
+
+    /// Updates the overload clock after the load changed. Returns the time
+    /// at which to check for a crash when the server just became overloaded.
+    #[inline]
+    pub fn overload_changed(&mut self, now: SimTime) -> Option<SimTime> {
+        let rule = self.crash?;
+        let over = self.phase == Phase::Up && self.in_system() > rule.threshold;
+        if over == self.overloaded {
+            return None;
+        }
+        let elapsed = now.since(self.overload_since).0;
+        self.overload_level =
+            if self.overloaded { self.overload_level + elapsed } else { self.overload_level.saturating_sub(elapsed) };
+        self.overloaded = over;
+        self.overload_since = now;
+        over.then(|| now + SimDuration(rule.after.saturating_sub(self.overload_level)))
+    }
+
+    /// Whether the overload clock has run out (the server should crash now).
+    pub fn overload_expired(&mut self, now: SimTime) -> bool {
+        let Some(rule) = self.crash else { return false };
+        if !self.overloaded || self.phase != Phase::Up {
+            return false;
+        }
+        self.overload_level + now.since(self.overload_since).0 >= rule.after
     }
 }

@@ -1,0 +1,79 @@
+//! The incident timeline: changes applied at a time, each reversible after a
+//! duration, at an `until` time, or by a later `revert` entry (a rollback).
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::NamedMap;
+use crate::balancer::AlgorithmKind;
+use crate::clock::TimeSpec;
+use crate::dist::DistSpec;
+use crate::units::{Percent, Rate};
+
+/// One-shot actions on a server or balancer.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Server: down (refusing connections, in-flight requests reset) until
+    /// restarted. Reverting it restarts the server.
+    Crash,
+    /// Server: down for its `restart_time`, then back up, cold.
+    Restart,
+    /// Balancer: stop accepting connections. Reverting it brings it back.
+    Down,
+}
+
+/// One entry of `timeline:`. Exactly one target (`balancer`, `server`,
+/// `client`) with its changes, or a `revert`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelineEntry {
+    /// Needed to revert the entry by name.
+    pub name: Option<Spanned<String>>,
+    /// When: an offset (`10m`), a time of day (`"14:10"`) or a datetime.
+    pub at: Spanned<TimeSpec>,
+    /// Revert automatically after this long...
+    pub duration: Option<Spanned<crate::units::Duration>>,
+    /// ...or at this time.
+    pub until: Option<Spanned<TimeSpec>>,
+    /// Free text for the event log and reports ("deploy rollback").
+    pub note: Option<String>,
+    /// Marks the remedy: recovery time is measured from here.
+    #[serde(default)]
+    pub fix: bool,
+
+    pub balancer: Option<Spanned<String>>,
+    pub server: Option<Spanned<String>>,
+    pub client: Option<Spanned<String>>,
+    /// Undo an earlier entry, by name.
+    pub revert: Option<Spanned<String>>,
+
+    /// Balancer: the servers in rotation (others get no traffic).
+    pub backends: Option<Vec<Spanned<String>>>,
+    /// Balancer: new weights for the servers named.
+    pub weights: Option<NamedMap<u32>>,
+    /// Balancer: switch algorithm.
+    pub algorithm: Option<Spanned<AlgorithmKind>>,
+    /// Server: crash or restart; balancer: down.
+    pub action: Option<Spanned<Action>>,
+    /// Server: multiply service times.
+    pub slow_down: Option<Spanned<f64>>,
+    /// Server: fail this share of requests at once with a 5xx.
+    pub error_rate: Option<Spanned<Percent>>,
+    /// Server: change the worker count.
+    pub workers: Option<Spanned<u32>>,
+    /// Server: a deploy with a new service-time distribution.
+    pub service: Option<Spanned<DistSpec>>,
+    /// Client group: a new rate (a spike or a drop).
+    pub rate: Option<Spanned<Rate>>,
+    /// Client group: multiply the rate.
+    pub rate_factor: Option<Spanned<f64>>,
+}
+
+/// The period a summary's "incident window" figures cover.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowSpec {
+    pub from: Spanned<TimeSpec>,
+    pub until: Spanned<TimeSpec>,
+}

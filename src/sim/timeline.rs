@@ -1,0 +1,200 @@
+//! Applying and reverting timeline changes on the run-time tables.
+//!
+//! Configuration changes become layers tagged with the entry's index, so a
+//! revert removes exactly that entry's effect and leaves later changes in
+//! force. Crashes, restarts and balancer outages change state directly.
+
+use super::balancer::ConfigLayer;
+use super::{Event, Simulation, Stage};
+use crate::engine::Handle;
+use crate::metrics::{EventKind, Failure};
+use crate::model::Change;
+use crate::scenario::Action;
+
+impl Simulation {
+    pub(super) fn on_timeline(&mut self, index: usize, revert: bool) {
+        let change = self.world.timeline[index].change.clone();
+        if revert {
+            // Automatic revert (duration/until); skipped if never applied or already undone.
+            if self.applied[index] {
+                self.undo(index, None);
+            }
+            return;
+        }
+        if let Change::Revert { entry } = change {
+            if self.applied[entry] {
+                self.undo(entry, Some(index));
+            } else {
+                let t = &self.world.timeline[index];
+                let detail = format!("nothing to revert: `{}` is not in force", self.world.timeline[entry].name.clone().unwrap_or_default());
+                self.log(EventKind::ChangeApplied, t.target.clone(), detail);
+            }
+            return;
+        }
+        if let Some(reason) = self.blocked_by_validation(index) {
+            let t = &self.world.timeline[index];
+            let detail = format!("{} blocked: {reason}", t.what);
+            let target = t.target.clone();
+            self.blocked.push(index);
+            self.log(EventKind::ChangeBlocked, target, detail);
+            return;
+        }
+        self.applied[index] = true;
+        let t = &self.world.timeline[index];
+        let mut detail = t.what.clone();
+        if let Some(n) = &t.note {
+            detail = format!("{detail} ({n})");
+        }
+        let target = t.target.clone();
+        self.log(EventKind::ChangeApplied, target, detail);
+        let tag = index as u32;
+        match change {
+            Change::Balancer { balancer, members, weights, algorithm, down } => {
+                let lb = &mut self.balancers[balancer as usize];
+                lb.layers.push(ConfigLayer { change: tag, members, weights, algorithm, down });
+                if down {
+                    self.take_balancer_down(balancer);
+                }
+                self.refresh_balancer(balancer);
+            }
+            Change::Server { servers, action, slow_down, error_rate, workers, service } => {
+                for &s in &servers {
+                    match action {
+                        Some(Action::Crash) => {
+                            if self.servers[s as usize].is_up() {
+                                self.crash_server(s, "crashed by the timeline");
+                            }
+                        }
+                        Some(Action::Restart) => self.restart_server(s, "restarted by the timeline"),
+                        _ => {}
+                    }
+                    let st = &mut self.servers[s as usize];
+                    if let Some(f) = slow_down {
+                        st.layers.slow_down.push((tag, f));
+                    }
+                    if let Some(r) = error_rate {
+                        st.layers.error_rate.push((tag, r));
+                    }
+                    if let Some(w) = workers {
+                        st.layers.workers.push((tag, w));
+                    }
+                    if let Some(d) = &service {
+                        st.layers.service.push((tag, d.clone()));
+                    }
+                    st.apply_layers();
+                    self.start_waiting(s);
+                }
+            }
+            Change::Client { client, rate, factor } => {
+                self.clients[client as usize].rate_layers.push((tag, rate, factor));
+                self.restart_arrivals(client);
+            }
+            Change::Revert { .. } => unreachable!("handled above"),
+        }
+    }
+
+    /// Undoes entry `index` (by its `duration`/`until`, or by the revert entry `by`).
+    fn undo(&mut self, index: usize, by: Option<usize>) {
+        self.applied[index] = false;
+        let t = &self.world.timeline[index];
+        let label = t.name.clone().unwrap_or_else(|| t.what.clone());
+        let mut detail = match by {
+            Some(b) => format!("{label} reverted by `{}`", self.world.timeline[b].name.clone().unwrap_or_default()),
+            None => format!("{label} reverted"),
+        };
+        if let Some(note) = by.and_then(|b| self.world.timeline[b].note.clone()) {
+            detail = format!("{detail} ({note})");
+        }
+        let target = t.target.clone();
+        let change = t.change.clone();
+        self.log(EventKind::ChangeReverted, target, detail);
+        let tag = index as u32;
+        match change {
+            Change::Balancer { balancer, down, .. } => {
+                let lb = &mut self.balancers[balancer as usize];
+                lb.layers.retain(|l| l.change != tag);
+                let was_down = lb.down;
+                self.refresh_balancer(balancer);
+                if down && was_down && !self.balancers[balancer as usize].down {
+                    let name = self.world.balancers[balancer as usize].name.clone();
+                    self.log(EventKind::BalancerUp, format!("balancer {name}"), "accepting connections again".into());
+                }
+            }
+            Change::Server { servers, action, .. } => {
+                for &s in &servers {
+                    if action == Some(Action::Crash) && self.servers[s as usize].phase == super::Phase::Down {
+                        self.restart_server(s, "restarted to undo the crash");
+                    }
+                    let st = &mut self.servers[s as usize];
+                    st.layers.remove(tag);
+                    st.apply_layers();
+                    self.start_waiting(s);
+                }
+            }
+            Change::Client { client, .. } => {
+                self.clients[client as usize].rate_layers.retain(|l| l.0 != tag);
+                self.restart_arrivals(client);
+            }
+            Change::Revert { .. } => {}
+        }
+    }
+
+    fn blocked_by_validation(&self, index: usize) -> Option<String> {
+        let Change::Balancer { balancer, members, weights, algorithm, down } = &self.world.timeline[index].change else {
+            return None;
+        };
+        let layer = ConfigLayer {
+            change: index as u32,
+            members: members.clone(),
+            weights: weights.clone(),
+            algorithm: *algorithm,
+            down: *down,
+        };
+        self.balancers[*balancer as usize].violates(&layer)
+    }
+
+    /// New rate: restart the group's arrival process from now.
+    fn restart_arrivals(&mut self, client: u32) {
+        let now = self.now;
+        let cs = &mut self.clients[client as usize];
+        cs.apply_rate_layers(now);
+        let generation = cs.arrival_gen;
+        if let Some(t) = cs.next_open_arrival(&self.world.clients[client as usize]) {
+            self.events.push(t, Event::Arrival { client, generation });
+        }
+    }
+
+    /// A balancer goes down: it refuses new connections, and the attempts it
+    /// was carrying are cut (the servers finish them, but nobody gets the answer).
+    fn take_balancer_down(&mut self, balancer: u32) {
+        let now = self.now;
+        let lb = &mut self.balancers[balancer as usize];
+        if lb.down {
+            return;
+        }
+        lb.down_since = now;
+        for b in &mut lb.pool.backends {
+            b.inflight = 0;
+        }
+        let cut: Vec<Handle> = self
+            .attempts
+            .handles()
+            .filter(|&h| self.attempts.get(h).is_some_and(|a| a.balancer == balancer && a.backend != u32::MAX))
+            .collect();
+        let n = cut.len();
+        for h in cut {
+            let Some(a) = self.attempts.get_mut(h) else { continue };
+            a.released = true;
+            if a.abandoned {
+                continue;
+            }
+            a.abandoned = true;
+            let a = *a;
+            debug_assert!(matches!(a.stage, Stage::AtServer | Stage::Serving));
+            self.client_attempt_over(&a);
+            self.attempt_failed(a.call, Failure::Reset);
+        }
+        let name = self.world.balancers[balancer as usize].name.clone();
+        self.log(EventKind::BalancerDown, format!("balancer {name}"), format!("down; {n} requests cut"));
+    }
+}
