@@ -6,12 +6,14 @@
 
 pub mod app;
 pub mod balancer;
+pub mod clock;
 pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod meanfield;
 pub mod metrics;
 pub mod model;
+pub mod monitor;
 pub mod report;
 pub mod rng;
 pub mod scenario;
