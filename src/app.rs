@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub json: bool,
     pub reproducible: bool,
     pub quiet: bool,
+    /// Exit 0 even when an SLO fails.
+    pub no_fail: bool,
 }
 
 /// What a finished `lbsim run` produced.
@@ -92,7 +94,7 @@ fn finish_run(
     let ctx = RunContext { file: source.display_name(), overrides: opts.sets.clone(), reproducible: opts.reproducible };
     let summary = Summary::build(&result, &ctx);
     let mut files = vec![out.commit(series_name)?];
-    files.extend(report::write_reports(out, &summary)?);
+    files.extend(report::write_reports(out, &summary, &result)?);
     files.sort();
     let stdout = if opts.json {
         String::from_utf8_lossy(&report::summary_json(&summary)?).into_owned()

@@ -32,7 +32,8 @@ enum Command {
         lbsim run scenarios/quickstart.yaml\n  \
         lbsim run scenarios/quickstart.yaml --set clients.web.rate=900/s --seed 7 --out /tmp/q\n  \
         lbsim run scenarios/quickstart.yaml --json | jq .latency_ms\n\n\
-        Reports go to output/<scenario name>/ unless --out is given: summary.json, timeseries.csv, servers.csv.")]
+        Reports go to output/<scenario name>/ unless --out is given: summary.json, timeseries.csv, servers.csv, events.csv.\n\
+        Exit status 1 when a declared SLO fails (unless --no-fail).")]
     Run {
         /// Scenario file (YAML or JSON).
         scenario: PathBuf,
@@ -55,6 +56,9 @@ enum Command {
         /// No progress bar or warnings on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Exit 0 even when a declared SLO fails (the verdict stays in the reports).
+        #[arg(long)]
+        no_fail: bool,
     },
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
@@ -107,8 +111,8 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Run { scenario, out, sets, seed, json, reproducible, quiet } => {
-            let outcome = app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet })?;
+        Command::Run { scenario, out, sets, seed, json, reproducible, quiet, no_fail } => {
+            let outcome = app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet, no_fail })?;
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
         }

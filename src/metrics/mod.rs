@@ -20,7 +20,6 @@ pub use series::{CsvSink, NullSink, SeriesSink};
 pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot};
 pub use users::{UserCounts, UserFlags, UserIndex};
 
-
 /// Why a request failed, as its client saw it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -42,8 +41,14 @@ pub enum Failure {
 pub const FAILURE_KINDS: usize = 6;
 
 impl Failure {
-    pub const ALL: [Failure; FAILURE_KINDS] =
-        [Failure::Rejected, Failure::TimedOut, Failure::NoBackend, Failure::ServerError, Failure::Refused, Failure::Reset];
+    pub const ALL: [Failure; FAILURE_KINDS] = [
+        Failure::Rejected,
+        Failure::TimedOut,
+        Failure::NoBackend,
+        Failure::ServerError,
+        Failure::Refused,
+        Failure::Reset,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -549,11 +554,13 @@ impl Recorder {
         for f in Failure::ALL {
             g[G::of_failure(f).idx()] = c.failed[f as usize] as f64;
         }
-        g[G::ErrorRate.idx()] = ratio(failed as f64, answered as f64);
+        // No answer, no rate: NaN (an empty cell in the CSV), so alerts and
+        // SLO checks treat an idle interval as missing data, not as 0% errors.
+        g[G::ErrorRate.idx()] = ratio_or_nan(failed as f64, answered as f64);
         g[G::ThroughputRps.idx()] = ratio(c.completed as f64, secs);
         let h = &self.interval_latency;
         let (p50, p90, p99, max) = if h.is_empty() {
-            (0.0, 0.0, 0.0, 0.0)
+            (f64::NAN, f64::NAN, f64::NAN, f64::NAN)
         } else {
             let mut q = h.value_at_quantiles([0.5, 0.9, 0.99]);
             let mut next = || q.next().unwrap_or(0) as f64 / 1e6;
@@ -575,7 +582,7 @@ impl Recorder {
             row[S::Requests.idx()] = c.server_requests[i] as f64;
             row[S::Completed.idx()] = c.server_completed[i] as f64;
             row[S::Errors.idx()] = c.server_errors[i] as f64;
-            row[S::ErrorRate.idx()] = ratio(c.server_errors[i] as f64, c.server_requests[i] as f64);
+            row[S::ErrorRate.idx()] = ratio_or_nan(c.server_errors[i] as f64, c.server_requests[i] as f64);
             row[S::Rejected.idx()] = c.server_rejected[i] as f64;
             row[S::Share.idx()] = ratio(c.server_requests[i] as f64, total_server_requests as f64);
             let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
@@ -602,7 +609,7 @@ impl Recorder {
             row[C::Completed.idx()] = c.client_completed[i] as f64;
             row[C::Failed.idx()] = c.client_failed[i] as f64;
             row[C::ErrorRate.idx()] =
-                ratio(c.client_failed[i] as f64, (c.client_completed[i] + c.client_failed[i]) as f64);
+                ratio_or_nan(c.client_failed[i] as f64, (c.client_completed[i] + c.client_failed[i]) as f64);
             row[C::Attempts.idx()] = c.client_attempts[i] as f64;
         }
     }
@@ -640,6 +647,10 @@ impl Recorder {
 
 fn ratio(part: f64, whole: f64) -> f64 {
     if whole > 0.0 { part / whole } else { 0.0 }
+}
+
+fn ratio_or_nan(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { f64::NAN }
 }
 
 /// Latency summary in milliseconds.

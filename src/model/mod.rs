@@ -137,6 +137,8 @@ pub struct World {
     pub timeline: Vec<TimelineChange>,
     /// (from, until) ns: the period "within the incident" figures cover.
     pub incident_window: Option<(u64, u64)>,
+    pub alerts: Vec<crate::monitor::AlertRule>,
+    pub slos: Vec<crate::monitor::Slo>,
     /// Clients -> balancers -> servers.
     pub topology: DiGraph<NodeRef, ()>,
     /// Things that are allowed but probably not intended.
@@ -501,7 +503,11 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     let timeline = timeline::compile(&cx, &s.timeline, clock.as_ref(), &servers, &mut balancers, &clients)?;
     for t in &timeline {
         if end != SimTime::MAX && t.at >= end.0 {
-            warnings.push(format!("timeline change to {} at {} is after the end of the run", t.target, crate::time::format_duration(t.at)));
+            warnings.push(format!(
+                "timeline change to {} at {} is after the end of the run",
+                t.target,
+                crate::time::format_duration(t.at)
+            ));
         }
     }
     let incident_window = match &s.incident_window {
@@ -515,6 +521,24 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         }
         None => default_incident_window(&timeline, end.0),
     };
+
+    let names = crate::metrics::Names {
+        servers: servers.iter().map(|s| s.name.clone()).collect(),
+        balancers: balancers.iter().map(|b| b.name.clone()).collect(),
+        clients: clients.iter().map(|c| c.name.clone()).collect(),
+    };
+    let alerts = crate::monitor::compile_alerts(&s.alerts, &names, interval, src)?;
+    let slos = crate::monitor::compile_slos(&s.slos, clock.as_ref(), src)?;
+    for (spec, slo) in s.slos.iter().zip(&slos) {
+        if slo.window == crate::monitor::SloWindow::Incident && incident_window.is_none() {
+            let at = spec.window.as_ref().map_or(spec.objective.referenced, |w| w.referenced);
+            return Err(src.error_at_location(
+                &at,
+                "`window: incident` needs an incident: a `timeline` or an `incident_window`",
+                None,
+            ));
+        }
+    }
 
     let topology = build_topology(&clients, &balancers, &servers);
     warnings.extend(unreachable_servers(&topology, &servers));
@@ -534,6 +558,8 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         clock,
         timeline,
         incident_window,
+        alerts,
+        slos,
         topology,
         warnings,
     })
@@ -544,7 +570,10 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
 fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64, u64)> {
     let first = timeline.iter().map(|t| t.at).min()?;
     let reverted: Vec<bool> = (0..timeline.len())
-        .map(|i| timeline[i].revert_at.is_some() || timeline.iter().any(|t| matches!(t.change, Change::Revert { entry } if entry == i)))
+        .map(|i| {
+            timeline[i].revert_at.is_some()
+                || timeline.iter().any(|t| matches!(t.change, Change::Revert { entry } if entry == i))
+        })
         .collect();
     let mut last = first;
     for (i, t) in timeline.iter().enumerate() {
@@ -586,9 +615,10 @@ fn compile_targets(
         return Err(cx.err(&spec.target, "name at least one balancer", None));
     }
     for (wkey, &w) in spec.target_weights.iter() {
-        let pos = targets.iter().position(|(b, _)| balancer_names[*b as usize] == wkey.value).ok_or_else(|| {
-            cx.err(wkey, format!("`{}` is not one of this group's targets", wkey.value), None)
-        })?;
+        let pos = targets
+            .iter()
+            .position(|(b, _)| balancer_names[*b as usize] == wkey.value)
+            .ok_or_else(|| cx.err(wkey, format!("`{}` is not one of this group's targets", wkey.value), None))?;
         targets[pos].1 = w;
     }
     if targets.iter().all(|(_, w)| *w == 0) {

@@ -81,7 +81,12 @@ pub struct CrashRule {
     pub after: u64,
 }
 
-fn positive<T: PartialOrd + Default + Copy>(cx: &Ctx<'_>, v: &Option<Spanned<T>>, default: T, what: &str) -> Result<T, Error> {
+fn positive<T: PartialOrd + Default + Copy>(
+    cx: &Ctx<'_>,
+    v: &Option<Spanned<T>>,
+    default: T,
+    what: &str,
+) -> Result<T, Error> {
     match v {
         Some(s) if s.value <= T::default() => Err(cx.err(s, format!("{what} must be more than zero"), None)),
         Some(s) => Ok(s.value),
@@ -135,7 +140,11 @@ fn budget(cx: &Ctx<'_>, b: &BudgetSpec, at: &Spanned<u32>) -> Result<Budget, Err
     match (&b.ratio, &b.max_tokens) {
         (Some(r), None) => {
             if b.token_ratio.is_some() {
-                return Err(cx.err(r, "`token_ratio` belongs to a token-bucket budget (`max_tokens`), not a `ratio` one", None));
+                return Err(cx.err(
+                    r,
+                    "`token_ratio` belongs to a token-bucket budget (`max_tokens`), not a `ratio` one",
+                    None,
+                ));
             }
             Ok(Budget::Ratio {
                 ratio: r.value.fraction(),
@@ -206,7 +215,10 @@ pub(super) fn cold_start(cx: &Ctx<'_>, c: &ColdStartSpec) -> Result<ColdStart, E
     if !(c.factor.value >= 1.0 && c.factor.value.is_finite()) {
         return Err(cx.err(&c.factor, "the cold-start factor multiplies service times: 1 or more", None));
     }
-    Ok(ColdStart { factor: c.factor.value, duration: nanos(cx, &Some(c.duration.clone()), 0, "the cold-start duration")? })
+    Ok(ColdStart {
+        factor: c.factor.value,
+        duration: nanos(cx, &Some(c.duration.clone()), 0, "the cold-start duration")?,
+    })
 }
 
 pub(super) fn degrade(cx: &Ctx<'_>, d: &DegradeSpec) -> Result<Degrade, Error> {

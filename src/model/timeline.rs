@@ -38,7 +38,9 @@ pub enum Change {
         factor: Option<f64>,
     },
     /// Undo entry number `entry`.
-    Revert { entry: usize },
+    Revert {
+        entry: usize,
+    },
 }
 
 /// A compiled timeline entry.
@@ -64,11 +66,9 @@ fn resolve_time(cx: &Ctx<'_>, t: &Spanned<TimeSpec>, clock: Option<&WallClock>) 
 fn lookup(cx: &Ctx<'_>, at: &Spanned<String>, names: &[String], kind: &str) -> Result<Vec<usize>, Error> {
     names::resolve(&at.value, names).map_err(|e| match e {
         ResolveError::Pattern(m) => cx.err(at, m, None),
-        ResolveError::Unknown(n) => cx.err(
-            at,
-            format!("unknown {kind} `{n}`"),
-            did_you_mean(&n, names.iter().map(String::as_str)),
-        ),
+        ResolveError::Unknown(n) => {
+            cx.err(at, format!("unknown {kind} `{n}`"), did_you_mean(&n, names.iter().map(String::as_str)))
+        }
         ResolveError::NoMatch(p) => cx.err(at, format!("no {kind} matches `{p}`"), None),
     })
 }
@@ -141,7 +141,11 @@ pub(super) fn compile(
                 }
             }
             if fields.is_empty() && kind != "revert" {
-                return Err(cx.err(&e.at, format!("this entry changes nothing: give one of {}", allowed.join(", ")), None));
+                return Err(cx.err(
+                    &e.at,
+                    format!("this entry changes nothing: give one of {}", allowed.join(", ")),
+                    None,
+                ));
             }
             Ok(())
         };
@@ -179,7 +183,11 @@ pub(super) fn compile(
                 for (k, &w) in map.iter() {
                     for sid in lookup(cx, k, &server_names, "server")? {
                         let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
-                            cx.err(k, format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name), None)
+                            cx.err(
+                                k,
+                                format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
+                                None,
+                            )
                         })?;
                         weights.push((idx, w));
                         what.push(format!("weight {} = {w}", server_names[sid]));
@@ -198,13 +206,11 @@ pub(super) fn compile(
                 Some(a) => return Err(cx.err(a, "a balancer can only be taken `down`", None)),
                 None => false,
             };
-            (format!("balancer {}", bal.name), what.join(", "), Change::Balancer {
-                balancer: id as BalancerId,
-                members,
-                weights,
-                algorithm,
-                down,
-            })
+            (
+                format!("balancer {}", bal.name),
+                what.join(", "),
+                Change::Balancer { balancer: id as BalancerId, members, weights, algorithm, down },
+            )
         } else if let Some(s) = &e.server {
             not_for("server", &["action", "slow_down", "error_rate", "workers", "service"])?;
             let ids = lookup(cx, s, &server_names, "server")?;
@@ -218,7 +224,11 @@ pub(super) fn compile(
                     return Err(cx.err(a, "a restart cannot be reverted; use `crash` with a `duration` instead", None));
                 }
                 Some(a) if fields.len() > 1 => {
-                    return Err(cx.err(a, "a crash or restart stands alone: put other changes in their own entry", None));
+                    return Err(cx.err(
+                        a,
+                        "a crash or restart stands alone: put other changes in their own entry",
+                        None,
+                    ));
                 }
                 Some(a) => what.push(if a.value == Action::Crash { "crash" } else { "restart" }.to_string()),
                 None => {}
@@ -252,15 +262,23 @@ pub(super) fn compile(
                 }
                 None => None,
             };
-            let label = if ids.len() == 1 { format!("server {}", server_names[ids[0]]) } else { format!("servers {}", s.value) };
-            (label, what.join(", "), Change::Server {
-                servers: ids.iter().map(|&i| i as ServerId).collect(),
-                action,
-                slow_down,
-                error_rate,
-                workers,
-                service,
-            })
+            let label = if ids.len() == 1 {
+                format!("server {}", server_names[ids[0]])
+            } else {
+                format!("servers {}", s.value)
+            };
+            (
+                label,
+                what.join(", "),
+                Change::Server {
+                    servers: ids.iter().map(|&i| i as ServerId).collect(),
+                    action,
+                    slow_down,
+                    error_rate,
+                    workers,
+                    service,
+                },
+            )
         } else if let Some(c) = &e.client {
             not_for("client group", &["rate", "rate_factor"])?;
             let id = lookup(cx, c, &client_names, "client group")?[0];
@@ -282,7 +300,11 @@ pub(super) fn compile(
             if let Some(f) = factor {
                 what.push(format!("rate x{f}"));
             }
-            (format!("clients {}", client_names[id]), what.join(", "), Change::Client { client: id as ClientId, rate, factor })
+            (
+                format!("clients {}", client_names[id]),
+                what.join(", "),
+                Change::Client { client: id as ClientId, rate, factor },
+            )
         } else {
             let r = e.revert.as_ref().expect("one target is set");
             not_for("revert", &[])?;

@@ -35,6 +35,27 @@ pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
     w.into_inner().map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
 }
 
+/// `events.csv`: every logged event in time order.
+pub fn events_csv(
+    events: &crate::metrics::EventLog,
+    clock: Option<&crate::clock::WallClock>,
+) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let internal = |e: csv::Error| Error::Internal(format!("building events.csv: {e}"));
+    w.write_record(["time_s", "clock", "kind", "entity", "detail"]).map_err(internal)?;
+    for e in &events.events {
+        w.write_record([
+            format_value(e.time_ns as f64 / 1e9),
+            clock.map(|c| c.format(e.time_ns)).unwrap_or_default(),
+            e.kind.name().to_string(),
+            e.entity.clone(),
+            e.detail.clone(),
+        ])
+        .map_err(internal)?;
+    }
+    w.into_inner().map_err(|e| Error::Internal(format!("building events.csv: {e}")))
+}
+
 /// Pretty JSON with a trailing newline.
 pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
     let mut bytes =
@@ -43,7 +64,15 @@ pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// Writes the summary and servers reports; returns the paths written.
-pub fn write_reports(out: &OutputDir, summary: &Summary) -> Result<Vec<PathBuf>, Error> {
-    Ok(vec![out.write("summary.json", &summary_json(summary)?)?, out.write("servers.csv", &servers_csv(summary)?)?])
+/// Writes the summary, servers and events reports; returns the paths written.
+pub fn write_reports(
+    out: &OutputDir,
+    summary: &Summary,
+    result: &crate::sim::RunResult,
+) -> Result<Vec<PathBuf>, Error> {
+    Ok(vec![
+        out.write("summary.json", &summary_json(summary)?)?,
+        out.write("servers.csv", &servers_csv(summary)?)?,
+        out.write("events.csv", &events_csv(&result.recorder.events, result.world.clock.as_ref())?)?,
+    ])
 }

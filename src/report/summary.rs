@@ -26,10 +26,15 @@ pub struct Summary {
     pub balancers: Vec<BalancerSummary>,
     pub clients: Vec<ClientSummary>,
     pub timeline: Vec<TimelineItem>,
-    /// Impact, detection, recovery and verdicts (filled by the monitor).
-    pub impact: Option<serde_json::Value>,
-    pub alerts: Vec<serde_json::Value>,
-    pub slos: Vec<serde_json::Value>,
+    /// When the service was outside its objectives, how fast it was
+    /// detected and how fast it recovered.
+    pub impact: Impact,
+    /// Every alert that fired.
+    pub alerts: Vec<AlertSummary>,
+    /// Every SLO with its verdict.
+    pub slos: Vec<SloVerdict>,
+    /// `pass` when every SLO is met (or none is declared), else `fail`.
+    pub verdict: &'static str,
     pub littles_law: LittlesLaw,
     pub run: RunInfo,
 }
@@ -224,6 +229,68 @@ pub struct TimelineItem {
     pub applied: bool,
 }
 
+/// The impact window and the incident's detection and recovery times.
+#[derive(Clone, Debug, Serialize)]
+pub struct Impact {
+    /// From the start of the first interval outside any interval-judged SLO
+    /// to the end of the last one (null when there is none, or no SLO).
+    pub window: Option<Span>,
+    pub bad_intervals: u32,
+    /// Highest error rate of any interval, and when.
+    pub peak_error_rate: f64,
+    pub peak_error_rate_at_s: f64,
+    pub peak_error_rate_at_clock: Option<String>,
+    /// The first timeline change applied (the incident's start).
+    pub first_change_s: Option<f64>,
+    /// First alert firing at or after the first change (or the impact start).
+    pub detected_at_s: Option<f64>,
+    pub detected_at_clock: Option<String>,
+    pub detected_by: Option<String>,
+    /// detected_at - first change (or impact start).
+    pub time_to_detect_s: Option<f64>,
+    /// The fix: the first entry marked `fix: true`, else the first revert of the first change.
+    pub fix_at_s: Option<f64>,
+    pub fix_at_clock: Option<String>,
+    /// End of the impact window - fix (0 when the impact ended before the fix).
+    pub time_to_recover_s: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Span {
+    pub from_s: f64,
+    pub until_s: f64,
+    pub duration_s: f64,
+    pub from_clock: Option<String>,
+    pub until_clock: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertSummary {
+    pub name: String,
+    /// `server web-01`, ... (null for global rules).
+    pub entity: Option<String>,
+    pub metric: String,
+    pub condition: String,
+    /// When the condition started to hold, when it fired and when it resolved (null: still firing).
+    pub pending_since_s: f64,
+    pub fired_at_s: f64,
+    pub fired_at_clock: Option<String>,
+    pub resolved_at_s: Option<f64>,
+    pub resolved_at_clock: Option<String>,
+    pub value_when_fired: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SloVerdict {
+    pub name: String,
+    pub objective: String,
+    pub window: String,
+    /// The observed value in the objective's unit (null when the window saw no data).
+    pub observed: Option<f64>,
+    pub observed_text: String,
+    pub met: bool,
+}
+
 /// L = λW, checked on every run: L from the time integral of requests in
 /// the system, λ from the count of arrivals, W from per-request times.
 #[derive(Clone, Debug, Serialize)]
@@ -263,6 +330,113 @@ pub struct RunContext {
     pub overrides: Vec<String>,
     /// Leave wall-clock figures out so the file is byte-identical across runs.
     pub reproducible: bool,
+}
+
+/// Each SLO judged on its window.
+fn slo_verdicts(r: &RunResult) -> Vec<SloVerdict> {
+    let w = &r.world;
+    w.slos
+        .iter()
+        .zip(&r.slo_windows)
+        .map(|(slo, win)| {
+            let stats = win.map(|i| monitor_stats(&r.recorder.windows[i], r.end.0)).unwrap_or_default();
+            let (value, met) = slo.objective.evaluate(&stats);
+            SloVerdict {
+                name: slo.name.clone(),
+                objective: slo.objective.text.clone(),
+                window: slo.window.describe(w.clock.as_ref()),
+                observed: value.is_finite().then_some(value),
+                observed_text: slo.objective.format_value(value),
+                met,
+            }
+        })
+        .collect()
+}
+
+/// A recorder window in the units SLO objectives use.
+fn monitor_stats(win: &WindowStats, end: u64) -> crate::monitor::WindowStats {
+    let users = win.users.counts();
+    let seconds = (win.until.min(end).saturating_sub(win.from)) as f64 / 1e9;
+    let known = |v: f64| if win.completed > 0 { v } else { f64::NAN };
+    let l = win.latency_summary();
+    crate::monitor::WindowStats {
+        p50_ms: known(l.p50),
+        p90_ms: known(l.p90),
+        p99_ms: known(l.p99),
+        p999_ms: known(l.p999),
+        mean_ms: known(l.mean),
+        max_ms: known(l.max),
+        error_rate: if win.completed + win.failed_total() > 0 { win.error_rate() } else { f64::NAN },
+        users_affected_pct: if users.active > 0 { users.pct(users.affected()) } else { f64::NAN },
+        users_unable_pct: if users.active > 0 { users.pct(users.unable) } else { f64::NAN },
+        users_slowed_pct: if users.active > 0 { users.pct(users.slowed) } else { f64::NAN },
+        throughput_rps: if seconds > 0.0 { win.completed as f64 / seconds } else { f64::NAN },
+    }
+}
+
+fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSummary> {
+    let rules = r.watch.engine.rules();
+    r.watch
+        .fired
+        .iter()
+        .map(|f| {
+            let rule = &rules[f.rule];
+            AlertSummary {
+                name: rule.name.clone(),
+                entity: f.entity.clone(),
+                metric: rule.metric_name().to_string(),
+                condition: format!("{} {}", rule.condition.symbol(), rule.threshold_text),
+                pending_since_s: f.since_ns as f64 / 1e9,
+                fired_at_s: f.fired_ns as f64 / 1e9,
+                fired_at_clock: clock(f.fired_ns),
+                resolved_at_s: f.resolved_ns.map(|t| t as f64 / 1e9),
+                resolved_at_clock: f.resolved_ns.and_then(clock),
+                value_when_fired: f.value,
+            }
+        })
+        .collect()
+}
+
+fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
+    let w = &r.world;
+    let window = r.watch.impact.window();
+    let first_change = w
+        .timeline
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| !r.blocked_changes.contains(i) && !matches!(t.change, crate::model::Change::Revert { .. }))
+        .map(|(_, t)| t.at)
+        .min();
+    let onset = first_change.or(window.map(|w| w.first_start_ns));
+    let detection = onset.and_then(|t0| r.watch.fired.iter().filter(|f| f.fired_ns >= t0).min_by_key(|f| f.fired_ns));
+    let fix = w.timeline.iter().filter(|t| t.fix).map(|t| t.at).min().or_else(|| {
+        // The first change undone, by a revert entry or its own duration.
+        let first = w.timeline.iter().position(|t| Some(t.at) == first_change)?;
+        let by_entry =
+            w.timeline.iter().filter(|t| matches!(t.change, crate::model::Change::Revert { entry } if entry == first));
+        by_entry.map(|t| t.at).chain(w.timeline[first].revert_at).min()
+    });
+    Impact {
+        window: window.map(|iw| Span {
+            from_s: iw.first_start_ns as f64 / 1e9,
+            until_s: iw.last_end_ns as f64 / 1e9,
+            duration_s: (iw.last_end_ns - iw.first_start_ns) as f64 / 1e9,
+            from_clock: clock(iw.first_start_ns),
+            until_clock: clock(iw.last_end_ns),
+        }),
+        bad_intervals: window.map_or(0, |w| w.bad_intervals),
+        peak_error_rate: r.watch.peak_error_rate,
+        peak_error_rate_at_s: r.watch.peak_error_rate_at as f64 / 1e9,
+        peak_error_rate_at_clock: clock(r.watch.peak_error_rate_at),
+        first_change_s: first_change.map(|t| t as f64 / 1e9),
+        detected_at_s: detection.map(|f| f.fired_ns as f64 / 1e9),
+        detected_at_clock: detection.and_then(|f| clock(f.fired_ns)),
+        detected_by: detection.map(|f| r.watch.engine.rules()[f.rule].name.clone()),
+        time_to_detect_s: detection.zip(onset).map(|(f, t0)| (f.fired_ns - t0) as f64 / 1e9),
+        fix_at_s: fix.map(|t| t as f64 / 1e9),
+        fix_at_clock: fix.and_then(clock),
+        time_to_recover_s: fix.zip(window).map(|(f, iw)| iw.last_end_ns.saturating_sub(f) as f64 / 1e9),
+    }
 }
 
 impl Summary {
@@ -307,7 +481,11 @@ impl Summary {
             .balancers
             .iter()
             .zip(&rec.balancers)
-            .map(|(def, tot)| BalancerSummary { name: def.name.clone(), algorithm: def.algorithm, requests: tot.requests })
+            .map(|(def, tot)| BalancerSummary {
+                name: def.name.clone(),
+                algorithm: def.algorithm,
+                requests: tot.requests,
+            })
             .collect();
         let clients = w
             .clients
@@ -321,6 +499,7 @@ impl Summary {
             })
             .collect();
         let clock = |ns: u64| w.clock.as_ref().map(|c| c.format(ns));
+        let clock: &dyn Fn(u64) -> Option<String> = &clock;
         let timeline = w
             .timeline
             .iter()
@@ -337,6 +516,7 @@ impl Summary {
             })
             .collect();
         let incident = w.incident_window.map(|_| WindowSummary::from(&rec.windows[1], w));
+        let slos = slo_verdicts(r);
         let tw = &r.time_weighted;
         let mean_in_system = ratio(tw.in_system_ns as f64, measured_ns);
         let arrival_rate = ratio(m.generated as f64, measured_s);
@@ -384,9 +564,10 @@ impl Summary {
             balancers,
             clients,
             timeline,
-            impact: None,
-            alerts: Vec::new(),
-            slos: Vec::new(),
+            impact: impact(r, clock),
+            alerts: alerts(r, clock),
+            verdict: if slos.iter().all(|s| s.met) { "pass" } else { "fail" },
+            slos,
             littles_law: littles,
             run: RunInfo {
                 wall_seconds: (!ctx.reproducible).then_some(r.wall_seconds),

@@ -46,6 +46,24 @@ fn secs(s: f64) -> String {
     format_duration((s * 1e9).round() as u64)
 }
 
+fn users_line(o: &mut String, label: &str, u: &super::summary::UsersSummary) {
+    let _ = writeln!(
+        o,
+        "{label} {} active of {} · {} could not use the service ({:.1}%) · {} failed sometimes ({:.1}%) · {} slowed ({:.1}%, > {}) · {} normal ({:.1}%)",
+        thousands(u.active),
+        thousands(u.total),
+        thousands(u.unable),
+        u.unable_pct,
+        thousands(u.failed_some),
+        u.failed_some_pct,
+        thousands(u.slowed),
+        u.slowed_pct,
+        ms(u.slow_threshold_ms),
+        thousands(u.served_normally),
+        u.served_normally_pct,
+    );
+}
+
 /// Renders the run's summary for a terminal.
 pub fn render(s: &Summary, files: &[String]) -> String {
     let mut o = String::new();
@@ -76,12 +94,28 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         thousands(r.in_flight_at_end),
     );
     if r.failed.total > 0 {
+        let f = &r.failed;
+        let parts: Vec<String> = [
+            (f.rejected, "rejected (queue full)"),
+            (f.timed_out, "timed out"),
+            (f.no_backend, "no backend"),
+            (f.server_error, "server errors"),
+            (f.refused, "refused (down)"),
+            (f.reset, "reset (crash)"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{} {what}", thousands(*n)))
+        .collect();
+        let _ = writeln!(o, "  failed    {}", parts.join(" · "));
+    }
+    if r.retries > 0 {
         let _ = writeln!(
             o,
-            "  failed    {} rejected (queue full) · {} timed out · {} no backend",
-            thousands(r.failed.rejected),
-            thousands(r.failed.timed_out),
-            thousands(r.failed.no_backend),
+            "  retries   {} ({} attempts in all: load x{:.2})",
+            thousands(r.retries),
+            thousands(r.attempts),
+            r.load_multiplier
         );
     }
     let l = &s.latency_ms;
@@ -96,18 +130,86 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         ms(l.max)
     );
     let _ = writeln!(o, "Throughput {:.1} requests/s", s.throughput_rps);
-    let u = &s.users;
-    let _ = writeln!(
-        o,
-        "Users     {} active of {} · {} affected ({:.1}%) · {} slowed only ({:.1}%, > {})",
-        thousands(u.active),
-        thousands(u.total),
-        thousands(u.affected),
-        u.affected_pct,
-        thousands(u.slowed),
-        u.slowed_pct,
-        ms(u.slow_threshold_ms),
-    );
+    users_line(&mut o, "Users    ", &s.users);
+    if let Some(inc) = &s.incident {
+        let from = inc.from_clock.clone().unwrap_or_else(|| secs(inc.from_s));
+        let until = inc.until_clock.clone().unwrap_or_else(|| secs(inc.until_s));
+        let _ = writeln!(
+            o,
+            "Incident  {from} to {until}: {} requests · error rate {:.1}% · p99 {}",
+            thousands(inc.requests),
+            inc.error_rate * 100.0,
+            ms(inc.latency_ms.p99)
+        );
+        users_line(&mut o, "  users  ", &inc.users);
+    }
+    let im = &s.impact;
+    if let Some(w) = &im.window {
+        let from = w.from_clock.clone().unwrap_or_else(|| secs(w.from_s));
+        let until = w.until_clock.clone().unwrap_or_else(|| secs(w.until_s));
+        let _ = writeln!(
+            o,
+            "Impact    outside the SLOs from {from} to {until} ({}) · peak error rate {:.1}%",
+            secs(w.duration_s),
+            im.peak_error_rate * 100.0
+        );
+    }
+    match (im.time_to_detect_s, &im.detected_by) {
+        (Some(t), Some(by)) => {
+            let _ = writeln!(o, "Detection {} after the first change, by alert `{by}`", secs(t));
+        }
+        _ if !s.alerts.is_empty() || im.first_change_s.is_some() => {
+            let _ = writeln!(o, "Detection no alert fired after the first change");
+        }
+        _ => {}
+    }
+    if let Some(t) = im.time_to_recover_s {
+        let _ = writeln!(o, "Recovery  {} after the fix", secs(t));
+    }
+    if !s.timeline.is_empty() || !s.alerts.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "Timeline");
+        let mut lines: Vec<(f64, String)> = Vec::new();
+        for t in &s.timeline {
+            let when =
+                t.at_clock.clone().map(|c| c[11..19].to_string()).unwrap_or_else(|| format!("+{}", secs(t.at_s)));
+            let state = if t.applied { "" } else { "  [BLOCKED by validation]" };
+            let note = t.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
+            lines.push((t.at_s, format!("  {when}  {}: {}{note}{state}", t.target, t.change)));
+        }
+        for a in &s.alerts {
+            let when = a
+                .fired_at_clock
+                .clone()
+                .map(|c| c[11..19].to_string())
+                .unwrap_or_else(|| format!("+{}", secs(a.fired_at_s)));
+            let on = a.entity.as_ref().map(|e| format!(" on {e}")).unwrap_or_default();
+            let resolved = match (a.resolved_at_s, &a.resolved_at_clock) {
+                (_, Some(c)) => format!(", resolved {}", &c[11..19]),
+                (Some(t), None) => format!(", resolved +{}", secs(t)),
+                _ => ", still firing at the end".to_string(),
+            };
+            lines.push((
+                a.fired_at_s,
+                format!("  {when}  alert {} fired{on} ({} {}){resolved}", a.name, a.metric, a.condition),
+            ));
+        }
+        lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, l) in lines.iter().take(30) {
+            let _ = writeln!(o, "{l}");
+        }
+        if lines.len() > 30 {
+            let _ = writeln!(o, "  ... {} more in events.csv", lines.len() - 30);
+        }
+    }
+    if !s.slos.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "SLOs      verdict: {}", s.verdict.to_uppercase());
+        for v in &s.slos {
+            let mark = if v.met { "pass" } else { "FAIL" };
+            let _ = writeln!(o, "  {mark}  {} over {}: observed {}", v.objective, v.window, v.observed_text);
+        }
+    }
     let _ = writeln!(o);
     let _ = writeln!(
         o,

@@ -156,8 +156,9 @@ pub struct CrashSpec {
     pub in_flight_above: Option<Spanned<u64>>,
     /// Overloaded while the queue is full.
     pub queue_full: Option<bool>,
-    /// Crash after this much overload (time overloaded minus time not,
-    /// so brief relief delays but does not reset it).
+    /// Crash after this much overload. The overload clock runs while the
+    /// condition holds and runs back ten times slower while it does not, so
+    /// brief relief delays a crash but does not prevent it.
     #[serde(rename = "for")]
     pub for_: Spanned<Duration>,
 }

@@ -141,7 +141,8 @@ impl BalancerState {
     pub fn violates(&self, layer: &ConfigLayer) -> Option<String> {
         let v = self.validation?;
         let (members, weights) = self.effective(Some(layer));
-        let in_rotation: Vec<u32> = members.iter().zip(&weights).filter(|(m, w)| **m && **w > 0).map(|(_, w)| *w).collect();
+        let in_rotation: Vec<u32> =
+            members.iter().zip(&weights).filter(|(m, w)| **m && **w > 0).map(|(_, w)| *w).collect();
         if (in_rotation.len() as u32) < v.min_backends {
             return Some(format!(
                 "would leave {} backend(s) in rotation; validation requires at least {}",

@@ -13,6 +13,7 @@ mod balancer;
 mod client;
 mod server;
 mod timeline;
+mod watch;
 
 use std::time::Instant;
 
@@ -28,6 +29,7 @@ use crate::time::{SimDuration, SimTime};
 use balancer::{BalancerState, Passive};
 use client::ClientState;
 use server::{Arrival, Phase, ServerState};
+pub use watch::{FiredAlert, Watch};
 
 /// What the event set holds: small, `Copy`, ids only.
 #[derive(Copy, Clone, Debug)]
@@ -140,12 +142,10 @@ pub struct RunResult {
     pub peak_requests_in_memory: usize,
     /// Timeline changes blocked by validation (by entry index).
     pub blocked_changes: Vec<usize>,
-}
-
-/// Hooks into the interval loop: alert rules and SLO trackers observe each
-/// closed interval and may log events.
-pub trait IntervalObserver: Send {
-    fn observe(&mut self, snapshot: &crate::metrics::Snapshot, log: &mut crate::metrics::EventLog);
+    /// Alerts and SLO breaches seen during the run.
+    pub watch: Watch,
+    /// Per SLO, the recorder window holding its figures (None: empty window).
+    pub slo_windows: Vec<Option<usize>>,
 }
 
 /// A simulation in progress.
@@ -174,7 +174,8 @@ pub struct Simulation {
     /// Timeline entries applied (by index), for reverts.
     applied: Vec<bool>,
     blocked: Vec<usize>,
-    observers: Vec<Box<dyn IntervalObserver>>,
+    watch: Watch,
+    slo_windows: Vec<Option<usize>>,
     scratch: Vec<(Handle, SimTime)>,
     /// Random stream for probes, backoff and target choice.
     misc_rng: SimRng,
@@ -191,11 +192,24 @@ impl Simulation {
         };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
+        let watch = Watch::new(&world, names.clone());
         let mut recorder =
             Recorder::new(names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
         if let Some((from, until)) = world.incident_window {
             recorder.add_window(from, until);
         }
+        let run_bounds = (world.warmup.0, world.end.0);
+        let slo_windows = world
+            .slos
+            .iter()
+            .map(|slo| match slo.window {
+                crate::monitor::SloWindow::Run => Some(0),
+                crate::monitor::SloWindow::Incident => world.incident_window.map(|_| 1),
+                crate::monitor::SloWindow::Explicit { .. } => {
+                    slo.window.bounds(run_bounds, world.incident_window).map(|(f, u)| recorder.add_window(f, u))
+                }
+            })
+            .collect();
         if let Some(clock) = world.clock.clone() {
             recorder.set_clock(Box::new(move |ns| clock.format(ns)));
         }
@@ -233,16 +247,12 @@ impl Simulation {
             processed: 0,
             applied,
             blocked: Vec::new(),
-            observers: Vec::new(),
+            watch,
+            slo_windows,
             scratch: Vec::new(),
             misc_rng: rng::stream(seed, "simulator", "misc"),
             world,
         }
-    }
-
-    /// Adds an observer of closed intervals (alert rules, SLO trackers).
-    pub fn add_observer(&mut self, observer: Box<dyn IntervalObserver>) {
-        self.observers.push(observer);
     }
 
     /// Adds a reporting window to the recorder; returns its index.
@@ -359,6 +369,7 @@ impl Simulation {
             sojourn_count: self.sojourn_count,
             edge_ns: self.edge_ns,
         };
+        self.watch.engine.finish(end_time.0);
         self.recorder.events.sort();
         progress(1.0);
         RunResult {
@@ -373,6 +384,8 @@ impl Simulation {
             generated: self.generated,
             peak_requests_in_memory: self.calls.capacity() + self.attempts.capacity(),
             blocked_changes: self.blocked,
+            watch: self.watch,
+            slo_windows: self.slo_windows,
             world: self.world,
         }
     }
@@ -430,9 +443,7 @@ impl Simulation {
         }
         self.gauges.in_flight = self.in_system;
         self.recorder.close_interval(boundary.0, &self.gauges);
-        for o in &mut self.observers {
-            o.observe(&self.recorder.snapshot, &mut self.recorder.events);
-        }
+        self.watch.observe(&self.recorder.snapshot, &self.world, &mut self.recorder.events);
     }
 
     fn on_warmup_end(&mut self) {
@@ -726,7 +737,8 @@ impl Simulation {
                 Some(Budget::TokenBucket { max_tokens, .. }) => cs.tokens > max_tokens / 2.0,
             };
             if call.attempts < policy.attempts && policy.retries(kind) && budget_ok {
-                let cap = policy.backoff_base.saturating_mul(1u64 << (call.attempts - 1).min(32)).min(policy.backoff_max);
+                let cap =
+                    policy.backoff_base.saturating_mul(1u64 << (call.attempts - 1).min(32)).min(policy.backoff_max);
                 let delay = match policy.jitter {
                     Jitter::Full => (unit_f64(&mut cs.rng) * cap as f64) as u64,
                     Jitter::Equal => cap / 2 + (unit_f64(&mut cs.rng) * (cap / 2) as f64) as u64,
@@ -936,7 +948,11 @@ impl Simulation {
         let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
         let srv = self.world.servers[server].name.clone();
         let secs = until.since(self.now).as_secs_f64();
-        self.log(EventKind::BackendEjected, format!("server {srv}"), format!("ejected by balancer {lb_name} for {secs:.0}s"));
+        self.log(
+            EventKind::BackendEjected,
+            format!("server {srv}"),
+            format!("ejected by balancer {lb_name} for {secs:.0}s"),
+        );
         self.events.push(until, Event::Unject { balancer, backend, generation });
         self.refresh_balancer(balancer);
     }

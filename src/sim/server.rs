@@ -14,6 +14,12 @@ use crate::model::{ColdStart, CrashRule, Degrade, ServerDef};
 use crate::rng::{SimRng, chance};
 use crate::time::{SimDuration, SimTime};
 
+/// The overload clock drains this many times slower than it fills: a
+/// server that keeps hitting its limit with short breathers (a queue that
+/// is full, drains one slot, fills again) still falls over, as memory and
+/// thread pressure would make it.
+pub(super) const RELIEF_DIVISOR: u64 = 10;
+
 /// Where a server is in its life cycle.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -268,8 +274,11 @@ impl ServerState {
             return None;
         }
         let elapsed = now.since(self.overload_since).0;
-        self.overload_level =
-            if self.overloaded { self.overload_level + elapsed } else { self.overload_level.saturating_sub(elapsed) };
+        self.overload_level = if self.overloaded {
+            self.overload_level + elapsed
+        } else {
+            self.overload_level.saturating_sub(elapsed / RELIEF_DIVISOR)
+        };
         self.overloaded = over;
         self.overload_since = now;
         over.then(|| now + SimDuration(rule.after.saturating_sub(self.overload_level)))

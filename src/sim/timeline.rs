@@ -26,7 +26,10 @@ impl Simulation {
                 self.undo(entry, Some(index));
             } else {
                 let t = &self.world.timeline[index];
-                let detail = format!("nothing to revert: `{}` is not in force", self.world.timeline[entry].name.clone().unwrap_or_default());
+                let detail = format!(
+                    "nothing to revert: `{}` is not in force",
+                    self.world.timeline[entry].name.clone().unwrap_or_default()
+                );
                 self.log(EventKind::ChangeApplied, t.target.clone(), detail);
             }
             return;
@@ -98,8 +101,8 @@ impl Simulation {
         self.applied[index] = false;
         let t = &self.world.timeline[index];
         let label = t.name.clone().unwrap_or_else(|| t.what.clone());
-        let mut detail = match by {
-            Some(b) => format!("{label} reverted by `{}`", self.world.timeline[b].name.clone().unwrap_or_default()),
+        let mut detail = match by.and_then(|b| self.world.timeline[b].name.clone()) {
+            Some(name) => format!("{label} reverted by `{name}`"),
             None => format!("{label} reverted"),
         };
         if let Some(note) = by.and_then(|b| self.world.timeline[b].note.clone()) {
@@ -140,7 +143,8 @@ impl Simulation {
     }
 
     fn blocked_by_validation(&self, index: usize) -> Option<String> {
-        let Change::Balancer { balancer, members, weights, algorithm, down } = &self.world.timeline[index].change else {
+        let Change::Balancer { balancer, members, weights, algorithm, down } = &self.world.timeline[index].change
+        else {
             return None;
         };
         let layer = ConfigLayer {
