@@ -404,10 +404,8 @@ impl Recorder {
         self.cur.generated += 1;
         self.cur.client_generated[client as usize] += 1;
         let id = self.user_index.global_id(client, user);
-        for w in &mut self.windows {
-            if w.contains(now) {
-                w.generated(id);
-            }
+        for w in self.windows.iter_mut().filter(|w| w.contains(now)) {
+            w.generated(id);
         }
         if self.counts(now) {
             self.clients[client as usize].requests += 1;

@@ -29,6 +29,9 @@ pub(super) struct ClientState {
     pub rate_layers: Vec<(u32, Option<f64>, Option<f64>)>,
     rate_override: Option<f64>,
     rate_factor: f64,
+    /// 1 / rate when the effective rate is constant (no profile in force),
+    /// 0 when it is zero; None when the profile must be integrated.
+    constant_gap: Option<f64>,
     /// Pending call deadlines (the group's `timeout`), in order.
     pub call_timers: FifoTimers<Handle>,
     /// Pending per-try deadlines, in order.
@@ -38,6 +41,11 @@ pub(super) struct ClientState {
     pub active_retries: u32,
     /// Token-bucket budget state.
     pub tokens: f64,
+    /// Copied from the definition to keep the hot path off `World`.
+    pub call_timeout: Option<u64>,
+    pub per_try_timeout: Option<u64>,
+    /// The balancer when there is only one.
+    pub single_target: Option<u32>,
 }
 
 impl ClientState {
@@ -54,7 +62,7 @@ impl ClientState {
             Some(Budget::TokenBucket { max_tokens, .. }) => max_tokens,
             _ => 0.0,
         };
-        ClientState {
+        let mut s = ClientState {
             rng,
             users,
             process_time: 0.0,
@@ -63,12 +71,28 @@ impl ClientState {
             rate_layers: Vec::new(),
             rate_override: None,
             rate_factor: 1.0,
+            constant_gap: None,
             call_timers: FifoTimers::new(),
             try_timers: FifoTimers::new(),
             active_attempts: 0,
             active_retries: 0,
             tokens,
-        }
+            call_timeout: def.timeout,
+            per_try_timeout: def.retry.as_ref().and_then(|r| r.per_try_timeout),
+            single_target: (def.targets.len() == 1).then(|| def.targets[0].0),
+        };
+        s.constant_gap = s.compute_gap(def);
+        s
+    }
+
+    fn compute_gap(&self, def: &ClientDef) -> Option<f64> {
+        let Load::Open { profile, .. } = &def.load else { return None };
+        let rate = match self.rate_override {
+            Some(r) => r,
+            None if profile.is_constant() => profile.segments[0].rate,
+            None => return None,
+        } * self.rate_factor;
+        Some(if rate > 0.0 { 1.0 / rate } else { 0.0 })
     }
 
     /// A user id in `0..users`.
@@ -82,9 +106,10 @@ impl ClientState {
 
     /// Recomputes the rate override and factor from the layers, and
     /// restarts the arrival process at `now` (memoryless for Poisson).
-    pub fn apply_rate_layers(&mut self, now: SimTime) {
+    pub fn apply_rate_layers(&mut self, now: SimTime, def: &ClientDef) {
         self.rate_override = self.rate_layers.iter().rev().find_map(|l| l.1);
         self.rate_factor = self.rate_layers.iter().filter_map(|l| l.2).product();
+        self.constant_gap = self.compute_gap(def);
         self.process_time = now.as_secs_f64();
         self.arrival_gen = self.arrival_gen.wrapping_add(1);
     }
@@ -103,18 +128,11 @@ impl ClientState {
             ArrivalKind::Constant => 1.0,
         };
         self.arrivals += 1;
-        let next = if let Some(rate) = self.rate_override {
-            let rate = rate * self.rate_factor;
-            if rate <= 0.0 {
+        let next = if let Some(gap) = self.constant_gap {
+            if gap == 0.0 {
                 return None;
             }
-            self.process_time + mass / rate
-        } else if profile.is_constant() {
-            let rate = profile.segments[0].rate * self.rate_factor;
-            if rate <= 0.0 {
-                return None;
-            }
-            self.process_time + mass / rate
+            self.process_time + mass * gap
         } else {
             if self.rate_factor <= 0.0 {
                 return None;

@@ -504,7 +504,7 @@ impl Simulation {
             current: Handle { index: u32::MAX, generation: 0 },
             done: false,
         });
-        if let Some(timeout) = self.world.clients[client as usize].timeout {
+        if let Some(timeout) = self.clients[client as usize].call_timeout {
             let deadline = self.now + SimDuration(timeout);
             if self.clients[client as usize].call_timers.push(deadline, call) {
                 self.events.push(deadline, Event::CallTimeout { client });
@@ -514,11 +514,12 @@ impl Simulation {
     }
 
     /// Chooses the balancer for a call's next attempt.
+    #[inline]
     fn choose_balancer(&mut self, client: u32, user: u32, attempt: u32) -> u32 {
-        let def = &self.world.clients[client as usize];
-        if def.targets.len() == 1 {
-            return def.targets[0].0;
+        if let Some(b) = self.clients[client as usize].single_target {
+            return b;
         }
+        let def = &self.world.clients[client as usize];
         match def.target_policy {
             TargetPolicy::Spread => {
                 // A user keeps its balancer (as with cached DNS); a retry may land elsewhere.
@@ -576,7 +577,7 @@ impl Simulation {
         cs.active_attempts += 1;
         cs.active_retries += u32::from(retry);
         self.recorder.on_attempt(client, retry, counted);
-        if let Some(t) = self.world.clients[client as usize].retry.as_ref().and_then(|r| r.per_try_timeout) {
+        if let Some(t) = self.clients[client as usize].per_try_timeout {
             let deadline = self.now + SimDuration(t);
             if self.clients[client as usize].try_timers.push(deadline, handle) {
                 self.events.push(deadline, Event::TryTimeout { client });

@@ -161,7 +161,7 @@ impl Simulation {
     fn restart_arrivals(&mut self, client: u32) {
         let now = self.now;
         let cs = &mut self.clients[client as usize];
-        cs.apply_rate_layers(now);
+        cs.apply_rate_layers(now, &self.world.clients[client as usize]);
         let generation = cs.arrival_gen;
         if let Some(t) = cs.next_open_arrival(&self.world.clients[client as usize]) {
             self.events.push(t, Event::Arrival { client, generation });
