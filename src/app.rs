@@ -102,7 +102,8 @@ fn finish_run(
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         report::text::render(&summary, &names)
     };
-    Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code: 0 })
+    let exit_code = if summary.verdict == "fail" && !opts.no_fail { 1 } else { 0 };
+    Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code })
 }
 
 /// `lbsim verify`: runs the validation suite, printing each check as it

@@ -221,3 +221,95 @@ fn the_shipped_quickstart_runs() {
     assert!(s["requests"]["generated"].as_u64().unwrap() > 100_000);
     assert_eq!(s["littles_law"]["sample_path_identity_holds"], true);
 }
+
+const ALERTING: &str = "name: alerting
+duration: 10m
+interval: 5s
+clients:
+  web: {target: edge, rate: 200/s, users: 5000, timeout: 1s}
+balancers:
+  edge: {algorithm: round_robin, backends: [\"app-*\"]}
+servers:
+  app-{1..4}: {workers: 4, queue_limit: 20, service: {exponential: 10ms}}
+timeline:
+  - {at: 100s, server: app-2, error_rate: 40%, duration: 60s}
+  - {at: 300s, server: app-3, slow_down: 30, duration: 90s}
+alerts:
+  - {name: errors, metric: error_rate, above: 5%, for: 15s}
+  - {name: server-errors, metric: error_rate, scope: server, above: 20%, for: 10s}
+  - {name: slow, metric: latency_p99_ms, above: 200ms}
+slos:
+  - objective: error_rate < 1%
+";
+
+/// Fire and resolve times implied by a series: the end of the `need`-th
+/// consecutive interval above the threshold, and the end of the first
+/// interval back below it.
+fn implied(series: &[(f64, f64)], threshold: f64, need: usize, interval: f64) -> Vec<(f64, bool)> {
+    let mut out = Vec::new();
+    let (mut streak, mut firing) = (0, false);
+    for &(t, v) in series {
+        if v.is_finite() && v > threshold {
+            streak += 1;
+            if !firing && streak >= need {
+                firing = true;
+                out.push((t + interval, true));
+            }
+        } else {
+            streak = 0;
+            if firing {
+                firing = false;
+                out.push((t + interval, false));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn alerts_fire_and_resolve_at_the_times_the_series_imply() {
+    let dir = scratch("alerts");
+    let scenario = write(&dir, "alerting.yaml", ALERTING);
+    let out = dir.join("out");
+    let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    // The error-rate SLO fails: exit status 1, reports still written.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json(&out.join("summary.json"))["verdict"], "fail");
+    let series = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let pick = |kind: &str, entity: &str, metric: &str| -> Vec<(f64, f64)> {
+        series
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[2] == kind && f[3] == entity && f[4] == metric)
+                    .then(|| (f[0].parse().unwrap(), f[5].parse().unwrap_or(f64::NAN)))
+            })
+            .collect()
+    };
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    let logged = |alert: &str, entity_text: &str| -> Vec<(f64, bool)> {
+        events
+            .lines()
+            .skip(1)
+            .filter(|l| l.contains(&format!("alert {alert},")) && l.contains(entity_text))
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].parse().unwrap(), f[2] == "alert_firing")
+            })
+            .collect()
+    };
+    let expected = implied(&pick("global", "all", "error_rate"), 0.05, 3, 5.0);
+    assert!(!expected.is_empty());
+    assert_eq!(logged("errors", ""), expected);
+    let expected = implied(&pick("server", "app-2", "error_rate"), 0.20, 2, 5.0);
+    assert!(!expected.is_empty());
+    assert_eq!(logged("server-errors", "on server app-2"), expected);
+    let expected = implied(&pick("global", "all", "latency_p99_ms"), 200.0, 1, 5.0);
+    assert!(!expected.is_empty());
+    assert_eq!(logged("slow", ""), expected);
+
+    // --no-fail keeps the verdict but exits 0.
+    let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--no-fail"]);
+    assert_eq!(o.status.code(), Some(0));
+}
