@@ -49,7 +49,10 @@ fn a_health_check_removes_a_crashed_server_within_interval_times_threshold_plus_
         // by up to that share; without it the bound is the exactly.
         let j: f64 = jitter.trim_end_matches('%').parse::<f64>().unwrap() / 100.0;
         let bound = ((interval * threshold) as f64 * (1.0 + j) * S as f64) as u64 + interval * S;
-        assert!(detect <= bound, "interval {interval}s x {threshold} (+1), jitter {jitter}: detected after {detect} ns");
+        assert!(
+            detect <= bound,
+            "interval {interval}s x {threshold} (+1), jitter {jitter}: detected after {detect} ns"
+        );
         assert!(detect >= (threshold - 1) * interval * S, "too early: {detect}");
         // Back up at 160s + restart (30s); healthy again after 2 good probes.
         let up = events(&r, EventKind::BackendHealthy);
@@ -104,7 +107,8 @@ fn validation_blocks_a_change_that_would_leave_one_backend() {
 
 #[test]
 fn a_rate_change_is_a_spike_and_reverts() {
-    let text = BASE.replace("duration: 5m", "duration: 300s") + "timeline:\n  - {at: 100s, client: web, rate: 600/s, duration: 100s}\n";
+    let text = BASE.replace("duration: 5m", "duration: 300s")
+        + "timeline:\n  - {at: 100s, client: web, rate: 600/s, duration: 100s}\n";
     let (_, s) = run(&text);
     // 200 s at 200/s + 100 s at 600/s = 100,000 (Poisson sd ~ 316).
     assert!((s.requests.generated as i64 - 100_000).abs() < 1_600, "{}", s.requests.generated);
@@ -167,8 +171,10 @@ servers:
     let no_budget = base.replace("RETRY", "retry: {attempts: 4, per_try_timeout: 200ms, backoff: {base: 10ms}}");
     let (_, s) = run(&no_budget);
     assert!((s.requests.load_multiplier - 4.0).abs() < 0.02, "{}", s.requests.load_multiplier);
-    let ratio =
-        base.replace("RETRY", "retry: {attempts: 4, per_try_timeout: 200ms, backoff: {base: 10ms}, budget: {ratio: 20%, min_concurrency: 1}}");
+    let ratio = base.replace(
+        "RETRY",
+        "retry: {attempts: 4, per_try_timeout: 200ms, backoff: {base: 10ms}, budget: {ratio: 20%, min_concurrency: 1}}",
+    );
     let (_, s) = run(&ratio);
     // Retries in flight at most 20% of active attempts: the multiplier stays near 1.2.
     assert!(s.requests.load_multiplier < 1.3, "{}", s.requests.load_multiplier);
@@ -288,7 +294,9 @@ timeline:
 
 #[test]
 fn user_categories_add_up_overall_and_within_the_incident() {
-    let text = BASE.replace("duration: 5m", "duration: 10m\nslow_threshold: 30ms").replace("users: 2000", "users: 200000")
+    let text = BASE
+        .replace("duration: 5m", "duration: 10m\nslow_threshold: 30ms")
+        .replace("users: 2000", "users: 200000")
         + "timeline:\n  - {at: 100s, server: \"app-{1..2}\", action: crash, duration: 200s}\n  - {at: 400s, server: app-3, slow_down: 5, duration: 100s}\n";
     let (_, s) = run(&text);
     for u in [&s.users, &s.incident.as_ref().unwrap().users] {
@@ -344,7 +352,11 @@ fn timeline_mistakes_are_located() {
         ("timeline:\n  - {at: 60s, balancer: lb, slow_down: 2}\n", "test.yaml:10:", "does not apply to a balancer"),
         ("timeline:\n  - {at: 60s, revert: nothing}\n", "test.yaml:10:", "not the name of an earlier"),
         ("timeline:\n  - {at: \"14:00\", server: app-1, action: crash}\n", "test.yaml:10:", "start"),
-        ("timeline:\n  - {at: 60s, server: app-1, action: restart, duration: 10s}\n", "test.yaml:10:", "cannot be reverted"),
+        (
+            "timeline:\n  - {at: 60s, server: app-1, action: restart, duration: 10s}\n",
+            "test.yaml:10:",
+            "cannot be reverted",
+        ),
         ("alerts:\n  - {name: x, metric: error_rat, above: 5%}\n", "test.yaml:10:", "error_rat"),
         ("slos:\n  - objective: p42 < 1s\n", "test.yaml:10:", "p42"),
     ];

@@ -9,6 +9,8 @@ use serde::Serialize;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
+    /// A timeline note: something people did that changed nothing.
+    Note,
     ChangeApplied,
     ChangeReverted,
     ChangeBlocked,
@@ -32,6 +34,7 @@ pub enum EventKind {
 impl EventKind {
     pub fn name(self) -> &'static str {
         match self {
+            EventKind::Note => "note",
             EventKind::ChangeApplied => "change_applied",
             EventKind::ChangeReverted => "change_reverted",
             EventKind::ChangeBlocked => "change_blocked",

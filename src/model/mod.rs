@@ -48,6 +48,8 @@ pub struct ServerDef {
     pub cold_start: Option<ColdStart>,
     pub degrade: Option<Degrade>,
     pub crash: Option<CrashRule>,
+    /// Not running at the start.
+    pub initially_down: bool,
 }
 
 /// One backend of a balancer.
@@ -65,6 +67,7 @@ pub struct BackendDef {
 pub struct Validation {
     pub min_backends: u32,
     pub max_weight_share: f64,
+    pub require_healthy: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -299,6 +302,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
                 cold_start,
                 degrade,
                 crash,
+                initially_down: spec.down,
             });
         }
     }
@@ -395,13 +399,11 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             warnings
                 .push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
         }
-        let validation = match &spec.validation {
-            Some(v) => Some(Validation {
-                min_backends: v.min_backends.as_ref().map_or(0, |m| m.value),
-                max_weight_share: v.max_weight_share.as_ref().map_or(1.0, |m| m.value.fraction()),
-            }),
-            None => None,
-        };
+        let validation = spec.validation.as_ref().map(|v| Validation {
+            min_backends: v.min_backends.as_ref().map_or(0, |m| m.value),
+            max_weight_share: v.max_weight_share.as_ref().map_or(1.0, |m| m.value.fraction()),
+            require_healthy: v.require_healthy,
+        });
         balancers.push(BalancerDef {
             name: key.value.clone(),
             algorithm: spec.algorithm,
@@ -568,7 +570,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
 /// From the first change to the end of the last change's effect (its
 /// revert, or the end of the run when something is never reverted).
 fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64, u64)> {
-    let first = timeline.iter().map(|t| t.at).min()?;
+    let first = timeline.iter().filter(|t| !matches!(t.change, Change::Note)).map(|t| t.at).min()?;
     let reverted: Vec<bool> = (0..timeline.len())
         .map(|i| {
             timeline[i].revert_at.is_some()
@@ -578,6 +580,7 @@ fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64
     let mut last = first;
     for (i, t) in timeline.iter().enumerate() {
         let effect_end = match (&t.change, t.revert_at) {
+            (Change::Note, _) => first,
             (Change::Revert { .. }, _) => t.at,
             (_, Some(r)) => r,
             (Change::Server { action: Some(crate::scenario::Action::Restart), .. }, _) => t.at,

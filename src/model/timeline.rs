@@ -41,6 +41,8 @@ pub enum Change {
     Revert {
         entry: usize,
     },
+    /// Nothing changes: a note on the timeline ("database rolled back").
+    Note,
 }
 
 /// A compiled timeline entry.
@@ -117,10 +119,27 @@ pub(super) fn compile(
     for e in entries {
         let at = resolve_time(cx, &e.at, clock)?;
         let targets = [e.balancer.is_some(), e.server.is_some(), e.client.is_some(), e.revert.is_some()];
+        if targets.iter().all(|t| !t) && e.note.is_some() && set_fields(e).is_empty() {
+            // An annotation: what people did that changed nothing in the system.
+            if e.duration.is_some() || e.until.is_some() || e.fix {
+                return Err(cx.err(&e.at, "a note changes nothing, so it has no `duration`, `until` or `fix`", None));
+            }
+            out.push(TimelineChange {
+                name: e.name.as_ref().map(|n| n.value.clone()),
+                at,
+                revert_at: None,
+                note: e.note.clone(),
+                fix: false,
+                target: "note".to_string(),
+                what: String::new(),
+                change: Change::Note,
+            });
+            continue;
+        }
         if targets.iter().filter(|t| **t).count() != 1 {
             return Err(cx.err(
                 &e.at,
-                "a timeline entry names exactly one of `balancer`, `server`, `client` or `revert`",
+                "a timeline entry names exactly one of `balancer`, `server`, `client` or `revert` (or is only a `note`)",
                 None,
             ));
         }
@@ -320,7 +339,10 @@ pub(super) fn compile(
                 )
             })?;
             let prior = &out[entry];
-            if matches!(prior.change, Change::Server { action: Some(Action::Restart), .. } | Change::Revert { .. }) {
+            if matches!(
+                prior.change,
+                Change::Server { action: Some(Action::Restart), .. } | Change::Revert { .. } | Change::Note
+            ) {
                 return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
             }
             if prior.at > at {

@@ -404,7 +404,10 @@ fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
         .timeline
         .iter()
         .enumerate()
-        .filter(|(i, t)| !r.blocked_changes.contains(i) && !matches!(t.change, crate::model::Change::Revert { .. }))
+        .filter(|(i, t)| {
+            !r.blocked_changes.contains(i)
+                && !matches!(t.change, crate::model::Change::Revert { .. } | crate::model::Change::Note)
+        })
         .map(|(_, t)| t.at)
         .min();
     let onset = first_change.or(window.map(|w| w.first_start_ns));

@@ -174,20 +174,38 @@ pub fn render(s: &Summary, files: &[String]) -> String {
             let when =
                 t.at_clock.clone().map(|c| c[11..19].to_string()).unwrap_or_else(|| format!("+{}", secs(t.at_s)));
             let state = if t.applied { "" } else { "  [BLOCKED by validation]" };
-            let note = t.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
-            lines.push((t.at_s, format!("  {when}  {}: {}{note}{state}", t.target, t.change)));
+            let line = if t.change.is_empty() {
+                format!("  {when}  note: {}", t.note.clone().unwrap_or_default())
+            } else {
+                let note = t.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
+                format!("  {when}  {}: {}{note}{state}", t.target, t.change)
+            };
+            lines.push((t.at_s, line));
         }
+        // One line per alert and entity: the first firing, and how often it fired.
+        let mut seen: Vec<(&str, Option<&str>, usize)> = Vec::new();
         for a in &s.alerts {
+            match seen.iter_mut().find(|x| x.0 == a.name && x.1 == a.entity.as_deref()) {
+                Some(x) => x.2 += 1,
+                None => seen.push((&a.name, a.entity.as_deref(), 1)),
+            }
+        }
+        for (name, entity, count) in seen {
+            let a = s.alerts.iter().find(|a| a.name == name && a.entity.as_deref() == entity).expect("seen above");
             let when = a
                 .fired_at_clock
                 .clone()
                 .map(|c| c[11..19].to_string())
                 .unwrap_or_else(|| format!("+{}", secs(a.fired_at_s)));
             let on = a.entity.as_ref().map(|e| format!(" on {e}")).unwrap_or_default();
-            let resolved = match (a.resolved_at_s, &a.resolved_at_clock) {
-                (_, Some(c)) => format!(", resolved {}", &c[11..19]),
-                (Some(t), None) => format!(", resolved +{}", secs(t)),
-                _ => ", still firing at the end".to_string(),
+            let resolved = if count > 1 {
+                format!(", fired {count} times in all")
+            } else {
+                match (a.resolved_at_s, &a.resolved_at_clock) {
+                    (_, Some(c)) => format!(", resolved {}", &c[11..19]),
+                    (Some(t), None) => format!(", resolved +{}", secs(t)),
+                    _ => ", still firing at the end".to_string(),
+                }
             };
             lines.push((
                 a.fired_at_s,

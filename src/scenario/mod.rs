@@ -279,6 +279,10 @@ pub struct ServerSpec {
     pub service: Spanned<DistSpec>,
     /// Share of requests answered at once with an error (default 0%).
     pub error_rate: Option<Spanned<Percent>>,
+    /// Not running at the start (a decommissioned or spare server); the
+    /// timeline can `restart` it.
+    #[serde(default)]
+    pub down: bool,
     /// Time from a crash or restart to being back up (default 30s).
     pub restart_time: Option<Spanned<Duration>>,
     /// Slower after a restart, recovering linearly.

@@ -60,6 +60,10 @@ pub struct ValidationSpec {
     pub min_backends: Option<Spanned<u32>>,
     /// No backend may get more than this share of the total weight.
     pub max_weight_share: Option<Spanned<Percent>>,
+    /// Every backend a change puts into rotation must answer a pre-flight
+    /// check (be up) at the time of the change.
+    #[serde(default)]
+    pub require_healthy: bool,
 }
 
 /// How a group with several target balancers uses them.

@@ -210,7 +210,7 @@ impl Simulation {
                 }
             })
             .collect();
-        if let Some(clock) = world.clock.clone() {
+        if let Some(clock) = world.clock {
             recorder.set_clock(Box::new(move |ns| clock.format(ns)));
         }
         let servers = world.servers.iter().map(|s| ServerState::new(s, rng::stream(seed, "server", &s.name))).collect();
@@ -522,17 +522,21 @@ impl Simulation {
         let def = &self.world.clients[client as usize];
         match def.target_policy {
             TargetPolicy::Spread => {
-                // A user keeps its balancer (as with cached DNS); a retry may land elsewhere.
+                // A user keeps its balancer (as with cached DNS); each retry
+                // tries the next address in the list, as a client with
+                // several addresses would.
                 let total: u64 = def.targets.iter().map(|t| u64::from(t.1)).sum();
-                let h = mix64(u64::from(user) ^ (u64::from(client) << 32) ^ (u64::from(attempt) << 48));
+                let h = mix64(u64::from(user) ^ (u64::from(client) << 32));
                 let mut pick = h % total.max(1);
-                for &(b, w) in &def.targets {
+                let mut first = 0;
+                for (i, &(_, w)) in def.targets.iter().enumerate() {
                     if pick < u64::from(w) {
-                        return b;
+                        first = i;
+                        break;
                     }
                     pick -= u64::from(w);
                 }
-                def.targets[0].0
+                def.targets[(first + attempt as usize - 1) % def.targets.len()].0
             }
             TargetPolicy::Failover => {
                 let now = self.now;

@@ -112,7 +112,7 @@ impl ServerState {
             error_rate: def.error_rate,
             layers: Layers::default(),
             rng,
-            phase: Phase::Up,
+            phase: if def.initially_down { Phase::Down } else { Phase::Up },
             life: 0,
             restart_time: def.restart_time,
             cold_start: def.cold_start,

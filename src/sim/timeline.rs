@@ -14,6 +14,12 @@ use crate::scenario::Action;
 impl Simulation {
     pub(super) fn on_timeline(&mut self, index: usize, revert: bool) {
         let change = self.world.timeline[index].change.clone();
+        if let Change::Note = change {
+            let t = &self.world.timeline[index];
+            let (target, note) = (t.target.clone(), t.note.clone().unwrap_or_default());
+            self.log(EventKind::Note, target, note);
+            return;
+        }
         if revert {
             // Automatic revert (duration/until); skipped if never applied or already undone.
             if self.applied[index] {
@@ -63,10 +69,8 @@ impl Simulation {
             Change::Server { servers, action, slow_down, error_rate, workers, service } => {
                 for &s in &servers {
                     match action {
-                        Some(Action::Crash) => {
-                            if self.servers[s as usize].is_up() {
-                                self.crash_server(s, "crashed by the timeline");
-                            }
+                        Some(Action::Crash) if self.servers[s as usize].is_up() => {
+                            self.crash_server(s, "crashed by the timeline");
                         }
                         Some(Action::Restart) => self.restart_server(s, "restarted by the timeline"),
                         _ => {}
@@ -92,7 +96,7 @@ impl Simulation {
                 self.clients[client as usize].rate_layers.push((tag, rate, factor));
                 self.restart_arrivals(client);
             }
-            Change::Revert { .. } => unreachable!("handled above"),
+            Change::Revert { .. } | Change::Note => unreachable!("handled above"),
         }
     }
 
@@ -138,7 +142,7 @@ impl Simulation {
                 self.clients[client as usize].rate_layers.retain(|l| l.0 != tag);
                 self.restart_arrivals(client);
             }
-            Change::Revert { .. } => {}
+            Change::Revert { .. } | Change::Note => {}
         }
     }
 
@@ -154,7 +158,25 @@ impl Simulation {
             algorithm: *algorithm,
             down: *down,
         };
-        self.balancers[*balancer as usize].violates(&layer)
+        let lb = &self.balancers[*balancer as usize];
+        if let Some(reason) = lb.violates(&layer) {
+            return Some(reason);
+        }
+        // A pre-flight check: every backend the change puts into rotation must be up.
+        if lb.validation.is_some_and(|v| v.require_healthy)
+            && let Some(members) = members
+        {
+            let failing: Vec<&str> = members
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| **m && !self.servers[lb.servers[*i] as usize].is_up())
+                .map(|(i, _)| self.world.servers[lb.servers[i] as usize].name.as_str())
+                .collect();
+            if !failing.is_empty() {
+                return Some(format!("pre-flight check fails on {}", failing.join(", ")));
+            }
+        }
+        None
     }
 
     /// New rate: restart the group's arrival process from now.
