@@ -1,0 +1,118 @@
+//! Every shipped scenario runs, and the incident replays say what their
+//! README table says they say (the table's numbers are read from the README
+//! and checked against fresh runs, so the documentation cannot drift).
+
+use std::path::{Path, PathBuf};
+
+use lbsim::model;
+use lbsim::report::{RunContext, Summary};
+use lbsim::sim::run_quiet;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(path: &Path) -> Summary {
+    let (world, _) = model::load(path, &[], None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let r = run_quiet(world);
+    Summary::build(&r, &RunContext { reproducible: true, ..RunContext::default() })
+}
+
+fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            scenario_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "json") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_scenario_compiles() {
+    let mut files = Vec::new();
+    scenario_files(&root().join("scenarios"), &mut files);
+    assert!(files.len() >= 10, "{files:?}");
+    for f in files {
+        model::load(&f, &[], None).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
+
+/// A number in a table cell: the first decimal number, as written.
+fn first_number(cell: &str) -> Option<f64> {
+    let start = cell.find(|c: char| c.is_ascii_digit())?;
+    let text: String = cell[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    text.parse().ok()
+}
+
+/// Rows of the incidents README: (file name, cells).
+fn table_rows() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(root().join("scenarios/incidents/README.md")).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("| [0"))
+        .map(|l| {
+            let cells: Vec<String> = l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect();
+            let file = cells[0][cells[0].find('(').unwrap() + 1..cells[0].find(')').unwrap()].to_string();
+            (file, cells)
+        })
+        .collect()
+}
+
+#[test]
+fn the_incident_table_matches_fresh_runs() {
+    let rows = table_rows();
+    assert_eq!(rows.len(), 9, "every replay and counterfactual has a row");
+    let dir = root().join("scenarios/incidents");
+    let handles: Vec<_> = rows
+        .into_iter()
+        .map(|(file, cells)| {
+            let path = dir.join(&file);
+            std::thread::spawn(move || (file, cells, run(&path)))
+        })
+        .collect();
+    let mut results = Vec::new();
+    for h in handles {
+        let (file, cells, s) = h.join().unwrap();
+        let inc = s.incident.as_ref().expect("replays set an incident window");
+        // Columns: scenario, outage, error rate, users affected, ...
+        let err = first_number(&cells[2]).unwrap();
+        assert!((inc.error_rate * 100.0 - err).abs() < 0.051, "{file}: error rate {} vs table {err}", inc.error_rate * 100.0);
+        let affected = first_number(&cells[3]).unwrap();
+        assert!(
+            (inc.users.affected_pct - affected).abs() < 0.051,
+            "{file}: users affected {} vs table {affected}",
+            inc.users.affected_pct
+        );
+        match &s.impact.window {
+            Some(w) => {
+                let minutes = (w.duration_s / 60.0).floor();
+                let written = first_number(&cells[1]).unwrap();
+                // "46 min (...)" or "2 h 2 min (...)".
+                let written_minutes = match cells[1].find(" h ") {
+                    Some(h) => written * 60.0 + first_number(&cells[1][h + 3..]).unwrap_or(0.0),
+                    None => written,
+                };
+                assert!((minutes - written_minutes).abs() <= 1.0, "{file}: outage {minutes} min vs table {}", cells[1]);
+            }
+            None => assert!(cells[1].starts_with("none"), "{file}: no outage but the table says {}", cells[1]),
+        }
+        results.push((file, s));
+    }
+    let get = |name: &str| &results.iter().find(|(f, _)| f.starts_with(name)).unwrap().1;
+    for base in ["002-balancer-routes", "003-all-traffic-to-one-server"] {
+        let b = get(base);
+        assert!(b.incident.as_ref().unwrap().users.affected_pct > 85.0);
+        assert_eq!(b.verdict, "fail");
+        assert!(b.impact.time_to_detect_s.is_some());
+    }
+    for validated in ["002-with-config-validation", "003-with-config-validation"] {
+        let v = get(validated);
+        assert!(v.timeline.iter().any(|t| !t.applied), "{validated}: the bad change was not blocked");
+        assert_eq!(v.verdict, "pass");
+    }
+    // Health checks cannot help when the only backend is the failing one.
+    let (hc, base) = (get("003-with-health-checks"), get("003-all-traffic-to-one-server"));
+    let diff = hc.incident.as_ref().unwrap().users.affected_pct - base.incident.as_ref().unwrap().users.affected_pct;
+    assert!(diff.abs() < 1.0, "{diff}");
+}
