@@ -81,7 +81,9 @@ fn run_writes_the_three_reports_and_a_readable_table() {
     assert_eq!(series.lines().filter(|l| l.contains(",global,all,requests,")).count(), 20);
     let servers = std::fs::read_to_string(out.join("servers.csv")).unwrap();
     assert_eq!(servers.lines().count(), 4);
-    assert!(servers.starts_with("server,workers,requests,share,completed,rejected,utilisation,max_queue"));
+    assert!(
+        servers.starts_with("server,workers,requests,share,completed,rejected,errors,utilisation,max_queue,crashes")
+    );
 }
 
 #[test]

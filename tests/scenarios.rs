@@ -77,7 +77,11 @@ fn the_incident_table_matches_fresh_runs() {
         let inc = s.incident.as_ref().expect("replays set an incident window");
         // Columns: scenario, outage, error rate, users affected, ...
         let err = first_number(&cells[2]).unwrap();
-        assert!((inc.error_rate * 100.0 - err).abs() < 0.051, "{file}: error rate {} vs table {err}", inc.error_rate * 100.0);
+        assert!(
+            (inc.error_rate * 100.0 - err).abs() < 0.051,
+            "{file}: error rate {} vs table {err}",
+            inc.error_rate * 100.0
+        );
         let affected = first_number(&cells[3]).unwrap();
         assert!(
             (inc.users.affected_pct - affected).abs() < 0.051,

@@ -17,8 +17,19 @@ pub use summary::{RunContext, Summary};
 pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| Error::Internal(format!("building servers.csv: {e}"));
-    w.write_record(["server", "workers", "requests", "share", "completed", "rejected", "utilisation", "max_queue"])
-        .map_err(internal)?;
+    w.write_record([
+        "server",
+        "workers",
+        "requests",
+        "share",
+        "completed",
+        "rejected",
+        "errors",
+        "utilisation",
+        "max_queue",
+        "crashes",
+    ])
+    .map_err(internal)?;
     for s in &summary.servers {
         w.write_record([
             s.name.clone(),
@@ -27,8 +38,10 @@ pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
             format_value(s.share),
             s.completed.to_string(),
             s.rejected.to_string(),
+            s.errors.to_string(),
             format_value(s.utilisation),
             s.max_queue.to_string(),
+            s.crashes.to_string(),
         ])
         .map_err(internal)?;
     }
