@@ -12,7 +12,7 @@
 //! All samples are whole nanoseconds, rounded to nearest, matching the
 //! simulator's integer virtual time.
 
-use std::f64::consts::{PI, SQRT_2};
+use std::f64::consts::PI;
 use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
@@ -23,6 +23,7 @@ use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::rng::{SimRng, below, unit_f64};
+use crate::stats::{normal_cdf, normal_quantile};
 use crate::units::{Duration, Percent};
 
 const NS_PER_SEC: f64 = 1e9;
@@ -394,9 +395,9 @@ impl Dist {
             Kind::TruncatedNormal { mean_ns, sd_ns } => {
                 let below_zero = normal_cdf(-mean_ns / sd_ns);
                 let p = below_zero + q * (1.0 - below_zero);
-                (mean_ns + sd_ns * inverse_normal_cdf(p)).max(0.0)
+                (mean_ns + sd_ns * normal_quantile(p)).max(0.0)
             }
-            Kind::Lognormal { mu, sigma } => (mu + sigma * inverse_normal_cdf(q)).exp(),
+            Kind::Lognormal { mu, sigma } => (mu + sigma * normal_quantile(q)).exp(),
             Kind::Gamma { .. } | Kind::Mixture(_) => return None,
             Kind::Empirical(e) => {
                 let n = e.sorted_ns.len();
@@ -711,79 +712,12 @@ fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, Str
 // Normal-distribution helpers
 // ---------------------------------------------------------------------------
 
-/// The standard normal CDF.
-fn normal_cdf(x: f64) -> f64 {
-    0.5 * libm::erfc(-x / SQRT_2)
-}
 
 /// phi(a) / Phi(a) for a standard normal: the mean excess of a normal
 /// truncated at zero, in standard deviations, where `a` = mean / sd.
 fn inverse_mills(a: f64) -> f64 {
     let pdf = (-a * a / 2.0).exp() / (2.0 * PI).sqrt();
     pdf / normal_cdf(a)
-}
-
-/// The inverse of the standard normal CDF (the probit function).
-///
-/// Acklam's rational approximation (relative error 1.15e-9) polished by two
-/// Halley steps against `erfc`, which brings it to full double precision.
-/// Works in the lower half and reflects, so the upper tail keeps its
-/// precision.
-fn inverse_normal_cdf(p: f64) -> f64 {
-    if p.is_nan() {
-        return f64::NAN;
-    }
-    if p <= 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if p >= 1.0 {
-        return f64::INFINITY;
-    }
-    if p > 0.5 {
-        // 1 - p is exact here (Sterbenz).
-        return -inverse_normal_cdf(1.0 - p);
-    }
-    const A: [f64; 6] = [
-        -3.969_683_028_665_376e1,
-        2.209_460_984_245_205e2,
-        -2.759_285_104_469_687e2,
-        1.383_577_518_672_69e2,
-        -3.066_479_806_614_716e1,
-        2.506_628_277_459_239,
-    ];
-    const B: [f64; 5] = [
-        -5.447_609_879_822_406e1,
-        1.615_858_368_580_409e2,
-        -1.556_989_798_598_866e2,
-        6.680_131_188_771_972e1,
-        -1.328_068_155_288_572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784_894_002_430_293e-3,
-        -3.223_964_580_411_365e-1,
-        -2.400_758_277_161_838,
-        -2.549_732_539_343_734,
-        4.374_664_141_464_968,
-        2.938_163_982_698_783,
-    ];
-    const D: [f64; 4] =
-        [7.784_695_709_041_462e-3, 3.224_671_290_700_398e-1, 2.445_134_137_142_996, 3.754_408_661_907_416];
-    let mut x = if p < 0.02425 {
-        let q = (-2.0 * p.ln()).sqrt();
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    };
-    for _ in 0..2 {
-        let e = normal_cdf(x) - p;
-        let u = e * (2.0 * PI).sqrt() * (x * x / 2.0).exp();
-        x -= u / (1.0 + x * u / 2.0);
-    }
-    x
 }
 
 #[cfg(test)]
@@ -1210,12 +1144,12 @@ mod tests {
             (1e-10, -6.361_340_902_404_056),
         ];
         for (p, x) in known {
-            let got = inverse_normal_cdf(p);
+            let got = normal_quantile(p);
             assert!((got - x).abs() < 1e-12, "probit({p}) = {got}, want {x}");
         }
         for i in 1..1000 {
             let p = i as f64 / 1000.0;
-            assert!((normal_cdf(inverse_normal_cdf(p)) - p).abs() < 1e-15);
+            assert!((normal_cdf(normal_quantile(p)) - p).abs() < 1e-15);
         }
     }
 
