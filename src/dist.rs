@@ -712,7 +712,6 @@ fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, Str
 // Normal-distribution helpers
 // ---------------------------------------------------------------------------
 
-
 /// phi(a) / Phi(a) for a standard normal: the mean excess of a normal
 /// truncated at zero, in standard deviations, where `a` = mean / sd.
 fn inverse_mills(a: f64) -> f64 {

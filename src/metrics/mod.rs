@@ -36,9 +36,22 @@ pub enum Failure {
     Refused = 4,
     /// The server (or the balancer in between) crashed while it held the request.
     Reset = 5,
+    /// The network refused it at once: a reject route, no route, or a host
+    /// that was not the destination refusing it.
+    Unreachable = 6,
+    /// The network lost it (blackhole, link or port down, loss): the client
+    /// waited until its timeout.
+    Dropped = 7,
+    /// A routing loop: it went round until its TTL ran out, and the client
+    /// waited until its timeout.
+    Loop = 8,
+    /// Routed to the wrong host, which answered with an error.
+    Misrouted = 9,
+    /// The server answered but the response never made it back.
+    ResponseLost = 10,
 }
 
-pub const FAILURE_KINDS: usize = 6;
+pub const FAILURE_KINDS: usize = 11;
 
 impl Failure {
     pub const ALL: [Failure; FAILURE_KINDS] = [
@@ -48,6 +61,11 @@ impl Failure {
         Failure::ServerError,
         Failure::Refused,
         Failure::Reset,
+        Failure::Unreachable,
+        Failure::Dropped,
+        Failure::Loop,
+        Failure::Misrouted,
+        Failure::ResponseLost,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +76,11 @@ impl Failure {
             Failure::ServerError => "server_error",
             Failure::Refused => "refused",
             Failure::Reset => "reset",
+            Failure::Unreachable => "unreachable",
+            Failure::Dropped => "dropped",
+            Failure::Loop => "loop",
+            Failure::Misrouted => "misrouted",
+            Failure::ResponseLost => "response_lost",
         }
     }
 }

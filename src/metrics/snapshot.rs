@@ -53,6 +53,11 @@ metric_enum! {
         ServerError => "server_error",
         Refused => "refused",
         Reset => "reset",
+        Unreachable => "unreachable",
+        Dropped => "dropped",
+        Loop => "loop",
+        Misrouted => "misrouted",
+        ResponseLost => "response_lost",
         /// failed / (completed + failed).
         ErrorRate => "error_rate",
         ThroughputRps => "throughput_rps",
@@ -123,6 +128,11 @@ impl GlobalMetric {
             Failure::ServerError => GlobalMetric::ServerError,
             Failure::Refused => GlobalMetric::Refused,
             Failure::Reset => GlobalMetric::Reset,
+            Failure::Unreachable => GlobalMetric::Unreachable,
+            Failure::Dropped => GlobalMetric::Dropped,
+            Failure::Loop => GlobalMetric::Loop,
+            Failure::Misrouted => GlobalMetric::Misrouted,
+            Failure::ResponseLost => GlobalMetric::ResponseLost,
         }
     }
 }

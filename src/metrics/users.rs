@@ -59,8 +59,18 @@ impl UserFlags {
     }
 
     pub fn counts(&self) -> UserCounts {
-        let mut c = UserCounts { total: self.flags.len() as u64, ..UserCounts::default() };
-        for &f in &self.flags {
+        self.counts_of(0..self.flags.len(), |_| true)
+    }
+
+    /// Counts over the users with global ids in `ids` that `keep` accepts.
+    pub fn counts_of(&self, ids: std::ops::Range<usize>, keep: impl Fn(usize) -> bool) -> UserCounts {
+        let mut c = UserCounts::default();
+        for id in ids {
+            if !keep(id) {
+                continue;
+            }
+            c.total += 1;
+            let f = self.flags[id];
             if f & ACTIVE == 0 {
                 continue;
             }

@@ -5,6 +5,7 @@
 //! balancer, a zero worker count) is reported at the place the user wrote
 //! it, through the scenario source's location mapping.
 
+pub mod network;
 pub mod profile;
 pub mod resilience;
 pub mod timeline;
@@ -24,7 +25,7 @@ use crate::time::{NANOS_PER_SEC, SimTime};
 
 pub use profile::{RateProfile, Segment};
 pub use resilience::{Budget, ColdStart, CrashRule, Degrade, HealthCheck, Outlier, RetryPolicy};
-pub use timeline::{Change, TimelineChange};
+pub use timeline::{Change, NetOp, TimelineChange};
 
 use crate::clock::WallClock;
 use crate::scenario::{AllUnhealthy, TargetPolicy};
@@ -142,6 +143,8 @@ pub struct World {
     pub incident_window: Option<(u64, u64)>,
     pub alerts: Vec<crate::monitor::AlertRule>,
     pub slos: Vec<crate::monitor::Slo>,
+    /// Routers, switches, links and addresses (None: every hop is instant).
+    pub network: Option<network::Network>,
     /// Clients -> balancers -> servers.
     pub topology: DiGraph<NodeRef, ()>,
     /// Things that are allowed but probably not intended.
@@ -502,7 +505,23 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         Some(st) => Some(WallClock::parse_start(&st.value).map_err(|m| cx.err(st, m, None))?),
         None => None,
     };
-    let timeline = timeline::compile(&cx, &s.timeline, clock.as_ref(), &servers, &mut balancers, &clients)?;
+    let addrs = network::endpoint_addresses(&cx, s, &servers)?;
+    let mut network = network::compile(&cx, s, s.network.as_ref(), &clients, &balancers, &servers, &addrs)?;
+    if let Some(net) = &network {
+        for (ci, c) in clients.iter().enumerate() {
+            let attached = net.subnets[ci].iter().any(|&n| net.attached(n));
+            if attached && c.timeout.is_none() {
+                let (key, _) = &s.clients.0[ci];
+                return Err(cx.err(
+                    key,
+                    format!("client group `{}` sends through the network but has no `timeout`: a request the network drops would wait forever", c.name),
+                    Some("add a timeout, e.g. `timeout: 30s` (browsers give up after about that)".into()),
+                ));
+            }
+        }
+    }
+    let timeline =
+        timeline::compile(&cx, &s.timeline, clock.as_ref(), &servers, &mut balancers, &clients, network.as_mut())?;
     for t in &timeline {
         if end != SimTime::MAX && t.at >= end.0 {
             warnings.push(format!(
@@ -562,6 +581,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         incident_window,
         alerts,
         slos,
+        network,
         topology,
         warnings,
     })

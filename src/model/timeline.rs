@@ -4,6 +4,7 @@
 
 use serde_saphyr::Spanned;
 
+use super::network::{LinkId, Network, NodeId, Route, compile_route};
 use super::{BackendDef, BalancerDef, BalancerId, ClientDef, ClientId, Ctx, ServerDef, ServerId, did_you_mean};
 use crate::balancer::AlgorithmKind;
 use crate::clock::{TimeSpec, WallClock};
@@ -43,6 +44,23 @@ pub enum Change {
     },
     /// Nothing changes: a note on the timeline ("database rolled back").
     Note,
+    /// Routes, links and switch ports.
+    Network {
+        ops: Vec<NetOp>,
+    },
+}
+
+/// One change to the network.
+#[derive(Clone, Debug)]
+pub enum NetOp {
+    AddRoute { node: NodeId, route: Route },
+    RemoveRoute { node: NodeId, prefix: ipnet::IpNet },
+    ReplaceRoute { node: NodeId, route: Route },
+    SetRoutes { node: NodeId, routes: Vec<Route> },
+    LinkUp { link: LinkId, up: bool },
+    LinkLatency { link: LinkId, latency: Dist },
+    LinkLoss { link: LinkId, loss: f64 },
+    PortVlan { link: LinkId, vlan: u32 },
 }
 
 /// A compiled timeline entry.
@@ -93,6 +111,20 @@ fn set_fields(e: &TimelineEntry) -> Vec<(&'static str, Option<serde_saphyr::Loca
     field!(service);
     field!(rate);
     field!(rate_factor);
+    field!(remove_route);
+    field!(latency);
+    field!(loss);
+    field!(port);
+    field!(vlan);
+    if let Some(r) = &e.add_route {
+        v.push(("add_route", Some(r.prefix.referenced)));
+    }
+    if let Some(r) = &e.replace_route {
+        v.push(("replace_route", Some(r.prefix.referenced)));
+    }
+    if e.routes.is_some() {
+        v.push(("routes", None));
+    }
     if e.backends.is_some() {
         v.push(("backends", None));
     }
@@ -111,6 +143,7 @@ pub(super) fn compile(
     servers: &[ServerDef],
     balancers: &mut [BalancerDef],
     clients: &[ClientDef],
+    mut network: Option<&mut Network>,
 ) -> Result<Vec<TimelineChange>, Error> {
     let server_names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
     let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
@@ -118,7 +151,15 @@ pub(super) fn compile(
     let mut out: Vec<TimelineChange> = Vec::new();
     for e in entries {
         let at = resolve_time(cx, &e.at, clock)?;
-        let targets = [e.balancer.is_some(), e.server.is_some(), e.client.is_some(), e.revert.is_some()];
+        let targets = [
+            e.balancer.is_some(),
+            e.server.is_some(),
+            e.client.is_some(),
+            e.revert.is_some(),
+            e.router.is_some(),
+            e.link.is_some(),
+            e.switch.is_some(),
+        ];
         if targets.iter().all(|t| !t) && e.note.is_some() && set_fields(e).is_empty() {
             // An annotation: what people did that changed nothing in the system.
             if e.duration.is_some() || e.until.is_some() || e.fix {
@@ -139,7 +180,7 @@ pub(super) fn compile(
         if targets.iter().filter(|t| **t).count() != 1 {
             return Err(cx.err(
                 &e.at,
-                "a timeline entry names exactly one of `balancer`, `server`, `client` or `revert` (or is only a `note`)",
+                "a timeline entry names exactly one of `balancer`, `server`, `client`, `router`, `link`, `switch` or `revert` (or is only a `note`)",
                 None,
             ));
         }
@@ -168,7 +209,15 @@ pub(super) fn compile(
             }
             Ok(())
         };
-        let (target, what, change) = if let Some(b) = &e.balancer {
+        const ROUTE_FIELDS: [&str; 4] = ["add_route", "remove_route", "replace_route", "routes"];
+        let route_change = fields.iter().any(|(f, _)| ROUTE_FIELDS.contains(f));
+        let network_target = e.router.is_some() || e.link.is_some() || e.switch.is_some();
+        let (target, what, change) = if route_change || network_target {
+            let net = network
+                .as_deref_mut()
+                .ok_or_else(|| cx.err(&e.at, "route, link and switch changes need a `network:` section", None))?;
+            network_change(cx, e, net, &fields)?
+        } else if let Some(b) = &e.balancer {
             not_for("balancer", &["backends", "weights", "algorithm", "action"])?;
             let id = lookup(cx, b, &balancer_names, "balancer")?[0];
             let bal = &mut balancers[id];
@@ -374,4 +423,156 @@ pub(super) fn compile(
         });
     }
     Ok(out)
+}
+
+/// A change to routes (of a router, server or balancer), a link or a switch port.
+fn network_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    net: &mut Network,
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+) -> Result<(String, String, Change), Error> {
+    let names_list = net.node_names();
+    let node_of = |at: &Spanned<String>| -> Result<Vec<NodeId>, Error> {
+        names::resolve(&at.value, &names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|_| {
+            cx.err(
+                at,
+                format!("unknown network node `{}`", at.value),
+                did_you_mean(&at.value, names_list.iter().map(String::as_str)),
+            )
+        })
+    };
+    let only = |allowed: &[&str], kind: &str| -> Result<(), Error> {
+        for (f, loc) in fields {
+            if !allowed.contains(f) {
+                let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
+                return Err(match loc {
+                    Some(l) => cx.src.error_at_location(l, msg, None),
+                    None => cx.err(&e.at, msg, None),
+                });
+            }
+        }
+        if fields.is_empty() && e.action.is_none() {
+            return Err(cx.err(&e.at, format!("this entry changes nothing: give one of {}", allowed.join(", ")), None));
+        }
+        Ok(())
+    };
+    let updown = |a: &Option<Spanned<Action>>| -> Result<Option<bool>, Error> {
+        match a {
+            None => Ok(None),
+            Some(a) if a.value == Action::Down => Ok(Some(false)),
+            Some(a) if a.value == Action::Up => Ok(Some(true)),
+            Some(a) => Err(cx.err(a, "links and switch ports go `down` or `up`", None)),
+        }
+    };
+    let mut ops = Vec::new();
+    let mut what = Vec::new();
+    let target;
+    if let Some(l) = &e.link {
+        only(&["action", "latency", "loss"], "link")?;
+        if l.value.len() != 2 {
+            return Err(cx.err(l, "a link is named by its two ends: `link: [a, b]`", None));
+        }
+        let (a, b) = (node_of(&l.value[0])?, node_of(&l.value[1])?);
+        if a.len() != 1 || b.len() != 1 {
+            return Err(cx.err(l, "name one link: two single nodes", None));
+        }
+        let link = net.link_between(a[0], b[0]).ok_or_else(|| {
+            cx.err(l, format!("there is no link between `{}` and `{}`", l.value[0].value, l.value[1].value), None)
+        })?;
+        target = format!("link {}-{}", l.value[0].value, l.value[1].value);
+        if let Some(up) = updown(&e.action)? {
+            ops.push(NetOp::LinkUp { link, up });
+            what.push(if up { "up".to_string() } else { "down".to_string() });
+        }
+        if let Some(d) = &e.latency {
+            let latency = d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
+            what.push(format!("latency mean {}", crate::time::format_duration((latency.mean_secs() * 1e9) as u64)));
+            ops.push(NetOp::LinkLatency { link, latency });
+        }
+        if let Some(p) = &e.loss {
+            ops.push(NetOp::LinkLoss { link, loss: p.value.fraction() });
+            what.push(format!("loss {}", p.value));
+        }
+    } else if let Some(sw) = &e.switch {
+        only(&["action", "port", "vlan"], "switch")?;
+        let sid = node_of(sw)?;
+        if sid.len() != 1 || !matches!(net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
+            return Err(cx.err(sw, format!("`{}` is not a switch", sw.value), None));
+        }
+        let port =
+            e.port.as_ref().ok_or_else(|| cx.err(sw, "a switch change names the `port` (the node it faces)", None))?;
+        target = format!("switch {} port {}", sw.value, port.value);
+        for n in node_of(port)? {
+            let link = net.link_between(sid[0], n).ok_or_else(|| {
+                cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.nodes[n as usize].name), None)
+            })?;
+            if let Some(up) = updown(&e.action)? {
+                ops.push(NetOp::LinkUp { link, up });
+            }
+            if let Some(v) = &e.vlan {
+                ops.push(NetOp::PortVlan { link, vlan: v.value });
+            }
+        }
+        if let Some(up) = updown(&e.action)? {
+            what.push(if up { "up".to_string() } else { "down".to_string() });
+        }
+        if let Some(v) = &e.vlan {
+            what.push(format!("vlan {}", v.value));
+        }
+    } else {
+        // Routes of a router, server or balancer.
+        let at = e
+            .router
+            .as_ref()
+            .or(e.server.as_ref())
+            .or(e.balancer.as_ref())
+            .ok_or_else(|| cx.err(&e.at, "route changes apply to a `router`, `server` or `balancer`", None))?;
+        only(&["add_route", "remove_route", "replace_route", "routes"], "routing table")?;
+        let nodes = node_of(at)?;
+        target = format!("routes of {}", at.value);
+        for node in nodes {
+            if let Some(r) = &e.add_route {
+                let route = compile_route(cx, net, node, r)?;
+                what.push(format!("add {}", describe_route(net, &route)));
+                ops.push(NetOp::AddRoute { node, route });
+            }
+            if let Some(p) = &e.remove_route {
+                let prefix: ipnet::IpNet = p
+                    .value
+                    .trim()
+                    .parse()
+                    .map_err(|_| cx.err(p, format!("`{}` is not an IP prefix", p.value), None))?;
+                what.push(format!("remove {prefix}"));
+                ops.push(NetOp::RemoveRoute { node, prefix });
+            }
+            if let Some(r) = &e.replace_route {
+                let route = compile_route(cx, net, node, r)?;
+                what.push(format!("replace {}", describe_route(net, &route)));
+                ops.push(NetOp::ReplaceRoute { node, route });
+            }
+            if let Some(rs) = &e.routes {
+                let routes = rs.iter().map(|r| compile_route(cx, net, node, r)).collect::<Result<Vec<_>, _>>()?;
+                what.push(format!(
+                    "table = [{}]",
+                    routes.iter().map(|r| describe_route(net, r)).collect::<Vec<_>>().join("; ")
+                ));
+                ops.push(NetOp::SetRoutes { node, routes });
+            }
+        }
+        what.dedup();
+    }
+    Ok((target, what.join(", "), Change::Network { ops }))
+}
+
+/// `10.2.0.0/16 via core`, `10.9.0.0/16 blackhole`.
+pub fn describe_route(net: &Network, r: &Route) -> String {
+    use super::network::RouteTarget;
+    let t = match r.target {
+        RouteTarget::Via(n) => format!("via {}", net.nodes[n as usize].name),
+        RouteTarget::Blackhole => "blackhole".to_string(),
+        RouteTarget::Reject => "reject".to_string(),
+    };
+    let metric = if r.metric > 0 { format!(" metric {}", r.metric) } else { String::new() };
+    format!("{} {t}{metric}", r.prefix)
 }

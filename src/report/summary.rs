@@ -25,6 +25,8 @@ pub struct Summary {
     pub servers: Vec<ServerSummary>,
     pub balancers: Vec<BalancerSummary>,
     pub clients: Vec<ClientSummary>,
+    /// With a network: users by category in each client subnet.
+    pub subnets: Vec<SubnetSummary>,
     pub timeline: Vec<TimelineItem>,
     /// When the service was outside its objectives, how fast it was
     /// detected and how fast it recovered.
@@ -70,6 +72,12 @@ pub struct FailedCounts {
     pub server_error: u64,
     pub refused: u64,
     pub reset: u64,
+    pub unreachable: u64,
+    pub dropped: u64,
+    #[serde(rename = "loop")]
+    pub routing_loop: u64,
+    pub misrouted: u64,
+    pub response_lost: u64,
 }
 
 impl FailedCounts {
@@ -82,6 +90,11 @@ impl FailedCounts {
             server_error: failed[Failure::ServerError as usize],
             refused: failed[Failure::Refused as usize],
             reset: failed[Failure::Reset as usize],
+            unreachable: failed[Failure::Unreachable as usize],
+            dropped: failed[Failure::Dropped as usize],
+            routing_loop: failed[Failure::Loop as usize],
+            misrouted: failed[Failure::Misrouted as usize],
+            response_lost: failed[Failure::ResponseLost as usize],
         }
     }
 }
@@ -213,6 +226,42 @@ pub struct ClientSummary {
     pub requests: u64,
     pub completed: u64,
     pub failed: u64,
+}
+
+/// Users behind one client subnet.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubnetSummary {
+    pub client: String,
+    /// The subnet's node name (`group.name`).
+    pub name: String,
+    pub prefix: String,
+    pub users: UsersSummary,
+    /// Within the incident window, when there is one.
+    pub incident_users: Option<UsersSummary>,
+}
+
+fn subnet_summaries(r: &RunResult) -> Vec<SubnetSummary> {
+    let w = &r.world;
+    let Some(net) = &w.network else { return Vec::new() };
+    let rec = &r.recorder;
+    let mut out = Vec::new();
+    for (c, def) in w.clients.iter().enumerate() {
+        let offset = rec.user_index.group_offset[c] as usize;
+        let ids = offset..offset + def.users as usize;
+        for (si, &node) in net.subnets[c].iter().enumerate() {
+            let keep = |id: usize| net.user_subnet(c as u32, (id - offset) as u32) == si;
+            let counts =
+                |win: &WindowStats| UsersSummary::from(win.users.counts_of(ids.clone(), keep), w.slow_threshold);
+            out.push(SubnetSummary {
+                client: def.name.clone(),
+                name: net.nodes[node as usize].name.clone(),
+                prefix: net.nodes[node as usize].address.map(|a| a.to_string()).unwrap_or_default(),
+                users: counts(rec.measured()),
+                incident_users: w.incident_window.map(|_| counts(&rec.windows[1])),
+            });
+        }
+    }
+    out
 }
 
 /// One timeline entry as it played out.
@@ -566,6 +615,7 @@ impl Summary {
             servers,
             balancers,
             clients,
+            subnets: subnet_summaries(r),
             timeline,
             impact: impact(r, clock),
             alerts: alerts(r, clock),

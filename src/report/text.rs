@@ -102,6 +102,11 @@ pub fn render(s: &Summary, files: &[String]) -> String {
             (f.server_error, "server errors"),
             (f.refused, "refused (down)"),
             (f.reset, "reset (crash)"),
+            (f.unreachable, "unreachable"),
+            (f.dropped, "dropped by the network"),
+            (f.routing_loop, "lost in a routing loop"),
+            (f.misrouted, "misrouted"),
+            (f.response_lost, "responses lost"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -142,6 +147,19 @@ pub fn render(s: &Summary, files: &[String]) -> String {
             ms(inc.latency_ms.p99)
         );
         users_line(&mut o, "  users  ", &inc.users);
+    }
+    for sn in s.subnets.iter().take(12) {
+        let u = sn.incident_users.as_ref().unwrap_or(&sn.users);
+        let scope = if sn.incident_users.is_some() { "in the incident" } else { "" };
+        let _ = writeln!(
+            o,
+            "  subnet {} ({}): {} active · {:.1}% affected {scope}({:.1}% could not use it)",
+            sn.name,
+            sn.prefix,
+            thousands(u.active),
+            u.affected_pct,
+            u.unable_pct
+        );
     }
     let im = &s.impact;
     if let Some(w) = &im.window {

@@ -8,6 +8,7 @@
 //! kept here.
 
 pub mod names;
+pub mod network;
 pub mod resilience;
 pub mod source;
 pub mod timeline;
@@ -24,6 +25,7 @@ use crate::dist::DistSpec;
 use crate::error::Error;
 use crate::units::{Duration, Percent, Rate};
 
+pub use network::{Foreign, LinkSpec, NetworkSpec, RouteAction, RouteSpec, RouterSpec, SubnetSpec, SwitchSpec};
 pub use resilience::*;
 pub use source::{Override, ScenarioSource};
 pub use timeline::{Action, TimelineEntry, WindowSpec};
@@ -116,6 +118,8 @@ pub struct Scenario {
     /// Service-level objectives: pass/fail verdicts.
     #[serde(default)]
     pub slos: Vec<crate::monitor::SloSpec>,
+    /// Routers, switches and links between the parts.
+    pub network: Option<NetworkSpec>,
 }
 
 fn default_seed() -> u64 {
@@ -210,6 +214,9 @@ pub struct ClientSpec {
     pub failover_after: Option<Spanned<Duration>>,
     /// Retries of failed or slow attempts.
     pub retry: Option<RetrySpec>,
+    /// With a network: the subnets the group's users sit in.
+    #[serde(default)]
+    pub subnets: Vec<SubnetSpec>,
     /// Open loop: requests per second (the rate before any profile point).
     pub rate: Option<Spanned<Rate>>,
     /// Open loop: `poisson` (default) or `constant` spacing.
@@ -261,6 +268,11 @@ pub struct BalancerSpec {
     pub panic_threshold: Option<Spanned<Percent>>,
     /// Checks that block bad configuration changes from the timeline.
     pub validation: Option<ValidationSpec>,
+    /// With a network: the balancer's address.
+    pub address: Option<Spanned<String>>,
+    /// With a network: the balancer's own routing table.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
 }
 
 fn default_algorithm() -> AlgorithmKind {
@@ -291,6 +303,14 @@ pub struct ServerSpec {
     pub degrade: Option<DegradeSpec>,
     /// Crash when overwhelmed for long enough.
     pub crash: Option<CrashSpec>,
+    /// With a network: the address (a range of servers counts up from it).
+    pub address: Option<Spanned<String>>,
+    /// With a network: the server's own routing table.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    /// What it does with traffic addressed to someone else (default `refuse`).
+    #[serde(default)]
+    pub foreign: Foreign,
 }
 
 /// Strips serde-saphyr's trailing " at line N, column M" (we print the

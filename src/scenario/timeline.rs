@@ -19,8 +19,10 @@ pub enum Action {
     Crash,
     /// Server: down for its `restart_time`, then back up, cold.
     Restart,
-    /// Balancer: stop accepting connections. Reverting it brings it back.
+    /// Balancer, link or switch port: stop carrying traffic. Reverting it brings it back.
     Down,
+    /// Link or switch port: bring it up (for one that starts down).
+    Up,
 }
 
 /// One entry of `timeline:`. Exactly one target (`balancer`, `server`,
@@ -45,6 +47,12 @@ pub struct TimelineEntry {
     pub balancer: Option<Spanned<String>>,
     pub server: Option<Spanned<String>>,
     pub client: Option<Spanned<String>>,
+    /// A router (for route changes).
+    pub router: Option<Spanned<String>>,
+    /// A link, by its two ends.
+    pub link: Option<Spanned<Vec<Spanned<String>>>>,
+    /// A switch (with `port:` for port changes).
+    pub switch: Option<Spanned<String>>,
     /// Undo an earlier entry, by name.
     pub revert: Option<Spanned<String>>,
 
@@ -68,6 +76,23 @@ pub struct TimelineEntry {
     pub rate: Option<Spanned<Rate>>,
     /// Client group: multiply the rate.
     pub rate_factor: Option<Spanned<f64>>,
+
+    /// Router, server or balancer: add a routing entry.
+    pub add_route: Option<crate::scenario::RouteSpec>,
+    /// Router, server or balancer: remove the entries for this prefix.
+    pub remove_route: Option<Spanned<String>>,
+    /// Router, server or balancer: replace the entries for the route's prefix.
+    pub replace_route: Option<crate::scenario::RouteSpec>,
+    /// Router, server or balancer: replace the whole table.
+    pub routes: Option<Vec<crate::scenario::RouteSpec>>,
+    /// Link: new latency.
+    pub latency: Option<Spanned<DistSpec>>,
+    /// Link: new loss probability.
+    pub loss: Option<Spanned<Percent>>,
+    /// Switch: the port facing this node.
+    pub port: Option<Spanned<String>>,
+    /// Switch port: move it to this VLAN.
+    pub vlan: Option<Spanned<u32>>,
 }
 
 /// The period a summary's "incident window" figures cover.

@@ -46,6 +46,9 @@ pub(super) struct ClientState {
     pub per_try_timeout: Option<u64>,
     /// The balancer when there is only one.
     pub single_target: Option<u32>,
+    /// The constant network latency from the group to its balancers, folded
+    /// into event times (0 without a network, or when latencies vary).
+    pub displacement: u64,
 }
 
 impl ClientState {
@@ -80,6 +83,7 @@ impl ClientState {
             call_timeout: def.timeout,
             per_try_timeout: def.retry.as_ref().and_then(|r| r.per_try_timeout),
             single_target: (def.targets.len() == 1).then(|| def.targets[0].0),
+            displacement: 0,
         };
         s.constant_gap = s.compute_gap(def);
         s

@@ -11,6 +11,7 @@
 
 mod balancer;
 mod client;
+mod network;
 mod server;
 mod timeline;
 mod watch;
@@ -28,6 +29,7 @@ use crate::time::{SimDuration, SimTime};
 
 use balancer::{BalancerState, Passive};
 use client::ClientState;
+use network::{Crossing, Leg, NetState};
 use server::{Arrival, Phase, ServerState};
 pub use watch::{FiredAlert, Watch};
 
@@ -40,6 +42,10 @@ enum Event {
     UserSend { client: u32, user: u32 },
     /// A server finishes serving an attempt.
     Complete { server: u32, attempt: Handle },
+    /// An attempt reaches its balancer over the network.
+    AtBalancer { attempt: Handle },
+    /// An attempt reaches its server over the network.
+    AtServer { attempt: Handle },
     /// The head of a client group's call-deadline list is due.
     CallTimeout { client: u32 },
     /// The head of a client group's per-try deadline list is due.
@@ -65,9 +71,12 @@ enum Event {
 /// A user's request, across its attempts.
 #[derive(Clone, Copy, Debug)]
 struct Call {
+    /// When the user sent it.
     created: SimTime,
     user: u32,
     client: u32,
+    /// The user's subnet (global index; 0 without a network).
+    subnet: u32,
     attempts: u32,
     /// The attempt the client is waiting on (may be stale).
     current: Handle,
@@ -77,8 +86,16 @@ struct Call {
 /// Where an attempt is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
-    AtServer,
+    /// On its way to the balancer.
+    ToBalancer,
+    /// Forwarded, on its way to the server.
+    ToServer,
+    /// Waiting in the server's queue.
+    Queued,
     Serving,
+    /// Lost by the network, or its answer would arrive too late: it waits
+    /// for the client's timeout and holds nothing anywhere.
+    Lost,
 }
 
 /// One try of a call.
@@ -89,7 +106,12 @@ struct Attempt {
     balancer: u32,
     backend: u32,
     server: u32,
+    subnet: u32,
+    /// When the client sent it.
+    sent: SimTime,
     stage: Stage,
+    /// What a timeout will be blamed on when the network lost it.
+    lost: Option<Failure>,
     /// The client stopped waiting for it (per-try timeout, or the call ended).
     abandoned: bool,
     retry: bool,
@@ -179,6 +201,8 @@ pub struct Simulation {
     scratch: Vec<(Handle, SimTime)>,
     /// Random stream for probes, backoff and target choice.
     misc_rng: SimRng,
+    /// Routes, links and resolved paths (None: every hop is instant).
+    net: Option<NetState>,
 }
 
 impl Simulation {
@@ -219,7 +243,17 @@ impl Simulation {
             .iter()
             .map(|b| BalancerState::new(b, &world.servers, rng::stream(seed, "balancer", &b.name)))
             .collect();
-        let clients = world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
+        let mut clients: Vec<ClientState> =
+            world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
+        let backends: Vec<Vec<u32>> =
+            world.balancers.iter().map(|b| b.backends.iter().map(|be| be.server).collect()).collect();
+        let net = NetState::new(&world, backends, rng::stream(seed, "network", "links"));
+        if let Some(n) = &net {
+            for (c, def) in world.clients.iter().enumerate() {
+                let subnets = world.network.as_ref().map_or(0, |w| w.subnets[c].len());
+                clients[c].displacement = n.fixed_client_latency(c as u32, subnets, &def.targets).unwrap_or(0);
+            }
+        }
         let gauges = Gauges {
             servers: vec![ServerGauge::default(); world.servers.len()],
             balancers: vec![BalancerGauge::default(); world.balancers.len()],
@@ -251,6 +285,7 @@ impl Simulation {
             slo_windows,
             scratch: Vec::new(),
             misc_rng: rng::stream(seed, "simulator", "misc"),
+            net,
             world,
         }
     }
@@ -265,15 +300,16 @@ impl Simulation {
             match &self.world.clients[c].load {
                 Load::Open { .. } => {
                     if let Some(t) = self.clients[c].next_open_arrival(&self.world.clients[c]) {
-                        self.events.push(t, Event::Arrival { client: c as u32, generation: 0 });
+                        let at = t + SimDuration(self.clients[c].displacement);
+                        self.events.push(at, Event::Arrival { client: c as u32, generation: 0 });
                     }
                 }
                 Load::Closed { think } => {
                     // Users start at a random point of their first think time,
                     // so they do not all fire at once.
                     for user in 0..self.world.clients[c].users as u32 {
-                        let t = SimTime(think.sample(&mut self.clients[c].rng));
-                        self.events.push(t, Event::UserSend { client: c as u32, user });
+                        let t = think.sample(&mut self.clients[c].rng) + self.clients[c].displacement;
+                        self.events.push(SimTime(t), Event::UserSend { client: c as u32, user });
                     }
                 }
             }
@@ -404,6 +440,8 @@ impl Simulation {
             Event::Arrival { client, generation } => self.on_arrival(client, generation),
             Event::UserSend { client, user } => self.new_call(client, user),
             Event::Complete { server, attempt } => self.on_complete(server, attempt),
+            Event::AtBalancer { attempt } => self.at_balancer(attempt),
+            Event::AtServer { attempt } => self.on_at_server(attempt),
             Event::CallTimeout { client } => self.on_call_timeout(client),
             Event::TryTimeout { client } => self.on_try_timeout(client),
             Event::Retry { call } => self.start_attempt(call),
@@ -482,30 +520,48 @@ impl Simulation {
         let def = &self.world.clients[client as usize];
         let user = state.pick_user();
         if let Some(t) = state.next_open_arrival(def) {
-            self.events.push(t, Event::Arrival { client, generation });
+            let at = t + SimDuration(state.displacement);
+            self.events.push(at, Event::Arrival { client, generation });
         }
         self.new_call(client, user);
     }
 
-    /// A user of `client` sends a request.
+    /// When a call entered the simulation: its creation (the user's send)
+    /// plus the group's constant path latency to the balancer, which is
+    /// folded into the time its events fire.
+    #[inline]
+    fn entered(&self, call: &Call) -> SimTime {
+        call.created + SimDuration(self.clients[call.client as usize].displacement)
+    }
+
+    /// A user of `client` sends a request. With a network whose paths to
+    /// the balancers have one constant latency, events fire when the request
+    /// reaches the balancer, and the user sent it that latency earlier.
     fn new_call(&mut self, client: u32, user: u32) {
         if !self.may_generate() {
             return;
         }
+        let displacement = self.clients[client as usize].displacement;
+        let created = SimTime(self.now.0.saturating_sub(displacement));
         self.generated += 1;
-        self.recorder.on_call(client, user, self.now.0);
+        self.recorder.on_call(client, user, created.0);
         self.touch_in_system();
         self.in_system += 1;
+        let subnet = match &self.net {
+            Some(n) => n.subnet_of(client, user) as u32,
+            None => 0,
+        };
         let call = self.calls.insert(Call {
-            created: self.now,
+            created,
             user,
             client,
+            subnet,
             attempts: 0,
             current: Handle { index: u32::MAX, generation: 0 },
             done: false,
         });
         if let Some(timeout) = self.clients[client as usize].call_timeout {
-            let deadline = self.now + SimDuration(timeout);
+            let deadline = created + SimDuration(timeout);
             if self.clients[client as usize].call_timers.push(deadline, call) {
                 self.events.push(deadline, Event::CallTimeout { client });
             }
@@ -558,17 +614,22 @@ impl Simulation {
             return;
         }
         call.attempts += 1;
-        let (client, user, attempt_no) = (call.client, call.user, call.attempts);
+        let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
         let retry = attempt_no > 1;
         let balancer = self.choose_balancer(client, user, attempt_no);
+        let displacement = self.clients[client as usize].displacement;
+        let sent = SimTime(self.now.0.saturating_sub(displacement));
         let handle = self.attempts.insert(Attempt {
             call: call_h,
             client,
             balancer,
             backend: u32::MAX,
             server: u32::MAX,
-            stage: Stage::AtServer,
+            subnet,
+            sent,
+            stage: Stage::ToBalancer,
+            lost: None,
             abandoned: false,
             retry,
             released: false,
@@ -582,16 +643,49 @@ impl Simulation {
         cs.active_retries += u32::from(retry);
         self.recorder.on_attempt(client, retry, counted);
         if let Some(t) = self.clients[client as usize].per_try_timeout {
-            let deadline = self.now + SimDuration(t);
+            let deadline = sent + SimDuration(t);
             if self.clients[client as usize].try_timers.push(deadline, handle) {
                 self.events.push(deadline, Event::TryTimeout { client });
             }
         }
-        if self.balancers[balancer as usize].down {
-            self.end_attempt(handle, Some(Failure::Refused), None);
+        if let Some(net) = &mut self.net {
+            match net.cross(Leg::ToBalancer { subnet: subnet as usize, balancer }) {
+                Crossing::Arrives(ns) if ns > displacement => {
+                    self.events.push(self.now + SimDuration(ns - displacement), Event::AtBalancer { attempt: handle });
+                    return;
+                }
+                Crossing::Arrives(_) => {}
+                Crossing::FailsFast(why) => {
+                    self.end_attempt(handle, Some(why), None, 0);
+                    return;
+                }
+                Crossing::Lost(why) => {
+                    self.lose(handle, why);
+                    return;
+                }
+            }
+        }
+        self.at_balancer(handle);
+    }
+
+    /// An attempt reaches its balancer.
+    fn at_balancer(&mut self, handle: Handle) {
+        let Some(att) = self.attempts.get(handle).copied() else { return };
+        if self.balancers[att.balancer as usize].down {
+            self.end_attempt(handle, Some(Failure::Refused), None, 0);
             return;
         }
-        self.dispatch(handle, user, client, counted);
+        let user = self.calls.get(att.call).map_or(0, |c| c.user);
+        self.dispatch(handle, user, att.client, att.counted);
+    }
+
+    /// The network lost the attempt: nothing more happens to it until the
+    /// client's timeout, which will be blamed on `why`.
+    fn lose(&mut self, handle: Handle, why: Failure) {
+        if let Some(a) = self.attempts.get_mut(handle) {
+            a.stage = Stage::Lost;
+            a.lost = Some(why);
+        }
     }
 
     /// The balancer picks a backend and forwards the attempt.
@@ -601,7 +695,7 @@ impl Simulation {
         let lb = &mut self.balancers[att.balancer as usize];
         let Some(backend) = lb.algorithm.pick(&lb.pool, key, &mut lb.rng) else {
             self.recorder.on_no_backend(att.balancer, counted);
-            self.end_attempt(handle, Some(Failure::NoBackend), None);
+            self.end_attempt(handle, Some(Failure::NoBackend), None, 0);
             return;
         };
         lb.pool.backends[backend as usize].inflight += 1;
@@ -610,12 +704,61 @@ impl Simulation {
         if let Some(a) = self.attempts.get_mut(handle) {
             a.backend = backend;
             a.server = server;
+            a.stage = Stage::ToServer;
+        }
+        if let Some(net) = &mut self.net {
+            match net.cross(Leg::ToServer { balancer: att.balancer, backend }) {
+                Crossing::Arrives(0) => {}
+                Crossing::Arrives(ns) => {
+                    self.events.push(self.now + SimDuration(ns), Event::AtServer { attempt: handle });
+                    return;
+                }
+                Crossing::FailsFast(why) => {
+                    self.release_backend(handle, true);
+                    self.end_attempt(handle, Some(why), None, 0);
+                    return;
+                }
+                Crossing::Lost(why) => {
+                    // The balancer gives up on the connection; the client waits.
+                    self.release_backend(handle, false);
+                    self.lose(handle, why);
+                    return;
+                }
+            }
         }
         self.arrive_at_server(server, handle, counted);
     }
 
+    /// The balancer stops counting an attempt it could not deliver, and
+    /// passive detection sees a failure when it was refused.
+    fn release_backend(&mut self, handle: Handle, refused: bool) {
+        let Some(a) = self.attempts.get_mut(handle) else { return };
+        if a.released || a.backend == u32::MAX {
+            return;
+        }
+        a.released = true;
+        let a = *a;
+        let lb = &mut self.balancers[a.balancer as usize];
+        let b = &mut lb.pool.backends[a.backend as usize];
+        b.inflight = b.inflight.saturating_sub(1);
+        if refused && let Passive::Eject(until, generation) = lb.observe(a.backend as usize, true, self.now) {
+            self.on_ejection(a.balancer, a.backend, until, generation);
+        }
+    }
+
+    fn on_at_server(&mut self, handle: Handle) {
+        let Some(a) = self.attempts.get(handle).copied() else { return };
+        if a.stage != Stage::ToServer {
+            return;
+        }
+        self.arrive_at_server(a.server, handle, a.counted);
+    }
+
     fn arrive_at_server(&mut self, server: u32, handle: Handle, counted: bool) {
         let now = self.now;
+        if let Some(a) = self.attempts.get_mut(handle) {
+            a.stage = Stage::Queued;
+        }
         let s = &mut self.servers[server as usize];
         let outcome = s.arrive(now, handle);
         let queue_len = s.queue_len() as u64;
@@ -630,15 +773,15 @@ impl Simulation {
             Arrival::Queued(len) => self.recorder.on_server_arrival(server, len, counted),
             Arrival::Rejected => {
                 self.recorder.on_server_arrival(server, queue_len, counted);
-                self.end_attempt(handle, Some(Failure::Rejected), Some(ServerOutcome::Rejected));
+                self.server_answers(handle, Some(Failure::Rejected), ServerOutcome::Rejected);
             }
             Arrival::Error => {
                 self.recorder.on_server_arrival(server, queue_len, counted);
-                self.end_attempt(handle, Some(Failure::ServerError), Some(ServerOutcome::Error));
+                self.server_answers(handle, Some(Failure::ServerError), ServerOutcome::Error);
             }
             Arrival::Refused => {
                 self.recorder.on_server_arrival(server, queue_len, counted);
-                self.end_attempt(handle, Some(Failure::Refused), Some(ServerOutcome::Refused));
+                self.server_answers(handle, Some(Failure::Refused), ServerOutcome::Refused);
             }
         }
         self.overload_changed(server);
@@ -656,36 +799,89 @@ impl Simulation {
             }
             self.events.push(done_at, Event::Complete { server, attempt: next });
         }
-        self.end_attempt(handle, None, Some(ServerOutcome::Completed));
+        self.server_answers(handle, None, ServerOutcome::Completed);
         self.overload_changed(server);
+    }
+
+    /// The server's answer (or error) travels back through the balancer to
+    /// the client: with a network it takes the return paths' latency, or is lost.
+    fn server_answers(&mut self, handle: Handle, failure: Option<Failure>, outcome: ServerOutcome) {
+        let Some(att) = self.attempts.get(handle).copied() else { return };
+        let mut delay = 0;
+        if let Some(net) = &mut self.net {
+            let back = net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend });
+            let to_client = net.cross(Leg::ToClient { balancer: att.balancer, subnet: att.subnet as usize });
+            match (back, to_client) {
+                (Crossing::Arrives(a), Crossing::Arrives(b)) => delay = a + b,
+                _ => {
+                    // The answer never gets back: the balancer saw the server
+                    // finish, the client will time out.
+                    self.balancer_sees(handle, outcome);
+                    self.recorder.on_server_outcome(att.server, outcome, att.counted);
+                    self.lose(handle, Failure::ResponseLost);
+                    return;
+                }
+            }
+        }
+        self.end_attempt(handle, failure, Some(outcome), delay);
+    }
+
+    /// The balancer sees the server's outcome: its in-flight count drops and
+    /// passive detection counts a failure or a success.
+    fn balancer_sees(&mut self, handle: Handle, outcome: ServerOutcome) {
+        let Some(a) = self.attempts.get_mut(handle) else { return };
+        if a.released || a.backend == u32::MAX {
+            return;
+        }
+        a.released = true;
+        let att = *a;
+        let lb = &mut self.balancers[att.balancer as usize];
+        let b = &mut lb.pool.backends[att.backend as usize];
+        b.inflight = b.inflight.saturating_sub(1);
+        let failed = outcome != ServerOutcome::Completed;
+        if let Passive::Eject(until, generation) = lb.observe(att.backend as usize, failed, self.now) {
+            self.on_ejection(att.balancer, att.backend, until, generation);
+        }
     }
 
     /// An attempt is over: `failure` None is a success. The balancer sees
     /// the server's outcome; the client (unless it gave up on this attempt)
-    /// gets its answer or retries.
-    fn end_attempt(&mut self, handle: Handle, failure: Option<Failure>, at_server: Option<ServerOutcome>) {
+    /// gets its answer `delay` ns from now, or retries.
+    fn end_attempt(&mut self, handle: Handle, failure: Option<Failure>, at_server: Option<ServerOutcome>, delay: u64) {
         let Some(att) = self.attempts.get(handle).copied() else { return };
-        self.attempts.remove(handle);
         if let Some(outcome) = at_server {
             self.recorder.on_server_outcome(att.server, outcome, att.counted);
-            if !att.released && att.backend != u32::MAX {
-                let lb = &mut self.balancers[att.balancer as usize];
-                let b = &mut lb.pool.backends[att.backend as usize];
-                b.inflight = b.inflight.saturating_sub(1);
-                let failed = outcome != ServerOutcome::Completed;
-                if let Passive::Eject(until, generation) = lb.observe(att.backend as usize, failed, self.now) {
-                    self.on_ejection(att.balancer, att.backend, until, generation);
-                }
-            }
+            self.balancer_sees(handle, outcome);
         }
+        if !att.abandoned && delay > 0 && self.arrives_too_late(&att, delay) {
+            // The answer would reach the client after its deadline: the
+            // timeout fires first and counts it.
+            if let Some(a) = self.attempts.get_mut(handle) {
+                a.stage = Stage::Lost;
+            }
+            return;
+        }
+        self.attempts.remove(handle);
         if att.abandoned {
             return;
         }
         self.client_attempt_over(&att);
         match failure {
-            None => self.call_succeeded(att.call),
-            Some(why) => self.attempt_failed(att.call, why),
+            None => self.call_succeeded(att.call, delay),
+            Some(why) => self.attempt_failed(att.call, why, delay),
         }
+    }
+
+    /// Whether an answer leaving now reaches the client after a deadline.
+    fn arrives_too_late(&self, att: &Attempt, delay: u64) -> bool {
+        let arrival = self.now + SimDuration(delay);
+        let cs = &self.clients[att.client as usize];
+        let try_deadline = cs.per_try_timeout.map(|t| att.sent + SimDuration(t));
+        let call_deadline = match (cs.call_timeout, self.calls.get(att.call)) {
+            (Some(t), Some(c)) => Some(c.created + SimDuration(t)),
+            _ => None,
+        };
+        try_deadline.is_some_and(|d| arrival > d) || call_deadline.is_some_and(|d| arrival > d)
     }
 
     /// The client stops counting an attempt as active.
@@ -697,12 +893,13 @@ impl Simulation {
         }
     }
 
-    fn call_succeeded(&mut self, call_h: Handle) {
+    /// The call succeeded; the client has the answer `delay` ns from now.
+    fn call_succeeded(&mut self, call_h: Handle, delay: u64) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
         if call.done {
             return;
         }
-        let latency = self.now.since(call.created).0;
+        let latency = (self.now + SimDuration(delay)).since(call.created).0;
         self.recorder.on_success(call.client, call.user, call.created.0, latency);
         if let Some(Budget::TokenBucket { max_tokens, token_ratio }) =
             self.world.clients[call.client as usize].retry.as_ref().and_then(|r| r.budget)
@@ -710,11 +907,12 @@ impl Simulation {
             let cs = &mut self.clients[call.client as usize];
             cs.tokens = (cs.tokens + token_ratio).min(max_tokens);
         }
-        self.finish_call(call_h, &call);
+        self.finish_call(call_h, &call, delay);
     }
 
-    /// An attempt failed: retry if the policy and budget allow, else the call fails.
-    fn attempt_failed(&mut self, call_h: Handle, why: Failure) {
+    /// An attempt failed (the client learns it `delay` ns from now): retry
+    /// if the policy and budget allow, else the call fails.
+    fn attempt_failed(&mut self, call_h: Handle, why: Failure, delay: u64) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
         if call.done {
             return;
@@ -726,10 +924,10 @@ impl Simulation {
                 cs.tokens = (cs.tokens - 1.0).max(0.0);
             }
             let kind = match why {
-                Failure::TimedOut => RetryOn::Timeout,
+                Failure::TimedOut | Failure::Dropped | Failure::Loop | Failure::ResponseLost => RetryOn::Timeout,
                 Failure::Rejected => RetryOn::Rejected,
-                Failure::ServerError => RetryOn::ServerError,
-                Failure::Refused => RetryOn::Refused,
+                Failure::ServerError | Failure::Misrouted => RetryOn::ServerError,
+                Failure::Refused | Failure::Unreachable => RetryOn::Refused,
                 Failure::Reset => RetryOn::Reset,
                 Failure::NoBackend => RetryOn::NoBackend,
             };
@@ -744,26 +942,31 @@ impl Simulation {
             if call.attempts < policy.attempts && policy.retries(kind) && budget_ok {
                 let cap =
                     policy.backoff_base.saturating_mul(1u64 << (call.attempts - 1).min(32)).min(policy.backoff_max);
-                let delay = match policy.jitter {
+                let backoff = match policy.jitter {
                     Jitter::Full => (unit_f64(&mut cs.rng) * cap as f64) as u64,
                     Jitter::Equal => cap / 2 + (unit_f64(&mut cs.rng) * (cap / 2) as f64) as u64,
                     Jitter::None => cap,
                 };
-                self.events.push(self.now + SimDuration(delay), Event::Retry { call: call_h });
+                // The retry is sent after the backoff and reaches the
+                // balancer the group's folded latency later.
+                let at = self.now + SimDuration(delay + backoff + cs.displacement);
+                self.events.push(at, Event::Retry { call: call_h });
                 return;
             }
         }
         self.recorder.on_failure(call.client, call.user, call.created.0, why);
-        self.finish_call(call_h, &call);
+        self.finish_call(call_h, &call, delay);
     }
 
     /// Bookkeeping when a call has its outcome: the in-system count, the
-    /// attempt it leaves behind, and the closed-loop user's next request.
-    fn finish_call(&mut self, call_h: Handle, call: &Call) {
+    /// attempt it leaves behind, and the closed-loop user's next request
+    /// (the client has the outcome `delay` ns from now).
+    fn finish_call(&mut self, call_h: Handle, call: &Call, delay: u64) {
         if let Some(c) = self.calls.get_mut(call_h) {
             c.done = true;
         }
-        // The client no longer waits for the current attempt.
+        // The client no longer waits for the current attempt; one the
+        // network lost holds nothing anywhere and goes.
         if let Some(a) = self.attempts.get_mut(call.current)
             && a.call == call_h
             && !a.abandoned
@@ -771,24 +974,31 @@ impl Simulation {
             a.abandoned = true;
             let a = *a;
             self.client_attempt_over(&a);
+            if a.stage == Stage::Lost {
+                self.attempts.remove(call.current);
+            }
         }
         self.calls.remove(call_h);
         self.touch_in_system();
         self.in_system -= 1;
-        let time_in_system = self.now.since(call.created).0;
+        // Little's law counts a call from when it entered the simulation to
+        // when its outcome was decided (now), the time it spent in `in_system`.
+        let entered = self.entered(call);
         if call.created >= self.world.warmup {
-            self.sojourn_sum_ns += u128::from(time_in_system);
+            self.sojourn_sum_ns += u128::from(self.now.since(entered).0);
             self.sojourn_count += 1;
         } else if self.now > self.world.warmup {
             // Sent during the warm-up, finished after it: only the part
             // inside the measured period counts.
-            self.edge_ns += u128::from(self.now.since(self.world.warmup).0);
+            self.edge_ns += u128::from(self.now.since(entered.max(self.world.warmup)).0);
         }
         if let Load::Closed { think } = &self.world.clients[call.client as usize].load
             && self.may_generate()
         {
-            let pause = think.sample(&mut self.clients[call.client as usize].rng);
-            self.events.push(self.now + SimDuration(pause), Event::UserSend { client: call.client, user: call.user });
+            let cs = &mut self.clients[call.client as usize];
+            let pause = think.sample(&mut cs.rng);
+            let at = self.now + SimDuration(delay + pause + cs.displacement);
+            self.events.push(at, Event::UserSend { client: call.client, user: call.user });
         }
     }
 
@@ -799,8 +1009,15 @@ impl Simulation {
             if call.done {
                 continue;
             }
-            self.recorder.on_failure(call.client, call.user, call.created.0, Failure::TimedOut);
-            self.finish_call(call_h, &call);
+            // A request the network lost times out blamed on the network.
+            let why = self
+                .attempts
+                .get(call.current)
+                .filter(|a| a.call == call_h && !a.abandoned)
+                .and_then(|a| a.lost)
+                .unwrap_or(Failure::TimedOut);
+            self.recorder.on_failure(call.client, call.user, call.created.0, why);
+            self.finish_call(call_h, &call, 0);
         }
         if let Some(next) = self.clients[client as usize].call_timers.next_deadline() {
             self.events.push(next, Event::CallTimeout { client });
@@ -816,8 +1033,11 @@ impl Simulation {
             }
             a.abandoned = true;
             let a = *a;
+            if a.stage == Stage::Lost {
+                self.attempts.remove(handle);
+            }
             self.client_attempt_over(&a);
-            self.attempt_failed(a.call, Failure::TimedOut);
+            self.attempt_failed(a.call, a.lost.unwrap_or(Failure::TimedOut), 0);
         }
         if let Some(next) = self.clients[client as usize].try_timers.next_deadline() {
             self.events.push(next, Event::TryTimeout { client });
@@ -861,7 +1081,7 @@ impl Simulation {
         }
         let n = lost.len();
         for h in lost {
-            self.end_attempt(h, Some(Failure::Reset), Some(ServerOutcome::Reset));
+            self.server_answers(h, Some(Failure::Reset), ServerOutcome::Reset);
         }
         self.log(EventKind::ServerCrashed, format!("server {name}"), format!("{why}; {n} requests lost"));
     }
@@ -918,12 +1138,26 @@ impl Simulation {
         let server = lb.servers[backend as usize] as usize;
         let s = &self.servers[server];
         // A probe is refused by a down server, answered with an error at the
-        // server's error rate, and times out when the queue ahead of it is
-        // longer than the probe timeout.
+        // server's error rate, and times out when the queue ahead of it (or
+        // the network) makes it later than the probe timeout, or the network
+        // loses it.
+        let mut network_ns = 0u64;
+        let mut outcome_by_network: Option<Option<bool>> = None;
+        if let Some(net) = &mut self.net {
+            let there = net.cross(Leg::ToServer { balancer, backend });
+            let back = net.cross(Leg::FromServer { balancer, backend });
+            match (there, back) {
+                (Crossing::Arrives(a), Crossing::Arrives(b)) => network_ns = a + b,
+                (Crossing::FailsFast(_), _) | (_, Crossing::FailsFast(_)) => outcome_by_network = Some(Some(false)),
+                _ => outcome_by_network = Some(None),
+            }
+        }
         let wait = s.queue_len() as f64 * s.mean_service_secs() / f64::from(s.workers.max(1));
-        let outcome = if !s.is_up() {
+        let outcome = if let Some(o) = outcome_by_network {
+            o
+        } else if !s.is_up() {
             Some(false)
-        } else if wait * 1e9 > hc.timeout as f64 {
+        } else if wait * 1e9 + network_ns as f64 > hc.timeout as f64 {
             None
         } else {
             let error_rate = self.world.servers[server].error_rate;

@@ -96,6 +96,11 @@ impl Simulation {
                 self.clients[client as usize].rate_layers.push((tag, rate, factor));
                 self.restart_arrivals(client);
             }
+            Change::Network { ops } => {
+                if let Some(net) = &mut self.net {
+                    net.apply(tag, ops);
+                }
+            }
             Change::Revert { .. } | Change::Note => unreachable!("handled above"),
         }
     }
@@ -141,6 +146,11 @@ impl Simulation {
             Change::Client { client, .. } => {
                 self.clients[client as usize].rate_layers.retain(|l| l.0 != tag);
                 self.restart_arrivals(client);
+            }
+            Change::Network { .. } => {
+                if let Some(net) = &mut self.net {
+                    net.revert(tag);
+                }
             }
             Change::Revert { .. } | Change::Note => {}
         }
@@ -216,9 +226,11 @@ impl Simulation {
             }
             a.abandoned = true;
             let a = *a;
-            debug_assert!(matches!(a.stage, Stage::AtServer | Stage::Serving));
+            if a.stage == Stage::Lost {
+                continue;
+            }
             self.client_attempt_over(&a);
-            self.attempt_failed(a.call, Failure::Reset);
+            self.attempt_failed(a.call, Failure::Reset, 0);
         }
         let name = self.world.balancers[balancer as usize].name.clone();
         self.log(EventKind::BalancerDown, format!("balancer {name}"), format!("down; {n} requests cut"));

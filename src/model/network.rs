@@ -1,0 +1,512 @@
+//! The compiled network: nodes (client subnets, balancers, servers,
+//! routers, switches) with addresses and routing tables, and links with
+//! latency, loss and state.
+//!
+//! Client subnets are the granularity of routing: a route may cover several
+//! subnets but never split one (declare the halves as two subnets instead),
+//! so a route that breaks a prefix affects exactly the users behind it.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde_saphyr::Spanned;
+
+use super::{BalancerDef, ClientDef, Ctx, ServerDef, did_you_mean};
+use crate::dist::Dist;
+use crate::error::Error;
+use crate::scenario::names::{self, ResolveError};
+use crate::scenario::{Foreign, NetworkSpec, RouteAction, RouteSpec};
+
+pub type NodeId = u32;
+pub type LinkId = u32;
+
+/// What a node is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NodeKind {
+    /// Subnet `subnet` of client group `client`.
+    Subnet {
+        client: u32,
+        subnet: u32,
+    },
+    Balancer(u32),
+    Server(u32),
+    Router(u32),
+    Switch(u32),
+}
+
+impl NodeKind {
+    /// Endpoints send and receive traffic; they do not forward others'.
+    pub fn is_endpoint(self) -> bool {
+        matches!(self, NodeKind::Subnet { .. } | NodeKind::Balancer(_) | NodeKind::Server(_))
+    }
+}
+
+/// Where a route sends matching traffic.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RouteTarget {
+    Via(NodeId),
+    Blackhole,
+    Reject,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    pub prefix: IpNet,
+    pub target: RouteTarget,
+    pub metric: u32,
+    pub track: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    /// A host address (/32, /128) or a client subnet.
+    pub address: Option<IpNet>,
+    pub links: Vec<LinkId>,
+    pub routes: Vec<Route>,
+    pub foreign: Foreign,
+}
+
+#[derive(Clone, Debug)]
+pub struct Link {
+    pub a: NodeId,
+    pub b: NodeId,
+    pub latency: Dist,
+    pub loss: f64,
+    pub up: bool,
+    /// For a switch on either side: the VLAN of its port facing the other end.
+    pub vlan: u32,
+}
+
+impl Link {
+    pub fn other(&self, n: NodeId) -> NodeId {
+        if self.a == n { self.b } else { self.a }
+    }
+}
+
+/// The whole network.
+#[derive(Clone, Debug, Default)]
+pub struct Network {
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    /// Per client group: its subnet nodes, and the share of users in each.
+    pub subnets: Vec<Vec<NodeId>>,
+    pub subnet_shares: Vec<Vec<f64>>,
+    pub balancer_node: Vec<NodeId>,
+    pub server_node: Vec<NodeId>,
+}
+
+impl Network {
+    pub fn node_index(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.name == name).map(|i| i as NodeId)
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// The link between two nodes, if any.
+    pub fn link_between(&self, a: NodeId, b: NodeId) -> Option<LinkId> {
+        self.nodes[a as usize].links.iter().copied().find(|&l| self.links[l as usize].other(a) == b)
+    }
+
+    /// Whether the node takes part in the network (has a link).
+    pub fn attached(&self, n: NodeId) -> bool {
+        !self.nodes[n as usize].links.is_empty()
+    }
+
+    /// Which of client group `client`'s subnets user `user` sits in (an
+    /// index into `subnets[client]`): a stable hash of the user against the
+    /// subnets' shares.
+    pub fn user_subnet(&self, client: u32, user: u32) -> usize {
+        let shares = &self.subnet_shares[client as usize];
+        if shares.len() <= 1 {
+            return 0;
+        }
+        let h = crate::rng::mix64(u64::from(user) ^ (u64::from(client) << 32) ^ 0x5eed);
+        let u = (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        let mut acc = 0.0;
+        for (i, s) in shares.iter().enumerate() {
+            acc += s;
+            if u < acc {
+                return i;
+            }
+        }
+        shares.len() - 1
+    }
+}
+
+fn parse_net(cx: &Ctx<'_>, text: &Spanned<String>) -> Result<IpNet, Error> {
+    let t = text.value.trim();
+    let net: IpNet = t
+        .parse()
+        .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| cx.err(text, format!("`{t}` is not an IP prefix: expected one like 10.1.0.0/16"), None))?;
+    if net.trunc() != net {
+        return Err(cx.err(text, format!("`{t}` has host bits set: did you mean {}?", net.trunc()), None));
+    }
+    Ok(net)
+}
+
+fn parse_addr(cx: &Ctx<'_>, text: &Spanned<String>) -> Result<IpAddr, Error> {
+    text.value
+        .trim()
+        .parse()
+        .map_err(|_| cx.err(text, format!("`{}` is not an IP address: expected one like 10.0.1.10", text.value), None))
+}
+
+/// `base` + `i` (for a server range sharing one starting address).
+fn offset_addr(base: IpAddr, i: u32) -> Option<IpAddr> {
+    match base {
+        IpAddr::V4(a) => u32::from(a).checked_add(i).map(|v| IpAddr::V4(v.into())),
+        IpAddr::V6(a) => u128::from(a).checked_add(u128::from(i)).map(|v| IpAddr::V6(v.into())),
+    }
+}
+
+/// Addresses from the servers' and balancers' specs, expanded over ranges.
+pub(super) struct EndpointAddrs {
+    pub servers: Vec<Option<IpAddr>>,
+    pub balancers: Vec<Option<IpAddr>>,
+}
+
+pub(super) fn endpoint_addresses(
+    cx: &Ctx<'_>,
+    s: &crate::scenario::Scenario,
+    servers: &[ServerDef],
+) -> Result<EndpointAddrs, Error> {
+    let mut out = vec![None; servers.len()];
+    let mut i = 0usize;
+    for (key, spec) in s.servers.iter() {
+        let count = names::expand(&key.value).map(|v| v.len()).unwrap_or(1);
+        if let Some(a) = &spec.address {
+            let base = parse_addr(cx, a)?;
+            for k in 0..count {
+                out[i + k] = Some(
+                    offset_addr(base, k as u32).ok_or_else(|| cx.err(a, "the address range runs off the end", None))?,
+                );
+            }
+        }
+        i += count;
+    }
+    let mut balancers = Vec::new();
+    for (_, spec) in s.balancers.iter() {
+        balancers.push(spec.address.as_ref().map(|a| parse_addr(cx, a)).transpose()?);
+    }
+    Ok(EndpointAddrs { servers: out, balancers })
+}
+
+/// Resolves a node reference (name, pattern or glob) to node ids.
+fn resolve_nodes(cx: &Ctx<'_>, at: &Spanned<String>, names_list: &[String]) -> Result<Vec<NodeId>, Error> {
+    names::resolve(&at.value, names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|e| match e {
+        ResolveError::Pattern(m) => cx.err(at, m, None),
+        ResolveError::Unknown(n) => cx.err(
+            at,
+            format!("unknown network node `{n}`"),
+            did_you_mean(&n, names_list.iter().map(String::as_str)).or_else(|| {
+                Some("nodes are client subnets (group.subnet), balancers, servers, routers and switches".into())
+            }),
+        ),
+        ResolveError::NoMatch(p) => cx.err(at, format!("no network node matches `{p}`"), None),
+    })
+}
+
+/// Compiles one routing entry for `node`.
+pub(super) fn compile_route(cx: &Ctx<'_>, net: &Network, node: NodeId, r: &RouteSpec) -> Result<Route, Error> {
+    let prefix = parse_net(cx, &r.prefix)?;
+    let target = match (&r.via, r.action) {
+        (Some(via), None) => {
+            let n = net.node_index(&via.value).ok_or_else(|| {
+                cx.err(
+                    via,
+                    format!("unknown next hop `{}`", via.value),
+                    did_you_mean(&via.value, net.nodes.iter().map(|n| n.name.as_str())),
+                )
+            })?;
+            if net.link_between(node, n).is_none() {
+                return Err(cx.err(
+                    via,
+                    format!(
+                        "`{}` is not a neighbour of `{}`: a next hop needs a link",
+                        via.value, net.nodes[node as usize].name
+                    ),
+                    None,
+                ));
+            }
+            RouteTarget::Via(n)
+        }
+        (None, Some(RouteAction::Blackhole)) => RouteTarget::Blackhole,
+        (None, Some(RouteAction::Reject)) => RouteTarget::Reject,
+        _ => {
+            return Err(cx.err(&r.prefix, "a route has either `via: <neighbour>` or `action: blackhole|reject`", None));
+        }
+    };
+    check_split(cx, net, &r.prefix, prefix)?;
+    Ok(Route { prefix, target, metric: r.metric, track: r.track })
+}
+
+/// A route may cover client subnets but not split one.
+fn check_split(cx: &Ctx<'_>, net: &Network, at: &Spanned<String>, prefix: IpNet) -> Result<(), Error> {
+    for n in &net.nodes {
+        if let (NodeKind::Subnet { .. }, Some(sub)) = (n.kind, n.address)
+            && prefix.prefix_len() > sub.prefix_len()
+            && sub.contains(&prefix)
+        {
+            return Err(cx.err(
+                at,
+                format!("route {prefix} splits client subnet {sub} (`{}`): routes work on whole subnets", n.name),
+                Some(format!("declare the parts of {sub} as separate subnets of the group")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the network from the scenario.
+pub(super) fn compile(
+    cx: &Ctx<'_>,
+    s: &crate::scenario::Scenario,
+    spec: Option<&NetworkSpec>,
+    clients: &[ClientDef],
+    balancers: &[BalancerDef],
+    servers: &[ServerDef],
+    addrs: &EndpointAddrs,
+) -> Result<Option<Network>, Error> {
+    let has_subnets = s.clients.iter().any(|(_, c)| !c.subnets.is_empty());
+    let Some(spec) = spec else {
+        if let Some((key, _)) = s.clients.iter().find(|(_, c)| !c.subnets.is_empty()) {
+            return Err(cx.err(key, "client subnets need a `network:` section that links them", None));
+        }
+        return Ok(None);
+    };
+    let _ = has_subnets;
+    let mut net = Network::default();
+    let base_dir = cx.src.base_dir();
+    // Nodes: client subnets first, then balancers, servers, routers, switches.
+    for (ci, (key, c)) in s.clients.iter().enumerate() {
+        let mut ids = Vec::new();
+        let mut shares = Vec::new();
+        let given: Vec<Option<f64>> =
+            c.subnets.iter().map(|sn| sn.share.as_ref().map(|p| p.value.fraction())).collect();
+        let declared: f64 = given.iter().flatten().sum();
+        let unset = given.iter().filter(|g| g.is_none()).count();
+        if declared > 1.0 + 1e-9 {
+            return Err(cx.err(key, "the subnets' shares add up to more than 100%", None));
+        }
+        for (si, sn) in c.subnets.iter().enumerate() {
+            let prefix = parse_net(cx, &sn.prefix)?;
+            let sub_name = sn.name.as_ref().map_or_else(|| si.to_string(), |n| n.value.clone());
+            let share = given[si].unwrap_or((1.0 - declared) / unset.max(1) as f64);
+            ids.push(net.nodes.len() as NodeId);
+            shares.push(share);
+            net.nodes.push(Node {
+                name: format!("{}.{sub_name}", key.value),
+                kind: NodeKind::Subnet { client: ci as u32, subnet: si as u32 },
+                address: Some(prefix),
+                links: Vec::new(),
+                routes: Vec::new(),
+                foreign: Foreign::Drop,
+            });
+        }
+        if !c.subnets.is_empty() && (shares.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+            return Err(cx.err(key, "the subnets' shares must add up to 100%", None));
+        }
+        net.subnets.push(ids);
+        net.subnet_shares.push(shares);
+    }
+    let _ = clients;
+    for (bi, b) in balancers.iter().enumerate() {
+        net.balancer_node.push(net.nodes.len() as NodeId);
+        net.nodes.push(Node {
+            name: b.name.clone(),
+            kind: NodeKind::Balancer(bi as u32),
+            address: addrs.balancers[bi].map(IpNet::from),
+            links: Vec::new(),
+            routes: Vec::new(),
+            foreign: Foreign::Refuse,
+        });
+    }
+    let server_specs: Vec<&crate::scenario::ServerSpec> = s
+        .servers
+        .iter()
+        .flat_map(|(k, sp)| std::iter::repeat_n(sp, names::expand(&k.value).map_or(1, |v| v.len())))
+        .collect();
+    for (si, sv) in servers.iter().enumerate() {
+        net.server_node.push(net.nodes.len() as NodeId);
+        net.nodes.push(Node {
+            name: sv.name.clone(),
+            kind: NodeKind::Server(si as u32),
+            address: addrs.servers[si].map(IpNet::from),
+            links: Vec::new(),
+            routes: Vec::new(),
+            foreign: server_specs[si].foreign,
+        });
+    }
+    for (ri, (key, r)) in spec.routers.iter().enumerate() {
+        if net.node_index(&key.value).is_some() {
+            return Err(cx.err(key, format!("`{}` is already the name of another node", key.value), None));
+        }
+        net.nodes.push(Node {
+            name: key.value.clone(),
+            kind: NodeKind::Router(ri as u32),
+            address: r.address.as_ref().map(|a| parse_addr(cx, a)).transpose()?.map(IpNet::from),
+            links: Vec::new(),
+            routes: Vec::new(),
+            foreign: Foreign::Drop,
+        });
+    }
+    for (wi, (key, _)) in spec.switches.iter().enumerate() {
+        if net.node_index(&key.value).is_some() {
+            return Err(cx.err(key, format!("`{}` is already the name of another node", key.value), None));
+        }
+        net.nodes.push(Node {
+            name: key.value.clone(),
+            kind: NodeKind::Switch(wi as u32),
+            address: None,
+            links: Vec::new(),
+            routes: Vec::new(),
+            foreign: Foreign::Drop,
+        });
+    }
+    // Duplicate addresses would make delivery ambiguous.
+    for (i, n) in net.nodes.iter().enumerate() {
+        if let Some(a) = n.address
+            && let Some(other) =
+                net.nodes[..i].iter().find(|m| m.address.is_some_and(|b| b.contains(&a) || a.contains(&b)))
+        {
+            let at = s.name.as_ref().map(|n| n.referenced).unwrap_or(serde_saphyr::Location::UNKNOWN);
+            return Err(cx.src.error_at_location(
+                &at,
+                format!(
+                    "`{}` ({a}) overlaps the address of `{}` ({})",
+                    n.name,
+                    other.name,
+                    other.address.expect("has one")
+                ),
+                None,
+            ));
+        }
+    }
+    // Links. A name on either side may be a group (all its subnets), a pattern or a glob.
+    let names_list = net.node_names();
+    let group_subnets = |name: &str| -> Option<Vec<NodeId>> {
+        s.clients.iter().position(|(k, _)| k.value == name).map(|ci| net.subnets[ci].clone())
+    };
+    for l in &spec.links {
+        if l.between.value.len() != 2 {
+            return Err(cx.err(&l.between, "a link is `between: [a, b]`", None));
+        }
+        let side = |at: &Spanned<String>| -> Result<Vec<NodeId>, Error> {
+            match group_subnets(&at.value) {
+                Some(v) if !v.is_empty() => Ok(v),
+                Some(_) => Err(cx.err(at, format!("client group `{}` has no `subnets:` to link", at.value), None)),
+                None => resolve_nodes(cx, at, &names_list),
+            }
+        };
+        let a_side = side(&l.between.value[0])?;
+        let b_side = side(&l.between.value[1])?;
+        if a_side.len() > 1 && b_side.len() > 1 {
+            return Err(cx.err(&l.between, "at most one side of a link may name several nodes", None));
+        }
+        let latency = match &l.latency {
+            Some(d) => d.value.compile(&base_dir).map_err(|m| cx.err(d, m, None))?,
+            None => Dist::constant(0),
+        };
+        let loss = l.loss.as_ref().map_or(0.0, |p| p.value.fraction());
+        for &a in &a_side {
+            for &b in &b_side {
+                if a == b {
+                    return Err(cx.err(&l.between, "a link needs two different nodes", None));
+                }
+                if net.link_between(a, b).is_some() {
+                    return Err(cx.err(
+                        &l.between,
+                        format!(
+                            "`{}` and `{}` are linked twice",
+                            net.nodes[a as usize].name, net.nodes[b as usize].name
+                        ),
+                        None,
+                    ));
+                }
+                let id = net.links.len() as LinkId;
+                net.links.push(Link { a, b, latency: latency.clone(), loss, up: !l.down, vlan: 1 });
+                net.nodes[a as usize].links.push(id);
+                net.nodes[b as usize].links.push(id);
+            }
+        }
+    }
+    // Switch port VLANs.
+    for (key, sw) in spec.switches.iter() {
+        let sid = net.node_index(&key.value).expect("added above");
+        for (pkey, &vlan) in sw.vlans.iter() {
+            for n in resolve_nodes(cx, pkey, &names_list)? {
+                let link = net.link_between(sid, n).ok_or_else(|| {
+                    cx.err(
+                        pkey,
+                        format!("`{}` has no link to switch `{}`", net.nodes[n as usize].name, key.value),
+                        None,
+                    )
+                })?;
+                net.links[link as usize].vlan = vlan;
+            }
+        }
+    }
+    // Routing tables: routers, balancers and servers.
+    let mut tables: Vec<(NodeId, &Vec<RouteSpec>)> = Vec::new();
+    for (key, r) in spec.routers.iter() {
+        tables.push((net.node_index(&key.value).expect("added above"), &r.routes));
+    }
+    for (bi, (_, b)) in s.balancers.iter().enumerate() {
+        tables.push((net.balancer_node[bi], &b.routes));
+    }
+    for (si, sp) in server_specs.iter().enumerate() {
+        tables.push((net.server_node[si], &sp.routes));
+    }
+    for (node, routes) in tables {
+        let mut compiled = Vec::new();
+        for r in routes {
+            compiled.push(compile_route(cx, &net, node, r)?);
+        }
+        net.nodes[node as usize].routes = compiled;
+    }
+    // A host with several links needs routes saying which way to send.
+    for (i, n) in net.nodes.iter().enumerate() {
+        if n.kind.is_endpoint() && n.links.len() > 1 && n.routes.is_empty() {
+            let at = match n.kind {
+                NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
+                NodeKind::Server(_) => server_key_location(s, &n.name),
+                _ => serde_saphyr::Location::UNKNOWN,
+            };
+            let _ = i;
+            return Err(cx.src.error_at_location(
+                &at,
+                format!("`{}` has {} links but no `routes:` saying which way to send", n.name, n.links.len()),
+                Some("e.g. `routes: [{prefix: 10.0.2.0/24, via: sw}, {prefix: 0.0.0.0/0, via: core}]`".into()),
+            ));
+        }
+    }
+    // Attached endpoints need addresses, so that routes can reach them.
+    for n in &net.nodes {
+        if n.kind.is_endpoint() && !n.links.is_empty() && n.address.is_none() {
+            let at = match n.kind {
+                NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
+                NodeKind::Server(_) => server_key_location(s, &n.name),
+                _ => serde_saphyr::Location::UNKNOWN,
+            };
+            return Err(cx.src.error_at_location(
+                &at,
+                format!("`{}` has a link but no `address`: give it one so traffic can be routed to it", n.name),
+                None,
+            ));
+        }
+    }
+    Ok(Some(net))
+}
+
+/// Where the server called `name` (possibly from a range) was declared.
+fn server_key_location(s: &crate::scenario::Scenario, name: &str) -> serde_saphyr::Location {
+    s.servers
+        .iter()
+        .find(|(k, _)| names::expand(&k.value).is_ok_and(|v| v.iter().any(|n| n == name)))
+        .map_or(serde_saphyr::Location::UNKNOWN, |(k, _)| k.referenced)
+}

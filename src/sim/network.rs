@@ -1,0 +1,633 @@
+//! The network at run time: effective routing tables, links and switch
+//! ports (base plus timeline layers), and the resolved paths between the
+//! endpoints that talk to each other.
+//!
+//! Paths are resolved when routing state changes, not per request: a
+//! request looks up its cached path and samples the latency of the links on
+//! it whose latency is not constant. A healthy network with constant
+//! latencies costs an addition per request.
+
+use std::net::IpAddr;
+
+use crate::metrics::Failure;
+use crate::model::network::{LinkId, Network, NodeId, NodeKind, Route, RouteTarget};
+use crate::model::{NetOp, World};
+use crate::rng::{SimRng, chance};
+use crate::scenario::Foreign;
+
+/// Hops before a packet dies (a TTL).
+pub(super) const MAX_HOPS: usize = 32;
+
+/// How a path ends.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Refused at once: a reject route, no route, or a host refusing
+    /// traffic that is not for it.
+    Unreachable,
+    /// A host that is not the destination answered with an error.
+    WrongService,
+    /// Silently lost: a blackhole, a link or port down, a switch with
+    /// nowhere to send it, or a host ignoring it.
+    Dropped,
+    /// Went round in circles until its TTL ran out.
+    Loop,
+}
+
+/// A resolved path from one endpoint to another.
+#[derive(Clone, Debug)]
+pub struct Path {
+    pub outcome: Outcome,
+    /// The nodes visited, from the source.
+    pub hops: Vec<NodeId>,
+    /// Sum of the constant link latencies, ns.
+    pub const_ns: u64,
+    /// Links whose latency must be sampled per packet.
+    pub var_links: Vec<LinkId>,
+    /// Probability of losing the packet somewhere on the way.
+    pub loss: f64,
+}
+
+impl Path {
+    fn direct() -> Path {
+        Path { outcome: Outcome::Delivered, hops: Vec::new(), const_ns: 0, var_links: Vec::new(), loss: 0.0 }
+    }
+
+    /// Constant latency, when nothing on the path varies.
+    pub fn fixed_latency(&self) -> Option<u64> {
+        (self.outcome == Outcome::Delivered && self.var_links.is_empty()).then_some(self.const_ns)
+    }
+}
+
+/// What happens to one packet on a path.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Crossing {
+    /// Arrives after this many ns.
+    Arrives(u64),
+    /// The sender learns at once that it failed.
+    FailsFast(Failure),
+    /// Never arrives; the sender waits for its timeout. The failure is
+    /// what the timeout will be blamed on.
+    Lost(Failure),
+}
+
+/// Which cached path.
+#[derive(Copy, Clone, Debug)]
+pub(super) enum Leg {
+    /// Client subnet (global subnet index) to balancer.
+    ToBalancer {
+        subnet: usize,
+        balancer: u32,
+    },
+    /// Balancer back to a client subnet.
+    ToClient {
+        balancer: u32,
+        subnet: usize,
+    },
+    ToServer {
+        balancer: u32,
+        backend: u32,
+    },
+    FromServer {
+        balancer: u32,
+        backend: u32,
+    },
+}
+
+fn owns(node: &crate::model::network::Node, addr: IpAddr) -> bool {
+    node.address.is_some_and(|a| a.contains(&addr))
+}
+
+/// Resolves the path a packet from `src` to `dst` takes.
+pub fn resolve(net: &Network, src: NodeId, dst: NodeId) -> Path {
+    if !net.attached(src) || !net.attached(dst) {
+        return Path::direct();
+    }
+    let Some(addr) = net.nodes[dst as usize].address.map(|a| a.network()) else {
+        return Path { outcome: Outcome::Unreachable, ..Path::direct() };
+    };
+    walk(net, src, None, addr, dst, 0)
+}
+
+/// Follows the tables from `start` (entered through `ingress`, if any)
+/// towards `addr`.
+fn walk(net: &Network, start: NodeId, ingress: Option<LinkId>, addr: IpAddr, expected: NodeId, depth: u32) -> Path {
+    let mut path = Path { outcome: Outcome::Loop, hops: vec![start], const_ns: 0, var_links: Vec::new(), loss: 0.0 };
+    let mut node = start;
+    let mut ingress = ingress;
+    let mut ok_prob = 1.0f64;
+    for _ in 0..MAX_HOPS {
+        let n = &net.nodes[node as usize];
+        if owns(n, addr) {
+            path.outcome = if node == expected { Outcome::Delivered } else { foreign_outcome(n.foreign) };
+            break;
+        }
+        if (node != start || ingress.is_some()) && n.kind.is_endpoint() {
+            // Hosts do not forward other people's traffic.
+            path.outcome = foreign_outcome(n.foreign);
+            break;
+        }
+        let next = match n.kind {
+            NodeKind::Switch(_) => switch_forward(net, node, ingress, addr),
+            _ if n.kind.is_endpoint() && n.routes.is_empty() => endpoint_forward(net, node),
+            _ => route_forward(net, node, addr, expected, depth),
+        };
+        let link = match next {
+            Next::Link(l) => l,
+            Next::Stop(outcome) => {
+                path.outcome = outcome;
+                break;
+            }
+        };
+        let l = &net.links[link as usize];
+        match l.latency.is_constant() {
+            Some(ns) => path.const_ns += ns,
+            None => path.var_links.push(link),
+        }
+        ok_prob *= 1.0 - l.loss;
+        ingress = Some(link);
+        node = l.other(node);
+        path.hops.push(node);
+    }
+    path.loss = 1.0 - ok_prob;
+    path
+}
+
+fn foreign_outcome(f: Foreign) -> Outcome {
+    match f {
+        Foreign::Refuse => Outcome::Unreachable,
+        Foreign::Error => Outcome::WrongService,
+        Foreign::Drop => Outcome::Dropped,
+    }
+}
+
+enum Next {
+    Link(LinkId),
+    Stop(Outcome),
+}
+
+/// A switch delivers to the node it links to that owns the address, on the
+/// ingress port's VLAN; otherwise to a router on that VLAN; otherwise drops.
+fn switch_forward(net: &Network, sw: NodeId, ingress: Option<LinkId>, addr: IpAddr) -> Next {
+    let vlan = ingress.map_or(1, |l| net.links[l as usize].vlan);
+    let ports = &net.nodes[sw as usize].links;
+    let usable = |l: &LinkId| {
+        let link = &net.links[*l as usize];
+        link.up && link.vlan == vlan && Some(*l) != ingress
+    };
+    if let Some(&l) =
+        ports.iter().filter(|l| usable(l)).find(|&&l| owns(&net.nodes[net.links[l as usize].other(sw) as usize], addr))
+    {
+        return Next::Link(l);
+    }
+    if let Some(&l) = ports
+        .iter()
+        .filter(|l| usable(l))
+        .find(|&&l| matches!(net.nodes[net.links[l as usize].other(sw) as usize].kind, NodeKind::Router(_)))
+    {
+        return Next::Link(l);
+    }
+    Next::Stop(Outcome::Dropped)
+}
+
+/// A host without routes has one link (checked when the scenario is
+/// compiled) and sends everything out of it.
+fn endpoint_forward(net: &Network, node: NodeId) -> Next {
+    match net.nodes[node as usize].links.first() {
+        Some(&l) if net.links[l as usize].up => Next::Link(l),
+        _ => Next::Stop(Outcome::Dropped),
+    }
+}
+
+/// Longest-prefix match; among entries for the same prefix the lowest
+/// metric wins; entries whose next hop is unusable (link down, or a tracked
+/// route that does not get there) are skipped, as a routing daemon would
+/// withdraw them, so a less specific entry may apply.
+fn route_forward(net: &Network, node: NodeId, addr: IpAddr, expected: NodeId, depth: u32) -> Next {
+    let mut matching: Vec<&Route> =
+        net.nodes[node as usize].routes.iter().filter(|r| r.prefix.contains(&addr)).collect();
+    matching.sort_by(|a, b| b.prefix.prefix_len().cmp(&a.prefix.prefix_len()).then(a.metric.cmp(&b.metric)));
+    for r in matching {
+        match r.target {
+            RouteTarget::Blackhole => return Next::Stop(Outcome::Dropped),
+            RouteTarget::Reject => return Next::Stop(Outcome::Unreachable),
+            RouteTarget::Via(n) => {
+                let Some(l) = net.link_between(node, n) else { continue };
+                if !net.links[l as usize].up {
+                    continue;
+                }
+                if r.track
+                    && (depth >= 4 || walk(net, n, Some(l), addr, expected, depth + 1).outcome != Outcome::Delivered)
+                {
+                    continue;
+                }
+                return Next::Link(l);
+            }
+        }
+    }
+    Next::Stop(Outcome::Unreachable)
+}
+
+/// Run-time network state and the cached paths.
+pub(super) struct NetState {
+    base: Network,
+    layers: Vec<(u32, Vec<NetOp>)>,
+    pub net: Network,
+    /// Per client: offset of its subnets in the global subnet index.
+    pub subnet_offset: Vec<usize>,
+    subnet_nodes: Vec<NodeId>,
+    balancer_nodes: Vec<NodeId>,
+    /// Backend index -> server, per balancer.
+    backends: Vec<Vec<u32>>,
+    to_balancer: Vec<Path>,
+    to_client: Vec<Path>,
+    to_server: Vec<Vec<Path>>,
+    from_server: Vec<Vec<Path>>,
+    rng: SimRng,
+}
+
+impl NetState {
+    pub fn new(world: &World, backends: Vec<Vec<u32>>, rng: SimRng) -> Option<NetState> {
+        let net = world.network.clone()?;
+        let mut subnet_offset = Vec::new();
+        let mut subnet_nodes = Vec::new();
+        for ids in &net.subnets {
+            subnet_offset.push(subnet_nodes.len());
+            if ids.is_empty() {
+                // A group outside the network: one direct "subnet".
+                subnet_nodes.push(NodeId::MAX);
+            } else {
+                subnet_nodes.extend(ids);
+            }
+        }
+        let balancer_nodes = net.balancer_node.clone();
+        let mut s = NetState {
+            base: net.clone(),
+            layers: Vec::new(),
+            net,
+            subnet_offset,
+            subnet_nodes,
+            balancer_nodes,
+            backends,
+            to_balancer: Vec::new(),
+            to_client: Vec::new(),
+            to_server: Vec::new(),
+            from_server: Vec::new(),
+            rng,
+        };
+        s.resolve_all();
+        Some(s)
+    }
+
+    fn path_between(&self, a: NodeId, b: NodeId) -> Path {
+        if a == NodeId::MAX || b == NodeId::MAX {
+            return Path::direct();
+        }
+        resolve(&self.net, a, b)
+    }
+
+    /// Re-resolves every cached path (after a routing change).
+    pub fn resolve_all(&mut self) {
+        let nb = self.balancer_nodes.len();
+        self.to_balancer.clear();
+        self.to_client.clear();
+        for &sn in &self.subnet_nodes {
+            for &bn in &self.balancer_nodes {
+                self.to_balancer.push(self.path_between(sn, bn));
+            }
+        }
+        for &bn in &self.balancer_nodes {
+            for &sn in &self.subnet_nodes {
+                self.to_client.push(self.path_between(bn, sn));
+            }
+        }
+        debug_assert_eq!(self.to_balancer.len(), self.subnet_nodes.len() * nb);
+        self.to_server = (0..nb)
+            .map(|b| {
+                let bn = self.balancer_nodes[b];
+                self.backends[b].iter().map(|&s| self.path_between(bn, self.net.server_node[s as usize])).collect()
+            })
+            .collect();
+        self.from_server = (0..nb)
+            .map(|b| {
+                let bn = self.balancer_nodes[b];
+                self.backends[b].iter().map(|&s| self.path_between(self.net.server_node[s as usize], bn)).collect()
+            })
+            .collect();
+    }
+
+    /// The user's subnet (global index) for client group `client`.
+    #[inline]
+    pub fn subnet_of(&self, client: u32, user: u32) -> usize {
+        self.subnet_offset[client as usize] + self.net.user_subnet(client, user)
+    }
+
+    pub fn path(&self, leg: Leg) -> &Path {
+        let nb = self.balancer_nodes.len();
+        match leg {
+            Leg::ToBalancer { subnet, balancer } => &self.to_balancer[subnet * nb + balancer as usize],
+            Leg::ToClient { balancer, subnet } => &self.to_client[balancer as usize * self.subnet_nodes.len() + subnet],
+            Leg::ToServer { balancer, backend } => &self.to_server[balancer as usize][backend as usize],
+            Leg::FromServer { balancer, backend } => &self.from_server[balancer as usize][backend as usize],
+        }
+    }
+
+    /// One packet crosses `leg`.
+    #[inline]
+    pub fn cross(&mut self, leg: Leg) -> Crossing {
+        let nb = self.balancer_nodes.len();
+        let ns = self.subnet_nodes.len();
+        let path = match leg {
+            Leg::ToBalancer { subnet, balancer } => &self.to_balancer[subnet * nb + balancer as usize],
+            Leg::ToClient { balancer, subnet } => &self.to_client[balancer as usize * ns + subnet],
+            Leg::ToServer { balancer, backend } => &self.to_server[balancer as usize][backend as usize],
+            Leg::FromServer { balancer, backend } => &self.from_server[balancer as usize][backend as usize],
+        };
+        match path.outcome {
+            Outcome::Delivered => {}
+            Outcome::Unreachable => return Crossing::FailsFast(Failure::Unreachable),
+            Outcome::WrongService => return Crossing::FailsFast(Failure::Misrouted),
+            Outcome::Dropped => return Crossing::Lost(Failure::Dropped),
+            Outcome::Loop => return Crossing::Lost(Failure::Loop),
+        }
+        if path.loss > 0.0 && chance(&mut self.rng, path.loss) {
+            return Crossing::Lost(Failure::Dropped);
+        }
+        let mut ns_total = path.const_ns;
+        for &l in &path.var_links {
+            ns_total += self.net.links[l as usize].latency.sample(&mut self.rng);
+        }
+        Crossing::Arrives(ns_total)
+    }
+
+    /// The constant latency from a client group's subnets to its targets,
+    /// when every such path has the same one (None otherwise).
+    pub fn fixed_client_latency(&self, client: u32, subnets: usize, targets: &[(u32, u32)]) -> Option<u64> {
+        let off = self.subnet_offset[client as usize];
+        let mut fixed: Option<u64> = None;
+        for s in off..off + subnets.max(1) {
+            for &(b, _) in targets {
+                let l = self.path(Leg::ToBalancer { subnet: s, balancer: b }).fixed_latency()?;
+                if fixed.is_some_and(|f| f != l) {
+                    return None;
+                }
+                fixed = Some(l);
+            }
+        }
+        fixed
+    }
+
+    /// Applies timeline entry `change`'s network operations.
+    pub fn apply(&mut self, change: u32, ops: Vec<NetOp>) {
+        self.layers.push((change, ops));
+        self.rebuild();
+    }
+
+    /// Undoes entry `change`.
+    pub fn revert(&mut self, change: u32) {
+        self.layers.retain(|l| l.0 != change);
+        self.rebuild();
+    }
+
+    fn rebuild(&mut self) {
+        let mut net = self.base.clone();
+        for (_, ops) in &self.layers {
+            for op in ops {
+                apply_op(&mut net, op);
+            }
+        }
+        self.net = net;
+        self.resolve_all();
+    }
+}
+
+fn apply_op(net: &mut Network, op: &NetOp) {
+    match op {
+        NetOp::AddRoute { node, route } => net.nodes[*node as usize].routes.push(route.clone()),
+        NetOp::RemoveRoute { node, prefix } => net.nodes[*node as usize].routes.retain(|r| r.prefix != *prefix),
+        NetOp::ReplaceRoute { node, route } => {
+            let routes = &mut net.nodes[*node as usize].routes;
+            routes.retain(|r| r.prefix != route.prefix);
+            routes.push(route.clone());
+        }
+        NetOp::SetRoutes { node, routes } => net.nodes[*node as usize].routes.clone_from(routes),
+        NetOp::LinkUp { link, up } => net.links[*link as usize].up = *up,
+        NetOp::LinkLatency { link, latency } => net.links[*link as usize].latency = latency.clone(),
+        NetOp::LinkLoss { link, loss } => net.links[*link as usize].loss = *loss,
+        NetOp::PortVlan { link, vlan } => net.links[*link as usize].vlan = *vlan,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load_str;
+
+    /// Two client subnets behind an edge router, a core router, a balancer
+    /// and a server behind a switch.
+    const NET: &str = "name: t
+duration: 1m
+clients:
+  users:
+    target: lb
+    rate: 10/s
+    timeout: 2s
+    subnets:
+      - {name: eu, prefix: 10.1.0.0/16}
+      - {name: us, prefix: 10.2.0.0/16}
+balancers:
+  lb: {address: 10.0.1.10, backends: [web]}
+servers:
+  web: {address: 10.0.2.11, service: {constant: 1ms}}
+  other: {address: 10.0.2.99, service: {constant: 1ms}, foreign: error}
+network:
+  routers:
+    edge:
+      routes:
+        - {prefix: 10.0.0.0/16, via: core}
+        - {prefix: 10.1.0.0/16, via: users.eu}
+        - {prefix: 10.2.0.0/16, via: users.us}
+        - {prefix: 0.0.0.0/0, action: reject}
+    core:
+      routes:
+        - {prefix: 10.0.1.0/24, via: lb}
+        - {prefix: 10.0.2.0/24, via: sw}
+        - {prefix: 0.0.0.0/0, via: edge}
+  switches:
+    sw: {vlans: {web: 20, core: 20}}
+  links:
+    - {between: [users, edge], latency: {constant: 10ms}}
+    - {between: [edge, core], latency: {constant: 2ms}, loss: 1%}
+    - {between: [core, lb], latency: {constant: 1ms}}
+    - {between: [core, sw]}
+    - {between: [sw, web], latency: {normal: {mean: 1ms, stddev: 100us}}}
+    - {between: [core, other]}
+";
+
+    fn world(extra_routes: &str) -> crate::model::World {
+        let text = NET.replace(
+            "        - {prefix: 0.0.0.0/0, action: reject}\n",
+            &format!("        - {{prefix: 0.0.0.0/0, action: reject}}\n{extra_routes}"),
+        );
+        load_str("t.yaml", &text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn node(net: &Network, name: &str) -> NodeId {
+        net.node_index(name).unwrap()
+    }
+
+    #[test]
+    fn paths_add_up_latency_and_loss_and_list_their_hops() {
+        let w = world("");
+        let net = w.network.as_ref().unwrap();
+        let p = resolve(net, node(net, "users.eu"), node(net, "lb"));
+        assert_eq!(p.outcome, Outcome::Delivered);
+        assert_eq!(p.const_ns, 13_000_000);
+        assert!((p.loss - 0.01).abs() < 1e-12);
+        let names: Vec<&str> = p.hops.iter().map(|&h| net.nodes[h as usize].name.as_str()).collect();
+        assert_eq!(names, ["users.eu", "edge", "core", "lb"]);
+        // The balancer reaches the server through the switch on VLAN 20; the
+        // variable link is sampled per packet.
+        let p = resolve(net, node(net, "lb"), node(net, "web"));
+        assert_eq!(p.outcome, Outcome::Delivered);
+        assert_eq!(p.var_links.len(), 1);
+        assert_eq!(p.fixed_latency(), None);
+    }
+
+    #[test]
+    fn the_longest_prefix_wins_and_metrics_break_ties() {
+        let w = world("");
+        let mut net = w.network.clone().unwrap();
+        let core = node(&net, "core");
+        let (eu, lb) = (node(&net, "users.eu"), node(&net, "lb"));
+        let route = |p: &str, t: RouteTarget, metric: u32| Route {
+            prefix: p.parse().unwrap(),
+            target: t,
+            metric,
+            track: false,
+        };
+        // core has 10.0.1.0/24 via lb and 0.0.0.0/0 via edge: the /24 wins.
+        assert_eq!(resolve(&net, eu, lb).outcome, Outcome::Delivered);
+        // A less specific blackhole changes nothing...
+        net.nodes[core as usize].routes.push(route("10.0.0.0/8", RouteTarget::Blackhole, 0));
+        assert_eq!(resolve(&net, eu, lb).outcome, Outcome::Delivered);
+        // ...a more specific one (the balancer's host route) takes over.
+        net.nodes[core as usize].routes.push(route("10.0.1.10/32", RouteTarget::Blackhole, 0));
+        assert_eq!(resolve(&net, eu, lb).outcome, Outcome::Dropped);
+        // Same prefix twice: the lower metric wins, whatever the order.
+        net.nodes[core as usize].routes.push(route("10.0.1.10/32", RouteTarget::Via(lb), 5));
+        assert_eq!(resolve(&net, eu, lb).outcome, Outcome::Dropped);
+        net.nodes[core as usize].routes.push(route("10.0.1.10/32", RouteTarget::Reject, 1));
+        net.nodes[core as usize]
+            .routes
+            .retain(|r| !(r.target == RouteTarget::Blackhole && r.prefix.prefix_len() == 32));
+        assert_eq!(resolve(&net, eu, lb).outcome, Outcome::Unreachable);
+    }
+
+    #[test]
+    fn blackhole_reject_loop_and_wrong_host_end_differently() {
+        let w = world("");
+        let mut net = w.network.clone().unwrap();
+        let (edge, core) = (node(&net, "edge"), node(&net, "core"));
+        let route = |p: &str, t: RouteTarget| Route { prefix: p.parse().unwrap(), target: t, metric: 0, track: false };
+        // Reject: the default route on edge refuses traffic for unknown prefixes.
+        net.nodes[core as usize]
+            .routes
+            .retain(|r| r.prefix.prefix_len() != 24 || r.prefix.to_string() != "10.0.1.0/24");
+        net.nodes[edge as usize].routes.retain(|r| r.prefix.to_string() != "10.0.0.0/16");
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::Unreachable);
+        // Loop: edge sends 10.0/16 to core, core sends it back (its default).
+        net.nodes[edge as usize].routes.insert(0, route("10.0.0.0/16", RouteTarget::Via(core)));
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::Loop);
+        // Blackhole.
+        net.nodes[core as usize].routes.insert(0, route("10.0.1.0/24", RouteTarget::Blackhole));
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::Dropped);
+        // Sent to a host that is not the destination: it answers with an
+        // error (`foreign: error`), or refuses, or ignores it.
+        let mut net = w.network.clone().unwrap();
+        let other = node(&net, "other");
+        net.nodes[core as usize].routes.insert(0, route("10.0.1.0/24", RouteTarget::Via(other)));
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::WrongService);
+        net.nodes[other as usize].foreign = Foreign::Refuse;
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::Unreachable);
+        net.nodes[other as usize].foreign = Foreign::Drop;
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::Dropped);
+        // A switch with no owner of the address on the ingress VLAN and no
+        // other router there drops it.
+        let mut net = w.network.clone().unwrap();
+        let sw = node(&net, "sw");
+        net.nodes[core as usize].routes.insert(0, route("10.0.1.0/24", RouteTarget::Via(sw)));
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).outcome, Outcome::Dropped);
+    }
+
+    #[test]
+    fn a_switch_port_on_the_wrong_vlan_cuts_the_connection() {
+        let w = world("");
+        let mut net = w.network.clone().unwrap();
+        let (sw, web) = (node(&net, "sw"), node(&net, "web"));
+        let l = net.link_between(sw, web).unwrap();
+        assert_eq!(resolve(&net, node(&net, "lb"), web).outcome, Outcome::Delivered);
+        net.links[l as usize].vlan = 30;
+        assert_eq!(resolve(&net, node(&net, "lb"), web).outcome, Outcome::Dropped);
+        net.links[l as usize].vlan = 20;
+        net.links[l as usize].up = false;
+        assert_eq!(resolve(&net, node(&net, "lb"), web).outcome, Outcome::Dropped);
+    }
+
+    #[test]
+    fn a_tracked_route_gives_way_to_a_backup_when_its_path_breaks() {
+        let w = world("");
+        let mut net = w.network.clone().unwrap();
+        let (edge, core) = (node(&net, "edge"), node(&net, "core"));
+        // A second path edge -> core2 -> lb as a backup (metric 10).
+        let core2 = net.nodes.len() as NodeId;
+        net.nodes.push(crate::model::network::Node {
+            name: "core2".into(),
+            kind: NodeKind::Router(9),
+            address: None,
+            links: Vec::new(),
+            routes: vec![Route {
+                prefix: "10.0.1.0/24".parse().unwrap(),
+                target: RouteTarget::Via(node(&net, "lb")),
+                metric: 0,
+                track: false,
+            }],
+            foreign: Foreign::Drop,
+        });
+        for (a, b) in [(edge, core2), (core2, node(&net, "lb"))] {
+            let id = net.links.len() as LinkId;
+            net.links.push(crate::model::network::Link {
+                a,
+                b,
+                latency: crate::dist::Dist::constant(5_000_000),
+                loss: 0.0,
+                up: true,
+                vlan: 1,
+            });
+            net.nodes[a as usize].links.push(id);
+            net.nodes[b as usize].links.push(id);
+        }
+        let primary =
+            net.nodes[edge as usize].routes.iter().position(|r| r.prefix.to_string() == "10.0.0.0/16").unwrap();
+        net.nodes[edge as usize].routes[primary].track = true;
+        net.nodes[edge as usize].routes.push(Route {
+            prefix: "10.0.0.0/16".parse().unwrap(),
+            target: RouteTarget::Via(core2),
+            metric: 10,
+            track: false,
+        });
+        assert_eq!(resolve(&net, node(&net, "users.eu"), node(&net, "lb")).const_ns, 13_000_000);
+        // Break core -> lb: the tracked primary no longer delivers; the backup carries it.
+        let l = net.link_between(core, node(&net, "lb")).unwrap();
+        net.links[l as usize].up = false;
+        let p = resolve(&net, node(&net, "users.eu"), node(&net, "lb"));
+        assert_eq!(p.outcome, Outcome::Delivered);
+        assert_eq!(p.const_ns, 20_000_000);
+    }
+
+    #[test]
+    fn a_route_may_not_split_a_client_subnet() {
+        let err = load_str("t.yaml", &NET.replace("        - {prefix: 10.2.0.0/16, via: users.us}\n", "        - {prefix: 10.2.0.0/16, via: users.us}\n        - {prefix: 10.2.128.0/17, action: blackhole}\n")).unwrap_err().to_string();
+        assert!(err.contains("splits client subnet 10.2.0.0/16"), "{err}");
+    }
+}
