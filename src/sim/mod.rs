@@ -103,6 +103,7 @@ enum Stage {
 struct Attempt {
     call: Handle,
     client: u32,
+    user: u32,
     balancer: u32,
     backend: u32,
     server: u32,
@@ -440,7 +441,7 @@ impl Simulation {
             Event::Arrival { client, generation } => self.on_arrival(client, generation),
             Event::UserSend { client, user } => self.new_call(client, user),
             Event::Complete { server, attempt } => self.on_complete(server, attempt),
-            Event::AtBalancer { attempt } => self.at_balancer(attempt),
+            Event::AtBalancer { attempt } => self.on_at_balancer(attempt),
             Event::AtServer { attempt } => self.on_at_server(attempt),
             Event::CallTimeout { client } => self.on_call_timeout(client),
             Event::TryTimeout { client } => self.on_try_timeout(client),
@@ -620,9 +621,10 @@ impl Simulation {
         let balancer = self.choose_balancer(client, user, attempt_no);
         let displacement = self.clients[client as usize].displacement;
         let sent = SimTime(self.now.0.saturating_sub(displacement));
-        let handle = self.attempts.insert(Attempt {
+        let att = Attempt {
             call: call_h,
             client,
+            user,
             balancer,
             backend: u32::MAX,
             server: u32::MAX,
@@ -634,7 +636,8 @@ impl Simulation {
             retry,
             released: false,
             counted,
-        });
+        };
+        let handle = self.attempts.insert(att);
         if let Some(c) = self.calls.get_mut(call_h) {
             c.current = handle;
         }
@@ -642,9 +645,9 @@ impl Simulation {
         cs.active_attempts += 1;
         cs.active_retries += u32::from(retry);
         self.recorder.on_attempt(client, retry, counted);
-        if let Some(t) = self.clients[client as usize].per_try_timeout {
+        if let Some(t) = cs.per_try_timeout {
             let deadline = sent + SimDuration(t);
-            if self.clients[client as usize].try_timers.push(deadline, handle) {
+            if cs.try_timers.push(deadline, handle) {
                 self.events.push(deadline, Event::TryTimeout { client });
             }
         }
@@ -656,7 +659,7 @@ impl Simulation {
                 }
                 Crossing::Arrives(_) => {}
                 Crossing::FailsFast(why) => {
-                    self.end_attempt(handle, Some(why), None, 0);
+                    self.end_attempt(handle, att, Some(why), None, 0);
                     return;
                 }
                 Crossing::Lost(why) => {
@@ -665,18 +668,14 @@ impl Simulation {
                 }
             }
         }
-        self.at_balancer(handle);
+        self.balance(handle, att);
     }
 
-    /// An attempt reaches its balancer.
-    fn at_balancer(&mut self, handle: Handle) {
-        let Some(att) = self.attempts.get(handle).copied() else { return };
-        if self.balancers[att.balancer as usize].down {
-            self.end_attempt(handle, Some(Failure::Refused), None, 0);
-            return;
+    /// An attempt reaches its balancer over the network.
+    fn on_at_balancer(&mut self, handle: Handle) {
+        if let Some(att) = self.attempts.get(handle).copied() {
+            self.balance(handle, att);
         }
-        let user = self.calls.get(att.call).map_or(0, |c| c.user);
-        self.dispatch(handle, user, att.client, att.counted);
     }
 
     /// The network lost the attempt: nothing more happens to it until the
@@ -688,100 +687,101 @@ impl Simulation {
         }
     }
 
-    /// The balancer picks a backend and forwards the attempt.
-    fn dispatch(&mut self, handle: Handle, user: u32, client: u32, counted: bool) {
-        let Some(att) = self.attempts.get(handle).copied() else { return };
-        let key = mix64(u64::from(user) ^ (u64::from(client) << 32));
+    /// At the balancer: it picks a backend and forwards the attempt.
+    #[inline]
+    fn balance(&mut self, handle: Handle, mut att: Attempt) {
         let lb = &mut self.balancers[att.balancer as usize];
+        if lb.down {
+            self.end_attempt(handle, att, Some(Failure::Refused), None, 0);
+            return;
+        }
+        let key = mix64(u64::from(att.user) ^ (u64::from(att.client) << 32));
         let Some(backend) = lb.algorithm.pick(&lb.pool, key, &mut lb.rng) else {
-            self.recorder.on_no_backend(att.balancer, counted);
-            self.end_attempt(handle, Some(Failure::NoBackend), None, 0);
+            self.recorder.on_no_backend(att.balancer, att.counted);
+            self.end_attempt(handle, att, Some(Failure::NoBackend), None, 0);
             return;
         };
         lb.pool.backends[backend as usize].inflight += 1;
-        let server = lb.servers[backend as usize];
-        self.recorder.on_balancer(att.balancer, backend, counted);
-        if let Some(a) = self.attempts.get_mut(handle) {
-            a.backend = backend;
-            a.server = server;
-            a.stage = Stage::ToServer;
-        }
+        att.backend = backend;
+        att.server = lb.servers[backend as usize];
+        att.stage = Stage::ToServer;
+        self.recorder.on_balancer(att.balancer, backend, att.counted);
         if let Some(net) = &mut self.net {
             match net.cross(Leg::ToServer { balancer: att.balancer, backend }) {
                 Crossing::Arrives(0) => {}
                 Crossing::Arrives(ns) => {
+                    if let Some(a) = self.attempts.get_mut(handle) {
+                        *a = att;
+                    }
                     self.events.push(self.now + SimDuration(ns), Event::AtServer { attempt: handle });
                     return;
                 }
                 Crossing::FailsFast(why) => {
-                    self.release_backend(handle, true);
-                    self.end_attempt(handle, Some(why), None, 0);
+                    // The balancer is refused: passive detection counts it.
+                    self.balancer_sees(&att, ServerOutcome::Refused);
+                    att.released = true;
+                    self.end_attempt(handle, att, Some(why), None, 0);
                     return;
                 }
                 Crossing::Lost(why) => {
                     // The balancer gives up on the connection; the client waits.
-                    self.release_backend(handle, false);
-                    self.lose(handle, why);
+                    let lb = &mut self.balancers[att.balancer as usize];
+                    let b = &mut lb.pool.backends[backend as usize];
+                    b.inflight = b.inflight.saturating_sub(1);
+                    att.released = true;
+                    att.stage = Stage::Lost;
+                    att.lost = Some(why);
+                    if let Some(a) = self.attempts.get_mut(handle) {
+                        *a = att;
+                    }
                     return;
                 }
             }
         }
-        self.arrive_at_server(server, handle, counted);
-    }
-
-    /// The balancer stops counting an attempt it could not deliver, and
-    /// passive detection sees a failure when it was refused.
-    fn release_backend(&mut self, handle: Handle, refused: bool) {
-        let Some(a) = self.attempts.get_mut(handle) else { return };
-        if a.released || a.backend == u32::MAX {
-            return;
-        }
-        a.released = true;
-        let a = *a;
-        let lb = &mut self.balancers[a.balancer as usize];
-        let b = &mut lb.pool.backends[a.backend as usize];
-        b.inflight = b.inflight.saturating_sub(1);
-        if refused && let Passive::Eject(until, generation) = lb.observe(a.backend as usize, true, self.now) {
-            self.on_ejection(a.balancer, a.backend, until, generation);
-        }
+        self.arrive_at_server(handle, att);
     }
 
     fn on_at_server(&mut self, handle: Handle) {
-        let Some(a) = self.attempts.get(handle).copied() else { return };
-        if a.stage != Stage::ToServer {
-            return;
+        let Some(att) = self.attempts.get(handle).copied() else { return };
+        if att.stage == Stage::ToServer {
+            self.arrive_at_server(handle, att);
         }
-        self.arrive_at_server(a.server, handle, a.counted);
     }
 
-    fn arrive_at_server(&mut self, server: u32, handle: Handle, counted: bool) {
+    #[inline]
+    fn arrive_at_server(&mut self, handle: Handle, mut att: Attempt) {
         let now = self.now;
-        if let Some(a) = self.attempts.get_mut(handle) {
-            a.stage = Stage::Queued;
-        }
+        let server = att.server;
         let s = &mut self.servers[server as usize];
         let outcome = s.arrive(now, handle);
         let queue_len = s.queue_len() as u64;
         match outcome {
             Arrival::Started(done_at) => {
-                self.recorder.on_server_arrival(server, 0, counted);
+                self.recorder.on_server_arrival(server, 0, att.counted);
+                att.stage = Stage::Serving;
                 if let Some(a) = self.attempts.get_mut(handle) {
-                    a.stage = Stage::Serving;
+                    *a = att;
                 }
                 self.events.push(done_at, Event::Complete { server, attempt: handle });
             }
-            Arrival::Queued(len) => self.recorder.on_server_arrival(server, len, counted),
+            Arrival::Queued(len) => {
+                self.recorder.on_server_arrival(server, len, att.counted);
+                att.stage = Stage::Queued;
+                if let Some(a) = self.attempts.get_mut(handle) {
+                    *a = att;
+                }
+            }
             Arrival::Rejected => {
-                self.recorder.on_server_arrival(server, queue_len, counted);
-                self.server_answers(handle, Some(Failure::Rejected), ServerOutcome::Rejected);
+                self.recorder.on_server_arrival(server, queue_len, att.counted);
+                self.server_answers(handle, att, Some(Failure::Rejected), ServerOutcome::Rejected);
             }
             Arrival::Error => {
-                self.recorder.on_server_arrival(server, queue_len, counted);
-                self.server_answers(handle, Some(Failure::ServerError), ServerOutcome::Error);
+                self.recorder.on_server_arrival(server, queue_len, att.counted);
+                self.server_answers(handle, att, Some(Failure::ServerError), ServerOutcome::Error);
             }
             Arrival::Refused => {
-                self.recorder.on_server_arrival(server, queue_len, counted);
-                self.server_answers(handle, Some(Failure::Refused), ServerOutcome::Refused);
+                self.recorder.on_server_arrival(server, queue_len, att.counted);
+                self.server_answers(handle, att, Some(Failure::Refused), ServerOutcome::Refused);
             }
         }
         self.overload_changed(server);
@@ -789,7 +789,8 @@ impl Simulation {
 
     fn on_complete(&mut self, server: u32, handle: Handle) {
         // A completion from before a crash: the crash already ended the attempt.
-        if self.attempts.get(handle).is_none_or(|a| a.server != server || a.stage != Stage::Serving) {
+        let Some(att) = self.attempts.get(handle).copied() else { return };
+        if att.server != server || att.stage != Stage::Serving {
             return;
         }
         let now = self.now;
@@ -799,14 +800,14 @@ impl Simulation {
             }
             self.events.push(done_at, Event::Complete { server, attempt: next });
         }
-        self.server_answers(handle, None, ServerOutcome::Completed);
+        self.server_answers(handle, att, None, ServerOutcome::Completed);
         self.overload_changed(server);
     }
 
     /// The server's answer (or error) travels back through the balancer to
     /// the client: with a network it takes the return paths' latency, or is lost.
-    fn server_answers(&mut self, handle: Handle, failure: Option<Failure>, outcome: ServerOutcome) {
-        let Some(att) = self.attempts.get(handle).copied() else { return };
+    #[inline]
+    fn server_answers(&mut self, handle: Handle, att: Attempt, failure: Option<Failure>, outcome: ServerOutcome) {
         let mut delay = 0;
         if let Some(net) = &mut self.net {
             let back = net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend });
@@ -816,25 +817,28 @@ impl Simulation {
                 _ => {
                     // The answer never gets back: the balancer saw the server
                     // finish, the client will time out.
-                    self.balancer_sees(handle, outcome);
                     self.recorder.on_server_outcome(att.server, outcome, att.counted);
-                    self.lose(handle, Failure::ResponseLost);
+                    self.balancer_sees(&att, outcome);
+                    if let Some(a) = self.attempts.get_mut(handle) {
+                        a.released = true;
+                        a.stage = Stage::Lost;
+                        a.lost = Some(Failure::ResponseLost);
+                    }
                     return;
                 }
             }
         }
-        self.end_attempt(handle, failure, Some(outcome), delay);
+        self.end_attempt(handle, att, failure, Some(outcome), delay);
     }
 
     /// The balancer sees the server's outcome: its in-flight count drops and
-    /// passive detection counts a failure or a success.
-    fn balancer_sees(&mut self, handle: Handle, outcome: ServerOutcome) {
-        let Some(a) = self.attempts.get_mut(handle) else { return };
-        if a.released || a.backend == u32::MAX {
+    /// passive detection counts a failure or a success. The caller marks the
+    /// attempt released if it lives on.
+    #[inline]
+    fn balancer_sees(&mut self, att: &Attempt, outcome: ServerOutcome) {
+        if att.released || att.backend == u32::MAX {
             return;
         }
-        a.released = true;
-        let att = *a;
         let lb = &mut self.balancers[att.balancer as usize];
         let b = &mut lb.pool.backends[att.backend as usize];
         b.inflight = b.inflight.saturating_sub(1);
@@ -847,17 +851,25 @@ impl Simulation {
     /// An attempt is over: `failure` None is a success. The balancer sees
     /// the server's outcome; the client (unless it gave up on this attempt)
     /// gets its answer `delay` ns from now, or retries.
-    fn end_attempt(&mut self, handle: Handle, failure: Option<Failure>, at_server: Option<ServerOutcome>, delay: u64) {
-        let Some(att) = self.attempts.get(handle).copied() else { return };
+    #[inline]
+    fn end_attempt(
+        &mut self,
+        handle: Handle,
+        att: Attempt,
+        failure: Option<Failure>,
+        at_server: Option<ServerOutcome>,
+        delay: u64,
+    ) {
         if let Some(outcome) = at_server {
             self.recorder.on_server_outcome(att.server, outcome, att.counted);
-            self.balancer_sees(handle, outcome);
+            self.balancer_sees(&att, outcome);
         }
         if !att.abandoned && delay > 0 && self.arrives_too_late(&att, delay) {
             // The answer would reach the client after its deadline: the
             // timeout fires first and counts it.
             if let Some(a) = self.attempts.get_mut(handle) {
                 a.stage = Stage::Lost;
+                a.released = true;
             }
             return;
         }
@@ -1081,7 +1093,9 @@ impl Simulation {
         }
         let n = lost.len();
         for h in lost {
-            self.server_answers(h, Some(Failure::Reset), ServerOutcome::Reset);
+            if let Some(att) = self.attempts.get(h).copied() {
+                self.server_answers(h, att, Some(Failure::Reset), ServerOutcome::Reset);
+            }
         }
         self.log(EventKind::ServerCrashed, format!("server {name}"), format!("{why}; {n} requests lost"));
     }
