@@ -57,7 +57,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Schedules `event` at `time`; among equal times, earlier pushes pop first.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: SimTime, event: E) {
         let entry = Entry { time: time.0, seq: self.next_seq, event };
         self.next_seq += 1;
@@ -77,7 +77,7 @@ impl<E: Copy> EventQueue<E> {
         Some((SimTime(top.time), top.event))
     }
 
-    #[inline]
+    #[inline(always)]
     fn sift_up(&mut self, mut i: usize) {
         let item = self.heap[i];
         while i > 0 {

@@ -5,6 +5,9 @@
 //! the head represented in the event set: starting a timer is a push, and a
 //! timer whose request already finished is dropped when it reaches the head.
 //! This keeps a timeout per request from doubling the work of the heap.
+//! When the head's event fires, the caller also drops every timer whose
+//! request has finished, due or not, so the next event is for a request
+//! still waiting: in steady state one event serves a whole timeout period.
 
 use std::collections::VecDeque;
 
@@ -45,6 +48,18 @@ impl<T: Copy> FifoTimers<T> {
     /// Deadline of the head, to schedule the next event for.
     pub fn next_deadline(&self) -> Option<SimTime> {
         self.items.front().map(|(d, _)| *d)
+    }
+
+    /// The head, without removing it.
+    #[inline]
+    pub fn front(&self) -> Option<(SimTime, T)> {
+        self.items.front().copied()
+    }
+
+    /// Removes the head.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        self.items.pop_front().map(|(_, p)| p)
     }
 
     pub fn len(&self) -> usize {

@@ -49,6 +49,9 @@ pub(super) struct ClientState {
     /// The constant network latency from the group to its balancers, folded
     /// into event times (0 without a network, or when latencies vary).
     pub displacement: u64,
+    /// Every path to the balancers is delivered with exactly that latency
+    /// and no loss: requests need not look at the network on the way in.
+    pub fixed_forward: bool,
 }
 
 impl ClientState {
@@ -84,6 +87,7 @@ impl ClientState {
             per_try_timeout: def.retry.as_ref().and_then(|r| r.per_try_timeout),
             single_target: (def.targets.len() == 1).then(|| def.targets[0].0),
             displacement: 0,
+            fixed_forward: false,
         };
         s.constant_gap = s.compute_gap(def);
         s

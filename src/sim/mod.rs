@@ -108,8 +108,11 @@ struct Attempt {
     backend: u32,
     server: u32,
     subnet: u32,
-    /// When the client sent it.
-    sent: SimTime,
+    /// Constant latency from the balancer to the server, applied to the
+    /// answer instead (see `balance`).
+    shift: u64,
+    /// The earlier of the per-try and the call deadline (MAX: none).
+    deadline: SimTime,
     stage: Stage,
     /// What a timeout will be blamed on when the network lost it.
     lost: Option<Failure>,
@@ -253,6 +256,7 @@ impl Simulation {
             for (c, def) in world.clients.iter().enumerate() {
                 let subnets = world.network.as_ref().map_or(0, |w| w.subnets[c].len());
                 clients[c].displacement = n.fixed_client_latency(c as u32, subnets, &def.targets).unwrap_or(0);
+                clients[c].fixed_forward = n.forward_is_fixed(c as u32, subnets, &def.targets, clients[c].displacement);
             }
         }
         let gauges = Gauges {
@@ -617,10 +621,14 @@ impl Simulation {
         call.attempts += 1;
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
+        let call_deadline =
+            self.clients[client as usize].call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
         let retry = attempt_no > 1;
         let balancer = self.choose_balancer(client, user, attempt_no);
         let displacement = self.clients[client as usize].displacement;
         let sent = SimTime(self.now.0.saturating_sub(displacement));
+        let try_deadline =
+            self.clients[client as usize].per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
         let att = Attempt {
             call: call_h,
             client,
@@ -629,7 +637,8 @@ impl Simulation {
             backend: u32::MAX,
             server: u32::MAX,
             subnet,
-            sent,
+            shift: 0,
+            deadline: call_deadline.min(try_deadline),
             stage: Stage::ToBalancer,
             lost: None,
             abandoned: false,
@@ -645,13 +654,10 @@ impl Simulation {
         cs.active_attempts += 1;
         cs.active_retries += u32::from(retry);
         self.recorder.on_attempt(client, retry, counted);
-        if let Some(t) = cs.per_try_timeout {
-            let deadline = sent + SimDuration(t);
-            if cs.try_timers.push(deadline, handle) {
-                self.events.push(deadline, Event::TryTimeout { client });
-            }
+        if try_deadline != SimTime::MAX && cs.try_timers.push(try_deadline, handle) {
+            self.events.push(try_deadline, Event::TryTimeout { client });
         }
-        if let Some(net) = &mut self.net {
+        if let Some(net) = self.net.as_mut().filter(|_| !cs.fixed_forward) {
             match net.cross(Leg::ToBalancer { subnet: subnet as usize, balancer }) {
                 Crossing::Arrives(ns) if ns > displacement => {
                     self.events.push(self.now + SimDuration(ns - displacement), Event::AtBalancer { attempt: handle });
@@ -688,7 +694,7 @@ impl Simulation {
     }
 
     /// At the balancer: it picks a backend and forwards the attempt.
-    #[inline]
+    #[inline(always)]
     fn balance(&mut self, handle: Handle, mut att: Attempt) {
         let lb = &mut self.balancers[att.balancer as usize];
         if lb.down {
@@ -707,6 +713,17 @@ impl Simulation {
         att.stage = Stage::ToServer;
         self.recorder.on_balancer(att.balancer, backend, att.counted);
         if let Some(net) = &mut self.net {
+            // A constant, lossless hop to the server is applied as a shift:
+            // the server takes the request now and its answer leaves that
+            // much later. For the server's queue this is exact (every request
+            // it gets from this balancer is shifted alike); the balancer's
+            // in-flight count and timeline events see the server that much
+            // early, a microsecond-scale difference on a LAN.
+            if let Some(shift) = net.fixed_to_server(att.balancer, backend) {
+                att.shift = shift;
+                self.arrive_at_server(handle, att);
+                return;
+            }
             match net.cross(Leg::ToServer { balancer: att.balancer, backend }) {
                 Crossing::Arrives(0) => {}
                 Crossing::Arrives(ns) => {
@@ -741,6 +758,17 @@ impl Simulation {
         self.arrive_at_server(handle, att);
     }
 
+    /// Writes back what the balancer decided and where the attempt is.
+    #[inline(always)]
+    fn store_routing(&mut self, handle: Handle, att: &Attempt) {
+        if let Some(a) = self.attempts.get_mut(handle) {
+            a.backend = att.backend;
+            a.server = att.server;
+            a.stage = att.stage;
+            a.shift = att.shift;
+        }
+    }
+
     fn on_at_server(&mut self, handle: Handle) {
         let Some(att) = self.attempts.get(handle).copied() else { return };
         if att.stage == Stage::ToServer {
@@ -748,7 +776,7 @@ impl Simulation {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn arrive_at_server(&mut self, handle: Handle, mut att: Attempt) {
         let now = self.now;
         let server = att.server;
@@ -759,17 +787,13 @@ impl Simulation {
             Arrival::Started(done_at) => {
                 self.recorder.on_server_arrival(server, 0, att.counted);
                 att.stage = Stage::Serving;
-                if let Some(a) = self.attempts.get_mut(handle) {
-                    *a = att;
-                }
+                self.store_routing(handle, &att);
                 self.events.push(done_at, Event::Complete { server, attempt: handle });
             }
             Arrival::Queued(len) => {
                 self.recorder.on_server_arrival(server, len, att.counted);
                 att.stage = Stage::Queued;
-                if let Some(a) = self.attempts.get_mut(handle) {
-                    *a = att;
-                }
+                self.store_routing(handle, &att);
             }
             Arrival::Rejected => {
                 self.recorder.on_server_arrival(server, queue_len, att.counted);
@@ -806,14 +830,14 @@ impl Simulation {
 
     /// The server's answer (or error) travels back through the balancer to
     /// the client: with a network it takes the return paths' latency, or is lost.
-    #[inline]
+    #[inline(always)]
     fn server_answers(&mut self, handle: Handle, att: Attempt, failure: Option<Failure>, outcome: ServerOutcome) {
         let mut delay = 0;
         if let Some(net) = &mut self.net {
             let back = net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend });
             let to_client = net.cross(Leg::ToClient { balancer: att.balancer, subnet: att.subnet as usize });
             match (back, to_client) {
-                (Crossing::Arrives(a), Crossing::Arrives(b)) => delay = a + b,
+                (Crossing::Arrives(a), Crossing::Arrives(b)) => delay = att.shift + a + b,
                 _ => {
                     // The answer never gets back: the balancer saw the server
                     // finish, the client will time out.
@@ -834,7 +858,7 @@ impl Simulation {
     /// The balancer sees the server's outcome: its in-flight count drops and
     /// passive detection counts a failure or a success. The caller marks the
     /// attempt released if it lives on.
-    #[inline]
+    #[inline(always)]
     fn balancer_sees(&mut self, att: &Attempt, outcome: ServerOutcome) {
         if att.released || att.backend == u32::MAX {
             return;
@@ -851,7 +875,7 @@ impl Simulation {
     /// An attempt is over: `failure` None is a success. The balancer sees
     /// the server's outcome; the client (unless it gave up on this attempt)
     /// gets its answer `delay` ns from now, or retries.
-    #[inline]
+    #[inline(always)]
     fn end_attempt(
         &mut self,
         handle: Handle,
@@ -885,18 +909,13 @@ impl Simulation {
     }
 
     /// Whether an answer leaving now reaches the client after a deadline.
+    #[inline(always)]
     fn arrives_too_late(&self, att: &Attempt, delay: u64) -> bool {
-        let arrival = self.now + SimDuration(delay);
-        let cs = &self.clients[att.client as usize];
-        let try_deadline = cs.per_try_timeout.map(|t| att.sent + SimDuration(t));
-        let call_deadline = match (cs.call_timeout, self.calls.get(att.call)) {
-            (Some(t), Some(c)) => Some(c.created + SimDuration(t)),
-            _ => None,
-        };
-        try_deadline.is_some_and(|d| arrival > d) || call_deadline.is_some_and(|d| arrival > d)
+        self.now + SimDuration(delay) > att.deadline
     }
 
     /// The client stops counting an attempt as active.
+    #[inline(always)]
     fn client_attempt_over(&mut self, att: &Attempt) {
         let cs = &mut self.clients[att.client as usize];
         cs.active_attempts = cs.active_attempts.saturating_sub(1);
@@ -1016,11 +1035,16 @@ impl Simulation {
 
     fn on_call_timeout(&mut self, client: u32) {
         let now = self.now;
-        while let Some(call_h) = self.clients[client as usize].call_timers.pop_due(now) {
-            let Some(call) = self.calls.get(call_h).copied() else { continue };
-            if call.done {
+        while let Some((deadline, call_h)) = self.clients[client as usize].call_timers.front() {
+            let Some(call) = self.calls.get(call_h).copied().filter(|c| !c.done) else {
+                // Finished already: drop it, due or not.
+                self.clients[client as usize].call_timers.pop();
                 continue;
+            };
+            if deadline > now {
+                break;
             }
+            self.clients[client as usize].call_timers.pop();
             // A request the network lost times out blamed on the network.
             let why = self
                 .attempts
@@ -1038,13 +1062,18 @@ impl Simulation {
 
     fn on_try_timeout(&mut self, client: u32) {
         let now = self.now;
-        while let Some(handle) = self.clients[client as usize].try_timers.pop_due(now) {
-            let Some(a) = self.attempts.get_mut(handle) else { continue };
-            if a.abandoned {
+        while let Some((deadline, handle)) = self.clients[client as usize].try_timers.front() {
+            let Some(a) = self.attempts.get(handle).copied().filter(|a| !a.abandoned) else {
+                self.clients[client as usize].try_timers.pop();
                 continue;
+            };
+            if deadline > now {
+                break;
             }
-            a.abandoned = true;
-            let a = *a;
+            self.clients[client as usize].try_timers.pop();
+            if let Some(x) = self.attempts.get_mut(handle) {
+                x.abandoned = true;
+            }
             if a.stage == Stage::Lost {
                 self.attempts.remove(handle);
             }
@@ -1059,7 +1088,7 @@ impl Simulation {
     // ------------------------------------------------------------------
     // Server life cycle.
 
-    #[inline]
+    #[inline(always)]
     fn overload_changed(&mut self, server: u32) {
         if let Some(check_at) = self.servers[server as usize].overload_changed(self.now) {
             self.events.push(check_at, Event::OverloadCheck { server });

@@ -243,6 +243,9 @@ pub(super) struct NetState {
     to_client: Vec<Path>,
     to_server: Vec<Vec<Path>>,
     from_server: Vec<Vec<Path>>,
+    /// Per balancer and backend: the constant latency to the server when
+    /// the path is delivered, constant and lossless.
+    to_server_fixed: Vec<Vec<Option<u64>>>,
     rng: SimRng,
 }
 
@@ -273,6 +276,7 @@ impl NetState {
             to_client: Vec::new(),
             to_server: Vec::new(),
             from_server: Vec::new(),
+            to_server_fixed: Vec::new(),
             rng,
         };
         s.resolve_all();
@@ -308,6 +312,11 @@ impl NetState {
                 self.backends[b].iter().map(|&s| self.path_between(bn, self.net.server_node[s as usize])).collect()
             })
             .collect();
+        self.to_server_fixed = self
+            .to_server
+            .iter()
+            .map(|paths| paths.iter().map(|p| p.fixed_latency().filter(|_| p.loss == 0.0)).collect())
+            .collect();
         self.from_server = (0..nb)
             .map(|b| {
                 let bn = self.balancer_nodes[b];
@@ -320,6 +329,12 @@ impl NetState {
     #[inline]
     pub fn subnet_of(&self, client: u32, user: u32) -> usize {
         self.subnet_offset[client as usize] + self.net.user_subnet(client, user)
+    }
+
+    /// The constant, lossless latency from a balancer to a backend, if so.
+    #[inline]
+    pub fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u64> {
+        self.to_server_fixed[balancer as usize][backend as usize]
     }
 
     pub fn path(&self, leg: Leg) -> &Path {
@@ -375,6 +390,18 @@ impl NetState {
             }
         }
         fixed
+    }
+
+    /// Whether every path from the group's subnets to its targets arrives
+    /// with exactly `latency` and cannot be lost.
+    pub fn forward_is_fixed(&self, client: u32, subnets: usize, targets: &[(u32, u32)], latency: u64) -> bool {
+        let off = self.subnet_offset[client as usize];
+        (off..off + subnets.max(1)).all(|s| {
+            targets.iter().all(|&(b, _)| {
+                let p = self.path(Leg::ToBalancer { subnet: s, balancer: b });
+                p.fixed_latency() == Some(latency) && p.loss == 0.0
+            })
+        })
     }
 
     /// Applies timeline entry `change`'s network operations.

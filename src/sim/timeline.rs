@@ -100,6 +100,7 @@ impl Simulation {
                 if let Some(net) = &mut self.net {
                     net.apply(tag, ops);
                 }
+                self.network_changed();
             }
             Change::Revert { .. } | Change::Note => unreachable!("handled above"),
         }
@@ -151,6 +152,7 @@ impl Simulation {
                 if let Some(net) = &mut self.net {
                     net.revert(tag);
                 }
+                self.network_changed();
             }
             Change::Revert { .. } | Change::Note => {}
         }
@@ -187,6 +189,16 @@ impl Simulation {
             }
         }
         None
+    }
+
+    /// After routing changed: which groups may skip the network on the way in.
+    fn network_changed(&mut self) {
+        let Some(net) = &self.net else { return };
+        for (c, def) in self.world.clients.iter().enumerate() {
+            let subnets = self.world.network.as_ref().map_or(0, |w| w.subnets[c].len());
+            let cs = &mut self.clients[c];
+            cs.fixed_forward = net.forward_is_fixed(c as u32, subnets, &def.targets, cs.displacement);
+        }
     }
 
     /// New rate: restart the group's arrival process from now.
