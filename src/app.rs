@@ -140,3 +140,50 @@ pub fn verify(cfg: &crate::verify::Config, only: Option<&str>, json: bool) -> Re
     }
     Ok(if report.pass() { 0 } else { 1 })
 }
+
+/// Options of `lbsim graph`.
+#[derive(Clone, Debug, Default)]
+pub struct GraphOptions {
+    pub scenario: PathBuf,
+    pub out: Option<PathBuf>,
+    pub sets: Vec<String>,
+    pub stdout: bool,
+}
+
+/// `lbsim graph`: writes `topology.dot` (and `topology.svg` when Graphviz's
+/// `dot` is installed), or prints the DOT with `--stdout`. Returns the text
+/// for stdout.
+pub fn graph(opts: &GraphOptions) -> Result<String, Error> {
+    let (world, _) = load(&opts.scenario, &opts.sets, None)?;
+    let text = report::graph::dot(&world);
+    if opts.stdout {
+        return Ok(text);
+    }
+    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
+    let out = OutputDir::create(&out_dir)?;
+    let dot_path = out.write("topology.dot", text.as_bytes())?;
+    let mut lines = vec![format!("wrote {}", dot_path.display())];
+    match render_svg(&out, &dot_path) {
+        Ok(Some(svg)) => lines.push(format!("wrote {}", svg.display())),
+        Ok(None) => {
+            lines.push("Graphviz `dot` not found: install it (e.g. `apt install graphviz`) for topology.svg".into())
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(lines.join("\n") + "\n")
+}
+
+/// Runs `dot -Tsvg`, atomically; `None` when Graphviz is not installed.
+fn render_svg(out: &OutputDir, dot_path: &Path) -> Result<Option<PathBuf>, Error> {
+    let tmp = out.temp_path("topology.svg");
+    let status = std::process::Command::new("dot").arg("-Tsvg").arg(dot_path).arg("-o").arg(&tmp).status();
+    match status {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::output(out.final_path("topology.svg"), e)),
+        Ok(s) if s.success() => out.commit("topology.svg").map(Some),
+        Ok(s) => {
+            out.discard("topology.svg");
+            Err(Error::Internal(format!("`dot -Tsvg` failed ({s}) on {}", dot_path.display())))
+        }
+    }
+}

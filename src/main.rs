@@ -60,6 +60,26 @@ enum Command {
         #[arg(long)]
         no_fail: bool,
     },
+    /// Draw the topology: clients, balancers, servers, routers, switches,
+    /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).
+    #[command(after_help = "Writes topology.dot to output/<scenario name>/ (or --out), and topology.svg when \
+        Graphviz's `dot` is installed. Links are solid (latency, loss, VLAN, DOWN in red), routing-table next \
+        hops dashed and labelled with their prefix, blackhole and reject entries listed on their node.\n\n\
+        Examples:\n  lbsim graph scenarios/incidents/000-routing-tables.yaml\n  \
+        lbsim graph scenarios/quickstart.yaml --stdout | dot -Tpng > quickstart.png")]
+    Graph {
+        /// Scenario file (YAML or JSON).
+        scenario: PathBuf,
+        /// Directory for topology.dot and topology.svg [default: output/<scenario name>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Override a value in the file (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Print the DOT to stdout instead of writing files.
+        #[arg(long)]
+        stdout: bool,
+    },
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
     #[command(after_help = "Each built-in scenario runs over independent replications; a check passes when \
@@ -115,6 +135,10 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             let outcome = app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet, no_fail })?;
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
+        }
+        Command::Graph { scenario, out, sets, stdout } => {
+            print!("{}", app::graph(&app::GraphOptions { scenario, out, sets, stdout })?);
+            Ok(0)
         }
         Command::Verify { only, replications, requests, confidence, seed, json } => {
             app::verify(&lbsim::verify::Config { replications, requests, confidence, seed }, only.as_deref(), json)

@@ -315,3 +315,45 @@ fn alerts_fire_and_resolve_at_the_times_the_series_imply() {
     let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--no-fail"]);
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn graph_writes_dot_with_links_and_next_hops_and_svg_when_dot_exists() {
+    let dir = scratch("graph");
+    let scenario = write(
+        &dir,
+        "g.yaml",
+        "name: g
+duration: 1m
+clients:
+  web: {target: lb, rate: 10/s, timeout: 2s, subnets: [{prefix: 10.1.0.0/16}]}
+balancers:
+  lb: {address: 10.0.1.10, backends: [app]}
+servers:
+  app: {address: 10.0.2.10, service: {constant: 1ms}}
+network:
+  routers:
+    r: {routes: [{prefix: 10.0.0.0/16, via: lb}, {prefix: 10.1.0.0/16, via: web.0}, {prefix: 10.9.0.0/16, action: blackhole}]}
+  links:
+    - {between: [web.0, r], latency: {constant: 5ms}, loss: 1%}
+    - {between: [r, lb], down: true}
+    - {between: [lb, app]}
+",
+    );
+    let o = lbsim(&["graph", scenario.to_str().unwrap(), "--stdout"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dot = String::from_utf8_lossy(&o.stdout);
+    assert!(dot.starts_with("digraph \"g\""));
+    assert!(dot.contains("label=\"5ms, loss 1%\""), "{dot}");
+    assert!(dot.contains("DOWN"), "{dot}");
+    assert!(dot.contains("style=dashed") && dot.contains("label=\"10.1.0.0/16\""), "{dot}");
+    assert!(dot.contains("10.9.0.0/16 blackhole"), "{dot}");
+    let out = dir.join("out");
+    let o = lbsim(&["graph", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(out.join("topology.dot")).unwrap(), dot);
+    let has_dot = Command::new("dot").arg("-V").output().is_ok();
+    assert_eq!(out.join("topology.svg").exists(), has_dot);
+    if has_dot {
+        assert!(std::fs::read_to_string(out.join("topology.svg")).unwrap().contains("<svg"));
+    }
+}

@@ -2,6 +2,7 @@
 //! atomic output directory they are written to. (`timeseries.csv` is
 //! streamed by the metrics sink during the run and committed here.)
 
+pub mod graph;
 pub mod output;
 pub mod summary;
 pub mod text;
