@@ -327,7 +327,7 @@ duration: 1m
 clients:
   web: {target: lb, rate: 10/s, timeout: 2s, subnets: [{prefix: 10.1.0.0/16}]}
 balancers:
-  lb: {address: 10.0.1.10, backends: [app]}
+  lb: {address: 10.0.1.10, backends: [app], routes: [{prefix: 10.0.2.0/24, via: app}, {prefix: 0.0.0.0/0, via: r}]}
 servers:
   app: {address: 10.0.2.10, service: {constant: 1ms}}
 network:
