@@ -62,7 +62,9 @@ use serde_saphyr::Spanned;
 use crate::clock::{TimeSpec, WallClock};
 use crate::error::Error;
 use crate::metrics::Names;
-use crate::metrics::snapshot::{BalancerMetric, ClientMetric, GlobalMetric, MetricKind, ServerMetric, Snapshot};
+use crate::metrics::snapshot::{
+    BalancerMetric, ClientMetric, GlobalMetric, MetricKind, ServerMetric, Snapshot, SubnetMetric,
+};
 use crate::scenario::ScenarioSource;
 use crate::scenario::names::{self, ResolveError};
 use crate::time::format_duration;
@@ -84,6 +86,8 @@ pub enum Scope {
     Balancer,
     /// For each client group.
     Client,
+    /// For each client subnet (with a network).
+    Subnet,
 }
 
 /// A kind of entity with per-entity metrics.
@@ -92,10 +96,11 @@ pub enum EntityKind {
     Server,
     Balancer,
     Client,
+    Subnet,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Global, Scope::Server, Scope::Balancer, Scope::Client];
+    pub const ALL: [Scope; 5] = [Scope::Global, Scope::Server, Scope::Balancer, Scope::Client, Scope::Subnet];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -103,6 +108,7 @@ impl Scope {
             Scope::Server => "server",
             Scope::Balancer => "balancer",
             Scope::Client => "client",
+            Scope::Subnet => "subnet",
         }
     }
 
@@ -113,6 +119,7 @@ impl Scope {
             Scope::Server => Some(EntityKind::Server),
             Scope::Balancer => Some(EntityKind::Balancer),
             Scope::Client => Some(EntityKind::Client),
+            Scope::Subnet => Some(EntityKind::Subnet),
         }
     }
 
@@ -123,6 +130,7 @@ impl Scope {
             Scope::Server => ServerMetric::parse(text).map(MetricKind::Server),
             Scope::Balancer => BalancerMetric::parse(text).map(MetricKind::Balancer),
             Scope::Client => ClientMetric::parse(text).map(MetricKind::Client),
+            Scope::Subnet => SubnetMetric::parse(text).map(MetricKind::Subnet),
         }
     }
 
@@ -133,6 +141,7 @@ impl Scope {
             Scope::Server => ServerMetric::names(),
             Scope::Balancer => BalancerMetric::names(),
             Scope::Client => ClientMetric::names(),
+            Scope::Subnet => SubnetMetric::names(),
         }
     }
 }
@@ -143,6 +152,7 @@ impl EntityKind {
             EntityKind::Server => "server",
             EntityKind::Balancer => "balancer",
             EntityKind::Client => "client",
+            EntityKind::Subnet => "subnet",
         }
     }
 
@@ -152,6 +162,7 @@ impl EntityKind {
             EntityKind::Server => &names.servers,
             EntityKind::Balancer => &names.balancers,
             EntityKind::Client => &names.clients,
+            EntityKind::Subnet => &names.subnets,
         }
     }
 }
@@ -163,6 +174,7 @@ pub fn metric_scope(m: MetricKind) -> Scope {
         MetricKind::Server(_) => Scope::Server,
         MetricKind::Balancer(_) => Scope::Balancer,
         MetricKind::Client(_) => Scope::Client,
+        MetricKind::Subnet(_) => Scope::Subnet,
     }
 }
 
@@ -173,6 +185,7 @@ pub fn metric_name(m: MetricKind) -> &'static str {
         MetricKind::Server(s) => s.name(),
         MetricKind::Balancer(b) => b.name(),
         MetricKind::Client(c) => c.name(),
+        MetricKind::Subnet(n) => n.name(),
     }
 }
 
@@ -204,6 +217,8 @@ pub fn metric_unit(m: MetricKind) -> MetricUnit {
         MetricKind::Server(ServerMetric::ErrorRate | ServerMetric::Share | ServerMetric::Utilisation) => Fraction,
         MetricKind::Balancer(BalancerMetric::MaxShare) => Fraction,
         MetricKind::Client(ClientMetric::ErrorRate) => Fraction,
+        MetricKind::Subnet(SubnetMetric::ErrorRate) => Fraction,
+        MetricKind::Server(ServerMetric::LatencyMs) => Millis,
         _ => Count,
     }
 }
@@ -217,6 +232,7 @@ pub fn metric_value(snap: &Snapshot, m: MetricKind, entity: usize) -> f64 {
         MetricKind::Server(s) => snap.servers.get(entity).map(|r| (r, s.idx())),
         MetricKind::Balancer(b) => snap.balancers.get(entity).map(|r| (r, b.idx())),
         MetricKind::Client(c) => snap.clients.get(entity).map(|r| (r, c.idx())),
+        MetricKind::Subnet(n) => snap.subnets.get(entity).map(|r| (r, n.idx())),
     };
     row.and_then(|(r, i)| r.get(i).copied()).unwrap_or(f64::NAN)
 }
@@ -509,7 +525,7 @@ fn compile_entities(spec: &AlertSpec, scope: Scope, names: &Names) -> Result<Opt
     let loc = entity.referenced;
     let reference = entity.value.trim();
     let Some(kind) = scope.entity_kind() else {
-        let owner = [EntityKind::Server, EntityKind::Balancer, EntityKind::Client]
+        let owner = [EntityKind::Server, EntityKind::Balancer, EntityKind::Client, EntityKind::Subnet]
             .into_iter()
             .find(|k| names::resolve(reference, k.names(names)).is_ok());
         let help = match owner {
@@ -672,7 +688,7 @@ pub struct AlertEngine {
 impl AlertEngine {
     /// An engine for `rules` over a world with these entity counts. Entity
     /// ids beyond the counts are ignored.
-    pub fn new(rules: Vec<AlertRule>, servers: usize, balancers: usize, clients: usize) -> AlertEngine {
+    pub fn new(rules: Vec<AlertRule>, servers: usize, balancers: usize, clients: usize, subnets: usize) -> AlertEngine {
         let mut slots = Vec::new();
         let mut rule_start = Vec::with_capacity(rules.len() + 1);
         for (r, rule) in rules.iter().enumerate() {
@@ -686,6 +702,7 @@ impl AlertEngine {
                 EntityKind::Server => servers,
                 EntityKind::Balancer => balancers,
                 EntityKind::Client => clients,
+                EntityKind::Subnet => subnets,
             };
             match &rule.entities {
                 Some(ids) => slots.extend(ids.iter().filter(|&&e| e < count).map(|&e| slot(Some((kind, e))))),
@@ -708,7 +725,7 @@ impl AlertEngine {
 
     /// An engine sized from the entity names.
     pub fn with_names(rules: Vec<AlertRule>, names: &Names) -> AlertEngine {
-        AlertEngine::new(rules, names.servers.len(), names.balancers.len(), names.clients.len())
+        AlertEngine::new(rules, names.servers.len(), names.balancers.len(), names.clients.len(), names.subnets.len())
     }
 
     pub fn rules(&self) -> &[AlertRule] {
@@ -1463,7 +1480,12 @@ mod tests {
 
     fn names() -> Names {
         let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect();
-        Names { servers: v(&["web-01", "web-02", "db-01"]), balancers: v(&["edge"]), clients: v(&["app", "batch"]) }
+        Names {
+            servers: v(&["web-01", "web-02", "db-01"]),
+            balancers: v(&["edge"]),
+            clients: v(&["app", "batch"]),
+            subnets: v(&["app.eu", "app.us"]),
+        }
     }
 
     fn source(text: &str) -> ScenarioSource {
@@ -1498,7 +1520,7 @@ mod tests {
     fn series(n: usize, mut fill: impl FnMut(usize, &mut Snapshot)) -> Vec<Snapshot> {
         (0..n)
             .map(|i| {
-                let mut s = Snapshot::sized(3, 1, 2);
+                let mut s = Snapshot::sized(3, 1, 2, 2);
                 s.index = i as u32;
                 s.start = i as u64 * S;
                 s.end = (i as u64 + 1) * S;

@@ -193,3 +193,47 @@ fn network_mistakes_are_located() {
         assert!(err.contains(what) && err.starts_with("net.yaml:"), "{what}: {err}");
     }
 }
+
+#[test]
+fn a_routing_check_blocks_changes_that_cut_or_slow_a_path() {
+    let checked =
+        NET.replace("network:\n", "network:\n  validation: {keep_reachable: true, max_added_latency: 50ms}\n");
+    // Cutting the US users off is blocked; the run is clean.
+    let (r, s) = run(&(checked.clone()
+        + "timeline:\n  - {at: 60s, router: edge, replace_route: {prefix: 10.2.0.0/16, action: blackhole}}\n"));
+    let blocked: Vec<_> =
+        r.recorder.events.events.iter().filter(|e| e.kind == lbsim::metrics::EventKind::ChangeBlocked).collect();
+    assert_eq!(blocked.len(), 1);
+    assert!(
+        blocked[0].detail.contains("routing check: it would cut") && blocked[0].detail.contains("users.us"),
+        "{}",
+        blocked[0].detail
+    );
+    assert_eq!(s.error_rate, 0.0);
+    // Slowing a link by more than 50 ms is blocked too; by 10 ms it is not.
+    let (r, _) = run(&(checked.clone() + "timeline:\n  - {at: 60s, link: [edge, core], latency: {constant: 100ms}}\n"));
+    assert!(
+        r.recorder
+            .events
+            .events
+            .iter()
+            .any(|e| e.kind == lbsim::metrics::EventKind::ChangeBlocked && e.detail.contains("slow"))
+    );
+    let (r, s) = run(&(checked + "timeline:\n  - {at: 60s, link: [edge, core], latency: {constant: 12ms}}\n"));
+    assert!(r.recorder.events.events.iter().all(|e| e.kind != lbsim::metrics::EventKind::ChangeBlocked));
+    assert!(s.latency_ms.max > 57.0);
+}
+
+#[test]
+fn per_subnet_series_and_alerts_see_a_prefix_scoped_fault() {
+    let text = NET.to_string()
+        + "timeline:\n  - {at: 60s, router: edge, remove_route: 10.2.0.0/16, duration: 60s}\n\
+           alerts:\n  - {name: routing-anomaly, metric: error_rate, scope: subnet, above: 50%, for: 10s}\n";
+    let (r, s) = run(&text);
+    assert_eq!(s.alerts.len(), 1);
+    assert_eq!(s.alerts[0].entity.as_deref(), Some("subnet users.us"));
+    // Responses lost from 60 s show up at the 2 s timeouts: bad from the
+    // 60-65 s interval on, two bad intervals make 10 s, so it fires at 70 s.
+    assert_eq!(s.alerts[0].fired_at_s, 70.0);
+    let _ = r;
+}

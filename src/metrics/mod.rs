@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::time::NANOS_PER_SEC;
 pub use events::{EventKind, EventLog, LoggedEvent};
 pub use series::{CsvSink, NullSink, SeriesSink};
-pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot};
+pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot, SubnetMetric};
 pub use users::{UserCounts, UserFlags, UserIndex};
 
 /// Why a request failed, as its client saw it.
@@ -124,11 +124,16 @@ struct Interval {
     client_completed: Vec<u64>,
     client_failed: Vec<u64>,
     client_attempts: Vec<u64>,
+    server_latency_ns: Vec<u64>,
+    server_answered: Vec<u64>,
+    subnet_generated: Vec<u64>,
+    subnet_completed: Vec<u64>,
+    subnet_failed: Vec<u64>,
     users_failed: u64,
 }
 
 impl Interval {
-    fn sized(servers: usize, balancer_backends: &[usize], clients: usize) -> Interval {
+    fn sized(servers: usize, balancer_backends: &[usize], clients: usize, subnets: usize) -> Interval {
         Interval {
             server_requests: vec![0; servers],
             server_completed: vec![0; servers],
@@ -142,6 +147,11 @@ impl Interval {
             client_completed: vec![0; clients],
             client_failed: vec![0; clients],
             client_attempts: vec![0; clients],
+            server_latency_ns: vec![0; servers],
+            server_answered: vec![0; servers],
+            subnet_generated: vec![0; subnets],
+            subnet_completed: vec![0; subnets],
+            subnet_failed: vec![0; subnets],
             ..Interval::default()
         }
     }
@@ -165,6 +175,11 @@ impl Interval {
             &mut self.client_completed,
             &mut self.client_failed,
             &mut self.client_attempts,
+            &mut self.server_latency_ns,
+            &mut self.server_answered,
+            &mut self.subnet_generated,
+            &mut self.subnet_completed,
+            &mut self.subnet_failed,
         ] {
             v.fill(0);
         }
@@ -221,6 +236,8 @@ pub struct Names {
     pub servers: Vec<String>,
     pub balancers: Vec<String>,
     pub clients: Vec<String>,
+    /// Client subnets (`group.name`), by global subnet index; empty without a network.
+    pub subnets: Vec<String>,
 }
 
 /// Totals over a window (requests generated inside it).
@@ -361,7 +378,7 @@ impl Recorder {
         slow_threshold: u64,
         sink: Box<dyn SeriesSink>,
     ) -> Recorder {
-        let (s, b, c) = (names.servers.len(), names.balancers.len(), names.clients.len());
+        let (s, b, c, n) = (names.servers.len(), names.balancers.len(), names.clients.len(), names.subnets.len());
         let user_index = UserIndex::new(user_groups);
         let measured = WindowStats::new(warmup, u64::MAX, user_index.total);
         Recorder {
@@ -371,9 +388,9 @@ impl Recorder {
             slow_threshold,
             sink,
             clock: Box::new(|_| String::new()),
-            cur: Interval::sized(s, balancer_backends, c),
+            cur: Interval::sized(s, balancer_backends, c, n),
             interval_latency: histogram(2),
-            snapshot: Snapshot::sized(s, b, c),
+            snapshot: Snapshot::sized(s, b, c, n),
             windows: vec![measured],
             user_index,
             attempts: 0,
@@ -421,11 +438,15 @@ impl Recorder {
         created_ns >= self.windows[0].from
     }
 
-    /// A user sends a request (a call).
+    /// A user sends a request (a call); `subnet` is the user's subnet
+    /// (global index) or `u32::MAX` without a network.
     #[inline]
-    pub fn on_call(&mut self, client: u32, user: u32, now: u64) {
+    pub fn on_call(&mut self, client: u32, user: u32, now: u64, subnet: u32) {
         self.cur.generated += 1;
         self.cur.client_generated[client as usize] += 1;
+        if let Some(x) = self.cur.subnet_generated.get_mut(subnet as usize) {
+            *x += 1;
+        }
         let id = self.user_index.global_id(client, user);
         for w in self.windows.iter_mut().filter(|w| w.contains(now)) {
             w.generated(id);
@@ -507,11 +528,19 @@ impl Recorder {
         }
     }
 
-    /// A client got its response `latency_ns` after the call was created.
+    /// A client got its response `latency_ns` after the call was created,
+    /// from `server`.
     #[inline]
-    pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64) {
+    pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64, server: u32, subnet: u32) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;
+        if let Some(x) = self.cur.server_latency_ns.get_mut(server as usize) {
+            *x += latency_ns;
+            self.cur.server_answered[server as usize] += 1;
+        }
+        if let Some(x) = self.cur.subnet_completed.get_mut(subnet as usize) {
+            *x += 1;
+        }
         self.interval_latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
         let id = self.user_index.global_id(client, user);
         let slow = latency_ns > self.slow_threshold;
@@ -527,9 +556,12 @@ impl Recorder {
 
     /// A client's call failed.
     #[inline]
-    pub fn on_failure(&mut self, client: u32, user: u32, created: u64, why: Failure) {
+    pub fn on_failure(&mut self, client: u32, user: u32, created: u64, why: Failure, subnet: u32) {
         self.cur.failed[why as usize] += 1;
         self.cur.client_failed[client as usize] += 1;
+        if let Some(x) = self.cur.subnet_failed.get_mut(subnet as usize) {
+            *x += 1;
+        }
         let id = self.user_index.global_id(client, user);
         if self.user_index.fail_in_interval(id, self.interval_index) {
             self.cur.users_failed += 1;
@@ -611,6 +643,15 @@ impl Recorder {
             row[S::Queue.idx()] = gauge.queue as f64;
             row[S::MaxQueue.idx()] = c.server_max_queue[i] as f64;
             row[S::Up.idx()] = f64::from(u8::from(gauge.up));
+            row[S::LatencyMs.idx()] = ratio_or_nan(c.server_latency_ns[i] as f64 / 1e6, c.server_answered[i] as f64);
+        }
+        for (i, row) in snap.subnets.iter_mut().enumerate() {
+            use SubnetMetric as N;
+            row[N::Requests.idx()] = c.subnet_generated[i] as f64;
+            row[N::Completed.idx()] = c.subnet_completed[i] as f64;
+            row[N::Failed.idx()] = c.subnet_failed[i] as f64;
+            row[N::ErrorRate.idx()] =
+                ratio_or_nan(c.subnet_failed[i] as f64, (c.subnet_completed[i] + c.subnet_failed[i]) as f64);
         }
         for (i, row) in snap.balancers.iter_mut().enumerate() {
             let gauge = gauges.balancers.get(i).copied().unwrap_or_default();
@@ -658,6 +699,11 @@ impl Recorder {
                 sink.row(t, &clock, "client", name, m.name(), snap.client(i, *m));
             }
         }
+        for (i, name) in self.names.subnets.iter().enumerate() {
+            for m in SubnetMetric::ALL {
+                sink.row(t, &clock, "subnet", name, m.name(), snap.subnets[i][m.idx()]);
+            }
+        }
     }
 
     /// Flushes the series sink.
@@ -703,20 +749,24 @@ mod tests {
     #[test]
     fn intervals_report_counts_shares_and_percentiles() {
         let rows = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let names =
-            Names { servers: vec!["a".into(), "b".into()], balancers: vec!["lb".into()], clients: vec!["web".into()] };
+        let names = Names {
+            servers: vec!["a".into(), "b".into()],
+            balancers: vec!["lb".into()],
+            clients: vec!["web".into()],
+            subnets: vec![],
+        };
         let mut r = Recorder::new(names, &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
         for i in 0..4 {
-            r.on_call(0, i, 0);
+            r.on_call(0, i, 0, u32::MAX);
             r.on_attempt(0, false, true);
             let server = if i == 0 { 1 } else { 0 };
             r.on_balancer(0, server, true);
             r.on_server_arrival(server, 0, true);
             r.on_server_outcome(server, ServerOutcome::Completed, true);
-            r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000);
+            r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000, server, u32::MAX);
         }
-        r.on_failure(0, 7, 0, Failure::TimedOut);
-        r.on_failure(0, 7, 0, Failure::TimedOut);
+        r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
+        r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
         let gauges = Gauges {
             servers: vec![ServerGauge { busy_ns: 5e8, workers: 1, queue: 2, up: true }, ServerGauge::default()],
             balancers: vec![BalancerGauge { usable_backends: 2, up: true }],
@@ -749,13 +799,13 @@ mod tests {
 
     #[test]
     fn windows_count_only_requests_created_inside_them() {
-        let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()] };
+        let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
         let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
         let w = r.add_window(10, 20);
-        r.on_call(0, 0, 5);
-        r.on_call(0, 1, 15);
-        r.on_failure(0, 1, 15, Failure::Refused);
-        r.on_success(0, 0, 5, 100);
+        r.on_call(0, 0, 5, u32::MAX);
+        r.on_call(0, 1, 15, u32::MAX);
+        r.on_failure(0, 1, 15, Failure::Refused, u32::MAX);
+        r.on_success(0, 0, 5, 100, u32::MAX, u32::MAX);
         assert_eq!(r.windows[w].generated, 1);
         assert_eq!(r.windows[w].failed_total(), 1);
         assert_eq!(r.windows[w].users.counts().unable, 1);

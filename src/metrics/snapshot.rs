@@ -91,6 +91,8 @@ metric_enum! {
         MaxQueue => "max_queue",
         /// 1 when the server is up at the end of the interval.
         Up => "up",
+        /// Mean response time users saw for requests this server answered.
+        LatencyMs => "latency_ms",
     }
 }
 
@@ -104,6 +106,16 @@ metric_enum! {
         /// The largest share of this balancer's requests sent to one backend.
         MaxShare => "max_share",
         Up => "up",
+    }
+}
+
+metric_enum! {
+    /// Metrics of one client subnet (with a network) in one interval.
+    SubnetMetric {
+        Requests => "requests",
+        Completed => "completed",
+        Failed => "failed",
+        ErrorRate => "error_rate",
     }
 }
 
@@ -148,10 +160,11 @@ pub struct Snapshot {
     pub servers: Vec<Vec<f64>>,
     pub balancers: Vec<Vec<f64>>,
     pub clients: Vec<Vec<f64>>,
+    pub subnets: Vec<Vec<f64>>,
 }
 
 impl Snapshot {
-    pub fn sized(servers: usize, balancers: usize, clients: usize) -> Snapshot {
+    pub fn sized(servers: usize, balancers: usize, clients: usize, subnets: usize) -> Snapshot {
         Snapshot {
             index: 0,
             start: 0,
@@ -160,6 +173,7 @@ impl Snapshot {
             servers: vec![vec![0.0; ServerMetric::COUNT]; servers],
             balancers: vec![vec![0.0; BalancerMetric::COUNT]; balancers],
             clients: vec![vec![0.0; ClientMetric::COUNT]; clients],
+            subnets: vec![vec![0.0; SubnetMetric::COUNT]; subnets],
         }
     }
 
@@ -199,6 +213,7 @@ pub enum MetricKind {
     Server(ServerMetric),
     Balancer(BalancerMetric),
     Client(ClientMetric),
+    Subnet(SubnetMetric),
 }
 
 #[cfg(test)]

@@ -547,6 +547,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         servers: servers.iter().map(|s| s.name.clone()).collect(),
         balancers: balancers.iter().map(|b| b.name.clone()).collect(),
         clients: clients.iter().map(|c| c.name.clone()).collect(),
+        subnets: network::subnet_names(&clients, network.as_ref()),
     };
     let alerts = crate::monitor::compile_alerts(&s.alerts, &names, interval, src)?;
     let slos = crate::monitor::compile_slos(&s.slos, clock.as_ref(), src)?;

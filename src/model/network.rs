@@ -95,6 +95,16 @@ pub struct Network {
     pub subnet_shares: Vec<Vec<f64>>,
     pub balancer_node: Vec<NodeId>,
     pub server_node: Vec<NodeId>,
+    /// Checks run before each network change from the timeline.
+    pub validation: Option<NetValidation>,
+}
+
+/// Compiled `network.validation`.
+#[derive(Clone, Copy, Debug)]
+pub struct NetValidation {
+    pub keep_reachable: bool,
+    /// ns; u64::MAX when unchecked.
+    pub max_added_latency: u64,
 }
 
 impl Network {
@@ -162,6 +172,21 @@ fn offset_addr(base: IpAddr, i: u32) -> Option<IpAddr> {
         IpAddr::V4(a) => u32::from(a).checked_add(i).map(|v| IpAddr::V4(v.into())),
         IpAddr::V6(a) => u128::from(a).checked_add(u128::from(i)).map(|v| IpAddr::V6(v.into())),
     }
+}
+
+/// Names of the client subnets in global subnet order (a group without
+/// subnets counts as one, named after the group); empty without a network.
+pub fn subnet_names(clients: &[ClientDef], net: Option<&Network>) -> Vec<String> {
+    let Some(net) = net else { return Vec::new() };
+    let mut out = Vec::new();
+    for (c, def) in clients.iter().enumerate() {
+        if net.subnets[c].is_empty() {
+            out.push(def.name.clone());
+        } else {
+            out.extend(net.subnets[c].iter().map(|&n| net.nodes[n as usize].name.clone()));
+        }
+    }
+    out
 }
 
 /// Addresses from the servers' and balancers' specs, expanded over ranges.
@@ -281,6 +306,10 @@ pub(super) fn compile(
     };
     let _ = has_subnets;
     let mut net = Network::default();
+    net.validation = spec.validation.as_ref().map(|v| NetValidation {
+        keep_reachable: v.keep_reachable,
+        max_added_latency: v.max_added_latency.as_ref().map_or(u64::MAX, |d| d.value.nanos()),
+    });
     let base_dir = cx.src.base_dir();
     // Nodes: client subnets first, then balancers, servers, routers, switches.
     for (ci, (key, c)) in s.clients.iter().enumerate() {

@@ -72,10 +72,26 @@ pub struct LinkSpec {
     pub down: bool,
 }
 
+/// An automated check of routing changes, run before each network change
+/// from the timeline is applied (like a reachability analysis in CI).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkValidationSpec {
+    /// Block a change that breaks a path that works now (a client subnet to
+    /// or from its balancers, a balancer to or from its servers).
+    #[serde(default)]
+    pub keep_reachable: bool,
+    /// Block a change that makes such a path slower than this (its mean
+    /// latency grows by more).
+    pub max_added_latency: Option<Spanned<crate::units::Duration>>,
+}
+
 /// The `network:` section.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
+    /// Checks that block bad network changes from the timeline.
+    pub validation: Option<NetworkValidationSpec>,
     #[serde(default)]
     pub routers: NamedMap<RouterSpec>,
     #[serde(default)]

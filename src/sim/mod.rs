@@ -217,6 +217,7 @@ impl Simulation {
             servers: world.servers.iter().map(|s| s.name.clone()).collect(),
             balancers: world.balancers.iter().map(|b| b.name.clone()).collect(),
             clients: world.clients.iter().map(|c| c.name.clone()).collect(),
+            subnets: crate::model::network::subnet_names(&world.clients, world.network.as_ref()),
         };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
@@ -549,13 +550,13 @@ impl Simulation {
         let displacement = self.clients[client as usize].displacement;
         let created = SimTime(self.now.0.saturating_sub(displacement));
         self.generated += 1;
-        self.recorder.on_call(client, user, created.0);
-        self.touch_in_system();
-        self.in_system += 1;
         let subnet = match &self.net {
             Some(n) => n.subnet_of(client, user) as u32,
             None => 0,
         };
+        self.recorder.on_call(client, user, created.0, subnet);
+        self.touch_in_system();
+        self.in_system += 1;
         let call = self.calls.insert(Call {
             created,
             user,
@@ -903,7 +904,7 @@ impl Simulation {
         }
         self.client_attempt_over(&att);
         match failure {
-            None => self.call_succeeded(att.call, delay),
+            None => self.call_succeeded(att.call, delay, att.server),
             Some(why) => self.attempt_failed(att.call, why, delay),
         }
     }
@@ -925,13 +926,13 @@ impl Simulation {
     }
 
     /// The call succeeded; the client has the answer `delay` ns from now.
-    fn call_succeeded(&mut self, call_h: Handle, delay: u64) {
+    fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: u32) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
         if call.done {
             return;
         }
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
-        self.recorder.on_success(call.client, call.user, call.created.0, latency);
+        self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet);
         if let Some(Budget::TokenBucket { max_tokens, token_ratio }) =
             self.world.clients[call.client as usize].retry.as_ref().and_then(|r| r.budget)
         {
@@ -985,7 +986,7 @@ impl Simulation {
                 return;
             }
         }
-        self.recorder.on_failure(call.client, call.user, call.created.0, why);
+        self.recorder.on_failure(call.client, call.user, call.created.0, why, call.subnet);
         self.finish_call(call_h, &call, delay);
     }
 
@@ -1052,7 +1053,7 @@ impl Simulation {
                 .filter(|a| a.call == call_h && !a.abandoned)
                 .and_then(|a| a.lost)
                 .unwrap_or(Failure::TimedOut);
-            self.recorder.on_failure(call.client, call.user, call.created.0, why);
+            self.recorder.on_failure(call.client, call.user, call.created.0, why, call.subnet);
             self.finish_call(call_h, &call, 0);
         }
         if let Some(next) = self.clients[client as usize].call_timers.next_deadline() {

@@ -404,6 +404,74 @@ impl NetState {
         })
     }
 
+    /// Why `ops` would fail the network's validation, if they would: a path
+    /// that delivers now would stop, or would get slower than allowed.
+    pub fn violates(&self, ops: &[NetOp]) -> Option<String> {
+        let v = self.net.validation?;
+        let mut next = self.net.clone();
+        for op in ops {
+            apply_op(&mut next, op);
+        }
+        let mut broken = Vec::new();
+        let mut slower = Vec::new();
+        let pairs = self.endpoint_pairs();
+        for (a, b) in pairs {
+            let before = self.path_between(a, b);
+            if before.outcome != Outcome::Delivered {
+                continue;
+            }
+            let after = if a == NodeId::MAX || b == NodeId::MAX { Path::direct() } else { resolve(&next, a, b) };
+            let name = |n: NodeId| self.net.nodes[n as usize].name.clone();
+            if after.outcome != Outcome::Delivered {
+                if v.keep_reachable {
+                    broken.push(format!("{} -> {}", name(a), name(b)));
+                }
+            } else if v.max_added_latency != u64::MAX {
+                let mean = |p: &Path, net: &Network| {
+                    p.const_ns as f64
+                        + p.var_links.iter().map(|&l| net.links[l as usize].latency.mean_secs() * 1e9).sum::<f64>()
+                };
+                if mean(&after, &next) > mean(&before, &self.net) + v.max_added_latency as f64 {
+                    slower.push(format!("{} -> {}", name(a), name(b)));
+                }
+            }
+        }
+        let list = |v: &[String]| {
+            let shown: Vec<&str> = v.iter().take(3).map(String::as_str).collect();
+            let more = if v.len() > 3 { format!(" and {} more", v.len() - 3) } else { String::new() };
+            format!("{}{more}", shown.join(", "))
+        };
+        if !broken.is_empty() {
+            return Some(format!("routing check: it would cut {}", list(&broken)));
+        }
+        if !slower.is_empty() {
+            return Some(format!("routing check: it would slow {} beyond the allowed latency", list(&slower)));
+        }
+        None
+    }
+
+    /// Every (source, destination) pair the simulation sends between.
+    fn endpoint_pairs(&self) -> Vec<(NodeId, NodeId)> {
+        let mut out = Vec::new();
+        for &sn in &self.subnet_nodes {
+            for &bn in &self.balancer_nodes {
+                if sn != NodeId::MAX {
+                    out.push((sn, bn));
+                    out.push((bn, sn));
+                }
+            }
+        }
+        for (b, servers) in self.backends.iter().enumerate() {
+            let bn = self.balancer_nodes[b];
+            for &s in servers {
+                let sn = self.net.server_node[s as usize];
+                out.push((bn, sn));
+                out.push((sn, bn));
+            }
+        }
+        out
+    }
+
     /// Applies timeline entry `change`'s network operations.
     pub fn apply(&mut self, change: u32, ops: Vec<NetOp>) {
         self.layers.push((change, ops));

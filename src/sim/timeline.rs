@@ -159,6 +159,9 @@ impl Simulation {
     }
 
     fn blocked_by_validation(&self, index: usize) -> Option<String> {
+        if let Change::Network { ops } = &self.world.timeline[index].change {
+            return self.net.as_ref().and_then(|n| n.violates(ops));
+        }
         let Change::Balancer { balancer, members, weights, algorithm, down } = &self.world.timeline[index].change
         else {
             return None;

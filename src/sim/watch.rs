@@ -52,6 +52,7 @@ impl Watch {
                 K::Server => ("server", &self.names.servers),
                 K::Balancer => ("balancer", &self.names.balancers),
                 K::Client => ("client", &self.names.clients),
+                K::Subnet => ("subnet", &self.names.subnets),
             };
             format!("{label} {}", list[i])
         })
