@@ -305,11 +305,13 @@ pub(super) fn compile(
         return Ok(None);
     };
     let _ = has_subnets;
-    let mut net = Network::default();
-    net.validation = spec.validation.as_ref().map(|v| NetValidation {
-        keep_reachable: v.keep_reachable,
-        max_added_latency: v.max_added_latency.as_ref().map_or(u64::MAX, |d| d.value.nanos()),
-    });
+    let mut net = Network {
+        validation: spec.validation.as_ref().map(|v| NetValidation {
+            keep_reachable: v.keep_reachable,
+            max_added_latency: v.max_added_latency.as_ref().map_or(u64::MAX, |d| d.value.nanos()),
+        }),
+        ..Network::default()
+    };
     let base_dir = cx.src.base_dir();
     // Nodes: client subnets first, then balancers, servers, routers, switches.
     for (ci, (key, c)) in s.clients.iter().enumerate() {
