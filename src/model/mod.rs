@@ -563,7 +563,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     }
 
     let topology = build_topology(&clients, &balancers, &servers);
-    warnings.extend(unreachable_servers(&topology, &servers));
+    // A server on the network may be meant only as a wrong destination.
+    let linked = |i: usize| network.as_ref().is_some_and(|n| n.attached(n.server_node[i]));
+    warnings.extend(unreachable_servers(&topology, &servers).into_iter().filter(|(i, _)| !linked(*i)).map(|(_, w)| w));
 
     Ok(World {
         name,
@@ -747,7 +749,7 @@ fn build_topology(clients: &[ClientDef], balancers: &[BalancerDef], servers: &[S
 }
 
 /// Servers no client can reach: defined, but they will see no traffic.
-fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<String> {
+fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<(usize, String)> {
     let mut reached = vec![false; servers.len()];
     for start in g.node_indices().filter(|&n| matches!(g[n], NodeRef::Client(_))) {
         let mut dfs = Dfs::new(g, start);
@@ -762,10 +764,11 @@ fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<S
         .enumerate()
         .filter(|(_, r)| !**r)
         .map(|(i, _)| {
-            format!(
+            let text = format!(
                 "server `{}` is not a backend of any balancer a client sends to: it will see no traffic",
                 servers[i].name
-            )
+            );
+            (i, text)
         })
         .collect()
 }

@@ -150,7 +150,7 @@ pub fn render(s: &Summary, files: &[String]) -> String {
     }
     for sn in s.subnets.iter().take(12) {
         let u = sn.incident_users.as_ref().unwrap_or(&sn.users);
-        let scope = if sn.incident_users.is_some() { "in the incident" } else { "" };
+        let scope = if sn.incident_users.is_some() { "in the incident " } else { "" };
         let _ = writeln!(
             o,
             "  subnet {} ({}): {} active · {:.1}% affected {scope}({:.1}% could not use it)",
