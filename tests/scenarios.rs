@@ -62,7 +62,7 @@ fn table_rows() -> Vec<(String, Vec<String>)> {
 #[test]
 fn the_incident_table_matches_fresh_runs() {
     let rows = table_rows();
-    assert_eq!(rows.len(), 9, "every replay and counterfactual has a row");
+    assert_eq!(rows.len(), 20, "every replay and counterfactual has a row");
     let dir = root().join("scenarios/incidents");
     let handles: Vec<_> = rows
         .into_iter()
@@ -104,13 +104,35 @@ fn the_incident_table_matches_fresh_runs() {
         results.push((file, s));
     }
     let get = |name: &str| &results.iter().find(|(f, _)| f.starts_with(name)).unwrap().1;
-    for base in ["002-balancer-routes", "003-all-traffic-to-one-server"] {
+    for base in ["001-network-switch", "002-balancer-routes", "003-all-traffic-to-one-server"] {
         let b = get(base);
         assert!(b.incident.as_ref().unwrap().users.affected_pct > 85.0);
         assert_eq!(b.verdict, "fail");
         assert!(b.impact.time_to_detect_s.is_some());
     }
-    for validated in ["002-with-config-validation", "003-with-config-validation"] {
+    // 000: the fault follows the prefixes behind the east router.
+    for sn in &get("000-routing-tables").subnets {
+        let affected = sn.incident_users.as_ref().unwrap().affected_pct;
+        let east = sn.name.ends_with("region-b") || sn.name.ends_with("region-c");
+        assert!(if east { affected > 85.0 } else { affected < 10.0 }, "{}: {affected}", sn.name);
+    }
+    // 004: most users slowed or cut off; health checks keep most of them out of it.
+    let touched = |name: &str| {
+        let u = &get(name).incident.as_ref().unwrap().users;
+        u.affected_pct + u.slowed_pct
+    };
+    assert!(touched("004-wrong-route-on-web-01") > 70.0);
+    assert!(touched("004-with-health-checks") < 15.0);
+    assert!(touched("004-with-routing-alert") < touched("004-wrong-route-on-web-01"));
+    // A redundant path absorbs the switch fault entirely.
+    assert_eq!(get("001-with-redundant-path").incident.as_ref().unwrap().error_rate, 0.0);
+    for validated in [
+        "000-with-routing-check",
+        "001-with-config-check",
+        "002-with-config-validation",
+        "003-with-config-validation",
+        "004-with-route-audit",
+    ] {
         let v = get(validated);
         assert!(v.timeline.iter().any(|t| !t.applied), "{validated}: the bad change was not blocked");
         assert_eq!(v.verdict, "pass");
