@@ -1,7 +1,10 @@
 //! Speed, reported as simulated requests per second of wall time
 //! (criterion's "elements/s"): the reference scenario (16 single-worker
 //! M/M/1 servers, random balancing, 90% load), one million requests per
-//! iteration so that a sample takes a fraction of a second.
+//! iteration so that a sample takes a fraction of a second; and the same
+//! servers and load behind a routed network (`three-hops`: three routed hops
+//! from the clients to the balancer, a switch to the servers), for the
+//! network's cost per request.
 //!
 //!     cargo bench --bench reference
 
@@ -22,11 +25,13 @@ fn load(path: &str, sets: &[&str]) -> model::World {
 
 fn reference(c: &mut Criterion) {
     let requests = format!("requests={REQUESTS}");
-    let world = load("scenarios/bench/reference.yaml", &[&requests]);
     let mut g = c.benchmark_group("simulated-requests");
     g.throughput(Throughput::Elements(REQUESTS));
     g.sample_size(10);
-    g.bench_function("reference", |b| b.iter(|| run_quiet(world.clone())));
+    for name in ["reference", "three-hops"] {
+        let world = load(&format!("scenarios/bench/{name}.yaml"), &[&requests]);
+        g.bench_function(name, |b| b.iter(|| run_quiet(world.clone())));
+    }
     g.finish();
 }
 

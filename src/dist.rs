@@ -294,9 +294,22 @@ impl Dist {
         Dist { kind: Kind::Constant(ns) }
     }
 
-    /// Draws one time, in whole nanoseconds.
-    #[inline]
+    /// Draws one time, in whole nanoseconds. The two commonest forms are
+    /// inlined into the hot path; the others are a call away.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> u64 {
+        match &self.kind {
+            Kind::Constant(ns) => *ns,
+            Kind::Exponential { mean_ns } => {
+                let e: f64 = Exp1.sample(rng);
+                round_ns(mean_ns * e)
+            }
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut SimRng) -> u64 {
         match &self.kind {
             Kind::Constant(ns) => *ns,
             Kind::Exponential { mean_ns } => {

@@ -490,7 +490,7 @@ impl Recorder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn on_server_arrival(&mut self, server: u32, queue_len: u64, counted: bool) {
         let s = server as usize;
         self.cur.server_requests[s] += 1;
@@ -530,7 +530,7 @@ impl Recorder {
 
     /// A client got its response `latency_ns` after the call was created,
     /// from `server`.
-    #[inline]
+    #[inline(always)]
     pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64, server: u32, subnet: u32) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;

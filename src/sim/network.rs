@@ -244,8 +244,9 @@ pub(super) struct NetState {
     to_server: Vec<Vec<Path>>,
     from_server: Vec<Vec<Path>>,
     /// Per balancer and backend: the constant latency to the server when
-    /// the path is delivered, constant and lossless.
-    to_server_fixed: Vec<Vec<Option<u64>>>,
+    /// the path is delivered, constant, lossless and under ~4.3 s (so that
+    /// it fits the attempt's 32-bit shift).
+    to_server_fixed: Vec<Vec<Option<u32>>>,
     rng: SimRng,
 }
 
@@ -315,7 +316,12 @@ impl NetState {
         self.to_server_fixed = self
             .to_server
             .iter()
-            .map(|paths| paths.iter().map(|p| p.fixed_latency().filter(|_| p.loss == 0.0)).collect())
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|p| p.fixed_latency().filter(|_| p.loss == 0.0).and_then(|ns| u32::try_from(ns).ok()))
+                    .collect()
+            })
             .collect();
         self.from_server = (0..nb)
             .map(|b| {
@@ -333,7 +339,7 @@ impl NetState {
 
     /// The constant, lossless latency from a balancer to a backend, if so.
     #[inline]
-    pub fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u64> {
+    pub fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u32> {
         self.to_server_fixed[balancer as usize][backend as usize]
     }
 

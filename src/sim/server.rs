@@ -161,7 +161,7 @@ impl ServerState {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn service_time(&mut self, now: SimTime) -> SimDuration {
         let base = self.service.sample(&mut self.rng);
         if self.plain_service {
@@ -182,7 +182,7 @@ impl ServerState {
     }
 
     /// A request arrives.
-    #[inline]
+    #[inline(always)]
     pub fn arrive(&mut self, now: SimTime, request: Handle) -> Arrival {
         if self.phase != Phase::Up {
             return Arrival::Refused;
