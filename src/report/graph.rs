@@ -29,6 +29,14 @@ enum Edge {
     NextHop(String),
 }
 
+fn round_sig3(x: f64) -> u64 {
+    if x < 1.0 {
+        return x.round() as u64;
+    }
+    let scale = 10f64.powi(x.log10().floor() as i32 - 2);
+    ((x / scale).round() * scale).round() as u64
+}
+
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -118,9 +126,11 @@ pub fn dot(world: &World) -> String {
             }
             for l in &net.links {
                 let mut parts = Vec::new();
-                let mean_ns = (l.latency.mean_secs() * 1e9).round() as u64;
+                let constant = l.latency.is_constant();
+                // A sampled latency's mean, to three significant digits.
+                let mean_ns = constant.unwrap_or_else(|| round_sig3(l.latency.mean_secs() * 1e9));
                 if mean_ns > 0 {
-                    let kind = if l.latency.is_constant().is_some() { "" } else { "~" };
+                    let kind = if constant.is_some() { "" } else { "~" };
                     parts.push(format!("{kind}{}", crate::time::format_duration(mean_ns)));
                 }
                 if l.loss > 0.0 {
