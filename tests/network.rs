@@ -187,10 +187,19 @@ fn network_mistakes_are_located() {
         (NET.replace("    timeout: 2s\n", ""), "no `timeout`"),
         (NET.replace("  legacy: {address: 10.0.3.5,", "  legacy: {address: 10.0.2.11,"), "overlaps"),
         (NET.to_string() + "timeline:\n  - {at: 1s, link: [edge, lb], action: down}\n", "no link between"),
+        // A glob meant for servers that also matches the balancer.
+        (NET.replace("[sw, \"web-*\"]", "[sw, \"l*\"]"), "`sw` and `lb` are linked twice"),
     ];
     for (text, what) in bad {
         let err = load_str("net.yaml", &text).unwrap_err().to_string();
         assert!(err.contains(what) && err.starts_with("net.yaml:"), "{what}: {err}");
+    }
+    let glob = NET.replace("[sw, \"web-*\"]", "[sw, \"l*\"]");
+    match load_str("net.yaml", &glob).unwrap_err() {
+        lbsim::error::Error::Located(l) => {
+            assert!(l.help.as_deref().is_some_and(|h| h.contains("`l*` matches") && h.contains("`lb` included")))
+        }
+        e => panic!("{e}"),
     }
 }
 

@@ -506,7 +506,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         None => None,
     };
     let addrs = network::endpoint_addresses(&cx, s, &servers)?;
-    let mut network = network::compile(&cx, s, s.network.as_ref(), &clients, &balancers, &servers, &addrs)?;
+    let mut network = network::compile(&cx, s, s.network.as_ref(), &balancers, &servers, &addrs)?;
     if let Some(net) = &network {
         for (ci, c) in clients.iter().enumerate() {
             let attached = net.subnets[ci].iter().any(|&n| net.attached(n));

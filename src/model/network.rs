@@ -292,19 +292,16 @@ pub(super) fn compile(
     cx: &Ctx<'_>,
     s: &crate::scenario::Scenario,
     spec: Option<&NetworkSpec>,
-    clients: &[ClientDef],
     balancers: &[BalancerDef],
     servers: &[ServerDef],
     addrs: &EndpointAddrs,
 ) -> Result<Option<Network>, Error> {
-    let has_subnets = s.clients.iter().any(|(_, c)| !c.subnets.is_empty());
     let Some(spec) = spec else {
         if let Some((key, _)) = s.clients.iter().find(|(_, c)| !c.subnets.is_empty()) {
             return Err(cx.err(key, "client subnets need a `network:` section that links them", None));
         }
         return Ok(None);
     };
-    let _ = has_subnets;
     let mut net = Network {
         validation: spec.validation.as_ref().map(|v| NetValidation {
             keep_reachable: v.keep_reachable,
@@ -345,7 +342,6 @@ pub(super) fn compile(
         net.subnets.push(ids);
         net.subnet_shares.push(shares);
     }
-    let _ = clients;
     for (bi, b) in balancers.iter().enumerate() {
         net.balancer_node.push(net.nodes.len() as NodeId);
         net.nodes.push(Node {
@@ -450,13 +446,22 @@ pub(super) fn compile(
                     return Err(cx.err(&l.between, "a link needs two different nodes", None));
                 }
                 if net.link_between(a, b).is_some() {
+                    // Often a glob that also matches a balancer or router.
+                    let help = l.between.value.iter().position(|p| p.value.contains(['*', '{'])).map(|i| {
+                        let matched = if i == 0 { a } else { b };
+                        format!(
+                            "`{}` matches every node whose name fits, `{}` included; \
+                             a range such as `web-{{01..04}}` names only the servers",
+                            l.between.value[i].value, net.nodes[matched as usize].name
+                        )
+                    });
                     return Err(cx.err(
                         &l.between,
                         format!(
                             "`{}` and `{}` are linked twice",
                             net.nodes[a as usize].name, net.nodes[b as usize].name
                         ),
-                        None,
+                        help,
                     ));
                 }
                 let id = net.links.len() as LinkId;
@@ -501,14 +506,13 @@ pub(super) fn compile(
         net.nodes[node as usize].routes = compiled;
     }
     // A host with several links needs routes saying which way to send.
-    for (i, n) in net.nodes.iter().enumerate() {
+    for n in &net.nodes {
         if n.kind.is_endpoint() && n.links.len() > 1 && n.routes.is_empty() {
             let at = match n.kind {
                 NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
                 NodeKind::Server(_) => server_key_location(s, &n.name),
                 _ => serde_saphyr::Location::UNKNOWN,
             };
-            let _ = i;
             return Err(cx.src.error_at_location(
                 &at,
                 format!("`{}` has {} links but no `routes:` saying which way to send", n.name, n.links.len()),
