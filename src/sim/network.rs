@@ -523,6 +523,8 @@ fn apply_op(net: &mut Network, op: &NetOp) {
 mod tests {
     use super::*;
     use crate::model::load_str;
+    use ipnet::IpNet;
+    use proptest::prelude::any;
 
     /// Two client subnets behind an edge router, a core router, a balancer
     /// and a server behind a switch.
@@ -623,6 +625,56 @@ network:
             .routes
             .retain(|r| !(r.target == RouteTarget::Blackhole && r.prefix.prefix_len() == 32));
         assert_eq!(resolve(&net, eu, lb).outcome, Outcome::Unreachable);
+    }
+
+    proptest::proptest! {
+        /// Against a brute-force reading of the rule: of the entries whose
+        /// prefix contains the address, the longest prefix, then the lowest
+        /// metric, then the first listed; none: refused.
+        #[test]
+        fn forwarding_is_longest_prefix_match(
+            entries in proptest::collection::vec((any::<u32>(), 0u8..=32, 0u8..3, 0u32..3), 0..24),
+            probes in proptest::collection::vec(any::<u32>(), 1..40),
+        ) {
+            let w = world("");
+            let mut net = w.network.clone().unwrap();
+            let core = node(&net, "core");
+            let hops = [node(&net, "edge"), node(&net, "lb")];
+            // Addresses concentrated in 10.0.0.0/14 so that prefixes overlap.
+            let addr = |x: u32| std::net::Ipv4Addr::from(0x0A00_0000 | (x & 0x0003_FFFF));
+            let routes: Vec<Route> = entries
+                .iter()
+                .map(|&(x, len, kind, metric)| Route {
+                    prefix: IpNet::from(ipnet::Ipv4Net::new(addr(x), len).unwrap().trunc()),
+                    target: match kind {
+                        0 => RouteTarget::Blackhole,
+                        1 => RouteTarget::Reject,
+                        _ => RouteTarget::Via(hops[(x & 1) as usize]),
+                    },
+                    metric,
+                    track: false,
+                })
+                .collect();
+            net.nodes[core as usize].routes = routes.clone();
+            for x in probes {
+                let a = IpAddr::V4(addr(x));
+                let expected = routes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.prefix.contains(&a))
+                    .min_by_key(|(i, r)| (std::cmp::Reverse(r.prefix.prefix_len()), r.metric, *i))
+                    .map(|(_, r)| r.target);
+                let got = match route_forward(&net, core, a, NodeId::MAX, 0) {
+                    Next::Stop(Outcome::Dropped) => Some(RouteTarget::Blackhole),
+                    Next::Stop(Outcome::Unreachable) => None,
+                    Next::Stop(o) => panic!("{o:?}"),
+                    Next::Link(l) => Some(RouteTarget::Via(net.links[l as usize].other(core))),
+                };
+                // A reject entry and no entry both refuse.
+                let expected = expected.filter(|t| *t != RouteTarget::Reject);
+                proptest::prop_assert_eq!(got, expected, "address {}", a);
+            }
+        }
     }
 
     #[test]
