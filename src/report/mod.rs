@@ -2,7 +2,10 @@
 //! atomic output directory they are written to. (`timeseries.csv` is
 //! streamed by the metrics sink during the run and committed here.)
 
+pub mod chartdata;
+pub mod charts;
 pub mod graph;
+pub mod html;
 pub mod output;
 pub mod summary;
 pub mod text;
