@@ -86,3 +86,10 @@ pub struct ChartData {
 
 /// Most buckets a series keeps; longer runs merge neighbouring intervals.
 pub const MAX_BUCKETS: usize = 720;
+
+impl ChartData {
+    /// The chart data of a finished run.
+    pub fn from_run(result: &crate::sim::RunResult) -> ChartData {
+        ChartData { scenario: result.world.name.clone(), ..ChartData::default() }
+    }
+}

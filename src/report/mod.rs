@@ -87,9 +87,16 @@ pub fn write_reports(
     summary: &Summary,
     result: &crate::sim::RunResult,
 ) -> Result<Vec<PathBuf>, Error> {
-    Ok(vec![
+    let mut files = vec![
         out.write("summary.json", &summary_json(summary)?)?,
         out.write("servers.csv", &servers_csv(summary)?)?,
         out.write("events.csv", &events_csv(&result.recorder.events, result.world.clock.as_ref())?)?,
-    ])
+    ];
+    let charts = charts::render_all(&chartdata::ChartData::from_run(result));
+    for c in &charts {
+        files.push(out.write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
+        files.push(out.write(&format!("{}.png", c.name), &c.png)?);
+    }
+    files.push(out.write("report.html", html::render(summary, &charts).as_bytes())?);
+    Ok(files)
 }
