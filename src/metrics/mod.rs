@@ -6,6 +6,7 @@
 //! indexed by integer ids, histograms have fixed bounds, and interval rows
 //! leave memory as soon as the interval closes.
 
+pub mod chart;
 pub mod events;
 pub mod series;
 pub mod snapshot;
@@ -254,6 +255,8 @@ pub struct WindowStats {
     pub latency_max_ns: u64,
     pub latency_min_ns: u64,
     pub users: UserFlags,
+    /// Running counts of the users' outcomes so far, for the charts.
+    pub so_far: chart::UsersSoFar,
 }
 
 impl WindowStats {
@@ -270,6 +273,7 @@ impl WindowStats {
             latency_max_ns: 0,
             latency_min_ns: u64::MAX,
             users: UserFlags::new(users),
+            so_far: chart::UsersSoFar::default(),
         }
     }
 
@@ -319,7 +323,8 @@ impl WindowStats {
     #[inline]
     fn generated(&mut self, id: usize) {
         self.generated += 1;
-        self.users.mark(id, users::ACTIVE);
+        let old = self.users.mark(id, users::ACTIVE);
+        self.so_far.active += u64::from(old & users::ACTIVE == 0);
     }
 
     #[inline]
@@ -332,13 +337,16 @@ impl WindowStats {
         if slow {
             self.slow += 1;
         }
-        self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+        let old = self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+        self.so_far.affected_or_slowed += u64::from(slow && old & (users::FAILED | users::SLOWED) == 0);
     }
 
     #[inline]
     fn failure(&mut self, id: usize, why: Failure) {
         self.failed[why as usize] += 1;
-        self.users.mark(id, users::FAILED);
+        let old = self.users.mark(id, users::FAILED);
+        self.so_far.affected += u64::from(old & users::FAILED == 0);
+        self.so_far.affected_or_slowed += u64::from(old & (users::FAILED | users::SLOWED) == 0);
     }
 }
 
@@ -366,6 +374,8 @@ pub struct Recorder {
     pub balancers: Vec<EntityTotals>,
     pub clients: Vec<EntityTotals>,
     pub events: EventLog,
+    /// Every interval folded into a bounded number of buckets, for the charts.
+    pub chart: chart::ChartStore,
 }
 
 impl Recorder {
@@ -399,6 +409,7 @@ impl Recorder {
             balancers: vec![EntityTotals::default(); b],
             clients: vec![EntityTotals::default(); c],
             events: EventLog::default(),
+            chart: chart::ChartStore::new(s),
             names,
         }
     }
@@ -582,6 +593,7 @@ impl Recorder {
     pub fn close_interval(&mut self, end: u64, gauges: &Gauges) -> &Snapshot {
         self.fill_snapshot(end, gauges);
         self.write_rows();
+        self.chart.push(&self.snapshot, &self.interval_latency, self.windows[0].so_far);
         self.cur.clear();
         self.interval_latency.reset();
         self.interval_start = end;

@@ -53,9 +53,12 @@ impl UserFlags {
         UserFlags { flags: vec![0; total] }
     }
 
+    /// Sets `bits` for user `id`; returns the bits it had before.
     #[inline]
-    pub fn mark(&mut self, id: usize, bits: u8) {
-        self.flags[id] |= bits;
+    pub fn mark(&mut self, id: usize, bits: u8) -> u8 {
+        let old = self.flags[id];
+        self.flags[id] = old | bits;
+        old
     }
 
     pub fn counts(&self) -> UserCounts {

@@ -6,6 +6,12 @@
 
 use serde::Serialize;
 
+use crate::metrics::WindowStats;
+use crate::metrics::chart::Bucket;
+use crate::model::timeline::Change;
+use crate::scenario::Action;
+use crate::sim::RunResult;
+
 /// One timeline change as the charts show it: shaded from `from_s` to
 /// `until_s` (or to the end of the run when it was never reverted), or a
 /// vertical line when it is `instant` (a restart).
@@ -85,11 +91,186 @@ pub struct ChartData {
 }
 
 /// Most buckets a series keeps; longer runs merge neighbouring intervals.
-pub const MAX_BUCKETS: usize = 720;
+pub use crate::metrics::chart::MAX_BUCKETS;
 
 impl ChartData {
     /// The chart data of a finished run.
-    pub fn from_run(result: &crate::sim::RunResult) -> ChartData {
-        ChartData { scenario: result.world.name.clone(), ..ChartData::default() }
+    pub fn from_run(r: &RunResult) -> ChartData {
+        let w = &r.world;
+        let buckets = &r.recorder.chart.buckets;
+        let per_bucket = |f: &dyn Fn(&Bucket) -> f64| buckets.iter().map(f).collect::<Vec<f64>>();
+        let per_server = |f: &dyn Fn(&Bucket, usize) -> f64| {
+            (0..w.servers.len()).map(|s| buckets.iter().map(|b| f(b, s) as f32).collect()).collect()
+        };
+        let answered = |b: &Bucket| (b.completed + b.failed) as f64;
+        let users_pct = |b: &Bucket, n: u64| {
+            if b.users.active == 0 { f64::NAN } else { 100.0 * n as f64 / b.users.active as f64 }
+        };
+        let end_s = r.end.0 as f64 / 1e9;
+        ChartData {
+            scenario: w.name.clone(),
+            clock: w.clock.map(|c| ClockAxis { start_unix_s: c.epoch_s(), utc_offset_s: c.offset_min() * 60 }),
+            duration_s: end_s,
+            warmup_s: (w.warmup.0 as f64 / 1e9).min(end_s),
+            bucket_s: r.recorder.interval_ns() as f64 * f64::from(r.recorder.chart.per_bucket) / 1e9,
+            t_s: per_bucket(&|b| b.start_ns as f64 / 1e9),
+            request_rate: per_bucket(&|b| ratio_or_nan(b.requests as f64, b.seconds())),
+            error_rate: per_bucket(&|b| ratio_or_nan(b.failed as f64, answered(b))),
+            timeout_rate: per_bucket(&|b| ratio_or_nan(b.waited as f64, answered(b))),
+            p50_ms: per_bucket(&|b| b.latency_quantile_ms(0.5)),
+            p90_ms: per_bucket(&|b| b.latency_quantile_ms(0.9)),
+            p99_ms: per_bucket(&|b| b.latency_quantile_ms(0.99)),
+            users_affected_pct: per_bucket(&|b| users_pct(b, b.users.affected)),
+            users_affected_or_slowed_pct: per_bucket(&|b| users_pct(b, b.users.affected_or_slowed)),
+            users_failing: per_bucket(&|b| b.users_failing as f64),
+            servers: w.servers.iter().map(|s| s.name.clone()).collect(),
+            share: per_server(&|b, s| ratio_or_nan(b.server_requests[s], b.server_requests.iter().sum::<f64>())),
+            utilisation: per_server(&|b, s| ratio_or_nan(b.server_busy_s[s], b.seconds())),
+            queue: per_server(&|b, s| b.server_queue_sum[s] / f64::from(b.intervals.max(1))),
+            changes: change_marks(r, end_s),
+            alerts: r
+                .watch
+                .fired
+                .iter()
+                .map(|a| AlertMark {
+                    at_s: a.fired_ns as f64 / 1e9,
+                    resolved_s: a.resolved_ns.map(|t| t as f64 / 1e9),
+                    label: match &a.entity {
+                        Some(e) => format!("{} ({e})", r.watch.engine.rules()[a.rule].name),
+                        None => r.watch.engine.rules()[a.rule].name.clone(),
+                    },
+                })
+                .collect(),
+            spectrum: spectrum(r.recorder.measured()),
+        }
+    }
+}
+
+fn ratio_or_nan(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { part / whole } else { f64::NAN }
+}
+
+/// The applied changes: spans until their revert (automatic or by a later
+/// `revert` entry) or the end of the run; restarts, crashes and reverts as
+/// instants. Notes are left to the report's timeline table.
+fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
+    let timeline = &r.world.timeline;
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut marks = Vec::new();
+    for (i, t) in timeline.iter().enumerate() {
+        if r.blocked_changes.contains(&i) || secs(t.at) > end_s {
+            continue;
+        }
+        let label = t.name.clone().unwrap_or_else(|| format!("{} {}", t.target, t.what));
+        let (instant, until) = match &t.change {
+            Change::Note => continue,
+            Change::Revert { .. } => (true, None),
+            Change::Server { action: Some(Action::Restart), .. } => (true, None),
+            _ => {
+                let by_entry = timeline[i + 1..].iter().find_map(|later| match later.change {
+                    Change::Revert { entry } if entry == i => Some(later.at),
+                    _ => None,
+                });
+                let until = match (t.revert_at, by_entry) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                (false, until.map(secs).filter(|&u| u < end_s))
+            }
+        };
+        marks.push(ChangeMark { from_s: secs(t.at), until_s: until, instant, label });
+    }
+    marks
+}
+
+/// (quantile, ms) from 0 to 1 - 1/count, every 0.05 of a nine.
+fn spectrum(w: &WindowStats) -> Vec<(f64, f64)> {
+    let count = w.completed;
+    if count == 0 {
+        return Vec::new();
+    }
+    let top_nines = (count as f64).log10();
+    let steps = (top_nines / 0.05).floor() as u32;
+    (0..=steps)
+        .map(|k| {
+            let q = 1.0 - 10f64.powf(-0.05 * f64::from(k));
+            (q, w.latency_quantile_ms(q))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::load_str;
+    use crate::sim::run_quiet;
+
+    const SCENARIO: &str = "
+name: chart-data
+seed: 7
+duration: 10m
+warmup: 1m
+interval: 10s
+slow_threshold: 100ms
+clients:
+  users: {target: lb, rate: 200/s, users: 500, timeout: 2s}
+balancers:
+  lb: {algorithm: round_robin, backends: [a, b]}
+servers:
+  a: {workers: 8, service: {exponential: 20ms}}
+  b: {workers: 8, service: {exponential: 20ms}}
+timeline:
+  - {name: slow-b, at: 2m, server: b, slow_down: 3}
+  - {at: 4m, server: a, action: restart}
+  - {at: 6m, revert: slow-b, fix: true}
+  - {name: errors, at: 7m, server: a, error_rate: 30%, duration: 1m}
+alerts:
+  - {name: error-spike, metric: error_rate, above: 5%, for: 20s}
+";
+
+    #[test]
+    fn a_run_becomes_bounded_series_with_its_changes_and_alerts() {
+        let world = load_str("t.yaml", SCENARIO).unwrap_or_else(|e| panic!("{e}"));
+        let r = run_quiet(world);
+        let d = ChartData::from_run(&r);
+        assert_eq!(d.t_s.len(), 60);
+        assert_eq!(d.bucket_s, 10.0);
+        assert_eq!((d.duration_s, d.warmup_s), (600.0, 60.0));
+        for series in [&d.request_rate, &d.error_rate, &d.p50_ms, &d.users_affected_pct] {
+            assert_eq!(series.len(), d.t_s.len());
+        }
+        assert_eq!(d.share.len(), 2);
+        // Round robin: half each, in every bucket.
+        for k in 0..d.t_s.len() {
+            let total = d.share[0][k] + d.share[1][k];
+            assert!((total - 1.0).abs() < 1e-4, "bucket {k}: {total}");
+        }
+        // The rate is the offered 200/s; b is slowed 3x from 2m to 6m: its
+        // utilisation (100/s x 20ms / 8 workers = 0.25 normally) triples.
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        assert!((mean(&d.request_rate) / 200.0 - 1.0).abs() < 0.05);
+        let util_b = |k: usize| f64::from(d.utilisation[1][k]);
+        assert!(util_b(15) > 0.6 && util_b(45) < 0.4, "{} {}", util_b(15), util_b(45));
+        assert!(d.p99_ms[15] > 2.0 * d.p99_ms[45]);
+        // Users affected so far never falls and ends where the summary does.
+        let affected: Vec<f64> = d.users_affected_pct.iter().copied().filter(|v| !v.is_nan()).collect();
+        assert!(affected.windows(2).all(|w| w[1] >= w[0]));
+        let users = r.recorder.measured().users.counts();
+        let last = *affected.last().unwrap();
+        assert!((last - users.pct(users.affected())).abs() < 1e-9);
+        // Changes: slow-b until its revert, the restart and the revert as
+        // instants, the error burst until its automatic revert.
+        let marks: Vec<(f64, Option<f64>, bool)> = d.changes.iter().map(|c| (c.from_s, c.until_s, c.instant)).collect();
+        assert_eq!(
+            marks,
+            [(120.0, Some(360.0), false), (240.0, None, true), (360.0, None, true), (420.0, Some(480.0), false)]
+        );
+        assert_eq!(d.changes[0].label, "slow-b");
+        assert!(d.alerts.iter().any(|a| a.label == "error-spike" && a.at_s > 420.0 && a.at_s < 480.0));
+        // The spectrum climbs from the median to the tail.
+        assert_eq!(d.spectrum[0].0, 0.0);
+        assert!(d.spectrum.windows(2).all(|w| w[1].0 > w[0].0 && w[1].1 >= w[0].1));
+        let (q_top, _) = *d.spectrum.last().unwrap();
+        assert!(q_top <= 1.0 - 1.0 / r.recorder.measured().completed as f64 + 1e-12);
     }
 }
