@@ -7,6 +7,7 @@
 pub mod app;
 pub mod balancer;
 pub mod clock;
+pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod error;

@@ -80,6 +80,50 @@ enum Command {
         #[arg(long)]
         stdout: bool,
     },
+    /// Compare a baseline scenario with a changed one over N replications
+    /// with common random numbers.
+    #[command(after_help = "Runs both sides over the same replications (replication i of both uses seed + i, so \
+        the same users send the same requests at the same times) and reports each headline metric's difference \
+        with a paired confidence interval and whether it is significant. Writes compare.csv, compare.md (a \
+        Markdown table for a pull-request comment), compare.json and charts overlaying the first replication \
+        of both to output/compare/<baseline>--<changed>/ (or --out).\n\n\
+        Examples:\n  \
+        lbsim compare scenarios/incidents/003-all-traffic-to-one-server.yaml scenarios/incidents/003-with-health-checks.yaml\n  \
+        lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
+        lbsim compare a.yaml b.yaml --set requests=100000 --replications 20 --json")]
+    Compare {
+        /// Baseline scenario file.
+        baseline: PathBuf,
+        /// Changed scenario file [default: the baseline with --change applied].
+        changed: Option<PathBuf>,
+        /// Override a value in both scenarios (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Override a value in the changed scenario only (repeatable).
+        #[arg(long = "change", value_name = "PATH=VALUE")]
+        changes: Vec<String>,
+        /// Replications of each side.
+        #[arg(long, default_value_t = 10)]
+        replications: usize,
+        /// First seed (replication i uses seed + i) [default: the baseline's seed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Confidence level of the intervals.
+        #[arg(long, default_value_t = 0.95)]
+        confidence: f64,
+        /// Directory for the reports [default: output/compare/<baseline>--<changed>].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print compare.json to stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// No progress bar on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Skip the overlay charts.
+        #[arg(long)]
+        no_charts: bool,
+    },
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
     #[command(after_help = "Each built-in scenario runs over independent replications; a check passes when \
@@ -138,6 +182,35 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         }
         Command::Graph { scenario, out, sets, stdout } => {
             print!("{}", app::graph(&app::GraphOptions { scenario, out, sets, stdout })?);
+            Ok(0)
+        }
+        Command::Compare {
+            baseline,
+            changed,
+            sets,
+            changes,
+            replications,
+            seed,
+            confidence,
+            out,
+            json,
+            quiet,
+            no_charts,
+        } => {
+            let opts = lbsim::compare::CompareOptions {
+                baseline,
+                changed,
+                sets,
+                changes,
+                replications,
+                seed,
+                confidence,
+                out,
+                json,
+                quiet,
+                no_charts,
+            };
+            print!("{}", lbsim::compare::compare(&opts)?.stdout);
             Ok(0)
         }
         Command::Verify { only, replications, requests, confidence, seed, json } => {

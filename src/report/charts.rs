@@ -19,3 +19,8 @@ pub struct Chart {
 pub fn render_all(_data: &ChartData) -> Vec<Chart> {
     Vec::new()
 }
+
+/// The two runs of a comparison overlaid on the same axes.
+pub fn render_overlay(_a: &ChartData, _a_label: &str, _b: &ChartData, _b_label: &str) -> Vec<Chart> {
+    Vec::new()
+}

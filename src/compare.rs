@@ -1,0 +1,556 @@
+//! `lbsim compare`: a baseline and a changed scenario run over the same N
+//! replications with common random numbers (replication `i` of both uses
+//! seed `seed + i`, and every random stream is named after its entity, so
+//! the same users send the same requests at the same times on both sides).
+//! Each headline metric's difference gets a paired Student-t confidence
+//! interval; it is significant when that interval excludes zero.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::app::{load, progress_bar};
+use crate::error::Error;
+use crate::metrics::NullSink;
+use crate::report::chartdata::ChartData;
+use crate::report::{self, OutputDir, RunContext, Summary};
+use crate::sim::Simulation;
+use crate::stats::{Estimate, diff_ci, mean_ci};
+
+/// Options of `lbsim compare`.
+#[derive(Clone, Debug)]
+pub struct CompareOptions {
+    pub baseline: PathBuf,
+    /// The changed scenario; `None`: the baseline with `changes` applied.
+    pub changed: Option<PathBuf>,
+    /// Overrides applied to both sides.
+    pub sets: Vec<String>,
+    /// Overrides applied to the changed side only.
+    pub changes: Vec<String>,
+    pub replications: usize,
+    /// First seed [default: the baseline's].
+    pub seed: Option<u64>,
+    pub confidence: f64,
+    pub out: Option<PathBuf>,
+    pub json: bool,
+    pub quiet: bool,
+    pub no_charts: bool,
+}
+
+/// Which direction of a metric is an improvement.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// One headline metric, read from a run's summary (`None`: undefined in
+/// that run, e.g. no alert fired so there is no time to detect).
+struct Metric {
+    key: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    better: Better,
+    get: fn(&Summary) -> Option<f64>,
+}
+
+const METRICS: &[Metric] = &[
+    Metric {
+        key: "error_rate_pct",
+        label: "error rate",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| Some(100.0 * s.error_rate),
+    },
+    Metric {
+        key: "requests_failed",
+        label: "requests failed",
+        unit: "",
+        better: Better::Lower,
+        get: |s| Some(s.requests.failed.total as f64),
+    },
+    Metric {
+        key: "users_affected_pct",
+        label: "users affected (failed at least once)",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| Some(s.users.affected_pct),
+    },
+    Metric {
+        key: "users_unable_pct",
+        label: "users unable to use the service",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| Some(s.users.unable_pct),
+    },
+    Metric {
+        key: "users_slowed_pct",
+        label: "users slowed (never failed)",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| Some(s.users.slowed_pct),
+    },
+    Metric {
+        key: "latency_mean_ms",
+        label: "latency mean",
+        unit: "ms",
+        better: Better::Lower,
+        get: |s| Some(s.latency_ms.mean),
+    },
+    Metric {
+        key: "latency_p50_ms",
+        label: "latency p50",
+        unit: "ms",
+        better: Better::Lower,
+        get: |s| Some(s.latency_ms.p50),
+    },
+    Metric {
+        key: "latency_p99_ms",
+        label: "latency p99",
+        unit: "ms",
+        better: Better::Lower,
+        get: |s| Some(s.latency_ms.p99),
+    },
+    Metric {
+        key: "throughput_rps",
+        label: "throughput",
+        unit: "req/s",
+        better: Better::Higher,
+        get: |s| Some(s.throughput_rps),
+    },
+    Metric {
+        key: "peak_error_rate_pct",
+        label: "peak interval error rate",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| Some(100.0 * s.impact.peak_error_rate),
+    },
+    Metric {
+        key: "impact_min",
+        label: "impact duration (SLO breached)",
+        unit: "min",
+        better: Better::Lower,
+        get: |s| Some(s.impact.window.as_ref().map_or(0.0, |w| w.duration_s / 60.0)),
+    },
+    Metric {
+        key: "time_to_detect_min",
+        label: "time to detect",
+        unit: "min",
+        better: Better::Lower,
+        get: |s| s.impact.time_to_detect_s.map(|t| t / 60.0),
+    },
+    Metric {
+        key: "server_crashes",
+        label: "server crashes",
+        unit: "",
+        better: Better::Lower,
+        get: |s| Some(s.servers.iter().map(|v| v.crashes as f64).sum()),
+    },
+];
+
+/// One metric compared.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub metric: &'static str,
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub better: Better,
+    pub baseline_mean: f64,
+    pub baseline_half_width: f64,
+    pub changed_mean: f64,
+    pub changed_half_width: f64,
+    /// Changed minus baseline, over the replications where both are defined.
+    pub difference: f64,
+    pub difference_low: f64,
+    pub difference_high: f64,
+    /// The difference relative to the baseline mean, % (null when that is 0).
+    pub relative_pct: Option<f64>,
+    pub significant: bool,
+    /// `better`, `worse` or `no significant change`.
+    pub verdict: &'static str,
+    /// Replications where both runs define the metric.
+    pub pairs: usize,
+    /// In how many replications each side defined it (e.g. an alert fired).
+    pub baseline_defined: usize,
+    pub changed_defined: usize,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub baseline: String,
+    pub baseline_file: String,
+    pub changed: String,
+    pub changed_file: String,
+    /// Overrides on both sides, and on the changed side only.
+    pub sets: Vec<String>,
+    pub changes: Vec<String>,
+    pub replications: usize,
+    pub first_seed: u64,
+    pub confidence: f64,
+    pub rows: Vec<Row>,
+}
+
+/// What `lbsim compare` produced.
+pub struct CompareOutcome {
+    pub comparison: Comparison,
+    pub files: Vec<PathBuf>,
+    pub stdout: String,
+}
+
+/// The two sides: file, overrides, and display name.
+struct Side {
+    path: PathBuf,
+    sets: Vec<String>,
+    name: String,
+    file: String,
+}
+
+/// One finished replication of one side.
+struct Outcome {
+    summary: Summary,
+    charts: Option<ChartData>,
+}
+
+fn run_one(side: &Side, seed: u64, keep_charts: bool) -> Result<Outcome, Error> {
+    let (world, source) = load(&side.path, &side.sets, Some(seed))?;
+    let result = Simulation::new(world, Box::new(NullSink)).run(|_| {});
+    let ctx = RunContext { file: source.display_name(), overrides: side.sets.clone(), reproducible: true };
+    let summary = Summary::build(&result, &ctx);
+    let charts = keep_charts.then(|| ChartData::from_run(&result));
+    Ok(Outcome { summary, charts })
+}
+
+/// Runs both sides over the replications and writes the reports.
+pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
+    if opts.replications < 2 {
+        return Err(Error::Usage("--replications must be at least 2 to build a confidence interval".into()));
+    }
+    if !(opts.confidence > 0.0 && opts.confidence < 1.0) {
+        return Err(Error::Usage("--confidence must be between 0 and 1, like 0.95".into()));
+    }
+    if opts.changed.is_none() && opts.changes.is_empty() {
+        return Err(Error::Usage(
+            "nothing to compare: give a CHANGED scenario file, or --change PATH=VALUE to compare the baseline \
+             with itself under that change"
+                .into(),
+        ));
+    }
+    // Load both up front so a bad file or override fails before any run.
+    let (base_world, base_src) = load(&opts.baseline, &opts.sets, opts.seed)?;
+    let changed_path = opts.changed.clone().unwrap_or_else(|| opts.baseline.clone());
+    let changed_sets: Vec<String> = opts.sets.iter().chain(&opts.changes).cloned().collect();
+    let (changed_world, changed_src) = load(&changed_path, &changed_sets, opts.seed)?;
+    let first_seed = opts.seed.unwrap_or(base_world.seed);
+    let changed_name = if opts.changed.is_none() || changed_world.name == base_world.name {
+        format!("{} (changed)", changed_world.name)
+    } else {
+        changed_world.name.clone()
+    };
+    let sides = [
+        Side {
+            path: opts.baseline.clone(),
+            sets: opts.sets.clone(),
+            name: base_world.name.clone(),
+            file: base_src.display_name(),
+        },
+        Side { path: changed_path, sets: changed_sets, name: changed_name, file: changed_src.display_name() },
+    ];
+    drop((base_world, changed_world));
+
+    let n = opts.replications;
+    let bar = progress_bar(!opts.json && !opts.quiet, "compare");
+    bar.set_length(2 * n as u64);
+    let jobs: Vec<(usize, usize)> = (0..n).flat_map(|i| [(0, i), (1, i)]).collect();
+    let outcomes: Vec<Result<Outcome, Error>> = jobs
+        .par_iter()
+        .map(|&(side, i)| {
+            let r = run_one(&sides[side], first_seed.wrapping_add(i as u64), i == 0 && !opts.no_charts);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut base = Vec::with_capacity(n);
+    let mut changed = Vec::with_capacity(n);
+    for ((side, _), o) in jobs.iter().zip(outcomes) {
+        if *side == 0 { base.push(o?) } else { changed.push(o?) }
+    }
+
+    let comparison = Comparison {
+        baseline: sides[0].name.clone(),
+        baseline_file: sides[0].file.clone(),
+        changed: sides[1].name.clone(),
+        changed_file: sides[1].file.clone(),
+        sets: opts.sets.clone(),
+        changes: opts.changes.clone(),
+        replications: n,
+        first_seed,
+        confidence: opts.confidence,
+        rows: METRICS.iter().map(|m| compare_metric(m, &base, &changed, opts.confidence)).collect(),
+    };
+
+    let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&sides[0].name, &sides[1].name));
+    let out = OutputDir::create(&out_dir)?;
+    let mut files =
+        vec![out.write("compare.csv", &csv(&comparison)?)?, out.write("compare.md", markdown(&comparison).as_bytes())?];
+    let json = serde_json::to_string_pretty(&comparison).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    files.push(out.write("compare.json", json.as_bytes())?);
+    if let (Some(a), Some(b)) = (&base[0].charts, &changed[0].charts) {
+        for c in report::charts::render_overlay(a, &comparison.baseline, b, &comparison.changed) {
+            files.push(out.write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
+            files.push(out.write(&format!("{}.png", c.name), &c.png)?);
+        }
+    }
+    files.sort();
+    let stdout = if opts.json {
+        json
+    } else {
+        let mut s = table(&comparison);
+        for f in &files {
+            let _ = writeln!(s, "wrote {}", f.display());
+        }
+        s
+    };
+    Ok(CompareOutcome { comparison, files, stdout })
+}
+
+fn default_out(baseline: &str, changed: &str) -> PathBuf {
+    let clean = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect()
+    };
+    let changed = clean(changed.trim_end_matches(" (changed)"));
+    let name = if changed == clean(baseline) { format!("{changed}-changed") } else { changed };
+    Path::new("output").join("compare").join(format!("{}--{}", clean(baseline), name))
+}
+
+fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence: f64) -> Row {
+    let values = |side: &[Outcome]| side.iter().map(|o| (m.get)(&o.summary)).collect::<Vec<Option<f64>>>();
+    let (a, b) = (values(base), values(changed));
+    let defined = |v: &[Option<f64>]| v.iter().flatten().copied().collect::<Vec<f64>>();
+    let (pa, pb): (Vec<f64>, Vec<f64>) = a.iter().zip(&b).filter_map(|(x, y)| Some(((*x)?, (*y)?))).unzip();
+    let ea = mean_ci(&defined(&a), confidence);
+    let eb = mean_ci(&defined(&b), confidence);
+    let d = diff_ci(&pa, &pb, confidence);
+    let significant = d.excludes_zero();
+    let improves = match m.better {
+        Better::Lower => d.mean < 0.0,
+        Better::Higher => d.mean > 0.0,
+    };
+    let verdict = match (significant, improves) {
+        (false, _) => "no significant change",
+        (true, true) => "better",
+        (true, false) => "worse",
+    };
+    let finite = |e: &Estimate| if e.half_width.is_finite() { e.half_width } else { f64::NAN };
+    Row {
+        metric: m.key,
+        label: m.label,
+        unit: m.unit,
+        better: m.better,
+        baseline_mean: ea.mean,
+        baseline_half_width: finite(&ea),
+        changed_mean: eb.mean,
+        changed_half_width: finite(&eb),
+        difference: d.mean,
+        difference_low: d.lo(),
+        difference_high: d.hi(),
+        relative_pct: (ea.mean.abs() > 0.0 && d.mean.is_finite()).then(|| 100.0 * d.mean / ea.mean),
+        significant,
+        verdict,
+        pairs: pa.len(),
+        baseline_defined: ea.n,
+        changed_defined: eb.n,
+    }
+}
+
+/// A number with about four significant digits, no exponent.
+fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    let decimals = if a >= 1000.0 || a == 0.0 {
+        0
+    } else if a >= 100.0 {
+        1
+    } else if a >= 10.0 {
+        2
+    } else if a >= 1.0 {
+        3
+    } else {
+        4
+    };
+    let s = format!("{v:.decimals$}");
+    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { "0".into() } else { s }
+}
+
+fn signed(v: f64) -> String {
+    let s = num(v);
+    if v > 0.0 && s != "0" { format!("+{s}") } else { s }
+}
+
+fn with_unit(v: String, unit: &str) -> String {
+    match unit {
+        "" => v,
+        "%" => format!("{v}%"),
+        u => format!("{v} {u}"),
+    }
+}
+
+/// Columns of the tables.
+const COLUMNS: usize = 7;
+
+/// The cells of one row, shared by the terminal and Markdown tables.
+/// Differences of percentages are in percentage points (pp).
+fn cells(r: &Row, n: usize) -> [String; COLUMNS] {
+    let side = |mean: f64, defined: usize| {
+        let v = with_unit(num(mean), r.unit);
+        if defined < n { format!("{v} ({defined}/{n} runs)") } else { v }
+    };
+    let diff_unit = if r.unit == "%" { "pp" } else { r.unit };
+    let (diff, ci, rel) = if r.pairs >= 2 && r.difference_low.is_finite() {
+        (
+            with_unit(signed(r.difference), diff_unit),
+            format!("[{}, {}]", signed(r.difference_low), signed(r.difference_high)),
+            r.relative_pct.map(|p| format!("{}%", signed(p))).unwrap_or_else(|| "n/a".into()),
+        )
+    } else {
+        ("n/a".into(), "fewer than 2 paired runs".into(), "n/a".into())
+    };
+    [
+        r.label.to_string(),
+        side(r.baseline_mean, r.baseline_defined),
+        side(r.changed_mean, r.changed_defined),
+        diff,
+        ci,
+        rel,
+        r.verdict.to_string(),
+    ]
+}
+
+fn header(c: &Comparison) -> [String; COLUMNS] {
+    let pct = (c.confidence * 1000.0).round() / 10.0;
+    [
+        "metric".into(),
+        c.baseline.clone(),
+        c.changed.clone(),
+        "difference".into(),
+        format!("{pct}% CI"),
+        "relative".into(),
+        "verdict".into(),
+    ]
+}
+
+fn replication_note(c: &Comparison) -> String {
+    let mut s = format!(
+        "{} replications each, common random numbers (replication i of both uses seed {} + i); paired Student-t \
+         intervals at {}% confidence; significant when the interval excludes zero. Differences are changed minus \
+         baseline; pp = percentage points.",
+        c.replications,
+        c.first_seed,
+        (c.confidence * 1000.0).round() / 10.0
+    );
+    if !c.sets.is_empty() {
+        let _ = write!(s, " Both with --set {}.", c.sets.join(" --set "));
+    }
+    if !c.changes.is_empty() {
+        let _ = write!(s, " Changed side with --change {}.", c.changes.join(" --change "));
+    }
+    s
+}
+
+/// The terminal table.
+pub fn table(c: &Comparison) -> String {
+    let rows: Vec<[String; COLUMNS]> =
+        std::iter::once(header(c)).chain(c.rows.iter().map(|r| cells(r, c.replications))).collect();
+    let widths: Vec<usize> =
+        (0..COLUMNS).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut s = format!("{} ({}) vs {} ({})\n\n", c.baseline, c.baseline_file, c.changed, c.changed_file);
+    for (k, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
+        let _ = writeln!(s, "{}", line.join("  ").trim_end());
+        if k == 0 {
+            let _ = writeln!(s, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+        }
+    }
+    let _ = writeln!(s, "\n{}\n", replication_note(c));
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The Markdown table, fit for a pull-request comment.
+pub fn markdown(c: &Comparison) -> String {
+    let mut s = format!(
+        "### lbsim compare: {} → {}\n\nBaseline `{}`, changed `{}`.\n\n",
+        md_escape(&c.baseline),
+        md_escape(&c.changed),
+        md_escape(&c.baseline_file),
+        md_escape(&c.changed_file)
+    );
+    let h = header(c);
+    let _ = writeln!(s, "| {} |", h.iter().map(|x| md_escape(x)).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|");
+    for r in &c.rows {
+        let mut cl = cells(r, c.replications);
+        if r.significant {
+            cl[COLUMNS - 1] = format!("**{}**", cl[COLUMNS - 1]);
+        }
+        let _ = writeln!(s, "| {} |", cl.iter().map(|x| md_escape(x)).collect::<Vec<_>>().join(" | "));
+    }
+    let _ = writeln!(s, "\n{}", replication_note(c));
+    s
+}
+
+fn csv(c: &Comparison) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| Error::Internal(e.to_string());
+    w.write_record([
+        "metric",
+        "unit",
+        "better",
+        "baseline_mean",
+        "baseline_ci_half_width",
+        "changed_mean",
+        "changed_ci_half_width",
+        "difference",
+        "difference_ci_low",
+        "difference_ci_high",
+        "relative_change_pct",
+        "significant",
+        "verdict",
+        "pairs",
+        "baseline_defined",
+        "changed_defined",
+    ])
+    .map_err(io)?;
+    let f = |v: f64| if v.is_finite() { format!("{v}") } else { String::new() };
+    for r in &c.rows {
+        w.write_record([
+            r.metric.to_string(),
+            r.unit.to_string(),
+            if r.better == Better::Lower { "lower" } else { "higher" }.to_string(),
+            f(r.baseline_mean),
+            f(r.baseline_half_width),
+            f(r.changed_mean),
+            f(r.changed_half_width),
+            f(r.difference),
+            f(r.difference_low),
+            f(r.difference_high),
+            r.relative_pct.map(f).unwrap_or_default(),
+            r.significant.to_string(),
+            r.verdict.to_string(),
+            r.pairs.to_string(),
+            r.baseline_defined.to_string(),
+            r.changed_defined.to_string(),
+        ])
+        .map_err(io)?;
+    }
+    w.into_inner().map_err(|e| Error::Internal(e.to_string()))
+}
