@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -25,6 +27,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Exit 0 even when an SLO fails.
     pub no_fail: bool,
+    /// Skip the SVG and PNG charts (report.html then has none).
+    pub no_charts: bool,
 }
 
 /// What a finished `lbsim run` produced.
@@ -48,17 +52,71 @@ pub fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, S
     model::load(path, &overrides, seed)
 }
 
-/// A progress bar on stderr, hidden when stderr is not a terminal.
-pub fn progress_bar(enabled: bool, label: &str) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// Progress on stderr for work that takes more than a moment. Hidden when
+/// disabled (`--json`, `--quiet`) or when stderr is not a terminal, and drawn
+/// only once the work has gone on for [`Progress::DELAY`], so a quick run
+/// prints nothing at all. Safe to update from parallel replications.
+pub struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    enabled: bool,
+    shown: AtomicBool,
+}
+
+impl Progress {
+    /// How long work runs before its bar appears.
+    pub const DELAY: Duration = Duration::from_millis(500);
+
+    /// A bar counting up to `length`, prefixed by `label`.
+    pub fn new(enabled: bool, label: &str, length: u64) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::hidden());
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(label.to_string());
+        Progress {
+            bar,
+            started: Instant::now(),
+            enabled: enabled && std::io::stderr().is_terminal(),
+            shown: false.into(),
+        }
     }
-    let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr_with_hz(10));
-    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})") {
-        bar.set_style(style.progress_chars("=> "));
+
+    /// Sets the position (out of the length).
+    pub fn set(&self, position: u64) {
+        self.show_when_due();
+        self.bar.set_position(position);
     }
-    bar.set_prefix(label.to_string());
-    bar
+
+    /// Advances by `n`.
+    pub fn inc(&self, n: u64) {
+        self.show_when_due();
+        self.bar.inc(n);
+    }
+
+    /// Runs `f` (which prints to the terminal) with the bar out of the way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    /// True while nothing is drawn (always, when disabled or not on a terminal).
+    pub fn is_hidden(&self) -> bool {
+        self.bar.is_hidden()
+    }
+
+    fn show_when_due(&self) {
+        if self.enabled && !self.shown.load(Ordering::Relaxed) && self.started.elapsed() >= Self::DELAY {
+            self.shown.store(true, Ordering::Relaxed);
+            self.bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        }
+    }
 }
 
 /// Runs a scenario end to end: load, simulate, write reports.
@@ -74,9 +132,9 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     let series_name = "timeseries.csv";
     let sink =
         CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
-    let bar = progress_bar(!opts.json && !opts.quiet, &world.name);
-    let result = Simulation::new(world, Box::new(sink)).run(|f| bar.set_position((f * 1000.0) as u64));
-    bar.finish_and_clear();
+    let progress = Progress::new(!opts.json && !opts.quiet, &world.name, 1000);
+    let result = Simulation::new(world, Box::new(sink)).run(|f| progress.set((f * 1000.0) as u64));
+    progress.finish();
     finish_run(result, &out, &source, opts)
 }
 
@@ -94,7 +152,7 @@ fn finish_run(
     let ctx = RunContext { file: source.display_name(), overrides: opts.sets.clone(), reproducible: opts.reproducible };
     let summary = Summary::build(&result, &ctx);
     let mut files = vec![out.commit(series_name)?];
-    files.extend(report::write_reports(out, &summary, &result)?);
+    files.extend(report::write_reports(out, &summary, &result, !opts.no_charts)?);
     files.sort();
     let stdout = if opts.json {
         String::from_utf8_lossy(&report::summary_json(&summary)?).into_owned()
@@ -119,11 +177,15 @@ pub fn verify(cfg: &crate::verify::Config, only: Option<&str>, json: bool) -> Re
         cfg.confidence,
         crate::verify::comparison_count(&crate::verify::checks()),
     );
-    let report = crate::verify::run(cfg, only, |r| {
+    let total = crate::verify::selected(only).len() * cfg.replications;
+    let progress = Progress::new(!json, "verify", total as u64);
+    let report = crate::verify::run(cfg, only, &|| progress.inc(1), |r| {
         if !json {
-            print!("{}", crate::verify::render_check(r, per));
+            progress.suspend(|| print!("{}", crate::verify::render_check(r, per)));
         }
-    })?;
+    });
+    progress.finish();
+    let report = report?;
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
         println!("{text}");

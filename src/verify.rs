@@ -284,15 +284,18 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-/// Runs one scenario text over `cfg.replications` seeds in parallel.
-fn replicate(text: &str, cfg: &Config) -> Result<Vec<RunResult>, Error> {
+/// Runs one scenario text over `cfg.replications` seeds in parallel,
+/// calling `on_replication` as each finishes.
+fn replicate(text: &str, cfg: &Config, on_replication: &(dyn Fn() + Sync)) -> Result<Vec<RunResult>, Error> {
     let world = model::load_str("verify.yaml", text)?;
     Ok((0..cfg.replications)
         .into_par_iter()
         .map(|i| {
             let mut w = world.clone();
             w.seed = cfg.seed + i as u64;
-            run_quiet(w)
+            let r = run_quiet(w);
+            on_replication();
+            r
         })
         .collect())
 }
@@ -338,10 +341,15 @@ fn invariants(runs: &[RunResult]) -> Vec<Invariant> {
     ]
 }
 
-/// Runs one check.
-pub fn run_check(check: &Check, cfg: &Config, per_comparison: f64) -> Result<CheckResult, Error> {
+/// Runs one check; `on_replication` is called as each replication finishes.
+pub fn run_check(
+    check: &Check,
+    cfg: &Config,
+    per_comparison: f64,
+    on_replication: &(dyn Fn() + Sync),
+) -> Result<CheckResult, Error> {
     let text = (check.scenario)(cfg);
-    let runs = replicate(&text, cfg)?;
+    let runs = replicate(&text, cfg, on_replication)?;
     let metrics = (check.metrics)(&runs[0].world);
     let comparisons = metrics
         .iter()
@@ -396,14 +404,26 @@ impl Report {
     }
 }
 
-/// Runs the checks whose names contain `only` (all when `None`).
-pub fn run(cfg: &Config, only: Option<&str>, mut on_done: impl FnMut(&CheckResult)) -> Result<Report, Error> {
+/// The checks whose names contain `only` (all when `None`).
+pub fn selected(only: Option<&str>) -> Vec<Check> {
+    checks().into_iter().filter(|c| only.is_none_or(|o| c.name.contains(o))).collect()
+}
+
+/// Runs the checks whose names contain `only` (all when `None`), calling
+/// `on_replication` as each replication finishes and `on_done` as each
+/// check does.
+pub fn run(
+    cfg: &Config,
+    only: Option<&str>,
+    on_replication: &(dyn Fn() + Sync),
+    mut on_done: impl FnMut(&CheckResult),
+) -> Result<Report, Error> {
     let all = checks();
     let k = comparison_count(&all);
     let per = per_comparison_confidence(cfg.confidence, k);
     let mut results = Vec::new();
-    for check in all.iter().filter(|c| only.is_none_or(|o| c.name.contains(o))) {
-        let r = run_check(check, cfg, per)?;
+    for check in selected(only) {
+        let r = run_check(&check, cfg, per, on_replication)?;
         on_done(&r);
         results.push(r);
     }

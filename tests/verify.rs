@@ -9,7 +9,7 @@ fn check(name: &str) {
     let all = verify::checks();
     let per = verify::per_comparison_confidence(cfg.confidence, verify::comparison_count(&all));
     let c = all.iter().find(|c| c.name == name).expect("check exists");
-    let result = verify::run_check(c, &cfg, per).unwrap();
+    let result = verify::run_check(c, &cfg, per, &|| {}).unwrap();
     let text = verify::render_check(&result, per);
     assert!(result.pass(), "{text}");
     // A check that cannot fail is no check: every interval must be informative.
