@@ -3,7 +3,12 @@
 //! seed `seed + i`, and every random stream is named after its entity, so
 //! the same users send the same requests at the same times on both sides).
 //! Each headline metric's difference gets a paired Student-t confidence
-//! interval; it is significant when that interval excludes zero.
+//! interval; it is significant when that interval excludes zero. Common
+//! random numbers make intervals so narrow that a 0.01% change can be
+//! significant, so a verdict of better or worse also needs the change to be
+//! at least `--min-effect` percent of the baseline (the noise floor users of
+//! benchmark comparisons ask for); smaller significant changes are
+//! `negligible`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::app::{load, progress_bar};
+use crate::app::{Progress, load};
 use crate::error::Error;
 use crate::metrics::NullSink;
 use crate::report::chartdata::ChartData;
@@ -33,6 +38,10 @@ pub struct CompareOptions {
     /// First seed [default: the baseline's].
     pub seed: Option<u64>,
     pub confidence: f64,
+    /// Smallest relative change, %, that counts as better or worse.
+    pub min_effect_pct: f64,
+    /// Exit status 1 when any metric is worse.
+    pub fail_on_worse: bool,
     pub out: Option<PathBuf>,
     pub json: bool,
     pub quiet: bool,
@@ -169,7 +178,9 @@ pub struct Row {
     /// The difference relative to the baseline mean, % (null when that is 0).
     pub relative_pct: Option<f64>,
     pub significant: bool,
-    /// `better`, `worse` or `no significant change`.
+    /// `better`, `worse`, `negligible` (significant, but smaller than the
+    /// minimum effect), `no significant change`, or `not comparable` (fewer
+    /// than two replications define it on both sides).
     pub verdict: &'static str,
     /// Replications where both runs define the metric.
     pub pairs: usize,
@@ -191,6 +202,7 @@ pub struct Comparison {
     pub replications: usize,
     pub first_seed: u64,
     pub confidence: f64,
+    pub min_effect_pct: f64,
     pub rows: Vec<Row>,
 }
 
@@ -199,6 +211,8 @@ pub struct CompareOutcome {
     pub comparison: Comparison,
     pub files: Vec<PathBuf>,
     pub stdout: String,
+    /// 1 with `--fail-on-worse` when a metric got worse, else 0.
+    pub exit_code: i32,
 }
 
 /// The two sides: file, overrides, and display name.
@@ -232,6 +246,9 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     if !(opts.confidence > 0.0 && opts.confidence < 1.0) {
         return Err(Error::Usage("--confidence must be between 0 and 1, like 0.95".into()));
     }
+    if !(opts.min_effect_pct >= 0.0 && opts.min_effect_pct.is_finite()) {
+        return Err(Error::Usage("--min-effect must be a percentage of at least 0, like 1".into()));
+    }
     if opts.changed.is_none() && opts.changes.is_empty() {
         return Err(Error::Usage(
             "nothing to compare: give a CHANGED scenario file, or --change PATH=VALUE to compare the baseline \
@@ -262,18 +279,17 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     drop((base_world, changed_world));
 
     let n = opts.replications;
-    let bar = progress_bar(!opts.json && !opts.quiet, "compare");
-    bar.set_length(2 * n as u64);
+    let progress = Progress::new(!opts.json && !opts.quiet, "compare", 2 * n as u64);
     let jobs: Vec<(usize, usize)> = (0..n).flat_map(|i| [(0, i), (1, i)]).collect();
     let outcomes: Vec<Result<Outcome, Error>> = jobs
         .par_iter()
         .map(|&(side, i)| {
             let r = run_one(&sides[side], first_seed.wrapping_add(i as u64), i == 0 && !opts.no_charts);
-            bar.inc(1);
+            progress.inc(1);
             r
         })
         .collect();
-    bar.finish_and_clear();
+    progress.finish();
     let mut base = Vec::with_capacity(n);
     let mut changed = Vec::with_capacity(n);
     for ((side, _), o) in jobs.iter().zip(outcomes) {
@@ -290,7 +306,11 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         replications: n,
         first_seed,
         confidence: opts.confidence,
-        rows: METRICS.iter().map(|m| compare_metric(m, &base, &changed, opts.confidence)).collect(),
+        min_effect_pct: opts.min_effect_pct,
+        rows: METRICS
+            .iter()
+            .map(|m| compare_metric(m, &base, &changed, opts.confidence, opts.min_effect_pct))
+            .collect(),
     };
 
     let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&sides[0].name, &sides[1].name));
@@ -300,10 +320,8 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     let json = serde_json::to_string_pretty(&comparison).map_err(|e| Error::Internal(e.to_string()))? + "\n";
     files.push(out.write("compare.json", json.as_bytes())?);
     if let (Some(a), Some(b)) = (&base[0].charts, &changed[0].charts) {
-        for c in report::charts::render_overlay(a, &comparison.baseline, b, &comparison.changed) {
-            files.push(out.write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
-            files.push(out.write(&format!("{}.png", c.name), &c.png)?);
-        }
+        let charts = report::charts::render_overlay(a, &comparison.baseline, b, &comparison.changed);
+        files.extend(report::write_charts(&out, &charts)?);
     }
     files.sort();
     let stdout = if opts.json {
@@ -315,7 +333,9 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         }
         s
     };
-    Ok(CompareOutcome { comparison, files, stdout })
+    let worse = comparison.rows.iter().any(|r| r.verdict == "worse");
+    let exit_code = i32::from(worse && opts.fail_on_worse);
+    Ok(CompareOutcome { comparison, files, stdout, exit_code })
 }
 
 fn default_out(baseline: &str, changed: &str) -> PathBuf {
@@ -327,7 +347,7 @@ fn default_out(baseline: &str, changed: &str) -> PathBuf {
     Path::new("output").join("compare").join(format!("{}--{}", clean(baseline), name))
 }
 
-fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence: f64) -> Row {
+fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence: f64, min_effect_pct: f64) -> Row {
     let values = |side: &[Outcome]| side.iter().map(|o| (m.get)(&o.summary)).collect::<Vec<Option<f64>>>();
     let (a, b) = (values(base), values(changed));
     let defined = |v: &[Option<f64>]| v.iter().flatten().copied().collect::<Vec<f64>>();
@@ -340,10 +360,15 @@ fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence:
         Better::Lower => d.mean < 0.0,
         Better::Higher => d.mean > 0.0,
     };
-    let verdict = match (significant, improves) {
-        (false, _) => "no significant change",
-        (true, true) => "better",
-        (true, false) => "worse",
+    let relative_pct = (ea.mean.abs() > 0.0 && d.mean.is_finite()).then(|| 100.0 * d.mean / ea.mean);
+    // From a baseline of zero every change is large.
+    let large = relative_pct.is_none_or(|p| p.abs() >= min_effect_pct);
+    let verdict = match (significant, large, improves) {
+        _ if pa.len() < 2 => "not comparable",
+        (false, _, _) => "no significant change",
+        (true, false, _) => "negligible",
+        (true, true, true) => "better",
+        (true, true, false) => "worse",
     };
     let finite = |e: &Estimate| if e.half_width.is_finite() { e.half_width } else { f64::NAN };
     Row {
@@ -358,7 +383,7 @@ fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence:
         difference: d.mean,
         difference_low: d.lo(),
         difference_high: d.hi(),
-        relative_pct: (ea.mean.abs() > 0.0 && d.mean.is_finite()).then(|| 100.0 * d.mean / ea.mean),
+        relative_pct,
         significant,
         verdict,
         pairs: pa.len(),
@@ -367,23 +392,29 @@ fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence:
     }
 }
 
-/// A number with about four significant digits, no exponent.
+/// A number with about four significant digits, no exponent; large whole
+/// numbers grouped in thousands.
 fn num(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".into();
     }
     let a = v.abs();
-    let decimals = if a >= 1000.0 || a == 0.0 {
-        0
-    } else if a >= 100.0 {
-        1
-    } else if a >= 10.0 {
-        2
-    } else if a >= 1.0 {
-        3
-    } else {
-        4
+    if a >= 10_000.0 {
+        let sign = if v < 0.0 { "-" } else { "" };
+        return format!("{sign}{}", crate::report::text::thousands(a.round() as u64));
+    }
+    // Decimals for four significant digits, judged after rounding so that
+    // 99.996 prints as 100.0, not 100.00.
+    let decimals_for = |a: f64| match a {
+        a if a >= 1000.0 || a == 0.0 => 0,
+        a if a >= 100.0 => 1,
+        a if a >= 10.0 => 2,
+        a if a >= 1.0 => 3,
+        _ => 4,
     };
+    let mut decimals = decimals_for(a);
+    let rounded: f64 = format!("{a:.decimals$}").parse().unwrap_or(a);
+    decimals = decimals.min(decimals_for(rounded));
     let s = format!("{v:.decimals$}");
     if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { "0".into() } else { s }
 }
@@ -408,7 +439,7 @@ const COLUMNS: usize = 7;
 /// Differences of percentages are in percentage points (pp).
 fn cells(r: &Row, n: usize) -> [String; COLUMNS] {
     let side = |mean: f64, defined: usize| {
-        let v = with_unit(num(mean), r.unit);
+        let v = if mean.is_finite() { with_unit(num(mean), r.unit) } else { "n/a".into() };
         if defined < n { format!("{v} ({defined}/{n} runs)") } else { v }
     };
     let diff_unit = if r.unit == "%" { "pp" } else { r.unit };
@@ -448,11 +479,13 @@ fn header(c: &Comparison) -> [String; COLUMNS] {
 fn replication_note(c: &Comparison) -> String {
     let mut s = format!(
         "{} replications each, common random numbers (replication i of both uses seed {} + i); paired Student-t \
-         intervals at {}% confidence; significant when the interval excludes zero. Differences are changed minus \
-         baseline; pp = percentage points.",
+         intervals at {}% confidence; significant when the interval excludes zero, better or worse when also at \
+         least {}% of the baseline (smaller: negligible). Differences are changed minus baseline; pp = percentage \
+         points.",
         c.replications,
         c.first_seed,
-        (c.confidence * 1000.0).round() / 10.0
+        (c.confidence * 1000.0).round() / 10.0,
+        c.min_effect_pct
     );
     if !c.sets.is_empty() {
         let _ = write!(s, " Both with --set {}.", c.sets.join(" --set "));
@@ -499,7 +532,7 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|");
     for r in &c.rows {
         let mut cl = cells(r, c.replications);
-        if r.significant {
+        if matches!(r.verdict, "better" | "worse") {
             cl[COLUMNS - 1] = format!("**{}**", cl[COLUMNS - 1]);
         }
         let _ = writeln!(s, "| {} |", cl.iter().map(|x| md_escape(x)).collect::<Vec<_>>().join(" | "));
@@ -553,4 +586,93 @@ fn csv(c: &Comparison) -> Result<Vec<u8>, Error> {
         .map_err(io)?;
     }
     w.into_inner().map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_about_four_significant_digits() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(0.000_01), "0");
+        assert_eq!(num(0.123_456), "0.1235");
+        assert_eq!(num(2.345_67), "2.346");
+        assert_eq!(num(-54.936), "-54.94");
+        assert_eq!(num(-99.996), "-100.0");
+        assert_eq!(num(238.64), "238.6");
+        assert_eq!(num(2761.4), "2761");
+        assert_eq!(num(2_769_612.0), "2,769,612");
+        assert_eq!(num(-2_769_612.4), "-2,769,612");
+        assert_eq!(num(f64::NAN), "n/a");
+        assert_eq!(signed(1.5), "+1.500");
+        assert_eq!(signed(-1.5), "-1.500");
+        assert_eq!(signed(0.0), "0");
+        assert_eq!(with_unit("3".into(), "%"), "3%");
+        assert_eq!(with_unit("3".into(), "ms"), "3 ms");
+    }
+
+    fn outcome_with(latency_mean: f64) -> Outcome {
+        let world = crate::model::load_str(
+            "t.yaml",
+            "name: t\nduration: 2s\nclients:\n  c: {target: lb, rate: 10/s}\nbalancers:\n  lb: {backends: [s]}\n\
+             servers:\n  s: {service: {constant: 1ms}}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut summary = Summary::build(&crate::sim::run_quiet(world), &RunContext::default());
+        summary.latency_ms.mean = latency_mean;
+        Outcome { summary, charts: None }
+    }
+
+    fn verdict(base: &[f64], changed: &[f64], min_effect: f64) -> Row {
+        let metric = METRICS.iter().find(|m| m.key == "latency_mean_ms").unwrap();
+        let a: Vec<Outcome> = base.iter().map(|&v| outcome_with(v)).collect();
+        let b: Vec<Outcome> = changed.iter().map(|&v| outcome_with(v)).collect();
+        compare_metric(metric, &a, &b, 0.95, min_effect)
+    }
+
+    #[test]
+    fn verdicts_need_significance_and_a_large_enough_effect() {
+        // Paired differences -10, -11, -9: significant, 20% of the baseline.
+        let r = verdict(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 1.0);
+        assert_eq!((r.difference, r.significant, r.verdict), (-10.0, true, "better"));
+        assert!((r.relative_pct.unwrap() + 20.0).abs() < 1e-12);
+        // The same change under a 50% noise floor is negligible.
+        assert_eq!(verdict(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 50.0).verdict, "negligible");
+        // Higher latency is worse.
+        assert_eq!(verdict(&[40.0, 40.0, 40.0], &[50.0, 51.0, 49.0], 1.0).verdict, "worse");
+        // Differences of both signs: the interval holds zero.
+        let r = verdict(&[50.0, 50.0, 50.0], &[45.0, 55.0, 50.0], 1.0);
+        assert!(!r.significant && r.difference_low < 0.0 && r.difference_high > 0.0);
+        assert_eq!(r.verdict, "no significant change");
+        // A constant difference has a zero-width interval away from zero.
+        let r = verdict(&[50.0, 50.0], &[49.0, 49.0], 1.0);
+        assert_eq!((r.difference_low, r.difference_high, r.verdict), (-1.0, -1.0, "better"));
+        // One pair is not enough for an interval.
+        assert_eq!(verdict(&[50.0], &[40.0], 1.0).verdict, "not comparable");
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_and_bolds_only_real_changes() {
+        let mut row = verdict(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 1.0);
+        let c = |rows: Vec<Row>| Comparison {
+            baseline: "a|b".into(),
+            baseline_file: "a.yaml".into(),
+            changed: "c".into(),
+            changed_file: "c.yaml".into(),
+            sets: vec![],
+            changes: vec!["x=1".into()],
+            replications: 3,
+            first_seed: 1,
+            confidence: 0.95,
+            min_effect_pct: 1.0,
+            rows,
+        };
+        let md = markdown(&c(vec![row.clone()]));
+        assert!(md.contains("a\\|b"), "{md}");
+        assert!(md.contains("**better**"), "{md}");
+        assert!(md.contains("Changed side with --change x=1."), "{md}");
+        row.verdict = "negligible";
+        assert!(!markdown(&c(vec![row])).contains("**"));
+    }
 }

@@ -59,6 +59,9 @@ enum Command {
         /// Exit 0 even when a declared SLO fails (the verdict stays in the reports).
         #[arg(long)]
         no_fail: bool,
+        /// Skip the SVG and PNG charts (faster; report.html then has no charts).
+        #[arg(long)]
+        no_charts: bool,
     },
     /// Draw the topology: clients, balancers, servers, routers, switches,
     /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).
@@ -87,6 +90,8 @@ enum Command {
         with a paired confidence interval and whether it is significant. Writes compare.csv, compare.md (a \
         Markdown table for a pull-request comment), compare.json and charts overlaying the first replication \
         of both to output/compare/<baseline>--<changed>/ (or --out).\n\n\
+        A change counts as better or worse when it is significant and at least --min-effect percent of the \
+        baseline; smaller significant changes are negligible. --fail-on-worse makes any worse metric exit 1.\n\n\
         Examples:\n  \
         lbsim compare scenarios/incidents/003-all-traffic-to-one-server.yaml scenarios/incidents/003-with-health-checks.yaml\n  \
         lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
@@ -111,6 +116,13 @@ enum Command {
         /// Confidence level of the intervals.
         #[arg(long, default_value_t = 0.95)]
         confidence: f64,
+        /// Smallest change, in % of the baseline, that counts as better or
+        /// worse; significant changes below it are reported as negligible.
+        #[arg(long = "min-effect", value_name = "PERCENT", default_value_t = 1.0)]
+        min_effect: f64,
+        /// Exit with status 1 when any metric is significantly worse (for CI).
+        #[arg(long)]
+        fail_on_worse: bool,
         /// Directory for the reports [default: output/compare/<baseline>--<changed>].
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -175,8 +187,9 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Run { scenario, out, sets, seed, json, reproducible, quiet, no_fail } => {
-            let outcome = app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet, no_fail })?;
+        Command::Run { scenario, out, sets, seed, json, reproducible, quiet, no_fail, no_charts } => {
+            let outcome =
+                app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet, no_fail, no_charts })?;
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
         }
@@ -192,6 +205,8 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             replications,
             seed,
             confidence,
+            min_effect,
+            fail_on_worse,
             out,
             json,
             quiet,
@@ -205,13 +220,16 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
                 replications,
                 seed,
                 confidence,
+                min_effect_pct: min_effect,
+                fail_on_worse,
                 out,
                 json,
                 quiet,
                 no_charts,
             };
-            print!("{}", lbsim::compare::compare(&opts)?.stdout);
-            Ok(0)
+            let outcome = lbsim::compare::compare(&opts)?;
+            print!("{}", outcome.stdout);
+            Ok(outcome.exit_code)
         }
         Command::Verify { only, replications, requests, confidence, seed, json } => {
             app::verify(&lbsim::verify::Config { replications, requests, confidence, seed }, only.as_deref(), json)

@@ -1,37 +1,11 @@
 //! End-to-end tests of the `lbsim` binary: outputs, exit codes, located
 //! errors, overrides and byte-identical reruns.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn lbsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lbsim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run lbsim")
-}
+use std::process::Command;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lbsim-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{json, lbsim, stderr, write};
 
 const SMALL: &str = "name: small
 seed: 3
@@ -47,7 +21,7 @@ servers:
 
 #[test]
 fn run_writes_the_three_reports_and_a_readable_table() {
-    let dir = scratch("run");
+    let dir = common::scratch("cli", "run");
     let scenario = write(&dir, "small.yaml", SMALL);
     let out = dir.join("out");
     let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
@@ -88,7 +62,7 @@ fn run_writes_the_three_reports_and_a_readable_table() {
 
 #[test]
 fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
-    let dir = scratch("determinism");
+    let dir = common::scratch("cli", "determinism");
     let scenario = write(&dir, "small.yaml", SMALL);
     let run = |name: &str, extra: &[&str]| {
         let out = dir.join(name);
@@ -115,7 +89,7 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
 
 #[test]
 fn a_bad_scenario_names_file_line_and_column_exits_2_and_writes_nothing() {
-    let dir = scratch("bad");
+    let dir = common::scratch("cli", "bad");
     let cases = [
         (SMALL.replace("[\"app-*\"]", "[app-1, app-9]"), ":8:58:", "unknown server `app-9`"),
         (SMALL.replace("least_connections", "least_connection"), ":8:", "unknown variant"),
@@ -155,7 +129,7 @@ fn missing_files_and_bad_arguments_exit_2() {
 
 #[test]
 fn set_overrides_values_and_its_mistakes_point_at_the_argument() {
-    let dir = scratch("set");
+    let dir = common::scratch("cli", "set");
     let scenario = write(&dir, "small.yaml", SMALL);
     let out = dir.join("out");
     let o = lbsim(&[
@@ -190,7 +164,7 @@ fn set_overrides_values_and_its_mistakes_point_at_the_argument() {
 
 #[test]
 fn json_goes_to_stdout_and_diagnostics_to_stderr() {
-    let dir = scratch("json");
+    let dir = common::scratch("cli", "json");
     let scenario = write(
         &dir,
         "small.yaml",
@@ -215,7 +189,7 @@ fn help_is_complete_with_examples() {
 
 #[test]
 fn the_shipped_quickstart_runs() {
-    let dir = scratch("quickstart");
+    let dir = common::scratch("cli", "quickstart");
     let o = lbsim(&["run", "scenarios/quickstart.yaml", "--out", dir.to_str().unwrap(), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = json(&dir.join("summary.json"));
@@ -270,7 +244,7 @@ fn implied(series: &[(f64, f64)], threshold: f64, need: usize, interval: f64) ->
 
 #[test]
 fn alerts_fire_and_resolve_at_the_times_the_series_imply() {
-    let dir = scratch("alerts");
+    let dir = common::scratch("cli", "alerts");
     let scenario = write(&dir, "alerting.yaml", ALERTING);
     let out = dir.join("out");
     let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
@@ -318,7 +292,7 @@ fn alerts_fire_and_resolve_at_the_times_the_series_imply() {
 
 #[test]
 fn graph_writes_dot_with_links_and_next_hops_and_svg_when_dot_exists() {
-    let dir = scratch("graph");
+    let dir = common::scratch("cli", "graph");
     let scenario = write(
         &dir,
         "g.yaml",

@@ -1,5 +1,6 @@
-//! Reports: `summary.json`, `servers.csv`, the terminal summary, and the
-//! atomic output directory they are written to. (`timeseries.csv` is
+//! Reports: `summary.json`, `servers.csv`, `events.csv`, the charts,
+//! `report.html`, the terminal summary, and the atomic output directory
+//! they are written to. (`timeseries.csv` is
 //! streamed by the metrics sink during the run and committed here.)
 
 pub mod chartdata;
@@ -81,22 +82,31 @@ pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// Writes the summary, servers and events reports; returns the paths written.
+/// Writes the summary, servers and events reports, the charts (unless
+/// `with_charts` is false) and the HTML report; returns the paths written.
 pub fn write_reports(
     out: &OutputDir,
     summary: &Summary,
     result: &crate::sim::RunResult,
+    with_charts: bool,
 ) -> Result<Vec<PathBuf>, Error> {
     let mut files = vec![
         out.write("summary.json", &summary_json(summary)?)?,
         out.write("servers.csv", &servers_csv(summary)?)?,
         out.write("events.csv", &events_csv(&result.recorder.events, result.world.clock.as_ref())?)?,
     ];
-    let charts = charts::render_all(&chartdata::ChartData::from_run(result));
-    for c in &charts {
+    let charts = if with_charts { charts::render_all(&chartdata::ChartData::from_run(result)) } else { Vec::new() };
+    files.extend(write_charts(out, &charts)?);
+    files.push(out.write("report.html", html::render(summary, &charts).as_bytes())?);
+    Ok(files)
+}
+
+/// Writes each chart as `<name>.svg` and `<name>.png`.
+pub fn write_charts(out: &OutputDir, charts: &[charts::Chart]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::with_capacity(2 * charts.len());
+    for c in charts {
         files.push(out.write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
         files.push(out.write(&format!("{}.png", c.name), &c.png)?);
     }
-    files.push(out.write("report.html", html::render(summary, &charts).as_bytes())?);
     Ok(files)
 }
