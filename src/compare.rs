@@ -103,6 +103,27 @@ const METRICS: &[Metric] = &[
         get: |s| Some(s.users.slowed_pct),
     },
     Metric {
+        key: "incident_error_rate_pct",
+        label: "error rate in the incident window",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| s.incident.as_ref().map(|w| 100.0 * w.error_rate),
+    },
+    Metric {
+        key: "incident_users_affected_pct",
+        label: "users affected in the incident window",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| s.incident.as_ref().map(|w| w.users.affected_pct),
+    },
+    Metric {
+        key: "incident_users_unable_pct",
+        label: "users unable in the incident window",
+        unit: "%",
+        better: Better::Lower,
+        get: |s| s.incident.as_ref().map(|w| w.users.unable_pct),
+    },
+    Metric {
         key: "latency_mean_ms",
         label: "latency mean",
         unit: "ms",
@@ -150,6 +171,13 @@ const METRICS: &[Metric] = &[
         unit: "min",
         better: Better::Lower,
         get: |s| s.impact.time_to_detect_s.map(|t| t / 60.0),
+    },
+    Metric {
+        key: "time_to_recover_min",
+        label: "time to recover after the fix",
+        unit: "min",
+        better: Better::Lower,
+        get: |s| s.impact.time_to_recover_s.map(|t| t / 60.0),
     },
     Metric {
         key: "server_crashes",
@@ -307,9 +335,11 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         first_seed,
         confidence: opts.confidence,
         min_effect_pct: opts.min_effect_pct,
+        // A metric neither side ever defines (no incident window, say) is left out.
         rows: METRICS
             .iter()
             .map(|m| compare_metric(m, &base, &changed, opts.confidence, opts.min_effect_pct))
+            .filter(|r| r.baseline_defined + r.changed_defined > 0)
             .collect(),
     };
 

@@ -142,3 +142,59 @@ fn the_incident_table_matches_fresh_runs() {
     let diff = hc.incident.as_ref().unwrap().users.affected_pct - base.incident.as_ref().unwrap().users.affected_pct;
     assert!(diff.abs() < 1.0, "{diff}");
 }
+
+/// The charts every run writes, as `<name>.svg` and `<name>.png`.
+const CHARTS: [&str; 7] = ["traffic-share", "latency", "errors", "users", "utilisation", "queue", "latency-spectrum"];
+
+#[test]
+fn every_shipped_scenario_writes_its_charts_and_reports() {
+    let mut files = Vec::new();
+    scenario_files(&root().join("scenarios"), &mut files);
+    files.sort();
+    let out_root = std::env::temp_dir().join(format!("lbsim-shipped-{}", std::process::id()));
+    // Two at a time: CI has two cores.
+    for pair in files.chunks(2) {
+        let handles: Vec<_> = pair
+            .iter()
+            .map(|f| {
+                let f = f.clone();
+                let out = out_root.join(f.file_stem().unwrap());
+                std::thread::spawn(move || {
+                    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+                        .args(["run", "--quiet", "--no-fail", "--reproducible", "--out"])
+                        .arg(&out)
+                        .arg(&f)
+                        .output()
+                        .unwrap();
+                    assert!(o.status.success(), "{}: {}", f.display(), String::from_utf8_lossy(&o.stderr));
+                    (f, out)
+                })
+            })
+            .collect();
+        for h in handles {
+            let (f, out) = h.join().unwrap();
+            check_reports(&f, &out);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out_root);
+}
+
+fn check_reports(scenario: &Path, out: &Path) {
+    let name = scenario.display();
+    for chart in CHARTS {
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(svg.trim_start().starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}: {chart}.svg");
+        let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 5_000, "{name}: {chart}.png");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"), "{name}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let scenario_name = summary["scenario"]["name"].as_str().unwrap();
+    assert!(html.contains(scenario_name), "{name}: report.html does not name the scenario");
+    assert_eq!(html.matches("<svg").count(), CHARTS.len(), "{name}: every chart inline, once");
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "{name}: external asset");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# ") && md.contains(scenario_name), "{name}: report.md");
+}
