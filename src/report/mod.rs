@@ -7,8 +7,11 @@ pub mod charts;
 pub mod graph;
 pub mod html;
 pub mod output;
+pub mod postmortem;
 pub mod summary;
 pub mod text;
+
+mod story;
 
 use std::path::PathBuf;
 
@@ -97,6 +100,6 @@ pub fn write_reports(
         files.push(out.write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
         files.push(out.write(&format!("{}.png", c.name), &c.png)?);
     }
-    files.push(out.write("report.html", html::render(summary, &charts).as_bytes())?);
+    files.push(out.write("report.html", html::render(summary, result, &charts).as_bytes())?);
     Ok(files)
 }
