@@ -75,6 +75,7 @@ impl Postmortem<'_> {
         o.push_str("## Issue summary\n\n");
         let _ = writeln!(o, "- **Duration:** {}", self.duration());
         let _ = writeln!(o, "- **Impact:** {} {}", self.users_impact(), self.requests_impact());
+        self.subnets(o);
         let _ = writeln!(o, "- **Root cause:** {}\n", self.root_cause());
         self.timeline(o);
         o.push_str("## Root cause and resolution\n\n");
@@ -165,6 +166,28 @@ impl Postmortem<'_> {
         match &self.s.incident {
             Some(w) => users_sentence(&w.users, "in the incident window"),
             None => users_sentence(&self.s.users, "over the run"),
+        }
+    }
+
+    /// Where users sit behind subnets, who was hit: a routing fault shows here.
+    fn subnets(&self, o: &mut String) {
+        let s = self.s;
+        if s.subnets.is_empty() {
+            return;
+        }
+        let scope = if s.subnets.iter().any(|n| n.incident_users.is_some()) { " in the incident window" } else { "" };
+        let _ = writeln!(o, "- **Impact by subnet**{scope}:");
+        for n in &s.subnets {
+            let u = n.incident_users.as_ref().unwrap_or(&n.users);
+            let _ = writeln!(
+                o,
+                "  - {} ({}): {} of {} users affected, {} could not use the service",
+                md(&n.name),
+                md(&n.prefix),
+                story::pct100(u.affected_pct),
+                thousands(u.active),
+                story::pct100(u.unable_pct)
+            );
         }
     }
 
@@ -272,9 +295,9 @@ impl Postmortem<'_> {
                 format!(" The impact had already ended, at {}.", self.times.at_s(w.until_s))
             }
             (Some(w), Some(_)) => format!(
-                " The service was back within its objectives at {}, {} after the fix.",
+                " The service was back within its objectives at {}, {}.",
                 self.times.at_s(w.until_s),
-                story::duration(im.time_to_recover_s.unwrap_or(0.0))
+                story::after_fix(im.time_to_recover_s.unwrap_or(0.0))
             ),
             (Some(w), None) if w.until_s + s.simulated.interval_s >= s.simulated.duration_s => {
                 " The service was still outside its objectives when the run ended.".to_string()

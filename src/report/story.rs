@@ -68,6 +68,15 @@ fn trim_zero(s: String) -> String {
     s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
 }
 
+/// `10 s after the fix`, or `as the fix took effect` when recovery was immediate.
+pub fn after_fix(recover_s: f64) -> String {
+    if recover_s > 0.0 {
+        format!("{} after the fix", duration(recover_s))
+    } else {
+        "as the fix took effect".to_string()
+    }
+}
+
 /// Times of a run as people read them: the wall-clock time of day where the
 /// scenario has a `start`, else the time elapsed since the start.
 #[derive(Clone, Copy, Debug)]
@@ -452,7 +461,7 @@ fn impact_rows(summary: &Summary) -> Vec<Row> {
         role,
     };
     let after_fix = match summary.impact.time_to_recover_s {
-        Some(t) => format!(", {} after the fix", duration(t)),
+        Some(t) => format!(", {}", after_fix(t)),
         None => String::new(),
     };
     vec![
@@ -555,6 +564,7 @@ mod tests {
         assert_eq!(pct100(57.72), "57.7%");
         assert_eq!([pct(0.0), pct(0.0002), pct(0.9997), pct(1.0)], ["0.0%", "<0.1%", ">99.9%", "100.0%"]);
         assert_eq!(elapsed(3_723 * NANOS_PER_SEC), "+1:02:03");
+        assert_eq!([after_fix(10.0), after_fix(0.0)], ["10 s after the fix", "as the fix took effect"]);
         assert_eq!([times_word(1), times_word(2), times_word(7)], ["once", "twice", "7 times"]);
     }
 

@@ -24,7 +24,7 @@ pub struct Measure {
 
 /// What the scenario has in place, and the names of what it has not.
 pub fn review(summary: &Summary, result: &RunResult) -> (Vec<Measure>, Vec<&'static str>) {
-    let cx = Cx { s: summary, w: &result.world, events: &result.recorder.events.events };
+    let cx = Cx { s: summary, r: result, w: &result.world, events: &result.recorder.events.events };
     let checks: [(&'static str, Option<Measure>); 7] = [
         ("health checks", cx.health_checks()),
         ("outlier detection", cx.outlier_detection()),
@@ -47,6 +47,7 @@ pub fn review(summary: &Summary, result: &RunResult) -> (Vec<Measure>, Vec<&'sta
 
 struct Cx<'a> {
     s: &'a Summary,
+    r: &'a RunResult,
     w: &'a World,
     events: &'a [LoggedEvent],
 }
@@ -213,8 +214,18 @@ impl Cx<'_> {
             })
             .collect();
         let mut effect = shares.join(", ");
+        if let Some(hit) = self.changed_balancer(&used) {
+            let _ = write!(effect, "; the injected change hit {} only", md(hit));
+        }
         effect += &self.outages(&groups);
         Some(Measure { name: "Redundant balancers", setup: setup.join("; "), effect })
+    }
+
+    /// The balancer among `used` that the root cause changed, if it changed one.
+    fn changed_balancer(&self, used: &[usize]) -> Option<&str> {
+        let root = story::root_cause(self.s, self.r)?;
+        let name = root.target.strip_prefix("balancer ")?;
+        used.iter().map(|&b| self.w.balancers[b].name.as_str()).find(|&n| n == name)
     }
 
     /// Balancers going down, and when failover clients moved on.
