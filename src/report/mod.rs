@@ -1,15 +1,19 @@
 //! Reports: `summary.json`, `servers.csv`, `events.csv`, the charts,
-//! `report.html`, the terminal summary, and the atomic output directory
-//! they are written to. (`timeseries.csv` is
-//! streamed by the metrics sink during the run and committed here.)
+//! `report.html`, `report.md` (the predicted postmortem), the terminal
+//! summary, and the atomic output directory they are written to.
+//! (`timeseries.csv` is streamed by the metrics sink during the run and
+//! committed here.)
 
 pub mod chartdata;
 pub mod charts;
 pub mod graph;
 pub mod html;
 pub mod output;
+pub mod postmortem;
 pub mod summary;
 pub mod text;
+
+mod story;
 
 use std::path::PathBuf;
 
@@ -83,7 +87,8 @@ pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
 }
 
 /// Writes the summary, servers and events reports, the charts (unless
-/// `with_charts` is false) and the HTML report; returns the paths written.
+/// `with_charts` is false), the HTML report and the predicted postmortem;
+/// returns the paths written.
 pub fn write_reports(
     out: &OutputDir,
     summary: &Summary,
@@ -97,7 +102,8 @@ pub fn write_reports(
     ];
     let charts = if with_charts { charts::render_all(&chartdata::ChartData::from_run(result)) } else { Vec::new() };
     files.extend(write_charts(out, &charts)?);
-    files.push(out.write("report.html", html::render(summary, &charts).as_bytes())?);
+    files.push(out.write("report.html", html::render(summary, result, &charts).as_bytes())?);
+    files.push(out.write("report.md", postmortem::render(summary, result).as_bytes())?);
     Ok(files)
 }
 

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::Summary;
+use super::summary::{FailedCounts, ServerSummary};
 use crate::time::format_duration;
 
 /// `1234567` -> `1,234,567`.
@@ -40,6 +41,37 @@ pub fn ms(v: f64) -> String {
     } else {
         format!("{v:.2} ms")
     }
+}
+
+/// Failed requests by reason, in a fixed order, each with what it means;
+/// reasons that did not occur are left out.
+pub fn failure_reasons(f: &FailedCounts) -> Vec<(u64, &'static str)> {
+    [
+        (f.rejected, "rejected (queue full)"),
+        (f.timed_out, "timed out"),
+        (f.no_backend, "no backend"),
+        (f.server_error, "server errors"),
+        (f.refused, "refused (down)"),
+        (f.reset, "reset (crash)"),
+        (f.unreachable, "unreachable"),
+        (f.dropped, "dropped by the network"),
+        (f.routing_loop, "lost in a routing loop"),
+        (f.misrouted, "misrouted"),
+        (f.response_lost, "responses lost"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .collect()
+}
+
+/// Servers in scenario order, or busiest first when there are more than
+/// `shown` of them (then the ones left out are the quiet ones).
+pub fn server_order(servers: &[ServerSummary], shown: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..servers.len()).collect();
+    if servers.len() > shown {
+        order.sort_by(|&a, &b| servers[b].requests.cmp(&servers[a].requests).then(a.cmp(&b)));
+    }
+    order
 }
 
 fn secs(s: f64) -> String {
@@ -94,24 +126,8 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         thousands(r.in_flight_at_end),
     );
     if r.failed.total > 0 {
-        let f = &r.failed;
-        let parts: Vec<String> = [
-            (f.rejected, "rejected (queue full)"),
-            (f.timed_out, "timed out"),
-            (f.no_backend, "no backend"),
-            (f.server_error, "server errors"),
-            (f.refused, "refused (down)"),
-            (f.reset, "reset (crash)"),
-            (f.unreachable, "unreachable"),
-            (f.dropped, "dropped by the network"),
-            (f.routing_loop, "lost in a routing loop"),
-            (f.misrouted, "misrouted"),
-            (f.response_lost, "responses lost"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{} {what}", thousands(*n)))
-        .collect();
+        let parts: Vec<String> =
+            failure_reasons(&r.failed).iter().map(|(n, what)| format!("{} {what}", thousands(*n))).collect();
         let _ = writeln!(o, "  failed    {}", parts.join(" · "));
     }
     if r.retries > 0 {
@@ -252,12 +268,8 @@ pub fn render(s: &Summary, files: &[String]) -> String {
         "{:<16} {:>12} {:>7} {:>7} {:>10} {:>10}",
         "Server", "Requests", "Share", "Util", "Max queue", "Rejected"
     );
-    let mut order: Vec<usize> = (0..s.servers.len()).collect();
     const SHOWN: usize = 20;
-    if s.servers.len() > SHOWN {
-        order.sort_by(|&a, &b| s.servers[b].requests.cmp(&s.servers[a].requests).then(a.cmp(&b)));
-    }
-    for &i in order.iter().take(SHOWN) {
+    for &i in server_order(&s.servers, SHOWN).iter().take(SHOWN) {
         let v = &s.servers[i];
         let _ = writeln!(
             o,

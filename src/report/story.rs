@@ -1,0 +1,611 @@
+//! What `report.html` and `report.md` both tell, derived once: the run's
+//! timeline merged from the event log (with repeated crashes, flaps and
+//! alerts folded into one row each, so a two-hour crash loop is one line,
+//! not a hundred and fifty), the change the scenario injected, users by
+//! category, and times, durations and shares written for people.
+
+use super::Summary;
+use super::summary::UsersSummary;
+use crate::clock::WallClock;
+use crate::metrics::{EventKind, LoggedEvent};
+use crate::model::Change;
+use crate::sim::RunResult;
+use crate::time::{NANOS_PER_SEC, secs_to_nanos};
+
+/// More events than this of one family on one entity are folded into a row.
+const FOLD_ABOVE: usize = 3;
+
+/// A share (0 to 1) as a percentage with one decimal: `75.8%`.
+pub fn pct(fraction: f64) -> String {
+    pct100(fraction * 100.0)
+}
+
+/// A value already in percent (the users' `*_pct` fields): `57.7%`. Shares
+/// that one decimal would round to 0% or 100% say they are not quite.
+pub fn pct100(value: f64) -> String {
+    if value > 0.0 && value < 0.05 {
+        "<0.1%".to_string()
+    } else if (99.95..100.0).contains(&value) {
+        ">99.9%".to_string()
+    } else {
+        format!("{value:.1}%")
+    }
+}
+
+/// How often: `once`, `twice`, `5 times`.
+pub fn times_word(n: usize) -> String {
+    match n {
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        _ => format!("{n} times"),
+    }
+}
+
+/// Seconds as a person says them: `2 h 2 min`, `1 min 10 s`, `45 s`, `2.5 s`, `250 ms`.
+pub fn duration(secs: f64) -> String {
+    let whole = secs.round();
+    if whole >= 3600.0 {
+        let minutes = (secs / 60.0).round() as u64;
+        let (h, m) = (minutes / 60, minutes % 60);
+        return if m == 0 { format!("{h} h") } else { format!("{h} h {m} min") };
+    }
+    if whole >= 60.0 {
+        let (m, s) = (whole as u64 / 60, whole as u64 % 60);
+        return if s == 0 { format!("{m} min") } else { format!("{m} min {s} s") };
+    }
+    if secs >= 10.0 {
+        format!("{whole:.0} s")
+    } else if secs >= 1.0 {
+        format!("{} s", trim_zero(format!("{secs:.1}")))
+    } else if secs > 0.0 {
+        format!("{} ms", trim_zero(format!("{:.1}", secs * 1e3)))
+    } else {
+        "0 s".to_string()
+    }
+}
+
+fn trim_zero(s: String) -> String {
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// `10 s after the fix`, or `as the fix took effect` when recovery was immediate.
+pub fn after_fix(recover_s: f64) -> String {
+    if recover_s > 0.0 {
+        format!("{} after the fix", duration(recover_s))
+    } else {
+        "as the fix took effect".to_string()
+    }
+}
+
+/// Times of a run as people read them: the wall-clock time of day where the
+/// scenario has a `start`, else the time elapsed since the start.
+#[derive(Clone, Copy, Debug)]
+pub struct Times<'a> {
+    pub clock: Option<&'a WallClock>,
+}
+
+impl Times<'_> {
+    /// `14:05:43` with a clock, `+0:35:43` without.
+    pub fn at(&self, ns: u64) -> String {
+        self.clock.map_or_else(|| elapsed(ns), |c| c.format_short(ns))
+    }
+
+    /// `2024-06-01 14:05 UTC` with a clock (the date, for durations that may
+    /// cross midnight), `+0:35:43` without.
+    pub fn at_dated(&self, ns: u64) -> String {
+        match self.clock {
+            Some(c) => {
+                let full = c.format(ns);
+                format!("{} {} {}", &full[..10], &c.format_short(ns)[..5], zone(c))
+            }
+            None => elapsed(ns),
+        }
+    }
+
+    /// ` (UTC)` after headings of wall-clock times; empty without a clock.
+    pub fn zone_note(&self) -> String {
+        self.clock.map(|c| format!(" ({})", zone(c))).unwrap_or_default()
+    }
+
+    /// `at` for a time in seconds, as the summary holds them.
+    pub fn at_s(&self, secs: f64) -> String {
+        self.at(secs_to_nanos(secs))
+    }
+}
+
+/// The start's offset as a zone name: `UTC`, `UTC-08:00`.
+pub fn zone(c: &WallClock) -> String {
+    let off = c.offset_min();
+    if off == 0 {
+        return "UTC".to_string();
+    }
+    let sign = if off < 0 { '-' } else { '+' };
+    format!("UTC{sign}{:02}:{:02}", off.unsigned_abs() / 60, off.unsigned_abs() % 60)
+}
+
+/// Time since the start as `+H:MM:SS`.
+pub fn elapsed(ns: u64) -> String {
+    let s = ns / NANOS_PER_SEC;
+    format!("+{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// One category of users, for bars and sentences.
+#[derive(Clone, Copy, Debug)]
+pub struct Category {
+    /// Short name, also the CSS class suffix.
+    pub key: &'static str,
+    pub label: &'static str,
+    pub count: u64,
+    pub pct: f64,
+}
+
+/// The four categories every active user falls in (pending users aside).
+pub fn categories(u: &UsersSummary) -> [Category; 4] {
+    let c = |key, label, count, pct| Category { key, label, count, pct };
+    [
+        c("unable", "could not use the service", u.unable, u.unable_pct),
+        c("failed", "failed at times", u.failed_some, u.failed_some_pct),
+        c("slowed", "slowed", u.slowed, u.slowed_pct),
+        c("normal", "served normally", u.served_normally, u.served_normally_pct),
+    ]
+}
+
+/// What a timeline row is about, for its styling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    Change,
+    Blocked,
+    Note,
+    /// Crashes, restarts, balancers down: the system failing.
+    Failure,
+    /// Health checks, ejections, panic mode: the system defending itself.
+    Defence,
+    Alert,
+    /// The impact window's edges.
+    Impact,
+}
+
+/// What a row stands for in the incident's story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Plain,
+    /// The change behind the incident (see [`root_cause`]).
+    RootCause,
+    /// The first alert after the change.
+    Detection,
+    Fix,
+    ImpactStart,
+    Recovered,
+}
+
+/// One row of the merged timeline.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub time_ns: u64,
+    /// `change applied`, `crashed 49 times`, `alert fired`, ...
+    pub label: String,
+    /// `balancer lb`, `server web-01`, ... (empty for notes and the impact).
+    pub entity: String,
+    pub detail: String,
+    pub kind: RowKind,
+    pub role: Role,
+}
+
+/// A change from the timeline (not a note, not a revert), as run.
+#[derive(Clone, Debug)]
+pub struct Injected {
+    pub at_ns: u64,
+    /// Its name, else what it changes.
+    pub label: String,
+    pub target: String,
+    pub what: String,
+    pub note: Option<String>,
+}
+
+/// The first change that was applied (`applied`) or blocked by validation.
+pub fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
+    let tl = &result.world.timeline;
+    let index = (0..tl.len())
+        .filter(|&i| !matches!(tl[i].change, Change::Note | Change::Revert { .. }))
+        .filter(|&i| summary.timeline[i].applied == applied)
+        .min_by_key(|&i| (tl[i].at, i))?;
+    let item = &summary.timeline[index];
+    Some(Injected {
+        at_ns: tl[index].at,
+        label: item.name.clone().unwrap_or_else(|| item.change.clone()),
+        target: item.target.clone(),
+        what: item.change.clone(),
+        note: item.note.clone(),
+    })
+}
+
+/// The change behind the incident: the first one applied, unless
+/// validation blocked an earlier one and the service then stayed within its
+/// objectives (the incident was averted: what came later did no harm).
+pub fn root_cause(summary: &Summary, result: &RunResult) -> Option<Injected> {
+    let applied = first_change(summary, result, true)?;
+    let averted = summary.impact.window.is_none() && !summary.slos.is_empty();
+    match first_change(summary, result, false) {
+        Some(b) if b.at_ns <= applied.at_ns && averted => None,
+        _ => Some(applied),
+    }
+}
+
+/// The run's timeline: changes, notes, crashes, health and alerts, folded,
+/// with the root cause, detection and fix marked and the impact's edges added.
+pub fn timeline(summary: &Summary, result: &RunResult) -> Vec<Row> {
+    let times = Times { clock: result.world.clock.as_ref() };
+    let events: Vec<&LoggedEvent> = result
+        .recorder
+        .events
+        .events
+        .iter()
+        .filter(|e| !matches!(e.kind, EventKind::SloBreachStart | EventKind::SloBreachEnd))
+        .collect();
+    let roles = roles(summary, result, &events);
+    let mut rows = fold(&events, &roles, &times);
+    note_blocked(&mut rows, summary);
+    rows.extend(impact_rows(summary));
+    // Stable: at equal times the impact's edges follow the events that caused them.
+    rows.sort_by_key(|r| r.time_ns);
+    rows
+}
+
+/// A blocked change's event gives the reason, not the entry's note: add it,
+/// as the event of an applied change has it.
+fn note_blocked(rows: &mut [Row], summary: &Summary) {
+    for r in rows.iter_mut().filter(|r| r.kind == RowKind::Blocked) {
+        let entry = summary
+            .timeline
+            .iter()
+            .find(|t| !t.applied && secs_to_nanos(t.at_s) == r.time_ns && t.target == r.entity && t.note.is_some());
+        if let Some(note) = entry.and_then(|t| t.note.as_ref()) {
+            r.detail = format!("{} ({note})", r.detail);
+        }
+    }
+}
+
+/// The role of each event (by position in `events`).
+fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<Role> {
+    let mut roles = vec![Role::Plain; events.len()];
+    let mut mark = |role: Role, found: Option<usize>| {
+        if let Some(i) = found {
+            roles[i] = role;
+        }
+    };
+    let find = |ns: u64, kinds: &[EventKind], entity: Option<&str>| {
+        events.iter().position(|e| e.time_ns == ns && kinds.contains(&e.kind) && entity.is_none_or(|n| e.entity == n))
+    };
+    if let Some(root) = root_cause(summary, result) {
+        mark(Role::RootCause, find(root.at_ns, &[EventKind::ChangeApplied], Some(&root.target)));
+    }
+    let im = &summary.impact;
+    if let (Some(at), Some(by)) = (im.detected_at_s, &im.detected_by) {
+        mark(Role::Detection, find(secs_to_nanos(at), &[EventKind::AlertFiring], Some(&format!("alert {by}"))));
+    }
+    // A fix of nothing (the change was blocked) is no part of the story.
+    if let (Some(at), true) = (im.fix_at_s, root_cause(summary, result).is_some()) {
+        mark(Role::Fix, find(secs_to_nanos(at), &[EventKind::ChangeReverted, EventKind::ChangeApplied], None));
+    }
+    roles
+}
+
+/// Events that come and go in pairs; more than [`FOLD_ABOVE`] of one family
+/// on one entity become a single row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    Crash,
+    Health,
+    Ejection,
+    Panic,
+    BalancerOutage,
+    Alert,
+}
+
+impl Family {
+    fn of(kind: EventKind) -> Option<Family> {
+        use EventKind as K;
+        Some(match kind {
+            K::ServerCrashed | K::ServerRestarting | K::ServerUp => Family::Crash,
+            K::BackendUnhealthy | K::BackendHealthy => Family::Health,
+            K::BackendEjected | K::BackendReturned => Family::Ejection,
+            K::PanicModeOn | K::PanicModeOff => Family::Panic,
+            K::BalancerDown | K::BalancerUp => Family::BalancerOutage,
+            K::AlertFiring | K::AlertResolved => Family::Alert,
+            _ => return None,
+        })
+    }
+
+    /// The event that starts an episode, and the one that ends it.
+    fn edges(self) -> (EventKind, EventKind) {
+        use EventKind as K;
+        match self {
+            Family::Crash => (K::ServerCrashed, K::ServerUp),
+            Family::Health => (K::BackendUnhealthy, K::BackendHealthy),
+            Family::Ejection => (K::BackendEjected, K::BackendReturned),
+            Family::Panic => (K::PanicModeOn, K::PanicModeOff),
+            Family::BalancerOutage => (K::BalancerDown, K::BalancerUp),
+            Family::Alert => (K::AlertFiring, K::AlertResolved),
+        }
+    }
+
+    /// `crashed`, in "crashed 49 times"; and what the last end means.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Family::Crash => ("crashed", "last back up"),
+            Family::Health => ("marked unhealthy", "last healthy again"),
+            Family::Ejection => ("ejected", "last returned"),
+            Family::Panic => ("in panic mode", "last out of it"),
+            Family::BalancerOutage => ("down", "last back"),
+            Family::Alert => ("fired", "last resolved"),
+        }
+    }
+}
+
+/// The rows of the events, folding long runs of one family on one entity.
+fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
+    let foldable = |i: usize| roles[i] == Role::Plain && Family::of(events[i].kind).is_some();
+    let key = |i: usize| (Family::of(events[i].kind), events[i].entity.as_str());
+    let mut rows = Vec::new();
+    let mut done = vec![false; events.len()];
+    for i in 0..events.len() {
+        if done[i] {
+            continue;
+        }
+        let e = events[i];
+        if foldable(i) {
+            let family = Family::of(e.kind).expect("foldable");
+            let group: Vec<usize> = (i..events.len()).filter(|&j| foldable(j) && key(j) == key(i)).collect();
+            let starts = group.iter().filter(|&&j| events[j].kind == family.edges().0).count();
+            if starts > FOLD_ABOVE {
+                let shown_apart = (0..events.len()).any(|j| !foldable(j) && key(j) == key(i));
+                rows.push(folded(family, &group, events, starts, shown_apart, times));
+                group.iter().for_each(|&j| done[j] = true);
+                continue;
+            }
+        }
+        // A crash logs "restarting" at the same instant: one row says both.
+        let echo = i > 0
+            && e.kind == EventKind::ServerRestarting
+            && events[i - 1].kind == EventKind::ServerCrashed
+            && (events[i - 1].time_ns, &events[i - 1].entity) == (e.time_ns, &e.entity);
+        if !echo {
+            rows.push(single(e, roles[i]));
+        }
+    }
+    rows
+}
+
+fn folded(family: Family, group: &[usize], events: &[&LoggedEvent], starts: usize, more: bool, times: &Times) -> Row {
+    let (start_kind, end_kind) = family.edges();
+    let first = group.iter().map(|&j| events[j]).find(|e| e.kind == start_kind).expect("counted");
+    let last = group.iter().map(|&j| events[j]).rfind(|e| e.kind == start_kind).expect("counted");
+    let (verb, end_words) = family.words();
+    let mut detail =
+        format!("between {} and {}; first: {}", times.at(first.time_ns), times.at(last.time_ns), first.detail);
+    match group.iter().map(|&j| events[j]).rfind(|e| e.kind == end_kind) {
+        Some(end) if end.time_ns >= last.time_ns => detail += &format!("; {end_words} at {}", times.at(end.time_ns)),
+        _ => detail += "; not over at the end of the run",
+    }
+    let more = if more { " more" } else { "" };
+    Row {
+        time_ns: first.time_ns,
+        label: format!("{verb} {starts}{more} times"),
+        entity: first.entity.clone(),
+        detail,
+        kind: kind_of(first.kind),
+        role: Role::Plain,
+    }
+}
+
+fn single(e: &LoggedEvent, role: Role) -> Row {
+    let note = e.kind == EventKind::Note;
+    Row {
+        time_ns: e.time_ns,
+        label: label_of(e.kind).to_string(),
+        entity: if note { String::new() } else { e.entity.clone() },
+        detail: e.detail.clone(),
+        kind: kind_of(e.kind),
+        role,
+    }
+}
+
+fn label_of(kind: EventKind) -> &'static str {
+    use EventKind as K;
+    match kind {
+        K::Note => "note",
+        K::ChangeApplied => "change applied",
+        K::ChangeReverted => "change reverted",
+        K::ChangeBlocked => "change blocked",
+        K::ServerCrashed => "crashed",
+        K::ServerRestarting => "restarting",
+        K::ServerUp => "back up",
+        K::BalancerDown => "balancer down",
+        K::BalancerUp => "balancer up",
+        K::BackendUnhealthy => "marked unhealthy",
+        K::BackendHealthy => "healthy again",
+        K::BackendEjected => "ejected",
+        K::BackendReturned => "returned from ejection",
+        K::PanicModeOn => "panic mode on",
+        K::PanicModeOff => "panic mode off",
+        K::AlertFiring => "alert fired",
+        K::AlertResolved => "alert resolved",
+        K::SloBreachStart => "outside the SLOs",
+        K::SloBreachEnd => "within the SLOs",
+    }
+}
+
+fn kind_of(kind: EventKind) -> RowKind {
+    use EventKind as K;
+    match kind {
+        K::Note => RowKind::Note,
+        K::ChangeApplied | K::ChangeReverted => RowKind::Change,
+        K::ChangeBlocked => RowKind::Blocked,
+        K::ServerCrashed | K::ServerRestarting | K::ServerUp | K::BalancerDown | K::BalancerUp => RowKind::Failure,
+        K::BackendUnhealthy | K::BackendHealthy | K::BackendEjected | K::BackendReturned => RowKind::Defence,
+        K::PanicModeOn | K::PanicModeOff => RowKind::Defence,
+        K::AlertFiring | K::AlertResolved => RowKind::Alert,
+        K::SloBreachStart | K::SloBreachEnd => RowKind::Impact,
+    }
+}
+
+/// The impact window's start and end as rows.
+fn impact_rows(summary: &Summary) -> Vec<Row> {
+    let Some(w) = &summary.impact.window else { return Vec::new() };
+    let row = |secs: f64, label: &str, detail: String, role| Row {
+        time_ns: secs_to_nanos(secs),
+        label: label.to_string(),
+        entity: String::new(),
+        detail,
+        kind: RowKind::Impact,
+        role,
+    };
+    let after_fix = match summary.impact.time_to_recover_s {
+        Some(t) => format!(", {}", after_fix(t)),
+        None => String::new(),
+    };
+    vec![
+        row(w.from_s, "impact begins", "the first interval outside the SLOs".to_string(), Role::ImpactStart),
+        row(
+            w.until_s,
+            "recovered",
+            format!("every interval-judged SLO met again{after_fix}; impact {}", duration(w.duration_s)),
+            Role::Recovered,
+        ),
+    ]
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Small runs for the report tests: an incident with a crash loop, a
+    //! blocked change, health checks, retries and alerts; and a steady state.
+
+    use crate::report::{RunContext, Summary};
+    use crate::sim::RunResult;
+
+    /// `validation` blocks `pin-web-01`; `skew` then sends most traffic to
+    /// web-01, which crash-loops until the fix.
+    pub const INCIDENT: &str = r#"
+name: fixture-incident
+description: "A <b>test</b> & 'quotes' for the report"
+seed: 5
+start: 2024-06-01T13:30:00Z
+duration: 40m
+interval: 10s
+slow_threshold: 500ms
+clients:
+  visitors: {target: lb, rate: 400/s, users: 20000, timeout: 5s, retry: {attempts: 2}}
+balancers:
+  lb:
+    backends: ["web-*"]
+    health_check: {interval: 5s}
+    validation: {min_backends: 2}
+servers:
+  web-{01..04}:
+    workers: 4
+    queue_limit: 50
+    service: {exponential: 20ms}
+    crash: {queue_full: true, for: 10s}
+    restart_time: 30s
+timeline:
+  - {name: pin-web-01, at: "13:38", balancer: lb, backends: [web-01], note: "pin <everything> on web-01"}
+  - {name: skew, at: "13:40", balancer: lb, weights: {web-01: 60}, note: weights changed by hand}
+  - {at: "13:45", note: "on-call paged & investigating"}
+  - {at: "14:00", revert: skew, fix: true, note: weights restored}
+alerts:
+  - {name: errors, metric: error_rate, above: 5%, for: 30s}
+  - {name: never, metric: latency_p99_ms, above: 60s}
+slos:
+  - {name: availability, objective: "availability >= 99.9%"}
+  - {name: users, objective: "users_affected < 1%", window: incident}
+"#;
+
+    /// No timeline: the steady state of a small healthy tier.
+    pub const STEADY: &str = r#"
+name: fixture-steady
+seed: 9
+duration: 5m
+warmup: 30s
+clients:
+  web: {target: edge, rate: 200/s, users: 5000, timeout: 2s}
+balancers:
+  edge: {algorithm: least_connections, backends: ["app-*"]}
+servers:
+  app-{1..3}: {workers: 4, queue_limit: 100, service: {exponential: 20ms}}
+slos:
+  - {name: latency, objective: "p99 < 1s"}
+"#;
+
+    pub fn run(text: &str) -> (Summary, RunResult) {
+        let world = crate::model::load_str("fixture.yaml", text).unwrap_or_else(|e| panic!("{e}"));
+        let result = crate::sim::run_quiet(world);
+        let ctx = RunContext { file: "fixture.yaml".into(), overrides: vec!["seed=5".into()], reproducible: true };
+        (Summary::build(&result, &ctx), result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_shares_read_like_a_person_wrote_them() {
+        assert_eq!(duration(9000.0), "2 h 30 min");
+        assert_eq!(duration(7330.0), "2 h 2 min");
+        assert_eq!(duration(7200.0), "2 h");
+        assert_eq!(duration(70.0), "1 min 10 s");
+        assert_eq!(duration(60.0), "1 min");
+        assert_eq!(duration(59.7), "1 min");
+        assert_eq!(duration(45.0), "45 s");
+        assert_eq!(duration(2.5), "2.5 s");
+        assert_eq!(duration(0.25), "250 ms");
+        assert_eq!(duration(0.0), "0 s");
+        assert_eq!(pct(0.758), "75.8%");
+        assert_eq!(pct100(57.72), "57.7%");
+        assert_eq!([pct(0.0), pct(0.0002), pct(0.9997), pct(1.0)], ["0.0%", "<0.1%", ">99.9%", "100.0%"]);
+        assert_eq!(elapsed(3_723 * NANOS_PER_SEC), "+1:02:03");
+        assert_eq!([after_fix(10.0), after_fix(0.0)], ["10 s after the fix", "as the fix took effect"]);
+        assert_eq!([times_word(1), times_word(2), times_word(7)], ["once", "twice", "7 times"]);
+    }
+
+    #[test]
+    fn times_are_wall_clock_with_a_start_and_elapsed_without() {
+        let utc = WallClock::parse_start("2024-06-12T23:30:00Z").unwrap();
+        let pst = WallClock::parse_start("2023-03-01T09:30:00-08:00").unwrap();
+        let hour = 3600 * NANOS_PER_SEC;
+        assert_eq!(Times { clock: Some(&utc) }.at(hour), "00:30:00");
+        assert_eq!(Times { clock: Some(&utc) }.at_dated(hour), "2024-06-13 00:30 UTC");
+        assert_eq!(Times { clock: Some(&pst) }.at_dated(0), "2023-03-01 09:30 UTC-08:00");
+        assert_eq!(Times { clock: None }.at(hour), "+1:00:00");
+        assert_eq!(Times { clock: None }.zone_note(), "");
+    }
+
+    #[test]
+    fn the_timeline_folds_the_crash_loop_and_marks_the_story() {
+        let (summary, result) = fixtures::run(fixtures::INCIDENT);
+        let log = &result.recorder.events;
+        let crashes = log.count(EventKind::ServerCrashed);
+        assert!(crashes > FOLD_ABOVE, "the fixture must crash-loop: {crashes}");
+        let rows = timeline(&summary, &result);
+        let loop_row = rows.iter().find(|r| r.label.starts_with("crashed ")).expect("a folded crash row");
+        assert_eq!(loop_row.label, format!("crashed {crashes} times"));
+        assert_eq!(loop_row.entity, "server web-01");
+        assert_eq!(loop_row.time_ns, log.first(EventKind::ServerCrashed).unwrap().time_ns);
+        assert!(!rows.iter().any(|r| r.label == "crashed" || r.label == "restarting"));
+        // Validation blocked the first change; the second, applied, is the root cause.
+        let blocked = rows.iter().find(|r| r.kind == RowKind::Blocked).unwrap();
+        assert!(blocked.detail.contains("blocked"), "{}", blocked.detail);
+        assert_eq!(first_change(&summary, &result, false).unwrap().label, "pin-web-01");
+        let root = rows.iter().find(|r| r.role == Role::RootCause).unwrap();
+        assert_eq!((root.kind, root.label.as_str()), (RowKind::Change, "change applied"));
+        assert_eq!(root_cause(&summary, &result).unwrap().label, "skew");
+        assert_eq!(Some(root.time_ns as f64 / 1e9), summary.impact.first_change_s);
+        let det = rows.iter().find(|r| r.role == Role::Detection).unwrap();
+        assert_eq!(det.time_ns, secs_to_nanos(summary.impact.detected_at_s.unwrap()));
+        let fix = rows.iter().find(|r| r.role == Role::Fix).unwrap();
+        assert_eq!(fix.label, "change reverted");
+        let rec = rows.iter().find(|r| r.role == Role::Recovered).unwrap();
+        assert_eq!(rec.time_ns, secs_to_nanos(summary.impact.window.as_ref().unwrap().until_s));
+        assert!(rows.windows(2).all(|w| w[0].time_ns <= w[1].time_ns));
+    }
+}
