@@ -9,6 +9,8 @@
 //! message at all is a finding. A second test loads a page that logs an
 //! error and throws, to show the check sees both.
 
+mod common;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,13 +18,6 @@ use std::time::{Duration, Instant};
 
 /// Chromium gets this long to load a page and take its screenshot.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lbsim-browser-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Debian's `chromium` (or Chromium under another of its usual names) on the PATH.
 fn chromium() -> Option<PathBuf> {
@@ -125,15 +120,11 @@ fn paint(png_path: &Path) -> (f64, usize, bool) {
 #[test]
 fn the_incident_report_opens_cleanly_in_chromium() {
     let Some(browser) = chromium() else { return };
-    let dir = scratch("report");
+    let dir = common::scratch("browser", "report");
     let out = dir.join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_lbsim"))
-        .args(["run", "scenarios/incidents/003-all-traffic-to-one-server.yaml", "--quiet", "--no-fail", "--out"])
-        .arg(&out)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run lbsim");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let scenario = "scenarios/incidents/003-all-traffic-to-one-server.yaml";
+    let run = common::lbsim(&["run", scenario, "--quiet", "--no-fail", "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();
     // Self-contained: nothing for the browser to fetch, nothing to run.
@@ -151,7 +142,7 @@ fn the_incident_report_opens_cleanly_in_chromium() {
 #[test]
 fn the_console_check_catches_errors_and_exceptions() {
     let Some(browser) = chromium() else { return };
-    let dir = scratch("console");
+    let dir = common::scratch("browser", "console");
     let page = dir.join("broken.html");
     std::fs::write(
         &page,
