@@ -239,3 +239,67 @@ fn mistakes_in_compare_arguments_exit_2_and_write_nothing() {
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
+
+/// The numbers in a README cell, in order (`−` read as a minus sign).
+fn numbers(cell: &str) -> Vec<f64> {
+    let text = cell.replace('−', "-");
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in text.chars().chain([' ']) {
+        if c.is_ascii_digit() || c == '.' || (c == '-' && current.is_empty()) || (c == '+' && current.is_empty()) {
+            current.push(c);
+        } else {
+            if let Ok(v) = current.parse::<f64>() {
+                out.push(v);
+            }
+            current.clear();
+        }
+    }
+    out
+}
+
+#[test]
+fn the_incidents_readme_cites_what_compare_says_for_004() {
+    // The cheapest incident's three comparisons, rerun as cited (10
+    // replications from the file's seed): the README cannot drift from them.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/incidents/README.md")).unwrap();
+    let rows: Vec<Vec<String>> = readme
+        .lines()
+        .filter(|l| l.starts_with("| 004 → ["))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "004 has three counterfactuals");
+    let dir = common::scratch("compare", "readme");
+    for cells in rows {
+        let file = &cells[0][cells[0].find('(').unwrap() + 1..cells[0].find(')').unwrap()];
+        let out = dir.join(file);
+        let o = lbsim(&[
+            "compare",
+            "scenarios/incidents/004-wrong-route-on-web-01.yaml",
+            &format!("scenarios/incidents/{file}"),
+            "--replications",
+            "10",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        let c = json(&out.join("compare.json"));
+        for (cell, metric, decimals) in [
+            (&cells[1], "incident_users_affected_pct", 1),
+            (&cells[2], "incident_error_rate_pct", 1),
+            (&cells[3], "impact_min", 1),
+        ] {
+            let r = row(&c, metric);
+            let cited = numbers(cell);
+            let tolerance = 0.5 * 10f64.powi(-decimals) + 1e-9;
+            for (i, key) in ["baseline_mean", "changed_mean", "difference"].iter().enumerate() {
+                let fresh = f(&r[key]);
+                assert!((cited[i] - fresh).abs() <= tolerance, "{file} {metric} {key}: README {} vs {fresh}", cited[i]);
+            }
+            assert!(cell.contains(r["verdict"].as_str().unwrap()), "{file} {metric}: {cell} vs {}", r["verdict"]);
+        }
+    }
+}
