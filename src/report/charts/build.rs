@@ -199,11 +199,7 @@ fn errors(t: &Timeline) -> Figure {
         t.line("errors (all failures)", colours::ERRORS, &d.error_rate, 100.0),
         t.line("timeouts (client waited)", colours::TIMEOUTS, &d.timeout_rate, 100.0),
     ];
-    let y = scale::from_zero(
-        100.0 * top(d.error_rate.iter().chain(&d.timeout_rate).copied()),
-        1.0,
-        "failed (% of answered requests)",
-    );
+    let y = scale::rate_percent(top_of(&lines), "failed (% of answered requests)");
     t.figure("errors", "Error and timeout rates", y, Plot::Lines(lines))
 }
 
@@ -213,8 +209,7 @@ fn users(t: &Timeline) -> Figure {
         t.line("failed or slowed", colours::SLOWED, &d.users_affected_or_slowed_pct, 1.0),
         t.line("failed at least once", colours::AFFECTED, &d.users_affected_pct, 1.0),
     ];
-    let max = top(d.users_affected_pct.iter().chain(&d.users_affected_or_slowed_pct).copied());
-    let y = scale::from_zero(max, 1.0, "users affected (% of active users)");
+    let y = scale::rate_percent(top_of(&lines), "users affected (% of active users)");
     let mut fig = t.figure("users", "Users affected so far", y, Plot::Lines(lines));
     fig.notes.push("cumulative since the warm-up".to_string());
     fig
@@ -421,7 +416,7 @@ impl Overlay<'_> {
     fn errors(&self) -> Figure {
         let lines: Vec<Line> =
             self.sides.iter().map(|s| s.line("errors", &s.t.data.error_rate, 100.0, false)).collect();
-        let y = scale::from_zero(top_of(&lines), 1.0, "failed (% of answered requests)");
+        let y = scale::rate_percent(top_of(&lines), "failed (% of answered requests)");
         self.figure("compare-errors", "Error rate", y, lines)
     }
 
@@ -437,7 +432,7 @@ impl Overlay<'_> {
                 ]
             })
             .collect();
-        let y = scale::from_zero(top_of(&lines), 1.0, "users affected (% of active users)");
+        let y = scale::rate_percent(top_of(&lines), "users affected (% of active users)");
         let mut fig = self.figure("compare-users", "Users affected so far", y, lines);
         fig.notes.push("cumulative since the warm-up".to_string());
         fig

@@ -111,6 +111,13 @@ pub fn percent(max: f64, label: &str) -> Scale {
     Scale { lo: 0.0, hi: 100.0, log: false, ticks, label: label.to_string() }
 }
 
+/// A rate in percent from 0 to a clean value above `max` (at least 1%),
+/// but not past 100% for rates that reach it.
+pub fn rate_percent(max: f64, label: &str) -> Scale {
+    let scale = from_zero(max, 1.0, label);
+    if scale.hi > 100.0 && max <= 100.0 { percent(max, label) } else { scale }
+}
+
 /// A plain number with as many decimals as `step` has (so that an axis's
 /// ticks all have the same), thousands grouped.
 pub fn number(v: f64, step: f64) -> String {
@@ -370,6 +377,9 @@ mod tests {
         assert_eq!(duration_s(7200.0), "2 h");
         assert_eq!(texts(&percent(40.0, "x")), ["0", "20", "40", "60", "80", "100"]);
         assert_eq!(percent(130.0, "x").hi, 150.0);
+        assert_eq!(rate_percent(100.0, "x").hi, 100.0);
+        assert_eq!(rate_percent(40.0, "x").hi, 50.0);
+        assert!((rate_percent(0.0, "x").hi - 1.2).abs() < 1e-9);
     }
 
     #[test]
