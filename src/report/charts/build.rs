@@ -77,8 +77,8 @@ impl<'a> Timeline<'a> {
         Marks {
             end_s: self.end_s(),
             warmup_s: finite_or_zero(d.warmup_s),
-            changes: vec![ChangeSet { colour: colours::CHANGE, owner: None, marks: d.changes.clone() }],
-            alerts: d.alerts.clone(),
+            changes: vec![ChangeSet { colour: colours::CHANGE, owner: None, marks: placed(&d.changes) }],
+            alerts: d.alerts.iter().filter(|a| a.at_s.is_finite()).cloned().collect(),
         }
     }
 
@@ -135,8 +135,9 @@ struct Group {
 /// traffic over the run (in their own order) and the rest as "others".
 fn share_groups(share: &[Vec<f32>], names: &[String]) -> Vec<Group> {
     let n = share.len().min(names.len());
-    let alone =
-        |rank: usize, s: usize| Group { label: names[s].clone(), colour: colours::server(rank), members: vec![s] };
+    // The colours of the per-server lines, while those are drawn; by rank past that.
+    let colour = |rank: usize, s: usize| colours::server(if n <= MAX_SERVER_LINES { s } else { rank });
+    let alone = |rank: usize, s: usize| Group { label: names[s].clone(), colour: colour(rank, s), members: vec![s] };
     if n <= MAX_SHARE_BANDS {
         return (0..n).map(|s| alone(s, s)).collect();
     }
@@ -356,12 +357,7 @@ impl<'a> Side<'a> {
 
 /// A run's name cut to fit a legend.
 fn short(label: &str) -> String {
-    const MAX: usize = 24;
-    if label.chars().count() <= MAX {
-        return label.to_string();
-    }
-    let cut: String = label.chars().take(MAX - 1).collect();
-    format!("{cut}…")
+    scale::abbreviate(label, 24)
 }
 
 struct Overlay<'a> {
@@ -387,10 +383,13 @@ impl Overlay<'_> {
     fn marks(&self) -> Marks {
         let [a, b] = self.data();
         let changes = if same_changes(&a.changes, &b.changes) {
-            vec![ChangeSet { colour: colours::CHANGE, owner: None, marks: b.changes.clone() }]
+            vec![ChangeSet { colour: colours::CHANGE, owner: None, marks: placed(&b.changes) }]
         } else {
-            let set =
-                |s: &Side| ChangeSet { colour: s.colour, owner: Some(short(s.label)), marks: s.t.data.changes.clone() };
+            let set = |s: &Side| ChangeSet {
+                colour: s.colour,
+                owner: Some(short(s.label)),
+                marks: placed(&s.t.data.changes),
+            };
             self.sides.iter().map(set).filter(|c| !c.marks.is_empty()).collect()
         };
         let warmup_s = finite_or_zero(a.warmup_s).max(finite_or_zero(b.warmup_s));
@@ -444,6 +443,11 @@ impl Overlay<'_> {
     }
 }
 
+/// The changes that have a place on the time axis.
+fn placed(changes: &[ChangeMark]) -> Vec<ChangeMark> {
+    changes.iter().filter(|c| c.from_s.is_finite()).cloned().collect()
+}
+
 /// Whether two runs' changes are the same (then they are drawn once).
 fn same_changes(a: &[ChangeMark], b: &[ChangeMark]) -> bool {
     let key = |c: &ChangeMark| (c.from_s.to_bits(), c.until_s.map(f64::to_bits), c.instant, c.label.clone());
@@ -453,6 +457,7 @@ fn same_changes(a: &[ChangeMark], b: &[ChangeMark]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::chartdata::AlertMark;
 
     fn data(servers: usize, buckets: usize) -> ChartData {
         let share = 1.0 / servers as f32;
@@ -478,6 +483,31 @@ mod tests {
         assert_eq!(groups[7].members.len(), 493);
         let few = data(2, 10);
         assert_eq!(share_groups(&few.share, &few.servers).len(), 2);
+    }
+
+    #[test]
+    fn a_server_keeps_its_colour_while_lines_are_drawn_per_server() {
+        let mut d = data(10, 4);
+        d.share[9] = vec![0.5; 4];
+        let groups = share_groups(&d.share, &d.servers);
+        let s9 = groups.iter().find(|g| g.label == "s9").unwrap();
+        assert_eq!(s9.colour, colours::server(9));
+        let mut many = data(40, 4);
+        many.share[39] = vec![0.5; 4];
+        let groups = share_groups(&many.share, &many.servers);
+        assert_eq!(groups[6].label, "s39");
+        assert_eq!(groups[6].colour, colours::server(6));
+    }
+
+    #[test]
+    fn marks_without_a_time_are_left_out() {
+        let mut d = data(2, 10);
+        let alert = |at_s: f64| AlertMark { at_s, resolved_s: None, label: "a".into() };
+        d.alerts = vec![alert(f64::NAN), alert(30.0)];
+        d.changes = vec![ChangeMark { from_s: f64::NAN, until_s: None, instant: true, label: "c".into() }];
+        let marks = Timeline::of(&d).marks();
+        assert_eq!(marks.alerts.len(), 1);
+        assert!(marks.changes[0].marks.is_empty());
     }
 
     #[test]

@@ -330,9 +330,18 @@ pub fn rows(labels: &[String], title: &str) -> Scale {
         .iter()
         .enumerate()
         .step_by(every)
-        .map(|(i, text)| Tick { at: (n - i) as f64 - 0.5, text: text.clone() })
+        .map(|(i, text)| Tick { at: (n - i) as f64 - 0.5, text: abbreviate(text, 28) })
         .collect();
     Scale { lo: 0.0, hi: n.max(1) as f64, log: false, ticks, label: title.to_string() }
+}
+
+/// `text` cut to `max` characters, an ellipsis marking the cut.
+pub fn abbreviate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 #[cfg(test)]
@@ -444,6 +453,9 @@ mod tests {
         assert_eq!(s.hi, 60.0);
         assert_eq!(s.ticks[0], Tick { at: 59.5, text: "s0".into() });
         assert!(s.ticks.len() <= 24);
+        let long = rows(&["a-very-long-server-name-from-a-generator-001".to_string()], "server");
+        assert_eq!(long.ticks[0].text, "a-very-long-server-name-fro…");
+        assert_eq!(abbreviate("short", 24), "short");
     }
 
     #[test]
