@@ -1,0 +1,75 @@
+//! Turning a figure into the bytes written to disk: SVG text, and a PNG
+//! encoded in memory from an RGB buffer. Text is laid out with DejaVu Sans,
+//! embedded in the binary and registered once, so that charts come out the
+//! same on any machine, fonts installed or not; the SVG names a generic
+//! family so that browsers draw it with what they have.
+
+use std::sync::OnceLock;
+
+use ab_glyph::FontRef;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::draw::{HEIGHT, WIDTH, draw};
+use super::figure::Figure;
+use super::raster::Raster;
+
+/// The family the charts' text asks for, in SVG and for layout.
+pub const FAMILY: &str = "sans-serif";
+
+static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// Registers the embedded font under [`FAMILY`] the first time it is
+/// needed; whether that worked.
+pub fn font_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok())
+}
+
+/// The embedded font, for drawing the PNGs' text.
+fn font() -> Result<&'static FontRef<'static>, String> {
+    static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(DEJAVU_SANS).ok())
+        .as_ref()
+        .ok_or_else(|| "the embedded font is unreadable".to_string())
+}
+
+/// The figure as an SVG document.
+pub fn svg(fig: &Figure) -> Result<String, String> {
+    font_ready();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(fig, &root).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// The figure as a PNG image.
+pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
+    font_ready();
+    let font = font()?;
+    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    {
+        let canvas = Raster::new(BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)), font);
+        let root = canvas.into_drawing_area();
+        draw(fig, &root).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    encode_png(&rgb, WIDTH, HEIGHT).map_err(|e| e.to_string())
+}
+
+/// An RGB buffer as PNG. Fast compression: charts are written by every
+/// run, and flat colours compress well even so.
+pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
+    Ok(out)
+}
