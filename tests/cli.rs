@@ -19,8 +19,11 @@ servers:
   app-{1..3}: {workers: 2, queue_limit: 20, service: {exponential: 15ms}}
 ";
 
+/// The charts every run writes, as `<name>.svg` and `<name>.png`.
+const CHARTS: [&str; 7] = ["traffic-share", "latency", "errors", "users", "utilisation", "queue", "latency-spectrum"];
+
 #[test]
-fn run_writes_the_three_reports_and_a_readable_table() {
+fn run_writes_every_report_and_a_readable_table() {
     let dir = common::scratch("cli", "run");
     let scenario = write(&dir, "small.yaml", SMALL);
     let out = dir.join("out");
@@ -31,7 +34,21 @@ fn run_writes_the_three_reports_and_a_readable_table() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["events.csv", "servers.csv", "summary.json", "timeseries.csv"]);
+    let mut expected: Vec<String> = CHARTS.iter().flat_map(|c| [format!("{c}.png"), format!("{c}.svg")]).collect();
+    expected.extend(
+        ["events.csv", "report.html", "report.md", "servers.csv", "summary.json", "timeseries.csv"].map(String::from),
+    );
+    expected.sort();
+    assert_eq!(files, expected);
+    assert!(table.contains(&format!("Reports in {}/: report.html, report.md,", out.display())), "{table}");
+    assert!(table.contains("7 charts (.svg and .png)"), "{table}");
+
+    // --no-charts leaves out the SVG and PNG files, and only them.
+    let bare = dir.join("bare");
+    let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", bare.to_str().unwrap(), "--quiet", "--no-charts"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bare_files = std::fs::read_dir(&bare).unwrap().count();
+    assert_eq!(bare_files, 6);
     let s = json(&out.join("summary.json"));
     assert_eq!(s["scenario"]["name"], "small");
     assert_eq!(s["scenario"]["seed"], 3);
@@ -75,12 +92,18 @@ fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
     let a = run("a", &[]);
     let b = run("b", &[]);
     let c = run("c", &["--seed", "4"]);
-    for f in ["summary.json", "timeseries.csv", "servers.csv", "events.csv"] {
+    let mut files: Vec<String> =
+        ["summary.json", "timeseries.csv", "servers.csv", "events.csv", "report.html", "report.md"]
+            .map(String::from)
+            .to_vec();
+    files.extend(CHARTS.iter().flat_map(|c| [format!("{c}.png"), format!("{c}.svg")]));
+    for f in &files {
         let fa = std::fs::read(a.join(f)).unwrap();
-        assert_eq!(fa, std::fs::read(b.join(f)).unwrap(), "{f} differs between identical runs");
-        // (this scenario has no events: its events.csv is only the header)
-        if f != "events.csv" {
-            assert_ne!(fa, std::fs::read(c.join(f)).unwrap(), "{f} did not change with the seed");
+        assert!(fa == std::fs::read(b.join(f)).unwrap(), "{f} differs between identical runs");
+        // (this scenario has no events and no failures: its events.csv is
+        // only the header, its error and users charts flat lines at zero)
+        if f != "events.csv" && !f.starts_with("errors.") && !f.starts_with("users.") {
+            assert!(fa != std::fs::read(c.join(f)).unwrap(), "{f} did not change with the seed");
         }
     }
     assert_eq!(json(&c.join("summary.json"))["scenario"]["seed"], 4);

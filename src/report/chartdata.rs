@@ -151,11 +151,17 @@ fn ratio_or_nan(part: f64, whole: f64) -> f64 {
 }
 
 /// The applied changes: spans until their revert (automatic or by a later
-/// `revert` entry) or the end of the run; restarts, crashes and reverts as
-/// instants. Notes are left to the report's timeline table.
+/// `revert` entry); restarts and reverts as instants. A change never undone
+/// is shaded to the end of the run only when it is the incident's first
+/// change; later permanent ones (a deploy, a resize) are instants, or their
+/// shading would cover everything after them. Notes are left to the
+/// report's timeline table.
 fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     let timeline = &r.world.timeline;
     let secs = |ns: u64| ns as f64 / 1e9;
+    let first_change = timeline.iter().enumerate().position(|(i, t)| {
+        !r.blocked_changes.contains(&i) && !matches!(t.change, Change::Note | Change::Revert { .. })
+    });
     let mut marks = Vec::new();
     for (i, t) in timeline.iter().enumerate() {
         if r.blocked_changes.contains(&i) || secs(t.at) > end_s {
@@ -175,7 +181,8 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
-                (false, until.map(secs).filter(|&u| u < end_s))
+                let permanent = until.is_none() && first_change != Some(i);
+                (permanent, until.map(secs).filter(|&u| u < end_s))
             }
         };
         marks.push(ChangeMark { from_s: secs(t.at), until_s: until, instant, label });
@@ -183,20 +190,21 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     marks
 }
 
-/// (quantile, ms) from 0 to 1 - 1/count, every 0.05 of a nine.
+/// (quantile, ms) from 0 to 1 - 1/count, every 0.05 of a nine, with the
+/// usual percentiles (p50 ... p99.99) as exact points of their own, so a
+/// reader of the line finds the same p50 as the summary.
 fn spectrum(w: &WindowStats) -> Vec<(f64, f64)> {
     let count = w.completed;
     if count == 0 {
         return Vec::new();
     }
-    let top_nines = (count as f64).log10();
-    let steps = (top_nines / 0.05).floor() as u32;
-    (0..=steps)
-        .map(|k| {
-            let q = 1.0 - 10f64.powf(-0.05 * f64::from(k));
-            (q, w.latency_quantile_ms(q))
-        })
-        .collect()
+    let top_q = 1.0 - 1.0 / count as f64;
+    let steps = ((count as f64).log10() / 0.05).floor() as u32;
+    let mut qs: Vec<f64> = (0..=steps).map(|k| 1.0 - 10f64.powf(-0.05 * f64::from(k))).collect();
+    qs.extend([0.5, 0.9, 0.99, 0.999, 0.9999].into_iter().filter(|&q| q <= top_q));
+    qs.sort_by(f64::total_cmp);
+    qs.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+    qs.into_iter().map(|q| (q, w.latency_quantile_ms(q))).collect()
 }
 
 #[cfg(test)]
@@ -224,6 +232,7 @@ timeline:
   - {at: 4m, server: a, action: restart}
   - {at: 6m, revert: slow-b, fix: true}
   - {name: errors, at: 7m, server: a, error_rate: 30%, duration: 1m}
+  - {name: resize, at: 9m, server: b, workers: 10}
 alerts:
   - {name: error-spike, metric: error_rate, above: 5%, for: 20s}
 ";
@@ -259,17 +268,26 @@ alerts:
         let last = *affected.last().unwrap();
         assert!((last - users.pct(users.affected())).abs() < 1e-9);
         // Changes: slow-b until its revert, the restart and the revert as
-        // instants, the error burst until its automatic revert.
+        // instants, the error burst until its automatic revert, the
+        // permanent resize as an instant.
         let marks: Vec<(f64, Option<f64>, bool)> = d.changes.iter().map(|c| (c.from_s, c.until_s, c.instant)).collect();
         assert_eq!(
             marks,
-            [(120.0, Some(360.0), false), (240.0, None, true), (360.0, None, true), (420.0, Some(480.0), false)]
+            [
+                (120.0, Some(360.0), false),
+                (240.0, None, true),
+                (360.0, None, true),
+                (420.0, Some(480.0), false),
+                (540.0, None, true)
+            ]
         );
         assert_eq!(d.changes[0].label, "slow-b");
         assert!(d.alerts.iter().any(|a| a.label == "error-spike" && a.at_s > 420.0 && a.at_s < 480.0));
         // The spectrum climbs from the median to the tail.
         assert_eq!(d.spectrum[0].0, 0.0);
         assert!(d.spectrum.windows(2).all(|w| w[1].0 > w[0].0 && w[1].1 >= w[0].1));
+        let p50 = d.spectrum.iter().find(|(q, _)| *q == 0.5).expect("p50 is a point of its own").1;
+        assert_eq!(p50, r.recorder.measured().latency_summary().p50);
         let (q_top, _) = *d.spectrum.last().unwrap();
         assert!(q_top <= 1.0 - 1.0 / r.recorder.measured().completed as f64 + 1e-12);
     }

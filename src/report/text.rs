@@ -287,14 +287,51 @@ pub fn render(s: &Summary, files: &[String]) -> String {
     }
     if !files.is_empty() {
         let _ = writeln!(o);
-        let _ = writeln!(o, "Reports: {}", files.join(", "));
+        let _ = writeln!(o, "{}", reports_line(files));
     }
     o
+}
+
+/// The files written, on one line: their directory, the human reports
+/// first, then the data files, with the charts counted rather than listed.
+fn reports_line(files: &[String]) -> String {
+    let paths: Vec<&std::path::Path> = files.iter().map(std::path::Path::new).collect();
+    let name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = paths[0].parent().map(|d| d.display().to_string()).unwrap_or_default();
+    let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
+    let mut names: Vec<String> = paths.iter().map(|p| name(p)).filter(|n| !is_chart(n)).collect();
+    names.sort_by_key(|n| (!n.starts_with("report."), n.clone()));
+    let charts = paths.iter().filter(|p| name(p).ends_with(".svg")).count();
+    if charts > 0 {
+        names.push(format!("{charts} charts (.svg and .png)"));
+    }
+    format!("Reports in {dir}/: {}", names.join(", "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reports_line_names_the_directory_reports_first_and_counts_charts() {
+        let files: Vec<String> = [
+            "events.csv",
+            "latency.png",
+            "latency.svg",
+            "queue.png",
+            "queue.svg",
+            "report.html",
+            "report.md",
+            "summary.json",
+        ]
+        .iter()
+        .map(|n| format!("output/q/{n}"))
+        .collect();
+        assert_eq!(
+            reports_line(&files),
+            "Reports in output/q/: report.html, report.md, events.csv, summary.json, 2 charts (.svg and .png)"
+        );
+    }
 
     #[test]
     fn numbers_read_well() {
