@@ -32,7 +32,9 @@ enum Command {
         lbsim run scenarios/quickstart.yaml\n  \
         lbsim run scenarios/quickstart.yaml --set clients.web.rate=900/s --seed 7 --out /tmp/q\n  \
         lbsim run scenarios/quickstart.yaml --json | jq .latency_ms\n\n\
-        Reports go to output/<scenario name>/ unless --out is given: summary.json, timeseries.csv, servers.csv, events.csv.\n\
+        Reports go to output/<scenario name>/ unless --out is given: report.html (self-contained, for reviews), \
+        report.md (a predicted postmortem), summary.json, timeseries.csv, servers.csv, events.csv, and charts as SVG \
+        and PNG (traffic-share, latency, errors, users, utilisation, queue, latency-spectrum; --no-charts skips them).\n\
         Exit status 1 when a declared SLO fails (unless --no-fail).")]
     Run {
         /// Scenario file (YAML or JSON).

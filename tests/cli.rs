@@ -202,7 +202,7 @@ fn json_goes_to_stdout_and_diagnostics_to_stderr() {
 
 #[test]
 fn help_is_complete_with_examples() {
-    for cmd in ["run", "verify"] {
+    for cmd in ["run", "verify", "graph", "compare"] {
         let o = lbsim(&[cmd, "--help"]);
         assert!(o.status.success());
         let text = String::from_utf8_lossy(&o.stdout);

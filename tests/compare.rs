@@ -178,6 +178,13 @@ fn compare_writes_csv_markdown_and_json_that_agree_and_can_fail_ci() {
     assert!(md.contains("| latency p99 |") && md.contains("**worse**"), "{md}");
     assert!(md.contains("common random numbers"), "{md}");
 
+    // Charts overlaying the first replication of both sides.
+    for chart in ["compare-latency", "compare-errors", "compare-users", "compare-spectrum"] {
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.contains("tier (changed)") && svg.contains("tier"), "{chart}.svg names both sides");
+        assert!(std::fs::read(out.join(format!("{chart}.png"))).unwrap().starts_with(b"\x89PNG"), "{chart}.png");
+    }
+
     // --fail-on-worse turns a worse metric into exit status 1, for CI.
     let o = run(&["--fail-on-worse"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
