@@ -92,11 +92,22 @@ impl WallClock {
         if self.offset_min == 0 {
             out.push('Z');
         } else {
-            let sign = if self.offset_min < 0 { '-' } else { '+' };
-            let abs = self.offset_min.unsigned_abs();
-            out.push_str(&format!("{sign}{:02}:{:02}", abs / 60, abs % 60));
+            out.push_str(&self.offset_text());
         }
         out
+    }
+
+    /// The start's offset as `+02:00` or `-05:30` (`+00:00` for UTC).
+    fn offset_text(&self) -> String {
+        let sign = if self.offset_min < 0 { '-' } else { '+' };
+        let abs = self.offset_min.unsigned_abs();
+        format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
+    }
+
+    /// The zone the times are shown in, for headings and axis titles: `UTC`,
+    /// `UTC+02:00`, `UTC-05:30`.
+    pub fn zone_name(&self) -> String {
+        if self.offset_min == 0 { "UTC".to_string() } else { format!("UTC{}", self.offset_text()) }
     }
 
     /// The time of day `ns_since_start` after the start, `HH:MM:SS` in the
@@ -484,6 +495,9 @@ mod tests {
             assert_eq!(clock(text).format(0), text);
             assert_eq!(clock(text).to_string(), text);
         }
+        assert_eq!(c.zone_name(), "UTC");
+        assert_eq!(clock("2023-03-01T10:00:00-08:00").zone_name(), "UTC-08:00");
+        assert_eq!(clock("2024-12-31T23:59:59+05:30").zone_name(), "UTC+05:30");
         // Seconds are optional; `t`, `z` and a space separator are accepted.
         assert_eq!(clock("2024-06-01T14:00Z"), c);
         assert_eq!(clock("2024-06-01t14:00:00z"), c);
