@@ -249,3 +249,24 @@ fn render_svg(out: &OutputDir, dot_path: &Path) -> Result<Option<PathBuf>, Error
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_stays_hidden_when_disabled_or_off_a_terminal() {
+        // Disabled (--json, --quiet): never drawn, however long the work.
+        let quiet = Progress::new(false, "t", 10);
+        std::thread::sleep(Progress::DELAY);
+        quiet.inc(1);
+        assert!(quiet.is_hidden());
+        // Enabled, but the test harness's stderr is not a terminal.
+        if !std::io::stderr().is_terminal() {
+            let piped = Progress::new(true, "t", 10);
+            std::thread::sleep(Progress::DELAY);
+            piped.set(5);
+            assert!(piped.is_hidden());
+        }
+    }
+}

@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::app::{Progress, load};
 use crate::error::Error;
 use crate::metrics::NullSink;
+use crate::model::World;
 use crate::report::chartdata::ChartData;
 use crate::report::{self, OutputDir, RunContext, Summary};
 use crate::sim::Simulation;
@@ -128,21 +129,21 @@ const METRICS: &[Metric] = &[
         label: "latency mean",
         unit: "ms",
         better: Better::Lower,
-        get: |s| Some(s.latency_ms.mean),
+        get: |s| served(s).then_some(s.latency_ms.mean),
     },
     Metric {
         key: "latency_p50_ms",
         label: "latency p50",
         unit: "ms",
         better: Better::Lower,
-        get: |s| Some(s.latency_ms.p50),
+        get: |s| served(s).then_some(s.latency_ms.p50),
     },
     Metric {
         key: "latency_p99_ms",
         label: "latency p99",
         unit: "ms",
         better: Better::Lower,
-        get: |s| Some(s.latency_ms.p99),
+        get: |s| served(s).then_some(s.latency_ms.p99),
     },
     Metric {
         key: "throughput_rps",
@@ -188,6 +189,12 @@ const METRICS: &[Metric] = &[
     },
 ];
 
+/// Latency is only defined when something succeeded: a run where every
+/// request failed has no latency, not a latency of zero.
+fn served(s: &Summary) -> bool {
+    s.requests.completed > 0
+}
+
 /// One metric compared.
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
@@ -203,12 +210,14 @@ pub struct Row {
     pub difference: f64,
     pub difference_low: f64,
     pub difference_high: f64,
-    /// The difference relative to the baseline mean, % (null when that is 0).
+    /// The difference relative to the baseline mean over the paired
+    /// replications, % (null when that is 0).
     pub relative_pct: Option<f64>,
     pub significant: bool,
     /// `better`, `worse`, `negligible` (significant, but smaller than the
     /// minimum effect), `no significant change`, or `not comparable` (fewer
-    /// than two replications define it on both sides).
+    /// than two replications define it, or the sides define it in different
+    /// replications).
     pub verdict: &'static str,
     /// Replications where both runs define the metric.
     pub pairs: usize,
@@ -243,9 +252,10 @@ pub struct CompareOutcome {
     pub exit_code: i32,
 }
 
-/// The two sides: file, overrides, and display name.
+/// The two sides: the world as loaded (each replication clones it with its
+/// own seed, so the file is read once), overrides, and display name.
 struct Side {
-    path: PathBuf,
+    world: World,
     sets: Vec<String>,
     name: String,
     file: String,
@@ -257,13 +267,14 @@ struct Outcome {
     charts: Option<ChartData>,
 }
 
-fn run_one(side: &Side, seed: u64, keep_charts: bool) -> Result<Outcome, Error> {
-    let (world, source) = load(&side.path, &side.sets, Some(seed))?;
+fn run_one(side: &Side, seed: u64, keep_charts: bool) -> Outcome {
+    let mut world = side.world.clone();
+    world.seed = seed;
     let result = Simulation::new(world, Box::new(NullSink)).run(|_| {});
-    let ctx = RunContext { file: source.display_name(), overrides: side.sets.clone(), reproducible: true };
+    let ctx = RunContext { file: side.file.clone(), overrides: side.sets.clone(), reproducible: true };
     let summary = Summary::build(&result, &ctx);
     let charts = keep_charts.then(|| ChartData::from_run(&result));
-    Ok(Outcome { summary, charts })
+    Outcome { summary, charts }
 }
 
 /// Runs both sides over the replications and writes the reports.
@@ -297,19 +308,18 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     };
     let sides = [
         Side {
-            path: opts.baseline.clone(),
-            sets: opts.sets.clone(),
             name: base_world.name.clone(),
+            world: base_world,
+            sets: opts.sets.clone(),
             file: base_src.display_name(),
         },
-        Side { path: changed_path, sets: changed_sets, name: changed_name, file: changed_src.display_name() },
+        Side { world: changed_world, sets: changed_sets, name: changed_name, file: changed_src.display_name() },
     ];
-    drop((base_world, changed_world));
 
     let n = opts.replications;
     let progress = Progress::new(!opts.json && !opts.quiet, "compare", 2 * n as u64);
     let jobs: Vec<(usize, usize)> = (0..n).flat_map(|i| [(0, i), (1, i)]).collect();
-    let outcomes: Vec<Result<Outcome, Error>> = jobs
+    let outcomes: Vec<Outcome> = jobs
         .par_iter()
         .map(|&(side, i)| {
             let r = run_one(&sides[side], first_seed.wrapping_add(i as u64), i == 0 && !opts.no_charts);
@@ -320,8 +330,8 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     progress.finish();
     let mut base = Vec::with_capacity(n);
     let mut changed = Vec::with_capacity(n);
-    for ((side, _), o) in jobs.iter().zip(outcomes) {
-        if *side == 0 { base.push(o?) } else { changed.push(o?) }
+    for (&(side, _), o) in jobs.iter().zip(outcomes) {
+        if side == 0 { base.push(o) } else { changed.push(o) }
     }
 
     let comparison = Comparison {
@@ -390,11 +400,17 @@ fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence:
         Better::Lower => d.mean < 0.0,
         Better::Higher => d.mean > 0.0,
     };
-    let relative_pct = (ea.mean.abs() > 0.0 && d.mean.is_finite()).then(|| 100.0 * d.mean / ea.mean);
+    // Relative to the baseline over the same pairs the difference is taken on.
+    let paired_base = pa.iter().sum::<f64>() / pa.len() as f64;
+    let relative_pct = (paired_base.abs() > 0.0 && d.mean.is_finite()).then(|| 100.0 * d.mean / paired_base);
     // From a baseline of zero every change is large.
     let large = relative_pct.is_none_or(|p| p.abs() >= min_effect_pct);
+    // When the sides disagree on whether the metric exists (an alert fired
+    // in 10 baseline runs and 7 changed ones), a difference over the runs
+    // where both have it would hide that disagreement.
+    let comparable = pa.len() >= 2 && pa.len() == ea.n && pa.len() == eb.n;
     let verdict = match (significant, large, improves) {
-        _ if pa.len() < 2 => "not comparable",
+        _ if !comparable => "not comparable",
         (false, _, _) => "no significant change",
         (true, false, _) => "negligible",
         (true, true, true) => "better",
@@ -509,8 +525,8 @@ fn header(c: &Comparison) -> [String; COLUMNS] {
 fn replication_note(c: &Comparison) -> String {
     let mut s = format!(
         "{} replications each, common random numbers (replication i of both uses seed {} + i); paired Student-t \
-         intervals at {}% confidence; significant when the interval excludes zero, better or worse when also at \
-         least {}% of the baseline (smaller: negligible). Differences are changed minus baseline; pp = percentage \
+         intervals at {}% confidence, each metric on its own; significant when the interval excludes zero, better or \
+         worse when also at least {}% of the baseline (smaller: negligible). Differences are changed minus baseline; pp = percentage \
          points.",
         c.replications,
         c.first_seed,
@@ -680,6 +696,42 @@ mod tests {
         assert_eq!((r.difference_low, r.difference_high, r.verdict), (-1.0, -1.0, "better"));
         // One pair is not enough for an interval.
         assert_eq!(verdict(&[50.0], &[40.0], 1.0).verdict, "not comparable");
+    }
+
+    #[test]
+    fn a_run_where_nothing_succeeded_has_no_latency() {
+        let metric = METRICS.iter().find(|m| m.key == "latency_p99_ms").unwrap();
+        let mut o = outcome_with(50.0);
+        assert!((metric.get)(&o.summary).is_some());
+        o.summary.requests.completed = 0;
+        assert_eq!((metric.get)(&o.summary), None);
+    }
+
+    #[test]
+    fn sides_that_disagree_on_whether_a_metric_exists_are_not_compared() {
+        let metric = METRICS.iter().find(|m| m.key == "time_to_detect_min").unwrap();
+        let side = |detections: &[Option<f64>]| -> Vec<Outcome> {
+            detections
+                .iter()
+                .map(|d| {
+                    let mut o = outcome_with(50.0);
+                    o.summary.impact.time_to_detect_s = *d;
+                    o
+                })
+                .collect()
+        };
+        // The alert fired in all three baseline runs, in two changed ones:
+        // the two pairs alone would call it better.
+        let base = side(&[Some(600.0), Some(660.0), Some(600.0)]);
+        let r = compare_metric(metric, &base, &side(&[Some(60.0), None, Some(60.0)]), 0.95, 1.0);
+        assert_eq!((r.pairs, r.baseline_defined, r.changed_defined), (2, 3, 2));
+        assert_eq!(r.verdict, "not comparable");
+        // Defined in the same runs on both sides: compared, and the relative
+        // change is taken over those runs (the pair at 660 is left out).
+        let base = side(&[Some(600.0), None, Some(600.0)]);
+        let r = compare_metric(metric, &base, &side(&[Some(60.0), None, Some(60.0)]), 0.95, 1.0);
+        assert_eq!((r.pairs, r.verdict), (2, "better"));
+        assert!((r.relative_pct.unwrap() + 90.0).abs() < 1e-9, "{:?}", r.relative_pct);
     }
 
     #[test]
