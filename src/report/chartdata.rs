@@ -4,8 +4,6 @@
 //! renderers in `charts` only read it, so they can be tested on synthetic
 //! data.
 
-use serde::Serialize;
-
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
 use crate::model::timeline::Change;
@@ -15,7 +13,7 @@ use crate::sim::RunResult;
 /// One timeline change as the charts show it: shaded from `from_s` to
 /// `until_s` (or to the end of the run when it was never reverted), or a
 /// vertical line when it is `instant` (a restart).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ChangeMark {
     pub from_s: f64,
     pub until_s: Option<f64>,
@@ -25,7 +23,7 @@ pub struct ChangeMark {
 }
 
 /// One alert firing: a marker at `at_s`, resolved at `resolved_s`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct AlertMark {
     pub at_s: f64,
     pub resolved_s: Option<f64>,
@@ -34,7 +32,7 @@ pub struct AlertMark {
 }
 
 /// The wall clock of the run's start, for axis labels in time of day.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug)]
 pub struct ClockAxis {
     /// Unix seconds of the run's start.
     pub start_unix_s: i64,
@@ -46,7 +44,7 @@ pub struct ClockAxis {
 /// per-bucket series) all have the same length, at most
 /// [`MAX_BUCKETS`]; per-server series are indexed `[server][bucket]`.
 /// Missing values (no traffic in a bucket) are NaN.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct ChartData {
     /// Scenario name, for titles.
     pub scenario: String,
