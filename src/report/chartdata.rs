@@ -4,6 +4,7 @@
 //! renderers in `charts` only read it, so they can be tested on synthetic
 //! data.
 
+use crate::clock::WallClock;
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
 use crate::model::timeline::Change;
@@ -31,15 +32,6 @@ pub struct AlertMark {
     pub label: String,
 }
 
-/// The wall clock of the run's start, for axis labels in time of day.
-#[derive(Clone, Copy, Debug)]
-pub struct ClockAxis {
-    /// Unix seconds of the run's start.
-    pub start_unix_s: i64,
-    /// The start's UTC offset, seconds (times are shown in it).
-    pub utc_offset_s: i32,
-}
-
 /// Everything the charts of one run draw. Bucket vectors (`t_s` and every
 /// per-bucket series) all have the same length, at most
 /// [`MAX_BUCKETS`]; per-server series are indexed `[server][bucket]`.
@@ -48,8 +40,9 @@ pub struct ClockAxis {
 pub struct ChartData {
     /// Scenario name, for titles.
     pub scenario: String,
-    /// Wall-clock axis when the scenario has a `start`.
-    pub clock: Option<ClockAxis>,
+    /// The scenario's `start`, when it has one: the time axis then reads in
+    /// time of day, in the start's offset.
+    pub clock: Option<WallClock>,
     /// Simulated seconds covered, and the warm-up left out of the statistics.
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -107,7 +100,7 @@ impl ChartData {
         let end_s = r.end.0 as f64 / 1e9;
         ChartData {
             scenario: w.name.clone(),
-            clock: w.clock.map(|c| ClockAxis { start_unix_s: c.epoch_s(), utc_offset_s: c.offset_min() * 60 }),
+            clock: w.clock,
             duration_s: end_s,
             warmup_s: (w.warmup.0 as f64 / 1e9).min(end_s),
             bucket_s: r.recorder.interval_ns() as f64 * f64::from(r.recorder.chart.per_bucket) / 1e9,

@@ -79,7 +79,8 @@ fn failed_png() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::chartdata::{AlertMark, ChangeMark, ClockAxis};
+    use crate::clock::WallClock;
+    use crate::report::chartdata::{AlertMark, ChangeMark};
 
     /// A made-up run: `servers` servers over `buckets` 10 s buckets, server 1
     /// slowed (and taking less traffic) from 30% to 60% of the run, a restart
@@ -103,7 +104,7 @@ mod tests {
         let total = |k: usize| (0..servers).map(|s| weight(k, s)).sum::<f64>();
         ChartData {
             scenario: format!("synthetic-{servers}"),
-            clock: clock.then_some(ClockAxis { start_unix_s: 1_717_250_400, utc_offset_s: 7200 }),
+            clock: clock.then_some(WallClock::from_parts(1_717_250_400, 120)),
             duration_s: end,
             warmup_s: end / 20.0,
             bucket_s: 10.0,
