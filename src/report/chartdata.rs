@@ -97,12 +97,12 @@ impl ChartData {
         let users_pct = |b: &Bucket, n: u64| {
             if b.users.active == 0 { f64::NAN } else { 100.0 * n as f64 / b.users.active as f64 }
         };
-        let end_s = r.end.0 as f64 / 1e9;
+        let end_s = r.end.as_secs_f64();
         ChartData {
             scenario: w.name.clone(),
             clock: w.clock,
             duration_s: end_s,
-            warmup_s: (w.warmup.0 as f64 / 1e9).min(end_s),
+            warmup_s: w.warmup.as_secs_f64().min(end_s),
             bucket_s: r.recorder.interval_ns() as f64 * f64::from(r.recorder.chart.per_bucket) / 1e9,
             t_s: per_bucket(&|b| b.start_ns as f64 / 1e9),
             request_rate: per_bucket(&|b| ratio_or_nan(b.requests as f64, b.seconds())),

@@ -8,6 +8,7 @@ use std::ops::Range;
 use plotters::coord::ranged1d::{KeyPointHint, KeyPointWeight, NoDefaultFormatting, Ranged, ValueFormatter};
 
 use crate::clock::{WallClock, civil_from_days};
+use crate::report::text::group_digits;
 
 /// Most ticks an axis gets; more crowd the labels.
 const MAX_TICKS: usize = 8;
@@ -128,19 +129,16 @@ pub fn number(v: f64, step: f64) -> String {
     group_thousands(&format!("{v:.decimals$}"))
 }
 
+/// A formatted number with its integer part grouped as in the reports'
+/// tables, but only from five digits: a four-digit tick (`1500`) reads as
+/// easily and keeps the axis narrow.
 fn group_thousands(text: &str) -> String {
     let (sign, rest) = text.strip_prefix('-').map_or(("", text), |r| ("-", r));
     let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
     if int.len() <= 4 {
         return text.to_string();
     }
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = group_digits(int);
     frac.map_or(format!("{sign}{grouped}"), |f| format!("{sign}{grouped}.{f}"))
 }
 
@@ -364,6 +362,7 @@ mod tests {
         assert_eq!(number(4.0, 2.0), "4");
         assert_eq!(number(12_500.0, 2500.0), "12,500");
         assert_eq!(number(1500.0, 500.0), "1500");
+        assert_eq!(number(-1_234_567.5, 0.5), "-1,234,567.5");
         assert_eq!(duration_ms(0.5), "500 µs");
         assert_eq!(duration_ms(20.0), "20 ms");
         assert_eq!(duration_ms(1500.0), "1.5 s");
