@@ -7,7 +7,7 @@
 use crate::clock::WallClock;
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
-use crate::model::timeline::Change;
+use crate::model::timeline::{Change, first_change, undone_at};
 use crate::scenario::Action;
 use crate::sim::RunResult;
 
@@ -144,15 +144,13 @@ fn ratio_or_nan(part: f64, whole: f64) -> f64 {
 /// The applied changes: spans until their revert (automatic or by a later
 /// `revert` entry); restarts and reverts as instants. A change never undone
 /// is shaded to the end of the run only when it is the incident's first
-/// change; later permanent ones (a deploy, a resize) are instants, or their
-/// shading would cover everything after them. Notes are left to the
-/// report's timeline table.
+/// change (the earliest, as the summary's impact takes it); later permanent
+/// ones (a deploy, a resize) are instants, or their shading would cover
+/// everything after them. Notes are left to the report's timeline table.
 fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     let timeline = &r.world.timeline;
     let secs = |ns: u64| ns as f64 / 1e9;
-    let first_change = timeline.iter().enumerate().position(|(i, t)| {
-        !r.blocked_changes.contains(&i) && !matches!(t.change, Change::Note | Change::Revert { .. })
-    });
+    let first_change = first_change(timeline, &r.blocked_changes);
     let mut marks = Vec::new();
     for (i, t) in timeline.iter().enumerate() {
         if r.blocked_changes.contains(&i) || secs(t.at) > end_s {
@@ -164,14 +162,7 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
             Change::Revert { .. } => (true, None),
             Change::Server { action: Some(Action::Restart), .. } => (true, None),
             _ => {
-                let by_entry = timeline[i + 1..].iter().find_map(|later| match later.change {
-                    Change::Revert { entry } if entry == i => Some(later.at),
-                    _ => None,
-                });
-                let until = match (t.revert_at, by_entry) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let until = undone_at(timeline, i);
                 let permanent = until.is_none() && first_change != Some(i);
                 (permanent, until.map(secs).filter(|&u| u < end_s))
             }
@@ -281,5 +272,30 @@ alerts:
         assert_eq!(p50, r.recorder.measured().latency_summary().p50);
         let (q_top, _) = *d.spectrum.last().unwrap();
         assert!(q_top <= 1.0 - 1.0 / r.recorder.measured().completed as f64 + 1e-12);
+    }
+
+    #[test]
+    fn the_change_shaded_to_the_end_is_the_earliest_not_the_first_listed() {
+        let scenario = "
+name: out-of-order
+seed: 1
+duration: 3m
+interval: 10s
+clients:
+  users: {target: lb, rate: 50/s, users: 50, timeout: 2s}
+balancers:
+  lb: {algorithm: round_robin, backends: [a, b]}
+servers:
+  a: {workers: 4, service: {exponential: 10ms}}
+  b: {workers: 4, service: {exponential: 10ms}}
+timeline:
+  - {name: resize, at: 2m, server: b, workers: 6}
+  - {name: slow-a, at: 1m, server: a, slow_down: 2}
+";
+        let world = load_str("t.yaml", scenario).unwrap_or_else(|e| panic!("{e}"));
+        let d = ChartData::from_run(&run_quiet(world));
+        let marks: Vec<(&str, f64, Option<f64>, bool)> =
+            d.changes.iter().map(|c| (c.label.as_str(), c.from_s, c.until_s, c.instant)).collect();
+        assert_eq!(marks, [("resize", 120.0, None, true), ("slow-a", 60.0, None, false)]);
     }
 }
