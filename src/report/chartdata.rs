@@ -90,9 +90,13 @@ impl ChartData {
         let w = &r.world;
         let buckets = &r.recorder.chart.buckets;
         let per_bucket = |f: &dyn Fn(&Bucket) -> f64| buckets.iter().map(f).collect::<Vec<f64>>();
-        let per_server = |f: &dyn Fn(&Bucket, usize) -> f64| {
-            (0..w.servers.len()).map(|s| buckets.iter().map(|b| f(b, s) as f32).collect()).collect()
+        // `f(bucket, its index, server)`: the index reads figures computed
+        // once a bucket (the share's total) rather than once a server.
+        let per_server = |f: &dyn Fn(&Bucket, usize, usize) -> f64| {
+            (0..w.servers.len()).map(|s| buckets.iter().enumerate().map(|(k, b)| f(b, k, s) as f32).collect()).collect()
         };
+        // Requests that reached any server, a bucket: what each server's share is of.
+        let reached: Vec<f64> = buckets.iter().map(|b| b.server_requests.iter().sum()).collect();
         let answered = |b: &Bucket| (b.completed + b.failed) as f64;
         let users_pct = |b: &Bucket, n: u64| {
             if b.users.active == 0 { f64::NAN } else { 100.0 * n as f64 / b.users.active as f64 }
@@ -115,9 +119,9 @@ impl ChartData {
             users_affected_or_slowed_pct: per_bucket(&|b| users_pct(b, b.users.affected_or_slowed)),
             users_failing: per_bucket(&|b| b.users_failing as f64),
             servers: w.servers.iter().map(|s| s.name.clone()).collect(),
-            share: per_server(&|b, s| ratio_or_nan(b.server_requests[s], b.server_requests.iter().sum::<f64>())),
-            utilisation: per_server(&|b, s| ratio_or_nan(b.server_busy_s[s], b.seconds())),
-            queue: per_server(&|b, s| b.server_queue_sum[s] / f64::from(b.intervals.max(1))),
+            share: per_server(&|b, k, s| ratio_or_nan(b.server_requests[s], reached[k])),
+            utilisation: per_server(&|b, _, s| ratio_or_nan(b.server_busy_s[s], b.seconds())),
+            queue: per_server(&|b, _, s| b.server_queue_sum[s] / f64::from(b.intervals.max(1))),
             changes: change_marks(r, end_s),
             alerts: r
                 .watch
