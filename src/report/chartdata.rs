@@ -34,7 +34,8 @@ pub struct AlertMark {
 
 /// Everything the charts of one run draw. Bucket vectors (`t_s` and every
 /// per-bucket series) all have the same length, at most
-/// [`MAX_BUCKETS`]; per-server series are indexed `[server][bucket]`.
+/// [`MAX_BUCKETS`](crate::metrics::chart::MAX_BUCKETS); per-server series
+/// are indexed `[server][bucket]`.
 /// Missing values (no traffic in a bucket) are NaN.
 #[derive(Clone, Debug, Default)]
 pub struct ChartData {
@@ -80,9 +81,6 @@ pub struct ChartData {
     /// pairs from 0 up to 1 - 1/count, dense enough to draw as a line.
     pub spectrum: Vec<(f64, f64)>,
 }
-
-/// Most buckets a series keeps; longer runs merge neighbouring intervals.
-pub use crate::metrics::chart::MAX_BUCKETS;
 
 impl ChartData {
     /// The chart data of a finished run.
