@@ -29,7 +29,7 @@ use serde::de::{self, Deserializer, Visitor};
 use crate::time::NANOS_PER_SEC;
 use crate::units::parse_duration;
 
-const SECS_PER_DAY: i64 = 86_400;
+pub const SECS_PER_DAY: i64 = 86_400;
 const NANOS_PER_DAY: u64 = 86_400 * NANOS_PER_SEC;
 
 const DATETIME_HELP: &str = "an RFC 3339 date-time like 2024-06-01T14:00:00Z or 2024-06-01T07:00:00-07:00";

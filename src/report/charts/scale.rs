@@ -7,12 +7,11 @@ use std::ops::Range;
 
 use plotters::coord::ranged1d::{KeyPointHint, KeyPointWeight, NoDefaultFormatting, Ranged, ValueFormatter};
 
-use crate::clock::{WallClock, civil_from_days};
+use crate::clock::{SECS_PER_DAY, WallClock, civil_from_days};
 use crate::report::text::group_digits;
 
 /// Most ticks an axis gets; more crowd the labels.
 const MAX_TICKS: usize = 8;
-const SECS_PER_DAY: i64 = 86_400;
 
 /// A labelled position on an axis.
 #[derive(Clone, Debug, PartialEq)]
