@@ -29,7 +29,7 @@ use serde::de::{self, Deserializer, Visitor};
 use crate::time::NANOS_PER_SEC;
 use crate::units::parse_duration;
 
-const SECS_PER_DAY: i64 = 86_400;
+pub const SECS_PER_DAY: i64 = 86_400;
 const NANOS_PER_DAY: u64 = 86_400 * NANOS_PER_SEC;
 
 const DATETIME_HELP: &str = "an RFC 3339 date-time like 2024-06-01T14:00:00Z or 2024-06-01T07:00:00-07:00";
@@ -498,6 +498,7 @@ mod tests {
         assert_eq!(c.zone_name(), "UTC");
         assert_eq!(clock("2023-03-01T10:00:00-08:00").zone_name(), "UTC-08:00");
         assert_eq!(clock("2024-12-31T23:59:59+05:30").zone_name(), "UTC+05:30");
+        assert_eq!(WallClock::from_parts(0, -330).zone_name(), "UTC-05:30");
         // Seconds are optional; `t`, `z` and a space separator are accepted.
         assert_eq!(clock("2024-06-01T14:00Z"), c);
         assert_eq!(clock("2024-06-01t14:00:00z"), c);

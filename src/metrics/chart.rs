@@ -32,7 +32,7 @@ pub struct UsersSoFar {
 }
 
 /// One bucket: the sum of the intervals merged into it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Bucket {
     pub start_ns: u64,
     pub end_ns: u64,
@@ -71,6 +71,33 @@ impl Bucket {
             server_requests: vec![0.0; servers],
             server_busy_s: vec![0.0; servers],
             server_queue_sum: vec![0.0; servers],
+        }
+    }
+
+    /// Adds a closed interval, which follows this bucket in time: its
+    /// snapshot, the latency histogram of the requests answered in it, and
+    /// the users so far at its end.
+    fn add_interval(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
+        if self.intervals == 0 {
+            self.start_ns = snap.start;
+        }
+        self.end_ns = snap.end;
+        self.intervals += 1;
+        let count = |m: G| snap.global(m) as u64;
+        self.requests += count(G::Requests);
+        self.completed += count(G::Completed);
+        self.failed += count(G::Failed);
+        self.waited += count(G::TimedOut) + count(G::Dropped) + count(G::Loop) + count(G::ResponseLost);
+        self.users_failing = self.users_failing.max(count(G::UsersFailed));
+        self.users = users;
+        for v in latency.iter_recorded() {
+            self.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
+        }
+        let secs = snap.end.saturating_sub(snap.start) as f64 / 1e9;
+        for (i, row) in snap.servers.iter().enumerate().take(self.server_requests.len()) {
+            self.server_requests[i] += row[S::Requests.idx()];
+            self.server_busy_s[i] += row[S::Utilisation.idx()] * secs;
+            self.server_queue_sum[i] += row[S::Queue.idx()];
         }
     }
 
@@ -145,32 +172,18 @@ impl ChartStore {
     }
 
     /// Folds in a closed interval: its snapshot, the latency histogram of
-    /// the requests answered in it, and the users so far.
+    /// the requests answered in it, and the users so far. Added into the
+    /// last bucket while it has room, so that a bucket (and its latency
+    /// histogram) is allocated only when one starts, not every interval.
     pub fn push(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
-        let mut b = Bucket::new(self.servers);
-        b.start_ns = snap.start;
-        b.end_ns = snap.end;
-        b.intervals = 1;
-        let count = |m: G| snap.global(m) as u64;
-        b.requests = count(G::Requests);
-        b.completed = count(G::Completed);
-        b.failed = count(G::Failed);
-        b.waited = count(G::TimedOut) + count(G::Dropped) + count(G::Loop) + count(G::ResponseLost);
-        b.users_failing = count(G::UsersFailed);
-        b.users = users;
-        for v in latency.iter_recorded() {
-            b.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
-        }
-        let secs = snap.end.saturating_sub(snap.start) as f64 / 1e9;
-        for (i, row) in snap.servers.iter().enumerate().take(self.servers) {
-            b.server_requests[i] = row[S::Requests.idx()];
-            b.server_busy_s[i] = row[S::Utilisation.idx()] * secs;
-            b.server_queue_sum[i] = row[S::Queue.idx()];
-        }
-        match self.buckets.last_mut() {
-            Some(last) if last.intervals < self.per_bucket => last.absorb(&b),
-            _ => self.buckets.push(b),
-        }
+        let bucket = match self.buckets.last_mut() {
+            Some(last) if last.intervals < self.per_bucket => last,
+            _ => {
+                self.buckets.push(Bucket::new(self.servers));
+                self.buckets.last_mut().expect("a bucket was just pushed")
+            }
+        };
+        bucket.add_interval(snap, latency, users);
         if self.buckets.len() > MAX_BUCKETS {
             self.halve();
         }
@@ -231,6 +244,50 @@ mod tests {
         assert_eq!(first.server_busy_s[1], 2.0);
         assert_eq!(first.server_queue_sum[1], 12.0);
         assert_eq!(store.buckets.last().unwrap().end_ns, n * 1_000_000_000);
+    }
+
+    #[test]
+    fn a_bucket_that_absorbed_several_intervals_is_their_sum() {
+        let interval = |i: u64| {
+            let mut s = snap(i, 10.0 * (i + 1) as f64);
+            s.global[GlobalMetric::Failed.idx()] = (i + 1) as f64;
+            s.global[GlobalMetric::TimedOut.idx()] = 1.0;
+            s.global[GlobalMetric::Dropped.idx()] = i as f64;
+            let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 2).unwrap();
+            h.record_n((i + 1) * 10_000_000, i + 1).unwrap();
+            let users = UsersSoFar { active: 100 + i, affected: i, affected_or_slowed: 2 * i };
+            (s, h, users)
+        };
+        let mut store = ChartStore { servers: 2, per_bucket: 4, buckets: Vec::new() };
+        // The same intervals one to a bucket, merged the way `halve` merges.
+        let mut merged = Bucket::new(2);
+        for i in 0..4 {
+            let (s, h, users) = interval(i);
+            store.push(&s, &h, users);
+            let mut alone = ChartStore::new(2);
+            alone.push(&s, &h, users);
+            merged.absorb(&alone.buckets[0]);
+        }
+        assert_eq!(store.buckets.len(), 1);
+        let b = &store.buckets[0];
+        assert_eq!(*b, merged);
+        assert_eq!((b.start_ns, b.end_ns, b.intervals), (0, 4_000_000_000, 4));
+        assert_eq!((b.requests, b.completed, b.failed, b.waited), (100, 100, 10, 4 + 6));
+        assert_eq!(b.users_failing, 3, "the worst interval's, not the sum");
+        assert_eq!(b.users, UsersSoFar { active: 103, affected: 3, affected_or_slowed: 6 });
+        assert_eq!(b.server_requests, [100.0, 0.0]);
+        assert_eq!((b.server_busy_s[1], b.server_queue_sum[1]), (2.0, 12.0));
+        assert_eq!(b.latency.iter().sum::<u64>(), 1 + 2 + 3 + 4);
+        // Ranks 7 to 10 of the 10 requests are the last interval's 40 ms.
+        assert!((b.latency_quantile_ms(0.7) / 40.0 - 1.0).abs() < 0.035);
+        // The fifth interval starts a bucket of its own.
+        let (s, h, users) = interval(4);
+        store.push(&s, &h, users);
+        assert_eq!(store.buckets.len(), 2);
+        assert_eq!(
+            (store.buckets[1].start_ns, store.buckets[1].intervals, store.buckets[1].requests),
+            (4_000_000_000, 1, 50)
+        );
     }
 
     #[test]

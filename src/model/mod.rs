@@ -25,6 +25,7 @@ use crate::time::{NANOS_PER_SEC, SimTime};
 
 pub use profile::{RateProfile, Segment};
 pub use resilience::{Budget, ColdStart, CrashRule, Degrade, HealthCheck, Outlier, RetryPolicy};
+use timeline::undone_at;
 pub use timeline::{Change, NetOp, TimelineChange};
 
 use crate::clock::WallClock;
@@ -594,12 +595,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
 /// revert, or the end of the run when something is never reverted).
 fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64, u64)> {
     let first = timeline.iter().filter(|t| !matches!(t.change, Change::Note)).map(|t| t.at).min()?;
-    let reverted: Vec<bool> = (0..timeline.len())
-        .map(|i| {
-            timeline[i].revert_at.is_some()
-                || timeline.iter().any(|t| matches!(t.change, Change::Revert { entry } if entry == i))
-        })
-        .collect();
+    let reverted: Vec<bool> = (0..timeline.len()).map(|i| undone_at(timeline, i).is_some()).collect();
     let mut last = first;
     for (i, t) in timeline.iter().enumerate() {
         let effect_end = match (&t.change, t.revert_at) {

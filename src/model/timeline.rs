@@ -79,6 +79,27 @@ pub struct TimelineChange {
     pub change: Change,
 }
 
+/// The incident's first change: of the entries that change something (not
+/// notes or reverts) and were not `blocked` by validation, the earliest by
+/// `at`, the first listed among equals. Entries need not be listed in time
+/// order, so this is not the first by position.
+pub fn first_change(timeline: &[TimelineChange], blocked: &[usize]) -> Option<usize> {
+    timeline
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| !blocked.contains(i) && !matches!(t.change, Change::Note | Change::Revert { .. }))
+        .min_by_key(|(_, t)| t.at)
+        .map(|(i, _)| i)
+}
+
+/// When entry `i` is undone: its own `revert_at` (from `duration` or
+/// `until`) or a `revert` entry naming it, whichever comes first; `None`
+/// for a change that stays.
+pub fn undone_at(timeline: &[TimelineChange], i: usize) -> Option<u64> {
+    let by_entry = timeline.iter().filter(|t| matches!(t.change, Change::Revert { entry } if entry == i)).map(|t| t.at);
+    by_entry.chain(timeline.get(i).and_then(|t| t.revert_at)).min()
+}
+
 fn resolve_time(cx: &Ctx<'_>, t: &Spanned<TimeSpec>, clock: Option<&WallClock>) -> Result<u64, Error> {
     t.value.resolve(clock).map_err(|m| cx.err(t, m, None))
 }
@@ -575,4 +596,62 @@ pub fn describe_route(net: &Network, r: &Route) -> String {
     };
     let metric = if r.metric > 0 { format!(" metric {}", r.metric) } else { String::new() };
     format!("{} {t}{metric}", r.prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: u64, revert_at: Option<u64>, change: Change) -> TimelineChange {
+        TimelineChange {
+            name: None,
+            at,
+            revert_at,
+            note: None,
+            fix: false,
+            target: String::new(),
+            what: String::new(),
+            change,
+        }
+    }
+
+    fn client(at: u64, revert_at: Option<u64>) -> TimelineChange {
+        entry(at, revert_at, Change::Client { client: 0, rate: None, factor: Some(2.0) })
+    }
+
+    #[test]
+    fn the_first_change_is_the_earliest_applied_one_not_the_first_listed() {
+        let timeline = [
+            client(50, None),
+            entry(20, None, Change::Note),
+            client(20, None),
+            client(20, None),
+            entry(30, None, Change::Revert { entry: 2 }),
+            client(10, None),
+        ];
+        assert_eq!(first_change(&timeline, &[]), Some(5));
+        // Blocked, it changed nothing: the next earliest, the first listed at 20 (not the note).
+        assert_eq!(first_change(&timeline, &[5]), Some(2));
+        assert_eq!(first_change(&timeline, &[0, 2, 3, 5]), None);
+        assert_eq!(first_change(&timeline[1..2], &[]), None);
+    }
+
+    #[test]
+    fn a_change_is_undone_by_its_duration_or_a_revert_whichever_is_first() {
+        let timeline = [
+            client(10, Some(100)),
+            client(20, Some(40)),
+            client(30, None),
+            entry(60, None, Change::Revert { entry: 0 }),
+            entry(50, None, Change::Revert { entry: 1 }),
+            entry(90, None, Change::Revert { entry: 2 }),
+            entry(70, None, Change::Revert { entry: 2 }),
+        ];
+        assert_eq!(undone_at(&timeline, 0), Some(60));
+        assert_eq!(undone_at(&timeline, 1), Some(40));
+        // Two reverts name it: the earlier in time, though listed later.
+        assert_eq!(undone_at(&timeline, 2), Some(70));
+        assert_eq!(undone_at(&[client(5, None)], 0), None);
+        assert_eq!(undone_at(&timeline, 99), None);
+    }
 }

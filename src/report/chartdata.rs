@@ -4,18 +4,17 @@
 //! renderers in `charts` only read it, so they can be tested on synthetic
 //! data.
 
-use serde::Serialize;
-
+use crate::clock::WallClock;
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
-use crate::model::timeline::Change;
+use crate::model::timeline::{Change, first_change, undone_at};
 use crate::scenario::Action;
 use crate::sim::RunResult;
 
 /// One timeline change as the charts show it: shaded from `from_s` to
 /// `until_s` (or to the end of the run when it was never reverted), or a
 /// vertical line when it is `instant` (a restart).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ChangeMark {
     pub from_s: f64,
     pub until_s: Option<f64>,
@@ -25,7 +24,7 @@ pub struct ChangeMark {
 }
 
 /// One alert firing: a marker at `at_s`, resolved at `resolved_s`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct AlertMark {
     pub at_s: f64,
     pub resolved_s: Option<f64>,
@@ -33,25 +32,18 @@ pub struct AlertMark {
     pub label: String,
 }
 
-/// The wall clock of the run's start, for axis labels in time of day.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct ClockAxis {
-    /// Unix seconds of the run's start.
-    pub start_unix_s: i64,
-    /// The start's UTC offset, seconds (times are shown in it).
-    pub utc_offset_s: i32,
-}
-
 /// Everything the charts of one run draw. Bucket vectors (`t_s` and every
 /// per-bucket series) all have the same length, at most
-/// [`MAX_BUCKETS`]; per-server series are indexed `[server][bucket]`.
+/// [`MAX_BUCKETS`](crate::metrics::chart::MAX_BUCKETS); per-server series
+/// are indexed `[server][bucket]`.
 /// Missing values (no traffic in a bucket) are NaN.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct ChartData {
     /// Scenario name, for titles.
     pub scenario: String,
-    /// Wall-clock axis when the scenario has a `start`.
-    pub clock: Option<ClockAxis>,
+    /// The scenario's `start`, when it has one: the time axis then reads in
+    /// time of day, in the start's offset.
+    pub clock: Option<WallClock>,
     /// Simulated seconds covered, and the warm-up left out of the statistics.
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -90,28 +82,29 @@ pub struct ChartData {
     pub spectrum: Vec<(f64, f64)>,
 }
 
-/// Most buckets a series keeps; longer runs merge neighbouring intervals.
-pub use crate::metrics::chart::MAX_BUCKETS;
-
 impl ChartData {
     /// The chart data of a finished run.
     pub fn from_run(r: &RunResult) -> ChartData {
         let w = &r.world;
         let buckets = &r.recorder.chart.buckets;
         let per_bucket = |f: &dyn Fn(&Bucket) -> f64| buckets.iter().map(f).collect::<Vec<f64>>();
-        let per_server = |f: &dyn Fn(&Bucket, usize) -> f64| {
-            (0..w.servers.len()).map(|s| buckets.iter().map(|b| f(b, s) as f32).collect()).collect()
+        // `f(bucket, its index, server)`: the index reads figures computed
+        // once a bucket (the share's total) rather than once a server.
+        let per_server = |f: &dyn Fn(&Bucket, usize, usize) -> f64| {
+            (0..w.servers.len()).map(|s| buckets.iter().enumerate().map(|(k, b)| f(b, k, s) as f32).collect()).collect()
         };
+        // Requests that reached any server, a bucket: what each server's share is of.
+        let reached: Vec<f64> = buckets.iter().map(|b| b.server_requests.iter().sum()).collect();
         let answered = |b: &Bucket| (b.completed + b.failed) as f64;
         let users_pct = |b: &Bucket, n: u64| {
             if b.users.active == 0 { f64::NAN } else { 100.0 * n as f64 / b.users.active as f64 }
         };
-        let end_s = r.end.0 as f64 / 1e9;
+        let end_s = r.end.as_secs_f64();
         ChartData {
             scenario: w.name.clone(),
-            clock: w.clock.map(|c| ClockAxis { start_unix_s: c.epoch_s(), utc_offset_s: c.offset_min() * 60 }),
+            clock: w.clock,
             duration_s: end_s,
-            warmup_s: (w.warmup.0 as f64 / 1e9).min(end_s),
+            warmup_s: w.warmup.as_secs_f64().min(end_s),
             bucket_s: r.recorder.interval_ns() as f64 * f64::from(r.recorder.chart.per_bucket) / 1e9,
             t_s: per_bucket(&|b| b.start_ns as f64 / 1e9),
             request_rate: per_bucket(&|b| ratio_or_nan(b.requests as f64, b.seconds())),
@@ -124,9 +117,9 @@ impl ChartData {
             users_affected_or_slowed_pct: per_bucket(&|b| users_pct(b, b.users.affected_or_slowed)),
             users_failing: per_bucket(&|b| b.users_failing as f64),
             servers: w.servers.iter().map(|s| s.name.clone()).collect(),
-            share: per_server(&|b, s| ratio_or_nan(b.server_requests[s], b.server_requests.iter().sum::<f64>())),
-            utilisation: per_server(&|b, s| ratio_or_nan(b.server_busy_s[s], b.seconds())),
-            queue: per_server(&|b, s| b.server_queue_sum[s] / f64::from(b.intervals.max(1))),
+            share: per_server(&|b, k, s| ratio_or_nan(b.server_requests[s], reached[k])),
+            utilisation: per_server(&|b, _, s| ratio_or_nan(b.server_busy_s[s], b.seconds())),
+            queue: per_server(&|b, _, s| b.server_queue_sum[s] / f64::from(b.intervals.max(1))),
             changes: change_marks(r, end_s),
             alerts: r
                 .watch
@@ -153,15 +146,13 @@ fn ratio_or_nan(part: f64, whole: f64) -> f64 {
 /// The applied changes: spans until their revert (automatic or by a later
 /// `revert` entry); restarts and reverts as instants. A change never undone
 /// is shaded to the end of the run only when it is the incident's first
-/// change; later permanent ones (a deploy, a resize) are instants, or their
-/// shading would cover everything after them. Notes are left to the
-/// report's timeline table.
+/// change (the earliest, as the summary's impact takes it); later permanent
+/// ones (a deploy, a resize) are instants, or their shading would cover
+/// everything after them. Notes are left to the report's timeline table.
 fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     let timeline = &r.world.timeline;
     let secs = |ns: u64| ns as f64 / 1e9;
-    let first_change = timeline.iter().enumerate().position(|(i, t)| {
-        !r.blocked_changes.contains(&i) && !matches!(t.change, Change::Note | Change::Revert { .. })
-    });
+    let first_change = first_change(timeline, &r.blocked_changes);
     let mut marks = Vec::new();
     for (i, t) in timeline.iter().enumerate() {
         if r.blocked_changes.contains(&i) || secs(t.at) > end_s {
@@ -173,14 +164,7 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
             Change::Revert { .. } => (true, None),
             Change::Server { action: Some(Action::Restart), .. } => (true, None),
             _ => {
-                let by_entry = timeline[i + 1..].iter().find_map(|later| match later.change {
-                    Change::Revert { entry } if entry == i => Some(later.at),
-                    _ => None,
-                });
-                let until = match (t.revert_at, by_entry) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let until = undone_at(timeline, i);
                 let permanent = until.is_none() && first_change != Some(i);
                 (permanent, until.map(secs).filter(|&u| u < end_s))
             }
@@ -290,5 +274,30 @@ alerts:
         assert_eq!(p50, r.recorder.measured().latency_summary().p50);
         let (q_top, _) = *d.spectrum.last().unwrap();
         assert!(q_top <= 1.0 - 1.0 / r.recorder.measured().completed as f64 + 1e-12);
+    }
+
+    #[test]
+    fn the_change_shaded_to_the_end_is_the_earliest_not_the_first_listed() {
+        let scenario = "
+name: out-of-order
+seed: 1
+duration: 3m
+interval: 10s
+clients:
+  users: {target: lb, rate: 50/s, users: 50, timeout: 2s}
+balancers:
+  lb: {algorithm: round_robin, backends: [a, b]}
+servers:
+  a: {workers: 4, service: {exponential: 10ms}}
+  b: {workers: 4, service: {exponential: 10ms}}
+timeline:
+  - {name: resize, at: 2m, server: b, workers: 6}
+  - {name: slow-a, at: 1m, server: a, slow_down: 2}
+";
+        let world = load_str("t.yaml", scenario).unwrap_or_else(|e| panic!("{e}"));
+        let d = ChartData::from_run(&run_quiet(world));
+        let marks: Vec<(&str, f64, Option<f64>, bool)> =
+            d.changes.iter().map(|c| (c.label.as_str(), c.from_s, c.until_s, c.instant)).collect();
+        assert_eq!(marks, [("resize", 120.0, None, true), ("slow-a", 60.0, None, false)]);
     }
 }

@@ -58,10 +58,10 @@ fn render_one(fig: &Figure) -> Chart {
     }
 }
 
-/// Drawing fails only if plotters does (the font is embedded): say so in
-/// the report rather than stop the run's other outputs.
+/// Drawing fails only if plotters does or the embedded font is unreadable:
+/// say so in the report rather than stop the run's other outputs.
 fn failed_svg(reason: &str) -> String {
-    let escaped = reason.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = super::html::escape(reason);
     format!(
         "<svg width=\"{w}\" height=\"60\" xmlns=\"http://www.w3.org/2000/svg\">\
          <text x=\"10\" y=\"30\" font-family=\"{f}\">chart could not be drawn: {escaped}</text></svg>\n",
@@ -79,7 +79,8 @@ fn failed_png() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::chartdata::{AlertMark, ChangeMark, ClockAxis};
+    use crate::clock::WallClock;
+    use crate::report::chartdata::{AlertMark, ChangeMark};
 
     /// A made-up run: `servers` servers over `buckets` 10 s buckets, server 1
     /// slowed (and taking less traffic) from 30% to 60% of the run, a restart
@@ -103,7 +104,7 @@ mod tests {
         let total = |k: usize| (0..servers).map(|s| weight(k, s)).sum::<f64>();
         ChartData {
             scenario: format!("synthetic-{servers}"),
-            clock: clock.then_some(ClockAxis { start_unix_s: 1_717_250_400, utc_offset_s: 7200 }),
+            clock: clock.then_some(WallClock::from_parts(1_717_250_400, 120)),
             duration_s: end,
             warmup_s: end / 20.0,
             bucket_s: 10.0,
@@ -299,6 +300,14 @@ mod tests {
         }
         let overlay = || render_overlay(&d, "a", &synthetic(16, 720, false), "b");
         assert!(overlay().iter().zip(overlay()).all(|(a, b)| a.svg == b.svg && a.png == b.png));
+    }
+
+    #[test]
+    fn a_chart_that_could_not_be_drawn_says_why_in_its_place() {
+        let svg = failed_svg("font <missing> & \"unreadable\"");
+        assert!(svg.starts_with("<svg width=\"1100\" height=\"60\""), "{svg}");
+        assert!(svg.contains(">chart could not be drawn: font &lt;missing&gt; &amp; &quot;unreadable&quot;</text>"));
+        assert_eq!(decode(&failed_png()).0, draw::WIDTH);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::balancer::AlgorithmKind;
 use crate::metrics::{Failure, LatencySummary, UserCounts, WindowStats};
-use crate::model::World;
+use crate::model::{World, timeline};
 use crate::sim::{EndReason, RunResult};
 
 #[derive(Clone, Debug, Serialize)]
@@ -449,25 +449,14 @@ fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSumm
 fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
     let w = &r.world;
     let window = r.watch.impact.window();
-    let first_change = w
-        .timeline
-        .iter()
-        .enumerate()
-        .filter(|(i, t)| {
-            !r.blocked_changes.contains(i)
-                && !matches!(t.change, crate::model::Change::Revert { .. } | crate::model::Change::Note)
-        })
-        .map(|(_, t)| t.at)
-        .min();
+    let first = timeline::first_change(&w.timeline, &r.blocked_changes);
+    let first_change = first.map(|i| w.timeline[i].at);
     let onset = first_change.or(window.map(|w| w.first_start_ns));
     let detection = onset.and_then(|t0| r.watch.fired.iter().filter(|f| f.fired_ns >= t0).min_by_key(|f| f.fired_ns));
-    let fix = w.timeline.iter().filter(|t| t.fix).map(|t| t.at).min().or_else(|| {
-        // The first change undone, by a revert entry or its own duration.
-        let first = w.timeline.iter().position(|t| Some(t.at) == first_change)?;
-        let by_entry =
-            w.timeline.iter().filter(|t| matches!(t.change, crate::model::Change::Revert { entry } if entry == first));
-        by_entry.map(|t| t.at).chain(w.timeline[first].revert_at).min()
-    });
+    // Without an entry marked `fix`: the first change undone, by a revert
+    // entry or its own duration.
+    let fix =
+        w.timeline.iter().filter(|t| t.fix).map(|t| t.at).min().or_else(|| timeline::undone_at(&w.timeline, first?));
     Impact {
         window: window.map(|iw| Span {
             from_s: iw.first_start_ns as f64 / 1e9,

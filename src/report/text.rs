@@ -8,10 +8,16 @@ use crate::time::format_duration;
 
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
+    group_digits(&n.to_string())
+}
+
+/// A run of digits with a comma before each group of three from the right:
+/// `1234567` -> `1,234,567`. For numbers already formatted as text (the
+/// charts' axis labels, whose integer part can outgrow a `u64`).
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -338,6 +344,7 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(100), "100");
+        assert_eq!(group_digits("123456789012345678901"), "123,456,789,012,345,678,901");
         assert_eq!(si(2_400_000.0), "2.40M");
         assert_eq!(ms(0.5), "0.50 ms");
         assert_eq!(ms(1500.0), "1.50 s");

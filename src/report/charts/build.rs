@@ -8,7 +8,7 @@ use plotters::style::RGBColor;
 use super::figure::{Band, ChangeSet, Figure, Line, Marks, Plot, colours};
 use super::heatmap::HeatSource;
 use super::scale::{self, Scale};
-use crate::report::chartdata::{ChangeMark, ChartData, ClockAxis};
+use crate::report::chartdata::{ChangeMark, ChartData};
 
 /// Most bands on the traffic-share chart; with more servers the largest
 /// `MAX_SHARE_BANDS - 1` are shown and the rest folded into one.
@@ -374,9 +374,7 @@ impl Overlay<'_> {
     fn axis(&self) -> Scale {
         let [a, b] = self.data();
         let end = self.sides[0].t.end_s().max(self.sides[1].t.end_s());
-        let same = |x: ClockAxis, y: ClockAxis| x.start_unix_s == y.start_unix_s && x.utc_offset_s == y.utc_offset_s;
-        let clock = a.clock.zip(b.clock).filter(|(x, y)| same(*x, *y)).map(|(x, _)| x);
-        scale::time(end, clock)
+        scale::time(end, if a.clock == b.clock { a.clock } else { None })
     }
 
     /// Both runs' changes: once when they are the same, else each in its run's colour.
@@ -457,6 +455,7 @@ fn same_changes(a: &[ChangeMark], b: &[ChangeMark]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::WallClock;
     use crate::report::chartdata::AlertMark;
 
     fn data(servers: usize, buckets: usize) -> ChartData {
@@ -549,12 +548,12 @@ mod tests {
     fn overlays_share_the_clock_only_when_both_start_together() {
         let mut a = data(2, 10);
         let mut b = data(2, 20);
-        a.clock = Some(ClockAxis { start_unix_s: 1_700_000_000, utc_offset_s: 0 });
+        a.clock = Some(WallClock::from_parts(1_700_000_000, 0));
         b.clock = a.clock;
         let figs = overlay_figures(&a, "base", &b, "new");
         assert!(figs[0].x.label.starts_with("time (UTC)"));
         assert_eq!(figs[0].x.hi, 200.0);
-        b.clock = Some(ClockAxis { start_unix_s: 1_700_000_600, utc_offset_s: 0 });
+        b.clock = Some(WallClock::from_parts(1_700_000_600, 0));
         assert!(overlay_figures(&a, "base", &b, "new")[0].x.label.starts_with("time since start"));
     }
 

@@ -202,9 +202,14 @@ fn draw_heat<DB: DrawingBackend>(chart: &mut Chart<DB>, heat: &HeatMap) -> DrawR
     Ok(())
 }
 
-/// The translucent tint of a shaded span.
-fn tint(colour: RGBColor) -> RGBAColor {
+/// The translucent tint of a change's shaded span (and of its legend swatch).
+pub fn tint(colour: RGBColor) -> RGBAColor {
     colour.mix(0.16)
+}
+
+/// The warm-up's shading (and its legend swatch), a little paler than a change's.
+pub fn warmup_tint() -> RGBAColor {
+    colours::WARMUP.mix(0.14)
 }
 
 /// The warm-up and each change's span shaded, instant changes as lines.
@@ -214,7 +219,7 @@ fn draw_spans<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, 
         root.draw(&Rectangle::new([(x0, frame.top), (x1.max(x0 + 1), frame.bottom)], colour.filled()))
     };
     if marks.warmup_s > 0.0 {
-        shade(0.0, marks.warmup_s, colours::WARMUP.mix(0.14))?;
+        shade(0.0, marks.warmup_s, warmup_tint())?;
     }
     for set in &marks.changes {
         for c in set.marks.iter().filter(|c| !c.instant) {

@@ -19,24 +19,26 @@ pub const FAMILY: &str = "sans-serif";
 
 static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
-/// Registers the embedded font under [`FAMILY`] the first time it is
-/// needed; whether that worked.
-pub fn font_ready() -> bool {
-    static READY: OnceLock<bool> = OnceLock::new();
-    *READY.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).is_ok())
-}
-
-/// The embedded font, for drawing the PNGs' text.
+/// The embedded font, registered with plotters under [`FAMILY`] the first
+/// time it is needed: plotters lays out every chart's text with the
+/// registered font (for the SVG too), and the PNGs' text is drawn with the
+/// font itself. Without it no chart can be laid out, so both encoders stop
+/// with this error at once, and the report shows it in place of the chart,
+/// rather than a font error from deep in plotters.
 fn font() -> Result<&'static FontRef<'static>, String> {
     static FONT: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    FONT.get_or_init(|| FontRef::try_from_slice(DEJAVU_SANS).ok())
-        .as_ref()
-        .ok_or_else(|| "the embedded font is unreadable".to_string())
+    FONT.get_or_init(|| {
+        let font = FontRef::try_from_slice(DEJAVU_SANS).ok()?;
+        plotters::style::register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS).ok()?;
+        Some(font)
+    })
+    .as_ref()
+    .ok_or_else(|| "the embedded font is unreadable".to_string())
 }
 
 /// The figure as an SVG document.
 pub fn svg(fig: &Figure) -> Result<String, String> {
-    font_ready();
+    font()?;
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
@@ -48,7 +50,6 @@ pub fn svg(fig: &Figure) -> Result<String, String> {
 
 /// The figure as a PNG image.
 pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
-    font_ready();
     let font = font()?;
     let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
     {

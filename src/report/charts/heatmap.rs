@@ -74,9 +74,9 @@ impl HeatSource<'_> {
     /// one hot server is not averaged away by its neighbours).
     fn worst_mean(&self, servers: std::ops::Range<usize>, buckets: std::ops::Range<usize>) -> Option<f64> {
         let mean = |series: &Vec<f32>| {
-            let finite: Vec<f64> =
-                series.get(buckets.clone())?.iter().map(|v| f64::from(*v)).filter(|v| v.is_finite()).collect();
-            (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64 * self.factor)
+            let finite = series.get(buckets.clone())?.iter().map(|v| f64::from(*v)).filter(|v| v.is_finite());
+            let (sum, count) = finite.fold((0.0, 0usize), |(sum, count), v| (sum + v, count + 1));
+            (count > 0).then(|| sum / count as f64 * self.factor)
         };
         self.values[servers].iter().filter_map(mean).reduce(f64::max)
     }

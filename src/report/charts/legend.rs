@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{DrawResult, Frame, HEIGHT, LEGEND_W, darker, text_style};
+use super::draw::{DrawResult, Frame, HEIGHT, LEGEND_W, darker, text_style, tint, warmup_tint};
 use super::figure::{Figure, Marks, Plot, colours};
 use super::heatmap::{HeatMap, LEVELS};
 use super::scale::number;
@@ -66,15 +66,16 @@ fn series_entries(plot: &Plot) -> Vec<Entry> {
 /// The warm-up, the kinds of change of each set, and the alerts by name
 /// (the first few, with how often each fired).
 fn mark_entries(marks: &Marks, heat: bool) -> Vec<Entry> {
-    let span = |colour: RGBColor, alpha: f64| if heat { Swatch::Rule(colour) } else { Swatch::Fill(colour.mix(alpha)) };
+    // The swatch shows a span as the plot does: a line on a heat map, else its tint.
+    let span = |colour: RGBColor, tint: RGBAColor| if heat { Swatch::Rule(colour) } else { Swatch::Fill(tint) };
     let mut all = Vec::new();
     if marks.warmup_s > 0.0 {
-        all.push(entry(span(colours::WARMUP, 0.14), "warm-up (not measured)"));
+        all.push(entry(span(colours::WARMUP, warmup_tint()), "warm-up (not measured)"));
     }
     for set in &marks.changes {
         let whose = set.owner.as_ref().map(|o| format!(" ({o})")).unwrap_or_default();
         if set.marks.iter().any(|c| !c.instant) {
-            all.push(entry(span(set.colour, 0.16), format!("change{whose}")));
+            all.push(entry(span(set.colour, tint(set.colour)), format!("change{whose}")));
         }
         if set.marks.iter().any(|c| c.instant) {
             all.push(entry(Swatch::Rule(darker(set.colour)), format!("restart, revert{whose}")));

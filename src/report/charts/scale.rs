@@ -7,12 +7,11 @@ use std::ops::Range;
 
 use plotters::coord::ranged1d::{KeyPointHint, KeyPointWeight, NoDefaultFormatting, Ranged, ValueFormatter};
 
-use crate::clock::{WallClock, civil_from_days};
-use crate::report::chartdata::ClockAxis;
+use crate::clock::{SECS_PER_DAY, WallClock, civil_from_days};
+use crate::report::text::group_digits;
 
 /// Most ticks an axis gets; more crowd the labels.
 const MAX_TICKS: usize = 8;
-const SECS_PER_DAY: i64 = 86_400;
 
 /// A labelled position on an axis.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,19 +128,16 @@ pub fn number(v: f64, step: f64) -> String {
     group_thousands(&format!("{v:.decimals$}"))
 }
 
+/// A formatted number with its integer part grouped as in the reports'
+/// tables, but only from five digits: a four-digit tick (`1500`) reads as
+/// easily and keeps the axis narrow.
 fn group_thousands(text: &str) -> String {
     let (sign, rest) = text.strip_prefix('-').map_or(("", text), |r| ("-", r));
     let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
     if int.len() <= 4 {
         return text.to_string();
     }
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = group_digits(int);
     frac.map_or(format!("{sign}{grouped}"), |f| format!("{sign}{grouped}.{f}"))
 }
 
@@ -228,7 +224,7 @@ fn log_scale(min: f64, max: f64, label: &str) -> Scale {
 /// The time axis of a run `duration_s` long: wall-clock ticks in the
 /// scenario's offset when it has a start, else elapsed time in a unit that
 /// suits the length.
-pub fn time(duration_s: f64, clock: Option<ClockAxis>) -> Scale {
+pub fn time(duration_s: f64, clock: Option<WallClock>) -> Scale {
     let end = if duration_s.is_finite() && duration_s > 0.0 { duration_s } else { 60.0 };
     match clock {
         Some(c) => wall_clock(end, c),
@@ -257,8 +253,9 @@ fn elapsed(end: f64) -> Scale {
 const CLOCK_STEPS: [i64; 18] =
     [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, SECS_PER_DAY];
 
-fn wall_clock(end: f64, c: ClockAxis) -> Scale {
-    let start = c.start_unix_s + i64::from(c.utc_offset_s);
+fn wall_clock(end: f64, c: WallClock) -> Scale {
+    // Local seconds since the epoch, so that ticks fall on round local times.
+    let start = c.epoch_s() + i64::from(c.offset_min()) * 60;
     let step = CLOCK_STEPS.iter().copied().find(|s| end / *s as f64 <= MAX_TICKS as f64).unwrap_or_else(|| {
         let days = (end / SECS_PER_DAY as f64 / MAX_TICKS as f64).ceil() as i64;
         days.max(1) * SECS_PER_DAY
@@ -270,9 +267,9 @@ fn wall_clock(end: f64, c: ClockAxis) -> Scale {
         .take_while(|t| *t <= last)
         .map(|t| Tick { at: (t - start) as f64, text: time_of_day(t, step) })
         .collect();
-    let begins = WallClock::from_parts(c.start_unix_s, c.utc_offset_s / 60).format(0);
+    let begins = c.format(0);
     let begins = begins.get(..16).unwrap_or(&begins).replace('T', " ");
-    let label = format!("time ({}), starting {begins}", utc_name(c.utc_offset_s));
+    let label = format!("time ({}), starting {begins}", c.zone_name());
     Scale { lo: 0.0, hi: end, log: false, ticks, label }
 }
 
@@ -286,16 +283,6 @@ fn time_of_day(local_s: i64, step: i64) -> String {
     }
     let (h, m, s) = (sod / 3600, sod / 60 % 60, sod % 60);
     if step < 60 { format!("{h:02}:{m:02}:{s:02}") } else { format!("{h:02}:{m:02}") }
-}
-
-/// `UTC`, `UTC+02:00`, `UTC-05:30`.
-pub fn utc_name(offset_s: i32) -> String {
-    if offset_s == 0 {
-        return "UTC".to_string();
-    }
-    let sign = if offset_s < 0 { '-' } else { '+' };
-    let minutes = offset_s.unsigned_abs() / 60;
-    format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
 /// The percentile axis of a spectrum, in "nines" (-log10(1 - q)): 0%, 90%,
@@ -374,6 +361,7 @@ mod tests {
         assert_eq!(number(4.0, 2.0), "4");
         assert_eq!(number(12_500.0, 2500.0), "12,500");
         assert_eq!(number(1500.0, 500.0), "1500");
+        assert_eq!(number(-1_234_567.5, 0.5), "-1,234,567.5");
         assert_eq!(duration_ms(0.5), "500 µs");
         assert_eq!(duration_ms(20.0), "20 ms");
         assert_eq!(duration_ms(1500.0), "1.5 s");
@@ -425,16 +413,15 @@ mod tests {
     #[test]
     fn wall_clock_ticks_fall_on_round_times_in_the_offset() {
         // 2024-06-01T13:57:00+02:00 for 20 minutes.
-        let c = ClockAxis { start_unix_s: 1_717_243_020, utc_offset_s: 7200 };
+        let c = WallClock::from_parts(1_717_243_020, 120);
         let s = time(1200.0, Some(c));
         assert_eq!(texts(&s), ["14:00", "14:05", "14:10", "14:15"]);
         assert_eq!(s.ticks[0].at, 180.0);
         assert_eq!(s.label, "time (UTC+02:00), starting 2024-06-01 13:57");
         // Two days from midnight UTC: dates at midnight.
-        let days = time(2.0 * 86_400.0, Some(ClockAxis { start_unix_s: 1_717_200_000, utc_offset_s: 0 }));
+        let days = time(2.0 * 86_400.0, Some(WallClock::from_parts(1_717_200_000, 0)));
         assert!(texts(&days).contains(&"06-02"), "{:?}", texts(&days));
         assert!(days.label.starts_with("time (UTC)"));
-        assert_eq!(utc_name(-19_800), "UTC-05:30");
     }
 
     #[test]
