@@ -96,7 +96,7 @@ impl Times<'_> {
         match self.clock {
             Some(c) => {
                 let full = c.format(ns);
-                format!("{} {} {}", &full[..10], &c.format_short(ns)[..5], zone(c))
+                format!("{} {} {}", &full[..10], &c.format_short(ns)[..5], c.zone_name())
             }
             None => elapsed(ns),
         }
@@ -104,23 +104,13 @@ impl Times<'_> {
 
     /// ` (UTC)` after headings of wall-clock times; empty without a clock.
     pub fn zone_note(&self) -> String {
-        self.clock.map(|c| format!(" ({})", zone(c))).unwrap_or_default()
+        self.clock.map(|c| format!(" ({})", c.zone_name())).unwrap_or_default()
     }
 
     /// `at` for a time in seconds, as the summary holds them.
     pub fn at_s(&self, secs: f64) -> String {
         self.at(secs_to_nanos(secs))
     }
-}
-
-/// The start's offset as a zone name: `UTC`, `UTC-08:00`.
-pub fn zone(c: &WallClock) -> String {
-    let off = c.offset_min();
-    if off == 0 {
-        return "UTC".to_string();
-    }
-    let sign = if off < 0 { '-' } else { '+' };
-    format!("UTC{sign}{:02}:{:02}", off.unsigned_abs() / 60, off.unsigned_abs() % 60)
 }
 
 /// Time since the start as `+H:MM:SS`.
