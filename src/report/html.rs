@@ -7,10 +7,9 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::charts::Chart;
-use super::story::{self, Role, Row, RowKind, Times};
+use super::story::{self, Role, Row, RowKind, Story, Times};
 use super::summary::{ServerSummary, UsersSummary};
 use super::text::{self, ms, server_order, thousands};
-use crate::sim::RunResult;
 
 /// Servers shown before the rest go into a `<details>`.
 const SERVERS_SHOWN: usize = 20;
@@ -71,15 +70,15 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 "#;
 
 /// The whole report as one HTML document.
-pub fn render(summary: &Summary, result: &RunResult, charts: &[Chart]) -> String {
-    let times = Times { clock: result.world.clock.as_ref() };
+pub fn render(summary: &Summary, story: &Story, charts: &[Chart]) -> String {
+    let times = story.times;
     let mut o = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.svg.len()).sum::<usize>());
     head(&mut o, summary);
     header(&mut o, summary);
     verdicts(&mut o, summary);
     headline(&mut o, summary, &times);
     users(&mut o, summary);
-    timeline(&mut o, &story::timeline(summary, result), &times);
+    timeline(&mut o, &story.rows, &times);
     figures(&mut o, charts);
     servers(&mut o, &summary.servers);
     let _ = write!(
@@ -515,7 +514,7 @@ mod tests {
     #[test]
     fn the_report_is_a_complete_escaped_html5_document() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"));
         assert!(html.contains("<title>lbsim report: fixture-incident</title>"));
         assert!(html.trim_end().ends_with("</html>"));
@@ -530,13 +529,13 @@ mod tests {
         }
         assert!(!html.contains("<section id=\"charts\">"), "no charts, no section");
         // Same inputs, same bytes.
-        assert_eq!(html, render(&summary, &result, &[]));
+        assert_eq!(html, render(&summary, &Story::build(&summary, &result), &[]));
     }
 
     #[test]
     fn the_report_states_the_runs_figures() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         assert!(html.contains("<span class=\"badge fail\">FAIL</span>"));
         for v in &summary.slos {
             let mark = if v.met { "✓ met" } else { "✗ missed" };
@@ -581,7 +580,7 @@ mod tests {
     #[test]
     fn the_timeline_shows_the_blocked_change_and_folds_the_crash_loop() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         let blocked = result.recorder.events.first(EventKind::ChangeBlocked).unwrap();
         let row = format!(
             "<tr class=\"k-blocked\"><td class=\"nowrap\">+0:08:00</td><td class=\"nowrap\">13:38:00</td><td><span class=\"tag blocked\">BLOCKED</span>change blocked</td><td>balancer lb</td><td>{} (pin &lt;everything&gt; on web-01)</td></tr>",
@@ -600,7 +599,7 @@ mod tests {
     fn charts_are_inlined_without_prolog_clashing_ids_or_a_fixed_size() {
         let (summary, result) = fixtures::run(fixtures::STEADY);
         let charts = [chart("latency", "Latency <percentiles>"), chart("share", "Traffic share")];
-        let html = render(&summary, &result, &charts);
+        let html = render(&summary, &Story::build(&summary, &result), &charts);
         assert!(!html.contains("<?xml"));
         assert_eq!(html.matches("<figure class=\"chart\"").count(), 2);
         assert!(html.contains("<figcaption>Latency &lt;percentiles&gt;</figcaption>"));
@@ -622,7 +621,7 @@ mod tests {
     fn a_steady_run_has_no_incident_figures_and_many_servers_fold_into_details() {
         let text = fixtures::STEADY.replace("app-{1..3}", "app-{01..30}").replace("rate: 200/s", "rate: 1000/s");
         let (summary, result) = fixtures::run(&text);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         assert!(html.contains("<span class=\"badge pass\">PASS</span>"));
         assert!(!html.contains("In the incident window"));
         assert!(html.contains("nothing happened besides requests"));

@@ -10,25 +10,24 @@ mod mitigations;
 use std::fmt::Write;
 
 use super::Summary;
-use super::story::{self, Injected, Role, Row, Times};
+use super::story::{self, Injected, Role, Row, Story, Times};
 use super::summary::{FailedCounts, UsersSummary};
 use super::text::{self, ms, thousands};
-use crate::sim::RunResult;
 
 /// Timeline lines before the rest are left to `events.csv`.
 const ROWS_SHOWN: usize = 150;
 
 /// The report as Markdown.
-pub fn render(summary: &Summary, result: &RunResult) -> String {
+pub fn render(summary: &Summary, story: &Story) -> String {
     let pm = Postmortem {
         s: summary,
-        times: Times { clock: result.world.clock.as_ref() },
-        rows: story::timeline(summary, result),
-        root: story::root_cause(summary, result),
-        blocked: story::first_change(summary, result, false),
-        changed: story::first_change(summary, result, true).is_some(),
+        times: story.times,
+        rows: &story.rows,
+        root: story.root.as_ref(),
+        blocked: story.first_blocked.as_ref(),
+        changed: story.first_applied.is_some(),
     };
-    let (measures, absent) = mitigations::review(summary, result);
+    let (measures, absent) = mitigations::review(summary, story);
     let mut o = String::new();
     if pm.changed || pm.blocked.is_some() {
         pm.incident(&mut o);
@@ -62,9 +61,9 @@ pub fn code(s: &str) -> String {
 struct Postmortem<'a> {
     s: &'a Summary,
     times: Times<'a>,
-    rows: Vec<Row>,
-    root: Option<Injected>,
-    blocked: Option<Injected>,
+    rows: &'a [Row],
+    root: Option<&'a Injected>,
+    blocked: Option<&'a Injected>,
     /// Some change was applied (the root cause may still be None: averted).
     changed: bool,
 }
@@ -224,8 +223,8 @@ impl Postmortem<'_> {
     }
 
     fn root_cause(&self) -> String {
-        let earlier = self.blocked.as_ref().filter(|b| self.root.as_ref().is_some_and(|r| b.at_ns <= r.at_ns));
-        match (&self.root, &self.blocked) {
+        let earlier = self.blocked.filter(|b| self.root.is_some_and(|r| b.at_ns <= r.at_ns));
+        match (self.root, self.blocked) {
             (Some(r), _) => {
                 let before = earlier
                     .map(|b| format!(" Validation had blocked an earlier change, {}.", code(&b.label)))
@@ -427,7 +426,7 @@ mod tests {
     #[test]
     fn an_incident_reads_as_a_postmortem_with_the_runs_numbers() {
         let (s, r) = fixtures::run(fixtures::INCIDENT);
-        let text = render(&s, &r);
+        let text = render(&s, &Story::build(&s, &r));
         assert!(text.starts_with("# Predicted postmortem: fixture-incident\n"));
         let order = [
             "## Issue summary",
@@ -485,7 +484,7 @@ mod tests {
     #[test]
     fn the_mitigations_say_what_they_did() {
         let (s, r) = fixtures::run(fixtures::INCIDENT);
-        let text = render(&s, &r);
+        let text = render(&s, &Story::build(&s, &r));
         let log = &r.recorder.events;
         let unhealthy = log.count(EventKind::BackendUnhealthy);
         assert!(unhealthy > 0, "the fixture's health checks must act");
@@ -525,13 +524,13 @@ mod tests {
         );
         assert!(text.contains("| availability | `availability >= 99.9%` | run |"));
         assert!(text.contains(&format!("Overall: **{}**", s.verdict.to_uppercase())));
-        assert_eq!(text, render(&s, &r), "same run, same bytes");
+        assert_eq!(text, render(&s, &Story::build(&s, &r)), "same run, same bytes");
     }
 
     #[test]
     fn without_a_change_the_report_is_an_honest_steady_state() {
         let (s, r) = fixtures::run(fixtures::STEADY);
-        let text = render(&s, &r);
+        let text = render(&s, &Story::build(&s, &r));
         assert!(text.starts_with("# Predicted steady state: fixture-steady\n"));
         assert!(text.contains("- **No change injected:** the scenario's timeline changes nothing, so this is the service's steady state over 4 min 30 s after 30 s of warm-up, not an incident."));
         assert!(!text.contains("Root cause") && !text.contains("Issue summary") && !text.contains("Detection"));

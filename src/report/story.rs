@@ -194,8 +194,37 @@ pub struct Injected {
     pub note: Option<String>,
 }
 
+/// What both reports tell of one run, derived once: `report.html` and
+/// `report.md` are rendered from the same value.
+pub struct Story<'a> {
+    /// The run told: its world (the mitigations in place) and its event log.
+    pub run: &'a RunResult,
+    pub times: Times<'a>,
+    /// The merged timeline: changes, notes, crashes, health and alerts,
+    /// folded, with the root cause, detection and fix marked and the
+    /// impact's edges added.
+    pub rows: Vec<Row>,
+    /// The change behind the incident (see [`root_cause`]).
+    pub root: Option<Injected>,
+    /// The first change applied; with no root cause, the incident was averted.
+    pub first_applied: Option<Injected>,
+    /// The first change validation blocked.
+    pub first_blocked: Option<Injected>,
+}
+
+impl<'a> Story<'a> {
+    pub fn build(summary: &Summary, result: &'a RunResult) -> Story<'a> {
+        let first_applied = first_change(summary, result, true);
+        let first_blocked = first_change(summary, result, false);
+        let root = root_cause(summary, first_applied.as_ref(), first_blocked.as_ref());
+        let times = Times { clock: result.world.clock.as_ref() };
+        let rows = timeline(summary, result, root.as_ref(), &times);
+        Story { run: result, times, rows, root, first_applied, first_blocked }
+    }
+}
+
 /// The first change that was applied (`applied`) or blocked by validation.
-pub fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
+fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
     let tl = &result.world.timeline;
     let index = (0..tl.len())
         .filter(|&i| !matches!(tl[i].change, Change::Note | Change::Revert { .. }))
@@ -214,19 +243,17 @@ pub fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Opt
 /// The change behind the incident: the first one applied, unless
 /// validation blocked an earlier one and the service then stayed within its
 /// objectives (the incident was averted: what came later did no harm).
-pub fn root_cause(summary: &Summary, result: &RunResult) -> Option<Injected> {
-    let applied = first_change(summary, result, true)?;
+fn root_cause(summary: &Summary, applied: Option<&Injected>, blocked: Option<&Injected>) -> Option<Injected> {
+    let applied = applied?;
     let averted = summary.impact.window.is_none() && !summary.slos.is_empty();
-    match first_change(summary, result, false) {
+    match blocked {
         Some(b) if b.at_ns <= applied.at_ns && averted => None,
-        _ => Some(applied),
+        _ => Some(applied.clone()),
     }
 }
 
-/// The run's timeline: changes, notes, crashes, health and alerts, folded,
-/// with the root cause, detection and fix marked and the impact's edges added.
-pub fn timeline(summary: &Summary, result: &RunResult) -> Vec<Row> {
-    let times = Times { clock: result.world.clock.as_ref() };
+/// The run's timeline (see [`Story::rows`]).
+fn timeline(summary: &Summary, result: &RunResult, root: Option<&Injected>, times: &Times) -> Vec<Row> {
     let events: Vec<&LoggedEvent> = result
         .recorder
         .events
@@ -234,8 +261,8 @@ pub fn timeline(summary: &Summary, result: &RunResult) -> Vec<Row> {
         .iter()
         .filter(|e| !matches!(e.kind, EventKind::SloBreachStart | EventKind::SloBreachEnd))
         .collect();
-    let roles = roles(summary, result, &events);
-    let mut rows = fold(&events, &roles, &times);
+    let roles = roles(summary, root, &events);
+    let mut rows = fold(&events, &roles, times);
     note_blocked(&mut rows, summary);
     rows.extend(impact_rows(summary));
     // Stable: at equal times the impact's edges follow the events that caused them.
@@ -258,7 +285,7 @@ fn note_blocked(rows: &mut [Row], summary: &Summary) {
 }
 
 /// The role of each event (by position in `events`).
-fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<Role> {
+fn roles(summary: &Summary, root: Option<&Injected>, events: &[&LoggedEvent]) -> Vec<Role> {
     let mut roles = vec![Role::Plain; events.len()];
     let mut mark = |role: Role, found: Option<usize>| {
         if let Some(i) = found {
@@ -268,7 +295,7 @@ fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<
     let find = |ns: u64, kinds: &[EventKind], entity: Option<&str>| {
         events.iter().position(|e| e.time_ns == ns && kinds.contains(&e.kind) && entity.is_none_or(|n| e.entity == n))
     };
-    if let Some(root) = root_cause(summary, result) {
+    if let Some(root) = root {
         mark(Role::RootCause, find(root.at_ns, &[EventKind::ChangeApplied], Some(&root.target)));
     }
     let im = &summary.impact;
@@ -276,7 +303,7 @@ fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<
         mark(Role::Detection, find(secs_to_nanos(at), &[EventKind::AlertFiring], Some(&format!("alert {by}"))));
     }
     // A fix of nothing (the change was blocked) is no part of the story.
-    if let (Some(at), true) = (im.fix_at_s, root_cause(summary, result).is_some()) {
+    if let (Some(at), true) = (im.fix_at_s, root.is_some()) {
         mark(Role::Fix, find(secs_to_nanos(at), &[EventKind::ChangeReverted, EventKind::ChangeApplied], None));
     }
     roles
@@ -720,7 +747,8 @@ mod tests {
         let log = &result.recorder.events;
         let crashes = log.count(EventKind::ServerCrashed);
         assert!(crashes > FOLD_ABOVE, "the fixture must crash-loop: {crashes}");
-        let rows = timeline(&summary, &result);
+        let story = Story::build(&summary, &result);
+        let rows = &story.rows;
         let loop_row = rows.iter().find(|r| r.label.starts_with("crashed ")).expect("a folded crash row");
         assert_eq!(loop_row.label, format!("crashed {crashes} times"));
         assert_eq!(loop_row.entity, "server web-01");
@@ -729,10 +757,10 @@ mod tests {
         // Validation blocked the first change; the second, applied, is the root cause.
         let blocked = rows.iter().find(|r| r.kind == RowKind::Blocked).unwrap();
         assert!(blocked.detail.contains("blocked"), "{}", blocked.detail);
-        assert_eq!(first_change(&summary, &result, false).unwrap().label, "pin-web-01");
+        assert_eq!(story.first_blocked.as_ref().unwrap().label, "pin-web-01");
         let root = rows.iter().find(|r| r.role == Role::RootCause).unwrap();
         assert_eq!((root.kind, root.label.as_str()), (RowKind::Change, "change applied"));
-        assert_eq!(root_cause(&summary, &result).unwrap().label, "skew");
+        assert_eq!(story.root.as_ref().unwrap().label, "skew");
         assert_eq!(Some(root.time_ns as f64 / 1e9), summary.impact.first_change_s);
         let det = rows.iter().find(|r| r.role == Role::Detection).unwrap();
         assert_eq!(det.time_ns, secs_to_nanos(summary.impact.detected_at_s.unwrap()));

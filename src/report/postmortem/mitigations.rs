@@ -9,10 +9,9 @@ use super::{code, md};
 use crate::metrics::{EventKind, LoggedEvent};
 use crate::model::{Budget, World};
 use crate::report::Summary;
-use crate::report::story::{self, Times, times_word};
+use crate::report::story::{self, Story, Times, times_word};
 use crate::report::text::thousands;
 use crate::scenario::{AllUnhealthy, TargetPolicy};
-use crate::sim::RunResult;
 use crate::time::format_duration;
 
 /// One mitigation in place: how it is set up and what it did.
@@ -23,8 +22,9 @@ pub struct Measure {
 }
 
 /// What the scenario has in place, and the names of what it has not.
-pub fn review(summary: &Summary, result: &RunResult) -> (Vec<Measure>, Vec<&'static str>) {
-    let cx = Cx { s: summary, r: result, w: &result.world, events: &result.recorder.events.events };
+pub fn review(summary: &Summary, story: &Story) -> (Vec<Measure>, Vec<&'static str>) {
+    let run = story.run;
+    let cx = Cx { s: summary, story, w: &run.world, events: &run.recorder.events.events };
     let checks: [(&'static str, Option<Measure>); 7] = [
         ("health checks", cx.health_checks()),
         ("outlier detection", cx.outlier_detection()),
@@ -47,7 +47,7 @@ pub fn review(summary: &Summary, result: &RunResult) -> (Vec<Measure>, Vec<&'sta
 
 struct Cx<'a> {
     s: &'a Summary,
-    r: &'a RunResult,
+    story: &'a Story<'a>,
     w: &'a World,
     events: &'a [LoggedEvent],
 }
@@ -61,7 +61,7 @@ fn names_balancer(detail: &str, name: &str) -> bool {
 
 impl Cx<'_> {
     fn times(&self) -> Times<'_> {
-        Times { clock: self.w.clock.as_ref() }
+        self.story.times
     }
 
     fn of_kind(&self, kind: EventKind) -> impl Iterator<Item = &LoggedEvent> {
@@ -223,7 +223,7 @@ impl Cx<'_> {
 
     /// The balancer among `used` that the root cause changed, if it changed one.
     fn changed_balancer(&self, used: &[usize]) -> Option<&str> {
-        let root = story::root_cause(self.s, self.r)?;
+        let root = self.story.root.as_ref()?;
         let name = root.target.strip_prefix("balancer ")?;
         used.iter().map(|&b| self.w.balancers[b].name.as_str()).find(|&n| n == name)
     }
