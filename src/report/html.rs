@@ -7,14 +7,13 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::charts::Chart;
-use super::story::{self, Role, Row, RowKind, Story, Times};
+use super::story::{self, ROWS_SHOWN, Role, Row, RowKind, Story, Times};
 use super::summary::{ServerSummary, UsersSummary};
 use super::text::{self, ms, server_order, thousands};
+use crate::time::secs_to_nanos;
 
 /// Servers shown before the rest go into a `<details>`.
 const SERVERS_SHOWN: usize = 20;
-/// Timeline rows shown before the rest go into a `<details>`.
-const ROWS_SHOWN: usize = 150;
 
 const STYLE: &str = r#"
 :root { --fg: #1d2433; --muted: #5b6475; --line: #d9dde5; --soft: #f4f6f9;
@@ -144,7 +143,7 @@ fn header(o: &mut String, s: &Summary) {
         let (from, until) = (w.from_clock.clone(), w.until_clock.clone());
         let span = match (from, until) {
             (Some(f), Some(u)) => format!("{} to {}", escape(&f), escape(&u)),
-            _ => format!("{} to {}", story::elapsed(secs(w.from_s)), story::elapsed(secs(w.until_s))),
+            _ => format!("{} to {}", story::elapsed(secs_to_nanos(w.from_s)), story::elapsed(secs_to_nanos(w.until_s))),
         };
         item("Incident window", span);
     }
@@ -176,10 +175,6 @@ fn reproduce(s: &Summary) -> String {
         let _ = write!(cmd, " --set {}", quote(v));
     }
     cmd
-}
-
-fn secs(s: f64) -> u64 {
-    crate::time::secs_to_nanos(s)
 }
 
 fn verdicts(o: &mut String, s: &Summary) {

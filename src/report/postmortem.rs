@@ -10,12 +10,10 @@ mod mitigations;
 use std::fmt::Write;
 
 use super::Summary;
-use super::story::{self, Injected, Role, Row, Story, Times};
+use super::story::{self, Injected, ROWS_SHOWN, Role, Row, Story, Times};
 use super::summary::{FailedCounts, UsersSummary};
 use super::text::{self, ms, thousands};
-
-/// Timeline lines before the rest are left to `events.csv`.
-const ROWS_SHOWN: usize = 150;
+use crate::time::secs_to_nanos;
 
 /// The report as Markdown.
 pub fn render(summary: &Summary, story: &Story) -> String {
@@ -150,7 +148,7 @@ impl Postmortem<'_> {
 
     /// `2024-06-01 13:58 to 16:00 UTC`, or with both dates across midnight.
     fn span(&self, from_s: f64, until_s: f64) -> String {
-        let (from, until) = (self.times.at_dated(secs(from_s)), self.times.at_dated(secs(until_s)));
+        let (from, until) = (self.times.at_dated(secs_to_nanos(from_s)), self.times.at_dated(secs_to_nanos(until_s)));
         match self.times.clock {
             Some(_) if from[..10] == until[..10] => {
                 let zone_at = from.rfind(' ').unwrap_or(from.len());
@@ -381,10 +379,6 @@ impl Postmortem<'_> {
             );
         }
     }
-}
-
-fn secs(s: f64) -> u64 {
-    crate::time::secs_to_nanos(s)
 }
 
 fn capitalised(s: &str) -> String {

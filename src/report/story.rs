@@ -17,6 +17,10 @@ use crate::time::{NANOS_PER_SEC, secs_to_nanos};
 /// More events than this of one family on one entity are folded into a row.
 const FOLD_ABOVE: usize = 3;
 
+/// Timeline rows a report shows before the rest (`report.html` tucks them
+/// into a `<details>`, `report.md` leaves them to `events.csv`).
+pub const ROWS_SHOWN: usize = 150;
+
 /// A share (0 to 1) as a percentage with one decimal: `75.8%`.
 pub fn pct(fraction: f64) -> String {
     pct100(fraction * 100.0)
