@@ -8,6 +8,7 @@ pub mod chartdata;
 pub mod charts;
 pub mod graph;
 pub mod html;
+pub mod markdown;
 pub mod output;
 pub mod postmortem;
 pub mod story;

@@ -10,6 +10,7 @@ mod mitigations;
 use std::fmt::Write;
 
 use super::Summary;
+use super::markdown::{md_code, md_code_cell, md_text};
 use super::story::{self, Injected, ROWS_SHOWN, Role, Row, Story, Times};
 use super::summary::{FailedCounts, UsersSummary};
 use super::text::{self, ms, thousands};
@@ -35,25 +36,6 @@ pub fn render(summary: &Summary, story: &Story) -> String {
     pm.measures(&mut o, &measures, &absent);
     pm.verdicts(&mut o);
     o
-}
-
-/// Markdown text: characters that would start markup mid-line (emphasis,
-/// code, HTML, links, table cells) are escaped. `_` is left alone: inside
-/// words it is not emphasis, and metric names are full of it.
-pub fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '`' | '*' | '<' | '[' | ']' | '|') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A name as inline code (a backtick inside would end it early).
-pub fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'"))
 }
 
 struct Postmortem<'a> {
@@ -112,9 +94,9 @@ impl Postmortem<'_> {
 
     fn title(&self, o: &mut String, kind: &str) {
         let sc = &self.s.scenario;
-        let _ = writeln!(o, "# {kind}: {}\n", md(&sc.name));
-        let file = if sc.file.is_empty() { String::new() } else { format!("{}, ", code(&sc.file)) };
-        let sets: Vec<String> = sc.overrides.iter().map(|v| code(&format!("--set {v}"))).collect();
+        let _ = writeln!(o, "# {kind}: {}\n", md_text(&sc.name));
+        let file = if sc.file.is_empty() { String::new() } else { format!("{}, ", md_code(&sc.file)) };
+        let sets: Vec<String> = sc.overrides.iter().map(|v| md_code(&format!("--set {v}"))).collect();
         let sets = if sets.is_empty() { String::new() } else { format!(", with {}", sets.join(" ")) };
         let _ = writeln!(
             o,
@@ -122,7 +104,7 @@ impl Postmortem<'_> {
             self.s.lbsim_version, sc.seed
         );
         if !sc.description.is_empty() {
-            let _ = writeln!(o, "{}\n", md(&sc.description));
+            let _ = writeln!(o, "{}\n", md_text(&sc.description));
         }
     }
 
@@ -179,8 +161,8 @@ impl Postmortem<'_> {
             let _ = writeln!(
                 o,
                 "  - {} ({}): {} of {} users affected, {} could not use the service",
-                md(&n.name),
-                md(&n.prefix),
+                md_text(&n.name),
+                md_text(&n.prefix),
                 story::pct100(u.affected_pct),
                 thousands(u.active),
                 story::pct100(u.unable_pct)
@@ -216,8 +198,14 @@ impl Postmortem<'_> {
     }
 
     fn change_text(&self, c: &Injected) -> String {
-        let note = c.note.as_ref().map(|n| format!(" ({})", md(n))).unwrap_or_default();
-        format!("{} at {}, on {}: {}{note}", code(&c.label), self.times.at(c.at_ns), md(&c.target), md(&c.what))
+        let note = c.note.as_ref().map(|n| format!(" ({})", md_text(n))).unwrap_or_default();
+        format!(
+            "{} at {}, on {}: {}{note}",
+            md_code(&c.label),
+            self.times.at(c.at_ns),
+            md_text(&c.target),
+            md_text(&c.what)
+        )
     }
 
     fn root_cause(&self) -> String {
@@ -225,7 +213,7 @@ impl Postmortem<'_> {
         match (self.root, self.blocked) {
             (Some(r), _) => {
                 let before = earlier
-                    .map(|b| format!(" Validation had blocked an earlier change, {}.", code(&b.label)))
+                    .map(|b| format!(" Validation had blocked an earlier change, {}.", md_code(&b.label)))
                     .unwrap_or_default();
                 format!("the change {}.{before}", self.change_text(r))
             }
@@ -254,7 +242,7 @@ impl Postmortem<'_> {
             let _ = write!(
                 out,
                 " {} received {} of the requests that reached a server, where an even share is {}.",
-                md(&top.name),
+                md_text(&top.name),
                 story::pct(top.share),
                 story::pct(1.0 / n as f64)
             );
@@ -263,7 +251,7 @@ impl Postmortem<'_> {
             .servers
             .iter()
             .filter(|v| v.crashes > 0)
-            .map(|v| format!("{} {}", md(&v.name), story::times_word(v.crashes)))
+            .map(|v| format!("{} {}", md_text(&v.name), story::times_word(v.crashes)))
             .collect();
         if !crashed.is_empty() {
             let more =
@@ -282,7 +270,13 @@ impl Postmortem<'_> {
         let fix_row = self.rows.iter().find(|r| r.role == Role::Fix);
         let fix = match (im.fix_at_s, fix_row) {
             (Some(at), Some(r)) => {
-                format!("The fix, at {}: {} on {}: {}.", self.times.at_s(at), r.label, md(&r.entity), md(&r.detail))
+                format!(
+                    "The fix, at {}: {} on {}: {}.",
+                    self.times.at_s(at),
+                    r.label,
+                    md_text(&r.entity),
+                    md_text(&r.detail)
+                )
             }
             (Some(at), None) => format!("The fix, at {}.", self.times.at_s(at)),
             (None, _) => "The scenario applies no fix.".to_string(),
@@ -321,7 +315,7 @@ impl Postmortem<'_> {
     }
 
     fn line(&self, r: &Row) -> String {
-        let entity = if r.entity.is_empty() { String::new() } else { format!(" ({})", md(&r.entity)) };
+        let entity = if r.entity.is_empty() { String::new() } else { format!(" ({})", md_text(&r.entity)) };
         let label = capitalised(&r.label);
         let head = match r.role {
             Role::RootCause => format!("**Root cause.** {label}{entity}"),
@@ -334,7 +328,7 @@ impl Postmortem<'_> {
             Role::ImpactStart | Role::Recovered => format!("**{label}**"),
             Role::Plain => format!("{label}{entity}"),
         };
-        format!("- **{}** {head}: {}", self.times.at(r.time_ns), md(&r.detail))
+        format!("- **{}** {head}: {}", self.times.at(r.time_ns), md_text(&r.detail))
     }
 
     fn measures(&self, o: &mut String, measures: &[mitigations::Measure], absent: &[&str]) {
@@ -372,10 +366,10 @@ impl Postmortem<'_> {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {mark} |",
-                md(&v.name),
-                code(&v.objective),
-                md(&v.window),
-                md(&v.observed_text)
+                md_text(&v.name),
+                md_code_cell(&v.objective),
+                md_text(&v.window),
+                md_text(&v.observed_text)
             );
         }
     }
@@ -522,6 +516,29 @@ mod tests {
     }
 
     #[test]
+    fn multi_line_text_keeps_the_timeline_and_the_slo_table_whole() {
+        // A `note: |` block and an SLO name over two lines, with a pipe and backticks.
+        let text = fixtures::INCIDENT
+            .replace("note: weights changed by hand", "note: \"weights changed\\nby hand | see `runbook`\\n\"")
+            .replace("{name: availability,", "{name: \"availability\\n(edge | lb)\",");
+        let (s, r) = fixtures::run(&text);
+        assert!(s.slos[0].name.contains('\n') && s.timeline[1].note.as_ref().unwrap().contains('\n'));
+        let md = render(&s, &Story::build(&s, &r));
+        assert!(md.contains("(weights changed by hand \\| see \\`runbook\\`)"), "{md}");
+        let section = |from: &str, to: &str| md[md.find(from).unwrap()..md.find(to).unwrap()].to_string();
+        let timeline = section("## Timeline", "## Root cause and resolution");
+        let lines: Vec<&str> = timeline.lines().skip(1).filter(|l| !l.is_empty()).collect();
+        assert!(lines.len() > 5 && lines.iter().all(|l| l.starts_with("- **")), "{timeline}");
+        // The verdicts close the report.
+        let table = &md[md.find("| SLO |").unwrap()..];
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows.len(), 2 + s.slos.len(), "{table}");
+        // Every row has the table's six cell borders; escaped pipes are not borders.
+        assert!(rows.iter().all(|l| l.replace("\\|", "").matches('|').count() == 6), "{table}");
+        assert!(rows[2].starts_with("| availability (edge \\| lb) | `availability >= 99.9%` |"), "{table}");
+    }
+
+    #[test]
     fn without_a_change_the_report_is_an_honest_steady_state() {
         let (s, r) = fixtures::run(fixtures::STEADY);
         let text = render(&s, &Story::build(&s, &r));
@@ -543,12 +560,6 @@ mod tests {
         assert!(text.contains(
             "## Mitigations in place\n\n- **Queue limits** (each of the 3 servers queues at most 100 waiting requests"
         ));
-        assert!(text.contains(&format!("| latency | `p99 < 1s` | run | {} | ✓ |", md(&s.slos[0].observed_text))));
-    }
-
-    #[test]
-    fn markdown_escapes_what_would_start_markup() {
-        assert_eq!(md("a*b_c <x> [l](u) | #"), "a\\*b_c \\<x> \\[l\\](u) \\| #");
-        assert_eq!(code("a`b"), "`a'b`");
+        assert!(text.contains(&format!("| latency | `p99 < 1s` | run | {} | ✓ |", md_text(&s.slos[0].observed_text))));
     }
 }
