@@ -283,7 +283,7 @@ fn users(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "</p>\n<p>Slowed: never failed, but a response took longer than {}.</p>",
-        ms(s.users.slow_threshold_ms)
+        story::duration(s.users.slow_threshold_ms / 1e3)
     );
     o.push_str("<table>\n<thead><tr><th>Users</th><th class=\"num\">Active</th><th>Share</th><th class=\"num\">Could not use</th><th class=\"num\">Failed at times</th><th class=\"num\">Slowed</th><th class=\"num\">Normal</th></tr></thead>\n<tbody>\n");
     users_row(o, "Over the run", &s.users);

@@ -393,7 +393,7 @@ fn users_sentence(u: &UsersSummary, scope: &str) -> String {
         "{} of the {} users active {scope} were affected: {unable} could not use the service and {failed} failed at times; {slowed} were slowed (a response over {}) and {normal} were served normally.{pending}",
         story::pct100(u.affected_pct),
         thousands(u.active),
-        ms(u.slow_threshold_ms)
+        story::duration(u.slow_threshold_ms / 1e3)
     )
 }
 
@@ -536,6 +536,61 @@ mod tests {
         // Every row has the table's six cell borders; escaped pipes are not borders.
         assert!(rows.iter().all(|l| l.replace("\\|", "").matches('|').count() == 6), "{table}");
         assert!(rows[2].starts_with("| availability (edge \\| lb) | `availability >= 99.9%` |"), "{table}");
+    }
+
+    /// The 004 route audit, shortened: validation blocks a routing change
+    /// that would add more latency than it allows.
+    const ROUTE_AUDIT: &str = r#"
+name: fixture-route-audit
+seed: 4
+start: 2023-05-25T09:50:00Z
+duration: 12m
+interval: 30s
+slow_threshold: 1500ms
+clients:
+  visitors: {target: lb-01, rate: 50/s, users: 2000, timeout: 8s, subnets: [{name: internet, prefix: 10.1.0.0/16}]}
+balancers:
+  lb-01:
+    address: 10.0.1.10
+    backends: [web-01, web-02]
+    routes: [{prefix: 10.0.2.0/24, via: lan}, {prefix: 0.0.0.0/0, via: gateway}]
+servers:
+  web-{01..02}:
+    address: 10.0.2.11
+    workers: 8
+    queue_limit: 100
+    service: {exponential: 40ms}
+    routes: [{prefix: 10.0.1.0/24, via: lan}, {prefix: 0.0.0.0/0, via: lan}]
+network:
+  validation: {keep_reachable: true, max_added_latency: 250ms}
+  routers:
+    gateway: {routes: [{prefix: 10.0.1.0/24, via: lb-01}, {prefix: 10.1.0.0/16, via: visitors.internet}]}
+    backup-gw: {routes: [{prefix: 10.0.1.0/24, via: gateway}]}
+  switches: {lan: {}}
+  links:
+    - {between: [visitors.internet, gateway], latency: {constant: 30ms}}
+    - {between: [gateway, lb-01], latency: {constant: 500us}}
+    - {between: [lb-01, lan]}
+    - {between: [lan, "web-{01..02}"], latency: {constant: 100us}}
+    - {between: [web-01, backup-gw], latency: {constant: 600ms}}
+    - {between: [backup-gw, gateway], latency: {constant: 20ms}}
+timeline:
+  - {name: wrong-route, at: "09:58", server: web-01, replace_route: {prefix: 10.0.1.0/24, via: backup-gw}}
+"#;
+
+    #[test]
+    fn durations_read_the_same_way_throughout() {
+        let (s, r) = fixtures::run(ROUTE_AUDIT);
+        let story = Story::build(&s, &r);
+        let md = render(&s, &story);
+        // Configured durations in the story's style, as the health checks' "every 5 s".
+        assert!(
+            md.contains("network changes: every destination still reachable, at most 250 ms added latency"),
+            "{md}"
+        );
+        assert!(md.contains("were slowed (a response over 1.5 s)"), "{md}");
+        let html = crate::report::html::render(&s, &story, &[]);
+        assert!(html.contains("<p>Slowed: never failed, but a response took longer than 1.5 s.</p>"));
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub fn times_word(n: usize) -> String {
 }
 
 /// Seconds as a person says them: `2 h 2 min`, `1 min 10 s`, `45 s`, `2.5 s`, `250 ms`.
+/// The one way the reports write a span of time (windows, delays, settings);
+/// measured latencies keep [`super::text::ms`], the same style with the
+/// precision percentiles need (`2.76 s`).
 pub fn duration(secs: f64) -> String {
     let whole = secs.round();
     if whole >= 3600.0 {

@@ -12,7 +12,6 @@ use crate::report::markdown::{md_code, md_text};
 use crate::report::story::{self, Story, Times, times_word};
 use crate::report::text::thousands;
 use crate::scenario::{AllUnhealthy, TargetPolicy};
-use crate::time::format_duration;
 
 /// One mitigation in place: how it is set up and what it did.
 pub struct Measure {
@@ -277,7 +276,7 @@ impl Cx<'_> {
                 rules.push("every destination still reachable".to_string());
             }
             if v.max_added_latency != u64::MAX {
-                rules.push(format!("at most {} added latency", format_duration(v.max_added_latency)));
+                rules.push(format!("at most {} added latency", story::duration(v.max_added_latency as f64 / 1e9)));
             }
             setup.push(format!("network changes: {}", rules.join(", ")));
         }
