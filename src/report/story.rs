@@ -270,7 +270,7 @@ fn timeline(summary: &Summary, result: &RunResult, root: Option<&Injected>, time
         .collect();
     let roles = roles(summary, root, &events);
     let mut rows = fold(&events, &roles, times);
-    note_blocked(&mut rows, summary);
+    note_blocked(&mut rows, result);
     rows.extend(impact_rows(summary));
     // Stable: at equal times the impact's edges follow the events that caused them.
     rows.sort_by_key(|r| r.time_ns);
@@ -278,14 +278,14 @@ fn timeline(summary: &Summary, result: &RunResult, root: Option<&Injected>, time
 }
 
 /// A blocked change's event gives the reason, not the entry's note: add it,
-/// as the event of an applied change has it.
-fn note_blocked(rows: &mut [Row], summary: &Summary) {
-    for r in rows.iter_mut().filter(|r| r.kind == RowKind::Blocked) {
-        let entry = summary
-            .timeline
-            .iter()
-            .find(|t| !t.applied && secs_to_nanos(t.at_s) == r.time_ns && t.target == r.entity && t.note.is_some());
-        if let Some(note) = entry.and_then(|t| t.note.as_ref()) {
+/// as the event of an applied change has it. The blocked rows stand in the
+/// order of the `ChangeBlocked` events, the order `blocked_changes` keeps.
+fn note_blocked(rows: &mut [Row], result: &RunResult) {
+    let blocked = rows.iter_mut().filter(|r| r.kind == RowKind::Blocked);
+    for (r, &index) in blocked.zip(&result.blocked_changes) {
+        let entry = &result.world.timeline[index];
+        debug_assert_eq!(r.entity, entry.target, "blocked rows and blocked_changes out of step");
+        if let Some(note) = &entry.note {
             r.detail = format!("{} ({note})", r.detail);
         }
     }
@@ -746,6 +746,23 @@ mod tests {
         let last = &loops[SERVERS as usize - 1];
         assert_eq!(last.time_ns, 499 * NANOS_PER_SEC);
         assert_eq!(last.detail, "between +0:08:19 and +23:58:19; first: queue full; last back up at +23:58:49");
+    }
+
+    #[test]
+    fn each_blocked_row_carries_its_own_entrys_note() {
+        // Two changes blocked at the same instant on the same balancer: the
+        // rows cannot be told apart by time and target, only by the run's record.
+        let pin = r#"  - {name: pin-web-02, at: "13:38", balancer: lb, backends: [web-02], note: "second pin"}"#;
+        let text = fixtures::INCIDENT.replace("timeline:\n", &format!("timeline:\n{pin}\n"));
+        let (summary, result) = fixtures::run(&text);
+        assert_eq!(result.blocked_changes, [0, 1]);
+        let story = Story::build(&summary, &result);
+        let blocked: Vec<&Row> = story.rows.iter().filter(|r| r.kind == RowKind::Blocked).collect();
+        assert_eq!(blocked.len(), 2);
+        assert!(blocked.iter().all(|r| (r.time_ns, r.entity.as_str()) == (blocked[0].time_ns, "balancer lb")));
+        assert!(blocked[0].detail.starts_with("backends = web-02 blocked: "), "{}", blocked[0].detail);
+        assert!(blocked[0].detail.ends_with(" (second pin)"), "{}", blocked[0].detail);
+        assert!(blocked[1].detail.ends_with(" (pin <everything> on web-01)"), "{}", blocked[1].detail);
     }
 
     #[test]

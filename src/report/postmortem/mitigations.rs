@@ -52,7 +52,10 @@ struct Cx<'a> {
 }
 
 /// Whether an event's detail speaks of balancer `name` (and not of one
-/// whose name merely starts the same).
+/// whose name merely starts the same). The detail is the only record of
+/// which balancer marked or ejected a server: the event's entity is the
+/// server, which may sit behind several balancers, and the run keeps no
+/// other account of health flips or ejections.
 fn names_balancer(detail: &str, name: &str) -> bool {
     let key = format!("balancer {name}");
     detail.match_indices(&key).any(|(i, _)| matches!(detail[i + key.len()..].chars().next(), None | Some(')' | ' ')))
@@ -292,16 +295,14 @@ impl Cx<'_> {
             .s
             .timeline
             .iter()
-            .filter(|t| !t.applied)
-            .map(|t| {
-                let ns = crate::time::secs_to_nanos(t.at_s);
-                let event = self
-                    .of_kind(EventKind::ChangeBlocked)
-                    .find(|e| e.time_ns == ns && e.entity == t.target)
-                    .and_then(|e| e.detail.split_once(" blocked: "));
-                let reason = event.map(|(_, r)| format!(" ({})", md_text(r))).unwrap_or_default();
+            .enumerate()
+            .filter(|(_, t)| !t.applied)
+            .map(|(i, t)| {
+                let reason = self.story.run.blocked_reason(i);
+                let reason = reason.map(|r| format!(" ({})", md_text(r))).unwrap_or_default();
                 let label = t.name.clone().unwrap_or_else(|| t.change.clone());
-                format!("blocked {} at {}{reason}: it never took effect", md_code(&label), self.times().at(ns))
+                let at = self.times().at(self.w.timeline[i].at);
+                format!("blocked {} at {at}{reason}: it never took effect", md_code(&label))
             })
             .collect();
         if blocked.is_empty() {
