@@ -7,15 +7,13 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::charts::Chart;
-use super::story::{self, Role, Row, RowKind, Times};
+use super::story::{self, ROWS_SHOWN, Role, Row, RowKind, Story, Times};
 use super::summary::{ServerSummary, UsersSummary};
 use super::text::{self, ms, server_order, thousands};
-use crate::sim::RunResult;
+use crate::time::secs_to_nanos;
 
 /// Servers shown before the rest go into a `<details>`.
 const SERVERS_SHOWN: usize = 20;
-/// Timeline rows shown before the rest go into a `<details>`.
-const ROWS_SHOWN: usize = 150;
 
 const STYLE: &str = r#"
 :root { --fg: #1d2433; --muted: #5b6475; --line: #d9dde5; --soft: #f4f6f9;
@@ -71,15 +69,15 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
 "#;
 
 /// The whole report as one HTML document.
-pub fn render(summary: &Summary, result: &RunResult, charts: &[Chart]) -> String {
-    let times = Times { clock: result.world.clock.as_ref() };
+pub fn render(summary: &Summary, story: &Story, charts: &[Chart]) -> String {
+    let times = story.times;
     let mut o = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.svg.len()).sum::<usize>());
     head(&mut o, summary);
     header(&mut o, summary);
     verdicts(&mut o, summary);
     headline(&mut o, summary, &times);
     users(&mut o, summary);
-    timeline(&mut o, &story::timeline(summary, result), &times);
+    timeline(&mut o, &story.rows, &times);
     figures(&mut o, charts);
     servers(&mut o, &summary.servers);
     let _ = write!(
@@ -145,7 +143,7 @@ fn header(o: &mut String, s: &Summary) {
         let (from, until) = (w.from_clock.clone(), w.until_clock.clone());
         let span = match (from, until) {
             (Some(f), Some(u)) => format!("{} to {}", escape(&f), escape(&u)),
-            _ => format!("{} to {}", story::elapsed(secs(w.from_s)), story::elapsed(secs(w.until_s))),
+            _ => format!("{} to {}", story::elapsed(secs_to_nanos(w.from_s)), story::elapsed(secs_to_nanos(w.until_s))),
         };
         item("Incident window", span);
     }
@@ -177,10 +175,6 @@ fn reproduce(s: &Summary) -> String {
         let _ = write!(cmd, " --set {}", quote(v));
     }
     cmd
-}
-
-fn secs(s: f64) -> u64 {
-    crate::time::secs_to_nanos(s)
 }
 
 fn verdicts(o: &mut String, s: &Summary) {
@@ -289,7 +283,7 @@ fn users(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "</p>\n<p>Slowed: never failed, but a response took longer than {}.</p>",
-        ms(s.users.slow_threshold_ms)
+        story::duration(s.users.slow_threshold_ms / 1e3)
     );
     o.push_str("<table>\n<thead><tr><th>Users</th><th class=\"num\">Active</th><th>Share</th><th class=\"num\">Could not use</th><th class=\"num\">Failed at times</th><th class=\"num\">Slowed</th><th class=\"num\">Normal</th></tr></thead>\n<tbody>\n");
     users_row(o, "Over the run", &s.users);
@@ -396,13 +390,12 @@ fn figures(o: &mut String, charts: &[Chart]) {
         return;
     }
     o.push_str("<section id=\"charts\">\n<h2>Charts</h2>\n");
-    for (i, c) in charts.iter().enumerate() {
-        let prefix = format!("c{i}-{}-", c.name);
+    for c in charts {
         let _ = writeln!(
             o,
             "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
             escape(c.name),
-            inline_svg(&c.svg, &prefix, &c.title),
+            inline_svg(&c.svg, &c.title),
             escape(&c.title)
         );
     }
@@ -410,26 +403,16 @@ fn figures(o: &mut String, charts: &[Chart]) {
 }
 
 /// A standalone SVG document made fit to sit in a page: no XML prolog or
-/// doctype, ids (and references to them) prefixed so two charts cannot
-/// clash, and the fixed size dropped for its viewBox so it scales to the width.
-pub fn inline_svg(svg: &str, prefix: &str, title: &str) -> String {
+/// doctype, and the fixed size dropped for its viewBox so it scales to the
+/// width. Everything else is kept as it is: plotters' SVGs carry no ids, so
+/// several charts in one page cannot clash (a test holds it to that), and
+/// rewriting `id=` or `url(#` would alter text from the scenario.
+pub fn inline_svg(svg: &str, title: &str) -> String {
     let Some(start) = svg.find("<svg") else { return String::new() };
-    let body = prefix_ids(&svg[start..], prefix);
+    let body = &svg[start..];
     let Some(end) = body.find('>') else { return String::new() };
     let root = fit_root(&body[..end], title);
     format!("{root}{}", body[end..].trim_end())
-}
-
-fn prefix_ids(svg: &str, prefix: &str) -> String {
-    let mut out = svg.to_string();
-    for q in ['"', '\''] {
-        for (from, to) in
-            [(format!(" id={q}"), format!(" id={q}{prefix}")), (format!("href={q}#"), format!("href={q}#{prefix}"))]
-        {
-            out = out.replace(&from, &to);
-        }
-    }
-    out.replace("url(#", &format!("url(#{prefix}"))
 }
 
 /// The root `<svg ...` tag (without its `>`) with width and height moved
@@ -506,16 +489,17 @@ mod tests {
     use crate::metrics::EventKind;
     use crate::report::story::fixtures;
 
-    /// A chart as plotters writes one: prolog, fixed size, and an id with a reference to it.
+    /// A chart document with a prolog, a fixed size, and text from the
+    /// scenario that looks like a reference to an id.
     fn chart(name: &'static str, title: &str) -> Chart {
-        let svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg width=\"800\" height=\"400\" viewBox=\"0 0 800 400\" xmlns=\"http://www.w3.org/2000/svg\">\n<defs><clipPath id=\"clip0\"><rect x=\"0\" y=\"0\" width=\"10\" height=\"10\"/></clipPath></defs>\n<rect x=\"0\" y=\"0\" width=\"800\" height=\"400\" fill=\"#FFFFFF\" clip-path=\"url(#clip0)\"/>\n<text x=\"10\" y=\"20\">p99 &lt; 1s</text>\n</svg>\n";
+        let svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg width=\"800\" height=\"400\" viewBox=\"0 0 800 400\" xmlns=\"http://www.w3.org/2000/svg\">\n<rect x=\"0\" y=\"0\" width=\"800\" height=\"400\" fill=\"#FFFFFF\"/>\n<text x=\"10\" y=\"20\">p99 &lt; 1s on url(#edge) id=\"lb\"</text>\n</svg>\n";
         Chart { name, title: title.to_string(), svg: svg.to_string(), png: Vec::new() }
     }
 
     #[test]
     fn the_report_is_a_complete_escaped_html5_document() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">"));
         assert!(html.contains("<title>lbsim report: fixture-incident</title>"));
         assert!(html.trim_end().ends_with("</html>"));
@@ -530,13 +514,13 @@ mod tests {
         }
         assert!(!html.contains("<section id=\"charts\">"), "no charts, no section");
         // Same inputs, same bytes.
-        assert_eq!(html, render(&summary, &result, &[]));
+        assert_eq!(html, render(&summary, &Story::build(&summary, &result), &[]));
     }
 
     #[test]
     fn the_report_states_the_runs_figures() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         assert!(html.contains("<span class=\"badge fail\">FAIL</span>"));
         for v in &summary.slos {
             let mark = if v.met { "✓ met" } else { "✗ missed" };
@@ -581,7 +565,7 @@ mod tests {
     #[test]
     fn the_timeline_shows_the_blocked_change_and_folds_the_crash_loop() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         let blocked = result.recorder.events.first(EventKind::ChangeBlocked).unwrap();
         let row = format!(
             "<tr class=\"k-blocked\"><td class=\"nowrap\">+0:08:00</td><td class=\"nowrap\">13:38:00</td><td><span class=\"tag blocked\">BLOCKED</span>change blocked</td><td>balancer lb</td><td>{} (pin &lt;everything&gt; on web-01)</td></tr>",
@@ -597,32 +581,42 @@ mod tests {
     }
 
     #[test]
-    fn charts_are_inlined_without_prolog_clashing_ids_or_a_fixed_size() {
+    fn charts_are_inlined_without_prolog_or_a_fixed_size() {
         let (summary, result) = fixtures::run(fixtures::STEADY);
         let charts = [chart("latency", "Latency <percentiles>"), chart("share", "Traffic share")];
-        let html = render(&summary, &result, &charts);
+        let html = render(&summary, &Story::build(&summary, &result), &charts);
         assert!(!html.contains("<?xml"));
         assert_eq!(html.matches("<figure class=\"chart\"").count(), 2);
         assert!(html.contains("<figcaption>Latency &lt;percentiles&gt;</figcaption>"));
         assert!(html.contains("<figcaption>Traffic share</figcaption>"));
-        assert!(html.contains("id=\"c0-latency-clip0\"") && html.contains("url(#c0-latency-clip0)"));
-        assert!(html.contains("id=\"c1-share-clip0\"") && html.contains("url(#c1-share-clip0)"));
-        assert!(!html.contains("id=\"clip0\"") && !html.contains("url(#clip0)"));
         assert_eq!(
             html.matches("<svg viewBox=\"0 0 800 400\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\"").count(),
             2
         );
-        assert!(html.contains("<text x=\"10\" y=\"20\">p99 &lt; 1s</text>"), "chart text is kept as it is");
+        let text = "<text x=\"10\" y=\"20\">p99 &lt; 1s on url(#edge) id=\"lb\"</text>";
+        assert_eq!(html.matches(text).count(), 2, "chart text is kept as it is");
         // A document without a viewBox gets one from its size.
-        let bare = inline_svg("<svg width=\"300px\" height=\"100\"><g/></svg>", "x-", "t");
+        let bare = inline_svg("<svg width=\"300px\" height=\"100\"><g/></svg>", "t");
         assert_eq!(bare, "<svg viewBox=\"0 0 300 100\" role=\"img\" aria-label=\"t\"><g/></svg>");
+    }
+
+    #[test]
+    fn the_charts_carry_no_ids_that_could_clash_in_one_page() {
+        // inline_svg leaves ids alone: were plotters to start writing them
+        // (clip paths, gradients), two charts in one page would share them.
+        let (_, result) = fixtures::run(fixtures::INCIDENT);
+        let charts = crate::report::charts::render_all(&crate::report::chartdata::ChartData::from_run(&result));
+        assert!(charts.len() >= 7, "{} charts", charts.len());
+        for c in &charts {
+            assert!(!c.svg.contains(" id=") && !c.svg.contains("url(#"), "{} has an id", c.name);
+        }
     }
 
     #[test]
     fn a_steady_run_has_no_incident_figures_and_many_servers_fold_into_details() {
         let text = fixtures::STEADY.replace("app-{1..3}", "app-{01..30}").replace("rate: 200/s", "rate: 1000/s");
         let (summary, result) = fixtures::run(&text);
-        let html = render(&summary, &result, &[]);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
         assert!(html.contains("<span class=\"badge pass\">PASS</span>"));
         assert!(!html.contains("In the incident window"));
         assert!(html.contains("nothing happened besides requests"));

@@ -8,12 +8,12 @@ pub mod chartdata;
 pub mod charts;
 pub mod graph;
 pub mod html;
+pub mod markdown;
 pub mod output;
 pub mod postmortem;
+pub mod story;
 pub mod summary;
 pub mod text;
-
-mod story;
 
 use std::path::PathBuf;
 
@@ -102,8 +102,10 @@ pub fn write_reports(
     ];
     let charts = if with_charts { charts::render_all(&chartdata::ChartData::from_run(result)) } else { Vec::new() };
     files.extend(write_charts(out, &charts)?);
-    files.push(out.write("report.html", html::render(summary, result, &charts).as_bytes())?);
-    files.push(out.write("report.md", postmortem::render(summary, result).as_bytes())?);
+    // Both reports tell the same story: derive it once.
+    let story = story::Story::build(summary, result);
+    files.push(out.write("report.html", html::render(summary, &story, &charts).as_bytes())?);
+    files.push(out.write("report.md", postmortem::render(summary, &story).as_bytes())?);
     Ok(files)
 }
 

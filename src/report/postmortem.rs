@@ -10,25 +10,23 @@ mod mitigations;
 use std::fmt::Write;
 
 use super::Summary;
-use super::story::{self, Injected, Role, Row, Times};
+use super::markdown::{md_code, md_code_cell, md_text};
+use super::story::{self, Injected, ROWS_SHOWN, Role, Row, Story, Times};
 use super::summary::{FailedCounts, UsersSummary};
 use super::text::{self, ms, thousands};
-use crate::sim::RunResult;
-
-/// Timeline lines before the rest are left to `events.csv`.
-const ROWS_SHOWN: usize = 150;
+use crate::time::secs_to_nanos;
 
 /// The report as Markdown.
-pub fn render(summary: &Summary, result: &RunResult) -> String {
+pub fn render(summary: &Summary, story: &Story) -> String {
     let pm = Postmortem {
         s: summary,
-        times: Times { clock: result.world.clock.as_ref() },
-        rows: story::timeline(summary, result),
-        root: story::root_cause(summary, result),
-        blocked: story::first_change(summary, result, false),
-        changed: story::first_change(summary, result, true).is_some(),
+        times: story.times,
+        rows: &story.rows,
+        root: story.root.as_ref(),
+        blocked: story.first_blocked.as_ref(),
+        changed: story.first_applied.is_some(),
     };
-    let (measures, absent) = mitigations::review(summary, result);
+    let (measures, absent) = mitigations::review(summary, story);
     let mut o = String::new();
     if pm.changed || pm.blocked.is_some() {
         pm.incident(&mut o);
@@ -40,31 +38,12 @@ pub fn render(summary: &Summary, result: &RunResult) -> String {
     o
 }
 
-/// Markdown text: characters that would start markup mid-line (emphasis,
-/// code, HTML, links, table cells) are escaped. `_` is left alone: inside
-/// words it is not emphasis, and metric names are full of it.
-pub fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '`' | '*' | '<' | '[' | ']' | '|') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A name as inline code (a backtick inside would end it early).
-pub fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'"))
-}
-
 struct Postmortem<'a> {
     s: &'a Summary,
     times: Times<'a>,
-    rows: Vec<Row>,
-    root: Option<Injected>,
-    blocked: Option<Injected>,
+    rows: &'a [Row],
+    root: Option<&'a Injected>,
+    blocked: Option<&'a Injected>,
     /// Some change was applied (the root cause may still be None: averted).
     changed: bool,
 }
@@ -115,9 +94,9 @@ impl Postmortem<'_> {
 
     fn title(&self, o: &mut String, kind: &str) {
         let sc = &self.s.scenario;
-        let _ = writeln!(o, "# {kind}: {}\n", md(&sc.name));
-        let file = if sc.file.is_empty() { String::new() } else { format!("{}, ", code(&sc.file)) };
-        let sets: Vec<String> = sc.overrides.iter().map(|v| code(&format!("--set {v}"))).collect();
+        let _ = writeln!(o, "# {kind}: {}\n", md_text(&sc.name));
+        let file = if sc.file.is_empty() { String::new() } else { format!("{}, ", md_code(&sc.file)) };
+        let sets: Vec<String> = sc.overrides.iter().map(|v| md_code(&format!("--set {v}"))).collect();
         let sets = if sets.is_empty() { String::new() } else { format!(", with {}", sets.join(" ")) };
         let _ = writeln!(
             o,
@@ -125,7 +104,7 @@ impl Postmortem<'_> {
             self.s.lbsim_version, sc.seed
         );
         if !sc.description.is_empty() {
-            let _ = writeln!(o, "{}\n", md(&sc.description));
+            let _ = writeln!(o, "{}\n", md_text(&sc.description));
         }
     }
 
@@ -151,7 +130,7 @@ impl Postmortem<'_> {
 
     /// `2024-06-01 13:58 to 16:00 UTC`, or with both dates across midnight.
     fn span(&self, from_s: f64, until_s: f64) -> String {
-        let (from, until) = (self.times.at_dated(secs(from_s)), self.times.at_dated(secs(until_s)));
+        let (from, until) = (self.times.at_dated(secs_to_nanos(from_s)), self.times.at_dated(secs_to_nanos(until_s)));
         match self.times.clock {
             Some(_) if from[..10] == until[..10] => {
                 let zone_at = from.rfind(' ').unwrap_or(from.len());
@@ -182,8 +161,8 @@ impl Postmortem<'_> {
             let _ = writeln!(
                 o,
                 "  - {} ({}): {} of {} users affected, {} could not use the service",
-                md(&n.name),
-                md(&n.prefix),
+                md_text(&n.name),
+                md_text(&n.prefix),
                 story::pct100(u.affected_pct),
                 thousands(u.active),
                 story::pct100(u.unable_pct)
@@ -219,16 +198,22 @@ impl Postmortem<'_> {
     }
 
     fn change_text(&self, c: &Injected) -> String {
-        let note = c.note.as_ref().map(|n| format!(" ({})", md(n))).unwrap_or_default();
-        format!("{} at {}, on {}: {}{note}", code(&c.label), self.times.at(c.at_ns), md(&c.target), md(&c.what))
+        let note = c.note.as_ref().map(|n| format!(" ({})", md_text(n))).unwrap_or_default();
+        format!(
+            "{} at {}, on {}: {}{note}",
+            md_code(&c.label),
+            self.times.at(c.at_ns),
+            md_text(&c.target),
+            md_text(&c.what)
+        )
     }
 
     fn root_cause(&self) -> String {
-        let earlier = self.blocked.as_ref().filter(|b| self.root.as_ref().is_some_and(|r| b.at_ns <= r.at_ns));
-        match (&self.root, &self.blocked) {
+        let earlier = self.blocked.filter(|b| self.root.is_some_and(|r| b.at_ns <= r.at_ns));
+        match (self.root, self.blocked) {
             (Some(r), _) => {
                 let before = earlier
-                    .map(|b| format!(" Validation had blocked an earlier change, {}.", code(&b.label)))
+                    .map(|b| format!(" Validation had blocked an earlier change, {}.", md_code(&b.label)))
                     .unwrap_or_default();
                 format!("the change {}.{before}", self.change_text(r))
             }
@@ -257,7 +242,7 @@ impl Postmortem<'_> {
             let _ = write!(
                 out,
                 " {} received {} of the requests that reached a server, where an even share is {}.",
-                md(&top.name),
+                md_text(&top.name),
                 story::pct(top.share),
                 story::pct(1.0 / n as f64)
             );
@@ -266,7 +251,7 @@ impl Postmortem<'_> {
             .servers
             .iter()
             .filter(|v| v.crashes > 0)
-            .map(|v| format!("{} {}", md(&v.name), story::times_word(v.crashes)))
+            .map(|v| format!("{} {}", md_text(&v.name), story::times_word(v.crashes)))
             .collect();
         if !crashed.is_empty() {
             let more =
@@ -285,7 +270,13 @@ impl Postmortem<'_> {
         let fix_row = self.rows.iter().find(|r| r.role == Role::Fix);
         let fix = match (im.fix_at_s, fix_row) {
             (Some(at), Some(r)) => {
-                format!("The fix, at {}: {} on {}: {}.", self.times.at_s(at), r.label, md(&r.entity), md(&r.detail))
+                format!(
+                    "The fix, at {}: {} on {}: {}.",
+                    self.times.at_s(at),
+                    r.label,
+                    md_text(&r.entity),
+                    md_text(&r.detail)
+                )
             }
             (Some(at), None) => format!("The fix, at {}.", self.times.at_s(at)),
             (None, _) => "The scenario applies no fix.".to_string(),
@@ -324,7 +315,7 @@ impl Postmortem<'_> {
     }
 
     fn line(&self, r: &Row) -> String {
-        let entity = if r.entity.is_empty() { String::new() } else { format!(" ({})", md(&r.entity)) };
+        let entity = if r.entity.is_empty() { String::new() } else { format!(" ({})", md_text(&r.entity)) };
         let label = capitalised(&r.label);
         let head = match r.role {
             Role::RootCause => format!("**Root cause.** {label}{entity}"),
@@ -337,7 +328,7 @@ impl Postmortem<'_> {
             Role::ImpactStart | Role::Recovered => format!("**{label}**"),
             Role::Plain => format!("{label}{entity}"),
         };
-        format!("- **{}** {head}: {}", self.times.at(r.time_ns), md(&r.detail))
+        format!("- **{}** {head}: {}", self.times.at(r.time_ns), md_text(&r.detail))
     }
 
     fn measures(&self, o: &mut String, measures: &[mitigations::Measure], absent: &[&str]) {
@@ -375,17 +366,13 @@ impl Postmortem<'_> {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {mark} |",
-                md(&v.name),
-                code(&v.objective),
-                md(&v.window),
-                md(&v.observed_text)
+                md_text(&v.name),
+                md_code_cell(&v.objective),
+                md_text(&v.window),
+                md_text(&v.observed_text)
             );
         }
     }
-}
-
-fn secs(s: f64) -> u64 {
-    crate::time::secs_to_nanos(s)
 }
 
 fn capitalised(s: &str) -> String {
@@ -406,7 +393,7 @@ fn users_sentence(u: &UsersSummary, scope: &str) -> String {
         "{} of the {} users active {scope} were affected: {unable} could not use the service and {failed} failed at times; {slowed} were slowed (a response over {}) and {normal} were served normally.{pending}",
         story::pct100(u.affected_pct),
         thousands(u.active),
-        ms(u.slow_threshold_ms)
+        story::duration(u.slow_threshold_ms / 1e3)
     )
 }
 
@@ -427,7 +414,7 @@ mod tests {
     #[test]
     fn an_incident_reads_as_a_postmortem_with_the_runs_numbers() {
         let (s, r) = fixtures::run(fixtures::INCIDENT);
-        let text = render(&s, &r);
+        let text = render(&s, &Story::build(&s, &r));
         assert!(text.starts_with("# Predicted postmortem: fixture-incident\n"));
         let order = [
             "## Issue summary",
@@ -485,7 +472,7 @@ mod tests {
     #[test]
     fn the_mitigations_say_what_they_did() {
         let (s, r) = fixtures::run(fixtures::INCIDENT);
-        let text = render(&s, &r);
+        let text = render(&s, &Story::build(&s, &r));
         let log = &r.recorder.events;
         let unhealthy = log.count(EventKind::BackendUnhealthy);
         assert!(unhealthy > 0, "the fixture's health checks must act");
@@ -525,13 +512,101 @@ mod tests {
         );
         assert!(text.contains("| availability | `availability >= 99.9%` | run |"));
         assert!(text.contains(&format!("Overall: **{}**", s.verdict.to_uppercase())));
-        assert_eq!(text, render(&s, &r), "same run, same bytes");
+        assert_eq!(text, render(&s, &Story::build(&s, &r)), "same run, same bytes");
+    }
+
+    #[test]
+    fn multi_line_text_keeps_the_timeline_and_the_slo_table_whole() {
+        // A `note: |` block and an SLO name over two lines, with a pipe and backticks.
+        let text = fixtures::INCIDENT
+            .replace("note: weights changed by hand", "note: \"weights changed\\nby hand | see `runbook`\\n\"")
+            .replace("{name: availability,", "{name: \"availability\\n(edge | lb)\",");
+        let (s, r) = fixtures::run(&text);
+        assert!(s.slos[0].name.contains('\n') && s.timeline[1].note.as_ref().unwrap().contains('\n'));
+        let md = render(&s, &Story::build(&s, &r));
+        assert!(md.contains("(weights changed by hand \\| see \\`runbook\\`)"), "{md}");
+        let section = |from: &str, to: &str| md[md.find(from).unwrap()..md.find(to).unwrap()].to_string();
+        let timeline = section("## Timeline", "## Root cause and resolution");
+        let lines: Vec<&str> = timeline.lines().skip(1).filter(|l| !l.is_empty()).collect();
+        assert!(lines.len() > 5 && lines.iter().all(|l| l.starts_with("- **")), "{timeline}");
+        // The verdicts close the report.
+        let table = &md[md.find("| SLO |").unwrap()..];
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows.len(), 2 + s.slos.len(), "{table}");
+        // Every row has the table's six cell borders; escaped pipes are not borders.
+        assert!(rows.iter().all(|l| l.replace("\\|", "").matches('|').count() == 6), "{table}");
+        assert!(rows[2].starts_with("| availability (edge \\| lb) | `availability >= 99.9%` |"), "{table}");
+    }
+
+    /// The 004 route audit, shortened: validation blocks a routing change
+    /// that would add more latency than it allows.
+    const ROUTE_AUDIT: &str = r#"
+name: fixture-route-audit
+seed: 4
+start: 2023-05-25T09:50:00Z
+duration: 12m
+interval: 30s
+slow_threshold: 1500ms
+clients:
+  visitors: {target: lb-01, rate: 50/s, users: 2000, timeout: 8s, subnets: [{name: internet, prefix: 10.1.0.0/16}]}
+balancers:
+  lb-01:
+    address: 10.0.1.10
+    backends: [web-01, web-02]
+    routes: [{prefix: 10.0.2.0/24, via: lan}, {prefix: 0.0.0.0/0, via: gateway}]
+servers:
+  web-{01..02}:
+    address: 10.0.2.11
+    workers: 8
+    queue_limit: 100
+    service: {exponential: 40ms}
+    routes: [{prefix: 10.0.1.0/24, via: lan}, {prefix: 0.0.0.0/0, via: lan}]
+network:
+  validation: {keep_reachable: true, max_added_latency: 250ms}
+  routers:
+    gateway: {routes: [{prefix: 10.0.1.0/24, via: lb-01}, {prefix: 10.1.0.0/16, via: visitors.internet}]}
+    backup-gw: {routes: [{prefix: 10.0.1.0/24, via: gateway}]}
+  switches: {lan: {}}
+  links:
+    - {between: [visitors.internet, gateway], latency: {constant: 30ms}}
+    - {between: [gateway, lb-01], latency: {constant: 500us}}
+    - {between: [lb-01, lan]}
+    - {between: [lan, "web-{01..02}"], latency: {constant: 100us}}
+    - {between: [web-01, backup-gw], latency: {constant: 600ms}}
+    - {between: [backup-gw, gateway], latency: {constant: 20ms}}
+timeline:
+  - {name: wrong-route, at: "09:58", server: web-01, replace_route: {prefix: 10.0.1.0/24, via: backup-gw}}
+"#;
+
+    #[test]
+    fn durations_read_the_same_way_throughout() {
+        let (s, r) = fixtures::run(ROUTE_AUDIT);
+        let story = Story::build(&s, &r);
+        let md = render(&s, &story);
+        // Configured durations in the story's style, as the health checks' "every 5 s".
+        assert!(
+            md.contains("network changes: every destination still reachable, at most 250 ms added latency"),
+            "{md}"
+        );
+        assert!(md.contains("were slowed (a response over 1.5 s)"), "{md}");
+        let html = crate::report::html::render(&s, &story, &[]);
+        assert!(html.contains("<p>Slowed: never failed, but a response took longer than 1.5 s.</p>"));
+    }
+
+    #[test]
+    fn a_blocked_change_is_told_with_the_reason_the_run_recorded() {
+        let (s, r) = fixtures::run(ROUTE_AUDIT);
+        let reason = "routing check: it would slow web-01 -> lb-01 beyond the allowed latency";
+        assert_eq!((r.blocked_changes.as_slice(), r.blocked_reason(0)), ([0].as_slice(), Some(reason)));
+        let md = render(&s, &Story::build(&s, &r));
+        let line = format!("blocked `wrong-route` at 09:58:00 ({reason}): it never took effect.");
+        assert!(md.contains(&line), "{line}\n{md}");
     }
 
     #[test]
     fn without_a_change_the_report_is_an_honest_steady_state() {
         let (s, r) = fixtures::run(fixtures::STEADY);
-        let text = render(&s, &r);
+        let text = render(&s, &Story::build(&s, &r));
         assert!(text.starts_with("# Predicted steady state: fixture-steady\n"));
         assert!(text.contains("- **No change injected:** the scenario's timeline changes nothing, so this is the service's steady state over 4 min 30 s after 30 s of warm-up, not an incident."));
         assert!(!text.contains("Root cause") && !text.contains("Issue summary") && !text.contains("Detection"));
@@ -550,12 +625,6 @@ mod tests {
         assert!(text.contains(
             "## Mitigations in place\n\n- **Queue limits** (each of the 3 servers queues at most 100 waiting requests"
         ));
-        assert!(text.contains(&format!("| latency | `p99 < 1s` | run | {} | ✓ |", md(&s.slos[0].observed_text))));
-    }
-
-    #[test]
-    fn markdown_escapes_what_would_start_markup() {
-        assert_eq!(md("a*b_c <x> [l](u) | #"), "a\\*b_c \\<x> \\[l\\](u) \\| #");
-        assert_eq!(code("a`b"), "`a'b`");
+        assert!(text.contains(&format!("| latency | `p99 < 1s` | run | {} | ✓ |", md_text(&s.slos[0].observed_text))));
     }
 }

@@ -4,6 +4,8 @@
 //! not a hundred and fifty), the change the scenario injected, users by
 //! category, and times, durations and shares written for people.
 
+use std::collections::{HashMap, HashSet};
+
 use super::Summary;
 use super::summary::UsersSummary;
 use crate::clock::WallClock;
@@ -14,6 +16,10 @@ use crate::time::{NANOS_PER_SEC, secs_to_nanos};
 
 /// More events than this of one family on one entity are folded into a row.
 const FOLD_ABOVE: usize = 3;
+
+/// Timeline rows a report shows before the rest (`report.html` tucks them
+/// into a `<details>`, `report.md` leaves them to `events.csv`).
+pub const ROWS_SHOWN: usize = 150;
 
 /// A share (0 to 1) as a percentage with one decimal: `75.8%`.
 pub fn pct(fraction: f64) -> String {
@@ -42,6 +48,9 @@ pub fn times_word(n: usize) -> String {
 }
 
 /// Seconds as a person says them: `2 h 2 min`, `1 min 10 s`, `45 s`, `2.5 s`, `250 ms`.
+/// The one way the reports write a span of time (windows, delays, settings);
+/// measured latencies keep [`super::text::ms`], the same style with the
+/// precision percentiles need (`2.76 s`).
 pub fn duration(secs: f64) -> String {
     let whole = secs.round();
     if whole >= 3600.0 {
@@ -96,7 +105,7 @@ impl Times<'_> {
         match self.clock {
             Some(c) => {
                 let full = c.format(ns);
-                format!("{} {} {}", &full[..10], &c.format_short(ns)[..5], zone(c))
+                format!("{} {} {}", &full[..10], &c.format_short(ns)[..5], c.zone_name())
             }
             None => elapsed(ns),
         }
@@ -104,23 +113,13 @@ impl Times<'_> {
 
     /// ` (UTC)` after headings of wall-clock times; empty without a clock.
     pub fn zone_note(&self) -> String {
-        self.clock.map(|c| format!(" ({})", zone(c))).unwrap_or_default()
+        self.clock.map(|c| format!(" ({})", c.zone_name())).unwrap_or_default()
     }
 
     /// `at` for a time in seconds, as the summary holds them.
     pub fn at_s(&self, secs: f64) -> String {
         self.at(secs_to_nanos(secs))
     }
-}
-
-/// The start's offset as a zone name: `UTC`, `UTC-08:00`.
-pub fn zone(c: &WallClock) -> String {
-    let off = c.offset_min();
-    if off == 0 {
-        return "UTC".to_string();
-    }
-    let sign = if off < 0 { '-' } else { '+' };
-    format!("UTC{sign}{:02}:{:02}", off.unsigned_abs() / 60, off.unsigned_abs() % 60)
 }
 
 /// Time since the start as `+H:MM:SS`.
@@ -179,7 +178,7 @@ pub enum Role {
 }
 
 /// One row of the merged timeline.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     pub time_ns: u64,
     /// `change applied`, `crashed 49 times`, `alert fired`, ...
@@ -202,8 +201,37 @@ pub struct Injected {
     pub note: Option<String>,
 }
 
+/// What both reports tell of one run, derived once: `report.html` and
+/// `report.md` are rendered from the same value.
+pub struct Story<'a> {
+    /// The run told: its world (the mitigations in place) and its event log.
+    pub run: &'a RunResult,
+    pub times: Times<'a>,
+    /// The merged timeline: changes, notes, crashes, health and alerts,
+    /// folded, with the root cause, detection and fix marked and the
+    /// impact's edges added.
+    pub rows: Vec<Row>,
+    /// The change behind the incident (see [`root_cause`]).
+    pub root: Option<Injected>,
+    /// The first change applied; with no root cause, the incident was averted.
+    pub first_applied: Option<Injected>,
+    /// The first change validation blocked.
+    pub first_blocked: Option<Injected>,
+}
+
+impl<'a> Story<'a> {
+    pub fn build(summary: &Summary, result: &'a RunResult) -> Story<'a> {
+        let first_applied = first_change(summary, result, true);
+        let first_blocked = first_change(summary, result, false);
+        let root = root_cause(summary, first_applied.as_ref(), first_blocked.as_ref());
+        let times = Times { clock: result.world.clock.as_ref() };
+        let rows = timeline(summary, result, root.as_ref(), &times);
+        Story { run: result, times, rows, root, first_applied, first_blocked }
+    }
+}
+
 /// The first change that was applied (`applied`) or blocked by validation.
-pub fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
+fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
     let tl = &result.world.timeline;
     let index = (0..tl.len())
         .filter(|&i| !matches!(tl[i].change, Change::Note | Change::Revert { .. }))
@@ -222,19 +250,17 @@ pub fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Opt
 /// The change behind the incident: the first one applied, unless
 /// validation blocked an earlier one and the service then stayed within its
 /// objectives (the incident was averted: what came later did no harm).
-pub fn root_cause(summary: &Summary, result: &RunResult) -> Option<Injected> {
-    let applied = first_change(summary, result, true)?;
+fn root_cause(summary: &Summary, applied: Option<&Injected>, blocked: Option<&Injected>) -> Option<Injected> {
+    let applied = applied?;
     let averted = summary.impact.window.is_none() && !summary.slos.is_empty();
-    match first_change(summary, result, false) {
+    match blocked {
         Some(b) if b.at_ns <= applied.at_ns && averted => None,
-        _ => Some(applied),
+        _ => Some(applied.clone()),
     }
 }
 
-/// The run's timeline: changes, notes, crashes, health and alerts, folded,
-/// with the root cause, detection and fix marked and the impact's edges added.
-pub fn timeline(summary: &Summary, result: &RunResult) -> Vec<Row> {
-    let times = Times { clock: result.world.clock.as_ref() };
+/// The run's timeline (see [`Story::rows`]).
+fn timeline(summary: &Summary, result: &RunResult, root: Option<&Injected>, times: &Times) -> Vec<Row> {
     let events: Vec<&LoggedEvent> = result
         .recorder
         .events
@@ -242,9 +268,9 @@ pub fn timeline(summary: &Summary, result: &RunResult) -> Vec<Row> {
         .iter()
         .filter(|e| !matches!(e.kind, EventKind::SloBreachStart | EventKind::SloBreachEnd))
         .collect();
-    let roles = roles(summary, result, &events);
-    let mut rows = fold(&events, &roles, &times);
-    note_blocked(&mut rows, summary);
+    let roles = roles(summary, root, &events);
+    let mut rows = fold(&events, &roles, times);
+    note_blocked(&mut rows, result);
     rows.extend(impact_rows(summary));
     // Stable: at equal times the impact's edges follow the events that caused them.
     rows.sort_by_key(|r| r.time_ns);
@@ -252,21 +278,21 @@ pub fn timeline(summary: &Summary, result: &RunResult) -> Vec<Row> {
 }
 
 /// A blocked change's event gives the reason, not the entry's note: add it,
-/// as the event of an applied change has it.
-fn note_blocked(rows: &mut [Row], summary: &Summary) {
-    for r in rows.iter_mut().filter(|r| r.kind == RowKind::Blocked) {
-        let entry = summary
-            .timeline
-            .iter()
-            .find(|t| !t.applied && secs_to_nanos(t.at_s) == r.time_ns && t.target == r.entity && t.note.is_some());
-        if let Some(note) = entry.and_then(|t| t.note.as_ref()) {
+/// as the event of an applied change has it. The blocked rows stand in the
+/// order of the `ChangeBlocked` events, the order `blocked_changes` keeps.
+fn note_blocked(rows: &mut [Row], result: &RunResult) {
+    let blocked = rows.iter_mut().filter(|r| r.kind == RowKind::Blocked);
+    for (r, &index) in blocked.zip(&result.blocked_changes) {
+        let entry = &result.world.timeline[index];
+        debug_assert_eq!(r.entity, entry.target, "blocked rows and blocked_changes out of step");
+        if let Some(note) = &entry.note {
             r.detail = format!("{} ({note})", r.detail);
         }
     }
 }
 
 /// The role of each event (by position in `events`).
-fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<Role> {
+fn roles(summary: &Summary, root: Option<&Injected>, events: &[&LoggedEvent]) -> Vec<Role> {
     let mut roles = vec![Role::Plain; events.len()];
     let mut mark = |role: Role, found: Option<usize>| {
         if let Some(i) = found {
@@ -276,7 +302,7 @@ fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<
     let find = |ns: u64, kinds: &[EventKind], entity: Option<&str>| {
         events.iter().position(|e| e.time_ns == ns && kinds.contains(&e.kind) && entity.is_none_or(|n| e.entity == n))
     };
-    if let Some(root) = root_cause(summary, result) {
+    if let Some(root) = root {
         mark(Role::RootCause, find(root.at_ns, &[EventKind::ChangeApplied], Some(&root.target)));
     }
     let im = &summary.impact;
@@ -284,7 +310,7 @@ fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<
         mark(Role::Detection, find(secs_to_nanos(at), &[EventKind::AlertFiring], Some(&format!("alert {by}"))));
     }
     // A fix of nothing (the change was blocked) is no part of the story.
-    if let (Some(at), true) = (im.fix_at_s, root_cause(summary, result).is_some()) {
+    if let (Some(at), true) = (im.fix_at_s, root.is_some()) {
         mark(Role::Fix, find(secs_to_nanos(at), &[EventKind::ChangeReverted, EventKind::ChangeApplied], None));
     }
     roles
@@ -292,7 +318,7 @@ fn roles(summary: &Summary, result: &RunResult, events: &[&LoggedEvent]) -> Vec<
 
 /// Events that come and go in pairs; more than [`FOLD_ABOVE`] of one family
 /// on one entity become a single row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Family {
     Crash,
     Health,
@@ -343,37 +369,59 @@ impl Family {
 }
 
 /// The rows of the events, folding long runs of one family on one entity.
+///
+/// A day-long crash loop over hundreds of servers logs hundreds of thousands
+/// of events, so the groups are found in one pass, not by a scan per event.
 fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
-    let foldable = |i: usize| roles[i] == Role::Plain && Family::of(events[i].kind).is_some();
-    let key = |i: usize| (Family::of(events[i].kind), events[i].entity.as_str());
+    type Key<'e> = (Family, &'e str);
+    let key = |i: usize| Family::of(events[i].kind).map(|f| (f, events[i].entity.as_str()));
+    // The foldable events of each family on each entity, in log order; and
+    // which of those also have an event marked for the story (shown apart).
+    let mut groups: HashMap<Key, Vec<usize>> = HashMap::new();
+    let mut shown_apart: HashSet<Key> = HashSet::new();
+    for (i, &role) in roles.iter().enumerate() {
+        match (key(i), role) {
+            (Some(k), Role::Plain) => groups.entry(k).or_default().push(i),
+            (Some(k), _) => {
+                shown_apart.insert(k);
+            }
+            (None, _) => {}
+        }
+    }
+    // Only groups with more than FOLD_ABOVE episodes fold: keep those, with their count.
+    let folding: HashMap<Key, (Vec<usize>, usize)> = groups
+        .into_iter()
+        .map(|(k, group)| {
+            let starts = group.iter().filter(|&&j| events[j].kind == k.0.edges().0).count();
+            (k, (group, starts))
+        })
+        .filter(|(_, (_, starts))| *starts > FOLD_ABOVE)
+        .collect();
     let mut rows = Vec::new();
-    let mut done = vec![false; events.len()];
-    for i in 0..events.len() {
-        if done[i] {
+    for (i, &e) in events.iter().enumerate() {
+        if let (Some(k), Role::Plain) = (key(i), roles[i])
+            && let Some((group, starts)) = folding.get(&k)
+        {
+            // The whole group is one row, where its first event stands.
+            if group[0] == i {
+                rows.push(folded(k.0, group, events, *starts, shown_apart.contains(&k), times));
+            }
             continue;
         }
-        let e = events[i];
-        if foldable(i) {
-            let family = Family::of(e.kind).expect("foldable");
-            let group: Vec<usize> = (i..events.len()).filter(|&j| foldable(j) && key(j) == key(i)).collect();
-            let starts = group.iter().filter(|&&j| events[j].kind == family.edges().0).count();
-            if starts > FOLD_ABOVE {
-                let shown_apart = (0..events.len()).any(|j| !foldable(j) && key(j) == key(i));
-                rows.push(folded(family, &group, events, starts, shown_apart, times));
-                group.iter().for_each(|&j| done[j] = true);
-                continue;
-            }
-        }
-        // A crash logs "restarting" at the same instant: one row says both.
-        let echo = i > 0
-            && e.kind == EventKind::ServerRestarting
-            && events[i - 1].kind == EventKind::ServerCrashed
-            && (events[i - 1].time_ns, &events[i - 1].entity) == (e.time_ns, &e.entity);
-        if !echo {
+        if !echoes_a_crash(events, i) {
             rows.push(single(e, roles[i]));
         }
     }
     rows
+}
+
+/// A crash logs "restarting" at the same instant: one row says both.
+fn echoes_a_crash(events: &[&LoggedEvent], i: usize) -> bool {
+    let e = events[i];
+    i > 0
+        && e.kind == EventKind::ServerRestarting
+        && events[i - 1].kind == EventKind::ServerCrashed
+        && (events[i - 1].time_ns, &events[i - 1].entity) == (e.time_ns, &e.entity)
 }
 
 fn folded(family: Family, group: &[usize], events: &[&LoggedEvent], starts: usize, more: bool, times: &Times) -> Row {
@@ -580,13 +628,151 @@ mod tests {
         assert_eq!(Times { clock: None }.zone_note(), "");
     }
 
+    /// `fold` as it was before it grouped in one pass (a scan per event):
+    /// the reference the single pass must agree with.
+    fn fold_by_scanning(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
+        let foldable = |i: usize| roles[i] == Role::Plain && Family::of(events[i].kind).is_some();
+        let key = |i: usize| (Family::of(events[i].kind), events[i].entity.as_str());
+        let mut rows = Vec::new();
+        let mut done = vec![false; events.len()];
+        for i in 0..events.len() {
+            if done[i] {
+                continue;
+            }
+            let e = events[i];
+            if foldable(i) {
+                let family = Family::of(e.kind).expect("foldable");
+                let group: Vec<usize> = (i..events.len()).filter(|&j| foldable(j) && key(j) == key(i)).collect();
+                let starts = group.iter().filter(|&&j| events[j].kind == family.edges().0).count();
+                if starts > FOLD_ABOVE {
+                    let shown_apart = (0..events.len()).any(|j| !foldable(j) && key(j) == key(i));
+                    rows.push(folded(family, &group, events, starts, shown_apart, times));
+                    group.iter().for_each(|&j| done[j] = true);
+                    continue;
+                }
+            }
+            if !echoes_a_crash(events, i) {
+                rows.push(single(e, roles[i]));
+            }
+        }
+        rows
+    }
+
+    fn event(time_s: u64, kind: EventKind, entity: &str, detail: &str) -> LoggedEvent {
+        LoggedEvent { time_ns: time_s * NANOS_PER_SEC, kind, entity: entity.to_string(), detail: detail.to_string() }
+    }
+
+    #[test]
+    fn folding_in_one_pass_agrees_with_the_scan_it_replaced() {
+        use EventKind as K;
+        let kinds = [
+            K::ServerCrashed,
+            K::ServerRestarting,
+            K::ServerUp,
+            K::BackendUnhealthy,
+            K::BackendHealthy,
+            K::BackendEjected,
+            K::BackendReturned,
+            K::PanicModeOn,
+            K::PanicModeOff,
+            K::BalancerDown,
+            K::BalancerUp,
+            K::AlertFiring,
+            K::AlertResolved,
+            K::ChangeApplied,
+            K::Note,
+        ];
+        let roles_drawn = [Role::Plain, Role::Plain, Role::Plain, Role::Plain, Role::Detection, Role::Fix];
+        // A small linear congruential generator: the same mixed logs every run.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut draw = |n: usize| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        let times = Times { clock: None };
+        let (mut folded_rows, mut shown_apart) = (0, 0);
+        for _ in 0..20 {
+            let mut log = Vec::new();
+            for t in 0..600 {
+                // Crashes often echo a restart at the same instant, as the simulation logs them.
+                let (kind, entity) = (kinds[draw(kinds.len())], format!("server s{}", draw(4)));
+                log.push(event(t / 2, kind, &entity, "d"));
+                if kind == K::ServerCrashed && draw(2) == 0 {
+                    log.push(event(t / 2, K::ServerRestarting, &entity, "r"));
+                }
+            }
+            let events: Vec<&LoggedEvent> = log.iter().collect();
+            let roles: Vec<Role> =
+                (0..events.len()).map(|_| if draw(8) == 0 { roles_drawn[draw(6)] } else { Role::Plain }).collect();
+            let rows = fold(&events, &roles, &times);
+            assert_eq!(rows, fold_by_scanning(&events, &roles, &times));
+            folded_rows += rows.iter().filter(|r| r.label.ends_with(" times")).count();
+            shown_apart += rows.iter().filter(|r| r.label.ends_with(" more times")).count();
+        }
+        // The logs must exercise folding, and events of a folded run marked for the story.
+        assert!(folded_rows > 20 && shown_apart > 5, "{folded_rows} folded rows, {shown_apart} with more shown apart");
+    }
+
+    #[test]
+    fn a_day_long_crash_loop_on_500_servers_folds_to_a_row_each() {
+        // 500 servers crash every 10 minutes for a day (144 crashes, each with
+        // its restart and its recovery), and each is marked unhealthy once:
+        // 216,500 events, which a scan per event would take hours over.
+        const SERVERS: u64 = 500;
+        const CRASHES: u64 = 144;
+        let names: Vec<String> = (0..SERVERS).map(|s| format!("server web-{s:03}")).collect();
+        let mut log = Vec::with_capacity((SERVERS * (3 * CRASHES + 1)) as usize);
+        for c in 0..CRASHES {
+            for (s, name) in names.iter().enumerate() {
+                let t = c * 600 + s as u64;
+                log.push(event(t, EventKind::ServerCrashed, name, "queue full"));
+                log.push(event(t, EventKind::ServerRestarting, name, "restarting"));
+                log.push(event(t + 30, EventKind::ServerUp, name, "up"));
+            }
+        }
+        for (s, name) in names.iter().enumerate() {
+            log.push(event(CRASHES * 600 + s as u64, EventKind::BackendUnhealthy, name, "health checks failing"));
+        }
+        assert!(log.len() > 200_000);
+        let events: Vec<&LoggedEvent> = log.iter().collect();
+        let roles = vec![Role::Plain; events.len()];
+        let rows = fold(&events, &roles, &Times { clock: None });
+        assert_eq!(rows.len(), 2 * SERVERS as usize);
+        let (loops, health) = rows.split_at(SERVERS as usize);
+        for (row, name) in loops.iter().zip(&names) {
+            assert_eq!((row.label.as_str(), &row.entity, row.kind), ("crashed 144 times", name, RowKind::Failure));
+        }
+        assert!(health.iter().zip(&names).all(|(r, n)| r.label == "marked unhealthy" && &r.entity == n));
+        let last = &loops[SERVERS as usize - 1];
+        assert_eq!(last.time_ns, 499 * NANOS_PER_SEC);
+        assert_eq!(last.detail, "between +0:08:19 and +23:58:19; first: queue full; last back up at +23:58:49");
+    }
+
+    #[test]
+    fn each_blocked_row_carries_its_own_entrys_note() {
+        // Two changes blocked at the same instant on the same balancer: the
+        // rows cannot be told apart by time and target, only by the run's record.
+        let pin = r#"  - {name: pin-web-02, at: "13:38", balancer: lb, backends: [web-02], note: "second pin"}"#;
+        let text = fixtures::INCIDENT.replace("timeline:\n", &format!("timeline:\n{pin}\n"));
+        let (summary, result) = fixtures::run(&text);
+        assert_eq!(result.blocked_changes, [0, 1]);
+        let story = Story::build(&summary, &result);
+        let blocked: Vec<&Row> = story.rows.iter().filter(|r| r.kind == RowKind::Blocked).collect();
+        assert_eq!(blocked.len(), 2);
+        assert!(blocked.iter().all(|r| (r.time_ns, r.entity.as_str()) == (blocked[0].time_ns, "balancer lb")));
+        assert!(blocked[0].detail.starts_with("backends = web-02 blocked: "), "{}", blocked[0].detail);
+        assert!(blocked[0].detail.ends_with(" (second pin)"), "{}", blocked[0].detail);
+        assert!(blocked[1].detail.ends_with(" (pin <everything> on web-01)"), "{}", blocked[1].detail);
+    }
+
     #[test]
     fn the_timeline_folds_the_crash_loop_and_marks_the_story() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
         let log = &result.recorder.events;
         let crashes = log.count(EventKind::ServerCrashed);
         assert!(crashes > FOLD_ABOVE, "the fixture must crash-loop: {crashes}");
-        let rows = timeline(&summary, &result);
+        let story = Story::build(&summary, &result);
+        let rows = &story.rows;
         let loop_row = rows.iter().find(|r| r.label.starts_with("crashed ")).expect("a folded crash row");
         assert_eq!(loop_row.label, format!("crashed {crashes} times"));
         assert_eq!(loop_row.entity, "server web-01");
@@ -595,10 +781,10 @@ mod tests {
         // Validation blocked the first change; the second, applied, is the root cause.
         let blocked = rows.iter().find(|r| r.kind == RowKind::Blocked).unwrap();
         assert!(blocked.detail.contains("blocked"), "{}", blocked.detail);
-        assert_eq!(first_change(&summary, &result, false).unwrap().label, "pin-web-01");
+        assert_eq!(story.first_blocked.as_ref().unwrap().label, "pin-web-01");
         let root = rows.iter().find(|r| r.role == Role::RootCause).unwrap();
         assert_eq!((root.kind, root.label.as_str()), (RowKind::Change, "change applied"));
-        assert_eq!(root_cause(&summary, &result).unwrap().label, "skew");
+        assert_eq!(story.root.as_ref().unwrap().label, "skew");
         assert_eq!(Some(root.time_ns as f64 / 1e9), summary.impact.first_change_s);
         let det = rows.iter().find(|r| r.role == Role::Detection).unwrap();
         assert_eq!(det.time_ns, secs_to_nanos(summary.impact.detected_at_s.unwrap()));

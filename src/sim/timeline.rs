@@ -44,7 +44,8 @@ impl Simulation {
             let t = &self.world.timeline[index];
             let detail = format!("{} blocked: {reason}", t.what);
             let target = t.target.clone();
-            self.blocked.push(index);
+            // The reason is kept apart too, for the reports: not to be parsed back out of the detail.
+            self.blocked.push((index, reason));
             self.log(EventKind::ChangeBlocked, target, detail);
             return;
         }

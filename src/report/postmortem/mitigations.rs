@@ -5,15 +5,13 @@
 
 use std::fmt::Write;
 
-use super::{code, md};
 use crate::metrics::{EventKind, LoggedEvent};
 use crate::model::{Budget, World};
 use crate::report::Summary;
-use crate::report::story::{self, Times, times_word};
+use crate::report::markdown::{md_code, md_text};
+use crate::report::story::{self, Story, Times, times_word};
 use crate::report::text::thousands;
 use crate::scenario::{AllUnhealthy, TargetPolicy};
-use crate::sim::RunResult;
-use crate::time::format_duration;
 
 /// One mitigation in place: how it is set up and what it did.
 pub struct Measure {
@@ -23,8 +21,9 @@ pub struct Measure {
 }
 
 /// What the scenario has in place, and the names of what it has not.
-pub fn review(summary: &Summary, result: &RunResult) -> (Vec<Measure>, Vec<&'static str>) {
-    let cx = Cx { s: summary, r: result, w: &result.world, events: &result.recorder.events.events };
+pub fn review(summary: &Summary, story: &Story) -> (Vec<Measure>, Vec<&'static str>) {
+    let run = story.run;
+    let cx = Cx { s: summary, story, w: &run.world, events: &run.recorder.events.events };
     let checks: [(&'static str, Option<Measure>); 7] = [
         ("health checks", cx.health_checks()),
         ("outlier detection", cx.outlier_detection()),
@@ -47,13 +46,16 @@ pub fn review(summary: &Summary, result: &RunResult) -> (Vec<Measure>, Vec<&'sta
 
 struct Cx<'a> {
     s: &'a Summary,
-    r: &'a RunResult,
+    story: &'a Story<'a>,
     w: &'a World,
     events: &'a [LoggedEvent],
 }
 
 /// Whether an event's detail speaks of balancer `name` (and not of one
-/// whose name merely starts the same).
+/// whose name merely starts the same). The detail is the only record of
+/// which balancer marked or ejected a server: the event's entity is the
+/// server, which may sit behind several balancers, and the run keeps no
+/// other account of health flips or ejections.
 fn names_balancer(detail: &str, name: &str) -> bool {
     let key = format!("balancer {name}");
     detail.match_indices(&key).any(|(i, _)| matches!(detail[i + key.len()..].chars().next(), None | Some(')' | ' ')))
@@ -61,7 +63,7 @@ fn names_balancer(detail: &str, name: &str) -> bool {
 
 impl Cx<'_> {
     fn times(&self) -> Times<'_> {
-        Times { clock: self.w.clock.as_ref() }
+        self.story.times
     }
 
     fn of_kind(&self, kind: EventKind) -> impl Iterator<Item = &LoggedEvent> {
@@ -81,7 +83,7 @@ impl Cx<'_> {
             }
         }
         let first = hits.first()?;
-        let list: Vec<String> = counts.iter().map(|(n, c)| format!("{} {}", md(n), times_word(*c))).collect();
+        let list: Vec<String> = counts.iter().map(|(n, c)| format!("{} {}", md_text(n), times_word(*c))).collect();
         Some(format!("{} (first at {})", list.join(", "), self.times().at(first.time_ns)))
     }
 
@@ -95,14 +97,14 @@ impl Cx<'_> {
         for (b, h) in &lbs {
             setup.push(format!(
                 "balancer {} probes every {}, out after {} failures, back after {} passes",
-                md(&b.name),
+                md_text(&b.name),
                 story::duration(h.interval as f64 / 1e9),
                 h.unhealthy_threshold,
                 h.healthy_threshold
             ));
             let mut e = match self.per_server(EventKind::BackendUnhealthy, &b.name) {
-                Some(list) => format!("{} marked unhealthy: {list}", md(&b.name)),
-                None => format!("{} never marked a backend unhealthy", md(&b.name)),
+                Some(list) => format!("{} marked unhealthy: {list}", md_text(&b.name)),
+                None => format!("{} never marked a backend unhealthy", md_text(&b.name)),
             };
             e += &self.panic(&b.name, b.on_all_unhealthy);
             effect.push(e);
@@ -138,7 +140,7 @@ impl Cx<'_> {
             .map(|(b, o)| {
                 format!(
                     "balancer {} ejects after {} consecutive failures, for {} at first",
-                    md(&b.name),
+                    md_text(&b.name),
                     o.consecutive_failures,
                     story::duration(o.base_ejection as f64 / 1e9)
                 )
@@ -147,8 +149,8 @@ impl Cx<'_> {
         let effect = lbs
             .iter()
             .map(|(b, _)| match self.per_server(EventKind::BackendEjected, &b.name) {
-                Some(list) => format!("{} ejected {list}", md(&b.name)),
-                None => format!("{} never ejected a backend", md(&b.name)),
+                Some(list) => format!("{} ejected {list}", md_text(&b.name)),
+                None => format!("{} never ejected a backend", md_text(&b.name)),
             })
             .collect::<Vec<_>>();
         Some(Measure { name: "Outlier detection", setup: setup.join("; "), effect: effect.join("; ") })
@@ -167,7 +169,7 @@ impl Cx<'_> {
                     Some(Budget::TokenBucket { max_tokens, .. }) => format!(", retry throttling ({max_tokens} tokens)"),
                     None => String::new(),
                 };
-                format!("{} tries up to {} attempts{budget}", md(&c.name), r.attempts)
+                format!("{} tries up to {} attempts{budget}", md_text(&c.name), r.attempts)
             })
             .collect::<Vec<_>>();
         let r = &self.s.requests;
@@ -194,12 +196,12 @@ impl Cx<'_> {
         let mut setup = Vec::new();
         let mut used = Vec::new();
         for c in &groups {
-            let targets: Vec<String> = c.targets.iter().map(|(b, _)| md(name(*b))).collect();
+            let targets: Vec<String> = c.targets.iter().map(|(b, _)| md_text(name(*b))).collect();
             let how = match c.target_policy {
                 TargetPolicy::Spread => "each user on one of them",
                 TargetPolicy::Failover => "the first one up takes everything",
             };
-            setup.push(format!("{} sends to {} ({how})", md(&c.name), targets.join(" and ")));
+            setup.push(format!("{} sends to {} ({how})", md_text(&c.name), targets.join(" and ")));
             used.extend(c.targets.iter().map(|(b, _)| *b as usize));
         }
         used.sort_unstable();
@@ -210,12 +212,17 @@ impl Cx<'_> {
             .map(|&b| {
                 let n = self.s.balancers[b].requests;
                 let share = if total > 0 { n as f64 / total as f64 } else { 0.0 };
-                format!("{} handled {} requests ({})", md(&self.s.balancers[b].name), thousands(n), story::pct(share))
+                format!(
+                    "{} handled {} requests ({})",
+                    md_text(&self.s.balancers[b].name),
+                    thousands(n),
+                    story::pct(share)
+                )
             })
             .collect();
         let mut effect = shares.join(", ");
         if let Some(hit) = self.changed_balancer(&used) {
-            let _ = write!(effect, "; the injected change hit {} only", md(hit));
+            let _ = write!(effect, "; the injected change hit {} only", md_text(hit));
         }
         effect += &self.outages(&groups);
         Some(Measure { name: "Redundant balancers", setup: setup.join("; "), effect })
@@ -223,7 +230,7 @@ impl Cx<'_> {
 
     /// The balancer among `used` that the root cause changed, if it changed one.
     fn changed_balancer(&self, used: &[usize]) -> Option<&str> {
-        let root = story::root_cause(self.s, self.r)?;
+        let root = self.story.root.as_ref()?;
         let name = root.target.strip_prefix("balancer ")?;
         used.iter().map(|&b| self.w.balancers[b].name.as_str()).find(|&n| n == name)
     }
@@ -232,7 +239,7 @@ impl Cx<'_> {
     fn outages(&self, groups: &[&crate::model::ClientDef]) -> String {
         let mut out = String::new();
         for e in self.of_kind(EventKind::BalancerDown) {
-            let _ = write!(out, "; {} went down at {}", md(&e.entity), self.times().at(e.time_ns));
+            let _ = write!(out, "; {} went down at {}", md_text(&e.entity), self.times().at(e.time_ns));
             let lb = e.entity.strip_prefix("balancer ").unwrap_or(&e.entity);
             let standby = groups.iter().find(|c| {
                 c.target_policy == TargetPolicy::Failover
@@ -240,7 +247,7 @@ impl Cx<'_> {
             });
             if let Some(c) = standby {
                 let at = self.times().at(e.time_ns + c.failover_after);
-                let _ = write!(out, " and {}'s clients moved to the next balancer at {at}", md(&c.name));
+                let _ = write!(out, " and {}'s clients moved to the next balancer at {at}", md_text(&c.name));
             }
         }
         out
@@ -263,7 +270,7 @@ impl Cx<'_> {
                 if v.require_healthy {
                     rules.push("only backends that are up".to_string());
                 }
-                format!("balancer {}: {}", md(&b.name), rules.join(", "))
+                format!("balancer {}: {}", md_text(&b.name), rules.join(", "))
             })
             .collect();
         if let Some(v) = self.w.network.as_ref().and_then(|n| n.validation) {
@@ -272,7 +279,7 @@ impl Cx<'_> {
                 rules.push("every destination still reachable".to_string());
             }
             if v.max_added_latency != u64::MAX {
-                rules.push(format!("at most {} added latency", format_duration(v.max_added_latency)));
+                rules.push(format!("at most {} added latency", story::duration(v.max_added_latency as f64 / 1e9)));
             }
             setup.push(format!("network changes: {}", rules.join(", ")));
         }
@@ -288,16 +295,14 @@ impl Cx<'_> {
             .s
             .timeline
             .iter()
-            .filter(|t| !t.applied)
-            .map(|t| {
-                let ns = crate::time::secs_to_nanos(t.at_s);
-                let event = self
-                    .of_kind(EventKind::ChangeBlocked)
-                    .find(|e| e.time_ns == ns && e.entity == t.target)
-                    .and_then(|e| e.detail.split_once(" blocked: "));
-                let reason = event.map(|(_, r)| format!(" ({})", md(r))).unwrap_or_default();
+            .enumerate()
+            .filter(|(_, t)| !t.applied)
+            .map(|(i, t)| {
+                let reason = self.story.run.blocked_reason(i);
+                let reason = reason.map(|r| format!(" ({})", md_text(r))).unwrap_or_default();
                 let label = t.name.clone().unwrap_or_else(|| t.change.clone());
-                format!("blocked {} at {}{reason}: it never took effect", code(&label), self.times().at(ns))
+                let at = self.times().at(self.w.timeline[i].at);
+                format!("blocked {} at {at}{reason}: it never took effect", md_code(&label))
             })
             .collect();
         if blocked.is_empty() {
@@ -321,7 +326,7 @@ impl Cx<'_> {
                     String::new()
                 };
                 let cond = format!("{} {} {}{hold}", r.metric_name(), r.condition.symbol(), r.threshold_text);
-                format!("{} ({})", code(&r.name), md(&cond))
+                format!("{} ({})", md_code(&r.name), md_text(&cond))
             })
             .collect::<Vec<_>>();
         let effect = rules.iter().map(|r| self.alert_effect(&r.name)).collect::<Vec<_>>();
@@ -330,11 +335,11 @@ impl Cx<'_> {
 
     fn alert_effect(&self, name: &str) -> String {
         let fired: Vec<_> = self.s.alerts.iter().filter(|a| a.name == name).collect();
-        let Some(first) = fired.first() else { return format!("{} never fired", code(name)) };
+        let Some(first) = fired.first() else { return format!("{} never fired", md_code(name)) };
         let im = &self.s.impact;
         let mut text = format!(
             "{} fired {}, first at {}",
-            code(name),
+            md_code(name),
             times_word(fired.len()),
             self.times().at_s(first.fired_at_s)
         );
@@ -357,7 +362,7 @@ impl Cx<'_> {
             format!("{which} queues at most {} waiting requests and turns the rest away", thousands(first.queue_limit))
         } else {
             let list: Vec<String> =
-                limited.iter().take(6).map(|s| format!("{} {}", md(&s.name), thousands(s.queue_limit))).collect();
+                limited.iter().take(6).map(|s| format!("{} {}", md_text(&s.name), thousands(s.queue_limit))).collect();
             let more = if limited.len() > 6 { ", ..." } else { "" };
             format!("queue limits: {}{more}; the rest turned away", list.join(", "))
         };
