@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::metrics::NullSink;
 use crate::model::World;
 use crate::report::chartdata::ChartData;
+use crate::report::markdown::{md_code, md_text};
 use crate::report::{self, OutputDir, RunContext, Summary};
 use crate::sim::Simulation;
 use crate::stats::{Estimate, diff_ci, mean_ci};
@@ -560,30 +561,26 @@ pub fn table(c: &Comparison) -> String {
     s
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 /// The Markdown table, fit for a pull-request comment.
 pub fn markdown(c: &Comparison) -> String {
     let mut s = format!(
-        "### lbsim compare: {} → {}\n\nBaseline `{}`, changed `{}`.\n\n",
-        md_escape(&c.baseline),
-        md_escape(&c.changed),
-        md_escape(&c.baseline_file),
-        md_escape(&c.changed_file)
+        "### lbsim compare: {} → {}\n\nBaseline {}, changed {}.\n\n",
+        md_text(&c.baseline),
+        md_text(&c.changed),
+        md_code(&c.baseline_file),
+        md_code(&c.changed_file)
     );
-    let h = header(c);
-    let _ = writeln!(s, "| {} |", h.iter().map(|x| md_escape(x)).collect::<Vec<_>>().join(" | "));
+    let row = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    let _ = writeln!(s, "{}", row(&header(c).map(|x| md_text(&x))));
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|");
     for r in &c.rows {
-        let mut cl = cells(r, c.replications);
+        let mut cl = cells(r, c.replications).map(|x| md_text(&x));
         if matches!(r.verdict, "better" | "worse") {
             cl[COLUMNS - 1] = format!("**{}**", cl[COLUMNS - 1]);
         }
-        let _ = writeln!(s, "| {} |", cl.iter().map(|x| md_escape(x)).collect::<Vec<_>>().join(" | "));
+        let _ = writeln!(s, "{}", row(&cl));
     }
-    let _ = writeln!(s, "\n{}", replication_note(c));
+    let _ = writeln!(s, "\n{}", md_text(&replication_note(c)));
     s
 }
 
@@ -751,7 +748,7 @@ mod tests {
             rows,
         };
         let md = markdown(&c(vec![row.clone()]));
-        assert!(md.contains("a\\|b"), "{md}");
+        assert!(md.contains("a\\|b") && md.contains("`a.yaml`"), "{md}");
         assert!(md.contains("**better**"), "{md}");
         assert!(md.contains("Changed side with --change x=1."), "{md}");
         row.verdict = "negligible";
