@@ -26,27 +26,46 @@ use crate::report::{self, OutputDir, RunContext, Summary};
 use crate::sim::Simulation;
 use crate::stats::{Estimate, diff_ci, mean_ci};
 
-/// Options of `lbsim compare`.
-#[derive(Clone, Debug)]
+/// Options of `lbsim compare`, parsed straight from its command line.
+#[derive(Clone, Debug, clap::Args)]
 pub struct CompareOptions {
+    /// Baseline scenario file.
     pub baseline: PathBuf,
-    /// The changed scenario; `None`: the baseline with `changes` applied.
+    /// Changed scenario file [default: the baseline with --change applied].
     pub changed: Option<PathBuf>,
-    /// Overrides applied to both sides.
+    /// Override a value in both scenarios (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
-    /// Overrides applied to the changed side only.
+    /// Override a value in the changed scenario only (repeatable).
+    #[arg(long = "change", value_name = "PATH=VALUE")]
     pub changes: Vec<String>,
+    /// Replications of each side.
+    #[arg(long, default_value_t = 10)]
     pub replications: usize,
-    /// First seed [default: the baseline's].
+    /// First seed (replication i uses seed + i) [default: the baseline's seed].
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
     pub confidence: f64,
-    /// Smallest relative change, %, that counts as better or worse.
+    /// Smallest change, in % of the baseline, that counts as better or
+    /// worse; significant changes below it are reported as negligible.
+    #[arg(long = "min-effect", value_name = "PERCENT", default_value_t = 1.0)]
     pub min_effect_pct: f64,
-    /// Exit status 1 when any metric is worse.
+    /// Exit with status 1 when any metric is significantly worse (for CI).
+    #[arg(long)]
     pub fail_on_worse: bool,
+    /// Directory for the reports [default: output/compare/<baseline>--<changed>].
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print compare.json to stdout instead of the table.
+    #[arg(long)]
     pub json: bool,
+    /// No progress bar on stderr.
+    #[arg(long, short)]
     pub quiet: bool,
+    /// Skip the overlay charts.
+    #[arg(long)]
     pub no_charts: bool,
 }
 

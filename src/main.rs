@@ -98,46 +98,7 @@ enum Command {
         lbsim compare scenarios/incidents/003-all-traffic-to-one-server.yaml scenarios/incidents/003-with-health-checks.yaml\n  \
         lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
         lbsim compare a.yaml b.yaml --set requests=100000 --replications 20 --json")]
-    Compare {
-        /// Baseline scenario file.
-        baseline: PathBuf,
-        /// Changed scenario file [default: the baseline with --change applied].
-        changed: Option<PathBuf>,
-        /// Override a value in both scenarios (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Override a value in the changed scenario only (repeatable).
-        #[arg(long = "change", value_name = "PATH=VALUE")]
-        changes: Vec<String>,
-        /// Replications of each side.
-        #[arg(long, default_value_t = 10)]
-        replications: usize,
-        /// First seed (replication i uses seed + i) [default: the baseline's seed].
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Confidence level of the intervals.
-        #[arg(long, default_value_t = 0.95)]
-        confidence: f64,
-        /// Smallest change, in % of the baseline, that counts as better or
-        /// worse; significant changes below it are reported as negligible.
-        #[arg(long = "min-effect", value_name = "PERCENT", default_value_t = 1.0)]
-        min_effect: f64,
-        /// Exit with status 1 when any metric is significantly worse (for CI).
-        #[arg(long)]
-        fail_on_worse: bool,
-        /// Directory for the reports [default: output/compare/<baseline>--<changed>].
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Print compare.json to stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// No progress bar on stderr.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Skip the overlay charts.
-        #[arg(long)]
-        no_charts: bool,
-    },
+    Compare(lbsim::compare::CompareOptions),
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
     #[command(after_help = "Each built-in scenario runs over independent replications; a check passes when \
@@ -199,36 +160,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
             print!("{}", app::graph(&app::GraphOptions { scenario, out, sets, stdout })?);
             Ok(0)
         }
-        Command::Compare {
-            baseline,
-            changed,
-            sets,
-            changes,
-            replications,
-            seed,
-            confidence,
-            min_effect,
-            fail_on_worse,
-            out,
-            json,
-            quiet,
-            no_charts,
-        } => {
-            let opts = lbsim::compare::CompareOptions {
-                baseline,
-                changed,
-                sets,
-                changes,
-                replications,
-                seed,
-                confidence,
-                min_effect_pct: min_effect,
-                fail_on_worse,
-                out,
-                json,
-                quiet,
-                no_charts,
-            };
+        Command::Compare(opts) => {
             let outcome = lbsim::compare::compare(&opts)?;
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
