@@ -8,26 +8,61 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use rayon::prelude::*;
+
 use crate::error::Error;
+use crate::experiment::{self, estimate::SloDef, sample::Sample};
 use crate::metrics::CsvSink;
 use crate::model::{self, World};
+use crate::report::replications::Verdict;
 use crate::report::{self, OutputDir, RunContext, Summary};
 use crate::scenario::{Override, ScenarioSource};
 use crate::sim::{RunResult, Simulation};
 
-/// Options of `lbsim run`.
-#[derive(Clone, Debug, Default)]
+/// Options of `lbsim run`, parsed straight from its command line.
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct RunOptions {
+    /// Scenario file (YAML or JSON).
     pub scenario: PathBuf,
+    /// Directory for the reports [default: output/<scenario name>].
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Override a value in the file: --set clients.web.rate=900/s (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
     pub sets: Vec<String>,
+    /// Override the scenario's seed.
+    #[arg(long)]
     pub seed: Option<u64>,
+    /// Independent replications (seeds seed..seed+N-1), run in parallel:
+    /// every headline metric and SLO verdict then comes with a confidence
+    /// interval; the reports are the first replication's.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub replications: usize,
+    /// Confidence level of the intervals and SLO verdicts over replications.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Worker threads for the replications [default: one per core].
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
+    /// Take the K largest servers of each server group out of rotation
+    /// (N+K planning: does the tier hold with K down?).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub down: u32,
+    /// Print summary.json to stdout instead of the table.
+    #[arg(long)]
     pub json: bool,
+    /// Leave wall-clock figures out of summary.json, so every output file
+    /// is byte-identical across runs of the same scenario and seed.
+    #[arg(long)]
     pub reproducible: bool,
+    /// No progress bar or warnings on stderr.
+    #[arg(long, short)]
     pub quiet: bool,
-    /// Exit 0 even when an SLO fails.
+    /// Exit 0 even when a declared SLO fails (the verdict stays in the reports).
+    #[arg(long)]
     pub no_fail: bool,
-    /// Skip the SVG and PNG charts (report.html then has none).
+    /// Skip the SVG and PNG charts (faster; report.html then has no charts).
+    #[arg(long)]
     pub no_charts: bool,
 }
 
@@ -90,6 +125,11 @@ impl Progress {
         self.bar.set_position(position);
     }
 
+    /// Changes the length (more work was added).
+    pub fn set_length(&self, length: u64) {
+        self.bar.set_length(length);
+    }
+
     /// Advances by `n`.
     pub fn inc(&self, n: u64) {
         self.show_when_due();
@@ -119,12 +159,23 @@ impl Progress {
     }
 }
 
-/// Runs a scenario end to end: load, simulate, write reports.
+/// Runs a scenario end to end: load, simulate, write reports. With
+/// `--replications N` the other N - 1 replications run beside the first
+/// (which writes the reports) and their figures join its summary.
 pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
-    let (world, source) = load(&opts.scenario, &opts.sets, opts.seed)?;
+    if opts.replications != 1 {
+        experiment::check_replications(opts.replications, "--replications")?;
+    }
+    experiment::check_confidence(opts.confidence)?;
+    let pool = experiment::thread_pool(opts.jobs)?;
+    let (mut world, source) = load(&opts.scenario, &opts.sets, opts.seed)?;
+    let taken = experiment::take_down(&mut world, opts.down);
     if !opts.quiet {
         for w in &world.warnings {
             eprintln!("warning: {w}");
+        }
+        if !taken.is_empty() {
+            eprintln!("--down {}: out of rotation: {}", opts.down, taken.join(", "));
         }
     }
     let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
@@ -132,10 +183,39 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     let series_name = "timeseries.csv";
     let sink =
         CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
-    let progress = Progress::new(!opts.json && !opts.quiet, &world.name, 1000);
-    let result = Simulation::new(world, Box::new(sink)).run(|f| progress.set((f * 1000.0) as u64));
+    let n = opts.replications as u64;
+    let progress = Progress::new(!opts.json && !opts.quiet, &world.name, 1000 * n);
+    let first_seed = world.seed;
+    let others = (n > 1).then(|| world.clone());
+    let mut shown = 0u64;
+    let first = |world: World| {
+        Simulation::new(world, Box::new(sink)).run(|f| {
+            let at = (f * 1000.0) as u64;
+            progress.inc(at.saturating_sub(shown));
+            shown = shown.max(at);
+        })
+    };
+    let (result, rest) = match &others {
+        None => (first(world), Vec::new()),
+        Some(copy) => pool.install(|| {
+            rayon::join(
+                || first(world),
+                || {
+                    (1..n)
+                        .into_par_iter()
+                        .map(|i| {
+                            let s = experiment::run_sample(copy, first_seed.wrapping_add(i));
+                            progress.inc(1000);
+                            s
+                        })
+                        .collect::<Vec<_>>()
+                },
+            )
+        }),
+    };
     progress.finish();
-    finish_run(result, &out, &source, opts)
+    let replications = (n > 1).then_some((rest, first_seed, opts.confidence));
+    finish_run(result, &out, &source, opts, replications)
 }
 
 fn finish_run(
@@ -143,6 +223,7 @@ fn finish_run(
     out: &OutputDir,
     source: &ScenarioSource,
     opts: &RunOptions,
+    replications: Option<(Vec<Sample>, u64, f64)>,
 ) -> Result<RunOutcome, Error> {
     let series_name = "timeseries.csv";
     if let Err(e) = result.recorder.finish_series() {
@@ -150,7 +231,12 @@ fn finish_run(
         return Err(Error::output(out.final_path(series_name), e));
     }
     let ctx = RunContext { file: source.display_name(), overrides: opts.sets.clone(), reproducible: opts.reproducible };
-    let summary = Summary::build(&result, &ctx);
+    let mut summary = Summary::build(&result, &ctx);
+    if let Some((rest, first_seed, confidence)) = replications {
+        let samples: Vec<Sample> = std::iter::once(Sample::of(&summary, &result)).chain(rest).collect();
+        summary.replications =
+            Some(experiment::estimate::estimate(&samples, &SloDef::of(&result.world), first_seed, confidence));
+    }
     let mut files = vec![out.commit(series_name)?];
     files.extend(report::write_reports(out, &summary, &result, !opts.no_charts)?);
     files.sort();
@@ -160,19 +246,20 @@ fn finish_run(
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         report::text::render(&summary, &names)
     };
-    let exit_code = if summary.verdict == "fail" && !opts.no_fail { 1 } else { 0 };
+    // Over replications, an SLO must be shown to hold, not merely met once.
+    let failed = match &summary.replications {
+        Some(r) => r.verdict != Verdict::Pass,
+        None => summary.verdict == "fail",
+    };
+    let exit_code = if failed && !opts.no_fail { 1 } else { 0 };
     Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code })
 }
 
 /// `lbsim verify`: runs the validation suite, printing each check as it
 /// finishes; exit status 1 when any fails.
 pub fn verify(cfg: &crate::verify::Config, only: Option<&str>, json: bool) -> Result<i32, Error> {
-    if cfg.replications < 2 {
-        return Err(Error::Usage("--replications must be at least 2 to build a confidence interval".into()));
-    }
-    if !(cfg.confidence > 0.0 && cfg.confidence < 1.0) {
-        return Err(Error::Usage("--confidence must be between 0 and 1, like 0.99".into()));
-    }
+    experiment::check_replications(cfg.replications, "--replications")?;
+    experiment::check_confidence(cfg.confidence)?;
     let per = crate::verify::per_comparison_confidence(
         cfg.confidence,
         crate::verify::comparison_count(&crate::verify::checks()),

@@ -18,10 +18,12 @@ use serde::Serialize;
 
 use crate::app::{Progress, load};
 use crate::error::Error;
+use crate::experiment::headline::{Better, METRICS, Metric};
 use crate::metrics::NullSink;
 use crate::model::World;
 use crate::report::chartdata::ChartData;
 use crate::report::markdown::{md_code, md_text};
+use crate::report::replications::{num, with_unit};
 use crate::report::{self, OutputDir, RunContext, Summary};
 use crate::sim::Simulation;
 use crate::stats::{Estimate, diff_ci, mean_ci};
@@ -67,152 +69,6 @@ pub struct CompareOptions {
     /// Skip the overlay charts.
     #[arg(long)]
     pub no_charts: bool,
-}
-
-/// Which direction of a metric is an improvement.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    Lower,
-    Higher,
-}
-
-/// One headline metric, read from a run's summary (`None`: undefined in
-/// that run, e.g. no alert fired so there is no time to detect).
-struct Metric {
-    key: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    better: Better,
-    get: fn(&Summary) -> Option<f64>,
-}
-
-const METRICS: &[Metric] = &[
-    Metric {
-        key: "error_rate_pct",
-        label: "error rate",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| Some(100.0 * s.error_rate),
-    },
-    Metric {
-        key: "requests_failed",
-        label: "requests failed",
-        unit: "",
-        better: Better::Lower,
-        get: |s| Some(s.requests.failed.total as f64),
-    },
-    Metric {
-        key: "users_affected_pct",
-        label: "users affected (failed at least once)",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| Some(s.users.affected_pct),
-    },
-    Metric {
-        key: "users_unable_pct",
-        label: "users unable to use the service",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| Some(s.users.unable_pct),
-    },
-    Metric {
-        key: "users_slowed_pct",
-        label: "users slowed (never failed)",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| Some(s.users.slowed_pct),
-    },
-    Metric {
-        key: "incident_error_rate_pct",
-        label: "error rate in the incident window",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| s.incident.as_ref().map(|w| 100.0 * w.error_rate),
-    },
-    Metric {
-        key: "incident_users_affected_pct",
-        label: "users affected in the incident window",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| s.incident.as_ref().map(|w| w.users.affected_pct),
-    },
-    Metric {
-        key: "incident_users_unable_pct",
-        label: "users unable in the incident window",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| s.incident.as_ref().map(|w| w.users.unable_pct),
-    },
-    Metric {
-        key: "latency_mean_ms",
-        label: "latency mean",
-        unit: "ms",
-        better: Better::Lower,
-        get: |s| served(s).then_some(s.latency_ms.mean),
-    },
-    Metric {
-        key: "latency_p50_ms",
-        label: "latency p50",
-        unit: "ms",
-        better: Better::Lower,
-        get: |s| served(s).then_some(s.latency_ms.p50),
-    },
-    Metric {
-        key: "latency_p99_ms",
-        label: "latency p99",
-        unit: "ms",
-        better: Better::Lower,
-        get: |s| served(s).then_some(s.latency_ms.p99),
-    },
-    Metric {
-        key: "throughput_rps",
-        label: "throughput",
-        unit: "req/s",
-        better: Better::Higher,
-        get: |s| Some(s.throughput_rps),
-    },
-    Metric {
-        key: "peak_error_rate_pct",
-        label: "peak interval error rate",
-        unit: "%",
-        better: Better::Lower,
-        get: |s| Some(100.0 * s.impact.peak_error_rate),
-    },
-    Metric {
-        key: "impact_min",
-        label: "impact duration (SLO breached)",
-        unit: "min",
-        better: Better::Lower,
-        get: |s| Some(s.impact.window.as_ref().map_or(0.0, |w| w.duration_s / 60.0)),
-    },
-    Metric {
-        key: "time_to_detect_min",
-        label: "time to detect",
-        unit: "min",
-        better: Better::Lower,
-        get: |s| s.impact.time_to_detect_s.map(|t| t / 60.0),
-    },
-    Metric {
-        key: "time_to_recover_min",
-        label: "time to recover after the fix",
-        unit: "min",
-        better: Better::Lower,
-        get: |s| s.impact.time_to_recover_s.map(|t| t / 60.0),
-    },
-    Metric {
-        key: "server_crashes",
-        label: "server crashes",
-        unit: "",
-        better: Better::Lower,
-        get: |s| Some(s.servers.iter().map(|v| v.crashes as f64).sum()),
-    },
-];
-
-/// Latency is only defined when something succeeded: a run where every
-/// request failed has no latency, not a latency of zero.
-fn served(s: &Summary) -> bool {
-    s.requests.completed > 0
 }
 
 /// One metric compared.
@@ -299,12 +155,8 @@ fn run_one(side: &Side, seed: u64, keep_charts: bool) -> Outcome {
 
 /// Runs both sides over the replications and writes the reports.
 pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
-    if opts.replications < 2 {
-        return Err(Error::Usage("--replications must be at least 2 to build a confidence interval".into()));
-    }
-    if !(opts.confidence > 0.0 && opts.confidence < 1.0) {
-        return Err(Error::Usage("--confidence must be between 0 and 1, like 0.95".into()));
-    }
+    crate::experiment::check_replications(opts.replications, "--replications")?;
+    crate::experiment::check_confidence(opts.confidence)?;
     if !(opts.min_effect_pct >= 0.0 && opts.min_effect_pct.is_finite()) {
         return Err(Error::Usage("--min-effect must be a percentage of at least 0, like 1".into()));
     }
@@ -458,44 +310,9 @@ fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence:
     }
 }
 
-/// A number with about four significant digits, no exponent; large whole
-/// numbers grouped in thousands.
-fn num(v: f64) -> String {
-    if !v.is_finite() {
-        return "n/a".into();
-    }
-    let a = v.abs();
-    if a >= 10_000.0 {
-        let sign = if v < 0.0 { "-" } else { "" };
-        return format!("{sign}{}", crate::report::text::thousands(a.round() as u64));
-    }
-    // Decimals for four significant digits, judged after rounding so that
-    // 99.996 prints as 100.0, not 100.00.
-    let decimals_for = |a: f64| match a {
-        a if a >= 1000.0 || a == 0.0 => 0,
-        a if a >= 100.0 => 1,
-        a if a >= 10.0 => 2,
-        a if a >= 1.0 => 3,
-        _ => 4,
-    };
-    let mut decimals = decimals_for(a);
-    let rounded: f64 = format!("{a:.decimals$}").parse().unwrap_or(a);
-    decimals = decimals.min(decimals_for(rounded));
-    let s = format!("{v:.decimals$}");
-    if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { "0".into() } else { s }
-}
-
 fn signed(v: f64) -> String {
     let s = num(v);
     if v > 0.0 && s != "0" { format!("+{s}") } else { s }
-}
-
-fn with_unit(v: String, unit: &str) -> String {
-    match unit {
-        "" => v,
-        "%" => format!("{v}%"),
-        u => format!("{v} {u}"),
-    }
 }
 
 /// Columns of the tables.
@@ -655,23 +472,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_keep_about_four_significant_digits() {
-        assert_eq!(num(0.0), "0");
-        assert_eq!(num(0.000_01), "0");
-        assert_eq!(num(0.123_456), "0.1235");
-        assert_eq!(num(2.345_67), "2.346");
-        assert_eq!(num(-54.936), "-54.94");
-        assert_eq!(num(-99.996), "-100.0");
-        assert_eq!(num(238.64), "238.6");
-        assert_eq!(num(2761.4), "2761");
-        assert_eq!(num(2_769_612.0), "2,769,612");
-        assert_eq!(num(-2_769_612.4), "-2,769,612");
-        assert_eq!(num(f64::NAN), "n/a");
+    fn differences_carry_their_sign() {
         assert_eq!(signed(1.5), "+1.500");
         assert_eq!(signed(-1.5), "-1.500");
         assert_eq!(signed(0.0), "0");
-        assert_eq!(with_unit("3".into(), "%"), "3%");
-        assert_eq!(with_unit("3".into(), "ms"), "3 ms");
+        assert_eq!(signed(0.000_01), "0");
     }
 
     fn outcome_with(latency_mean: f64) -> Outcome {

@@ -72,12 +72,43 @@ impl Error {
     pub fn output(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Output { path: path.into(), source }
     }
+
+    /// A mistake in a command-line argument: `flag value`, with the span
+    /// `at` (byte offsets in `value`) underlined; exit status 2.
+    pub fn argument(
+        flag: &str,
+        value: &str,
+        at: std::ops::Range<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
+        let text = format!("{flag} {value}");
+        let offset = flag.len() + 1;
+        let start = offset + at.start.min(value.len());
+        let len = at.end.min(value.len()).saturating_sub(at.start).max(1).min(text.len().saturating_sub(start).max(1));
+        let message = message.into();
+        Located {
+            label: short_label(&message),
+            message,
+            location: text.clone(),
+            src: NamedSource::new("command line", text),
+            span: SourceSpan::new(start.into(), len),
+            help,
+        }
+        .into()
+    }
 }
 
 impl From<Located> for Error {
     fn from(l: Located) -> Error {
         Error::Located(Box::new(l))
     }
+}
+
+/// The first clause of a message, used as the label under the snippet.
+pub fn short_label(message: &str) -> String {
+    let first = message.split(['.', ';']).next().unwrap_or(message);
+    if first.len() > 60 { "here".to_string() } else { first.to_string() }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod meanfield;
 pub mod metrics;
 pub mod model;

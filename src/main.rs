@@ -31,40 +31,16 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         lbsim run scenarios/quickstart.yaml\n  \
         lbsim run scenarios/quickstart.yaml --set clients.web.rate=900/s --seed 7 --out /tmp/q\n  \
-        lbsim run scenarios/quickstart.yaml --json | jq .latency_ms\n\n\
+        lbsim run scenarios/quickstart.yaml --json | jq .latency_ms\n  \
+        lbsim run scenarios/quickstart.yaml --replications 10 --down 1\n\n\
         Reports go to output/<scenario name>/ unless --out is given: report.html (self-contained, for reviews), \
         report.md (a predicted postmortem), summary.json, timeseries.csv, servers.csv, events.csv, and charts as SVG \
         and PNG (traffic-share, latency, errors, users, utilisation, queue, latency-spectrum; --no-charts skips them).\n\
-        Exit status 1 when a declared SLO fails (unless --no-fail).")]
-    Run {
-        /// Scenario file (YAML or JSON).
-        scenario: PathBuf,
-        /// Directory for the reports [default: output/<scenario name>].
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Override a value in the file: --set clients.web.rate=900/s (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Print summary.json to stdout instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Leave wall-clock figures out of summary.json, so every output file
-        /// is byte-identical across runs of the same scenario and seed.
-        #[arg(long)]
-        reproducible: bool,
-        /// No progress bar or warnings on stderr.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Exit 0 even when a declared SLO fails (the verdict stays in the reports).
-        #[arg(long)]
-        no_fail: bool,
-        /// Skip the SVG and PNG charts (faster; report.html then has no charts).
-        #[arg(long)]
-        no_charts: bool,
-    },
+        With --replications N (N >= 2) every headline metric and SLO is also given over all N replications, with \
+        a confidence interval, in the terminal, summary.json (`replications`), report.html and report.md.\n\
+        Exit status 1 when a declared SLO fails (with replications: unless every SLO holds with the stated \
+        confidence), unless --no-fail.")]
+    Run(RunOptions),
     /// Draw the topology: clients, balancers, servers, routers, switches,
     /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).
     #[command(after_help = "Writes topology.dot to output/<scenario name>/ (or --out), and topology.svg when \
@@ -99,6 +75,41 @@ enum Command {
         lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
         lbsim compare a.yaml b.yaml --set requests=100000 --replications 20 --json")]
     Compare(lbsim::compare::CompareOptions),
+    /// Run a grid of configurations, each over N replications with common
+    /// random numbers: curves with confidence bands, knees, SLO verdicts.
+    #[command(
+        after_help = "Each --vary names a settable path (as --set does) and its values: a list (a,b,c), a range \
+        with a step in the path's units (2000/s..8000/s/500/s, 16..40, 1s..5s/500ms, 10%..50%/10%) or a geometric \
+        range (100/s..6400/s*2). Several --vary make a grid (the first varies slowest). Replication i of every point \
+        uses seed + i. Writes sweep.csv (tidy: one row per point and metric), sweep.json, a chart per metric \
+        against the first axis (CI band, SLO threshold, knee) and report.html to output/sweep/<scenario name>/ \
+        (or --out).\n\n\
+        --shard I/N runs only every N-th work item (point x replication) into DIR/shard-I-of-N/; `lbsim merge` \
+        joins the shards into the same files, byte for byte. --shard auto reads Slurm's SLURM_ARRAY_TASK_ID and \
+        SLURM_ARRAY_TASK_COUNT; --shard auto/N reads Kubernetes' JOB_COMPLETION_INDEX.\n\n\
+        Examples:\n  \
+        lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s\n  \
+        lbsim sweep scenarios/capacity.yaml --vary servers.app.count=16..28/2 --vary clients.web.rate=3000/s,4000/s\n  \
+        lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s --shard 0/4 --out /shared/q"
+    )]
+    Sweep(lbsim::experiment::sweep::SweepOptions),
+    /// Join the shards of a sweep run with --shard into the sweep's outputs.
+    #[command(after_help = "Checks that the shards are of one sweep (same scenario, --vary, --set, replications, \
+        seed, confidence, lbsim version) and together hold every work item exactly once, then writes what the \
+        sweep run on one machine writes, byte for byte.\n\n\
+        Example:\n  lbsim merge /shared/q/shard-*-of-4 --out /shared/q")]
+    Merge(lbsim::experiment::shard::MergeOptions),
+    /// Find the largest load, or the smallest fleet, at which every SLO holds.
+    #[command(after_help = "Bisects a settable numeric path (a rate, a server count, workers, ...) between --between \
+        LO..HI, or from the scenario's value outwards by doubling, with replications at each probe; a probe passes \
+        when every SLO holds with the stated confidence, and an inconclusive one gets more replications, up to \
+        --max-replications. --down K makes the answer hold with the K largest servers of each group out. Prints the \
+        probes, writes capacity.json, capacity.csv and capacity-probes (.svg, .png) to output/capacity/<scenario>/ \
+        (or --out). Exit status 1 when no value in the interval meets the SLOs.\n\n\
+        Examples:\n  \
+        lbsim capacity scenarios/capacity.yaml --find min servers.app.count --between 8..40 --down 1\n  \
+        lbsim capacity scenarios/capacity.yaml --find max clients.web.rate --between 1000/s..8000/s")]
+    Capacity(lbsim::experiment::capacity::CapacityOptions),
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
     #[command(after_help = "Each built-in scenario runs over independent replications; a check passes when \
@@ -150,9 +161,21 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Run { scenario, out, sets, seed, json, reproducible, quiet, no_fail, no_charts } => {
-            let outcome =
-                app::run(&RunOptions { scenario, out, sets, seed, json, reproducible, quiet, no_fail, no_charts })?;
+        Command::Run(opts) => {
+            let outcome = app::run(&opts)?;
+            print!("{}", outcome.stdout);
+            Ok(outcome.exit_code)
+        }
+        Command::Sweep(opts) => {
+            print!("{}", lbsim::experiment::sweep::sweep(&opts)?.stdout);
+            Ok(0)
+        }
+        Command::Merge(opts) => {
+            print!("{}", lbsim::experiment::shard::merge(&opts)?.stdout);
+            Ok(0)
+        }
+        Command::Capacity(opts) => {
+            let outcome = lbsim::experiment::capacity::capacity(&opts)?;
             print!("{}", outcome.stdout);
             Ok(outcome.exit_code)
         }

@@ -293,6 +293,11 @@ impl WindowStats {
         if answered == 0 { 0.0 } else { f as f64 / answered as f64 }
     }
 
+    /// Sum of the successful requests' latencies, ns (exact).
+    pub fn latency_sum_ns(&self) -> u128 {
+        self.latency_sum_ns
+    }
+
     pub fn latency_mean_ms(&self) -> f64 {
         if self.completed == 0 { 0.0 } else { self.latency_sum_ns as f64 / self.completed as f64 / 1e6 }
     }
@@ -733,7 +738,7 @@ fn ratio_or_nan(part: f64, whole: f64) -> f64 {
 }
 
 /// Latency summary in milliseconds.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LatencySummary {
     pub mean: f64,
     pub p50: f64,

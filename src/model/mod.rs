@@ -167,7 +167,16 @@ pub fn load(
     overrides: &[crate::scenario::Override],
     seed: Option<u64>,
 ) -> Result<(World, ScenarioSource), Error> {
-    let mut source = ScenarioSource::read(path)?;
+    load_source(ScenarioSource::read(path)?, overrides, seed)
+}
+
+/// Applies overrides to a scenario already read, then parses and compiles
+/// it (a sweep reads its file once and loads each point from it).
+pub fn load_source(
+    mut source: ScenarioSource,
+    overrides: &[crate::scenario::Override],
+    seed: Option<u64>,
+) -> Result<(World, ScenarioSource), Error> {
     source.apply_overrides(overrides)?;
     let mut scenario = crate::scenario::parse(&source)?;
     if let Some(seed) = seed {

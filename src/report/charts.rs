@@ -43,6 +43,17 @@ pub fn render_overlay(a: &ChartData, a_label: &str, b: &ChartData, b_label: &str
     render(build::overlay_figures(a, a_label, b, b_label))
 }
 
+/// A sweep's charts: each metric against the first axis. (Placeholder
+/// until the sweep charts land.)
+pub fn render_sweep(_report: &crate::report::sweep::SweepReport) -> Vec<Chart> {
+    Vec::new()
+}
+
+/// A capacity search's probes chart. (Placeholder until the chart lands.)
+pub fn render_capacity(_report: &crate::report::capacity::CapacityReport) -> Vec<Chart> {
+    Vec::new()
+}
+
 fn render(figures: Vec<Figure>) -> Vec<Chart> {
     figures.par_iter().map(render_one).collect()
 }

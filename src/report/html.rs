@@ -75,6 +75,9 @@ pub fn render(summary: &Summary, story: &Story, charts: &[Chart]) -> String {
     head(&mut o, summary);
     header(&mut o, summary);
     verdicts(&mut o, summary);
+    if let Some(r) = &summary.replications {
+        replications(&mut o, r);
+    }
     headline(&mut o, summary, &times);
     users(&mut o, summary);
     timeline(&mut o, &story.rows, &times);
@@ -198,6 +201,58 @@ fn verdicts(o: &mut String, s: &Summary) {
             escape(&v.objective),
             escape(&v.window),
             escape(&v.observed_text)
+        );
+    }
+    o.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// Every replication together: each SLO's verdict with its confidence,
+/// and each headline metric's mean and interval.
+fn replications(o: &mut String, r: &super::replications::Replications) {
+    let conf = r.confidence_text();
+    let _ = writeln!(
+        o,
+        "<section id=\"replications\">\n<h2>Over {} replications</h2>\n<p>Seeds {} to {}; means with {conf} Student-t \
+         confidence intervals. The rest of this page is the first replication's.</p>",
+        r.replications,
+        r.first_seed,
+        r.first_seed.saturating_add(r.replications as u64 - 1)
+    );
+    if !r.slos.is_empty() {
+        let class = if r.verdict == super::replications::Verdict::Pass { "pass" } else { "fail" };
+        let _ = writeln!(o, "<p><span class=\"badge {class}\">{}</span></p>", r.verdict.as_str().to_uppercase());
+        o.push_str("<table>\n<thead><tr><th>SLO</th><th>Objective</th><th class=\"num\">Observed</th><th class=\"num\">Met</th><th>Verdict</th></tr></thead>\n<tbody>\n");
+        for s in &r.slos {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}/{}</td><td title=\"{}\">{}</td></tr>",
+                escape(&s.name),
+                escape(&s.objective),
+                escape(&s.observed_text),
+                s.met,
+                s.replications,
+                escape(&s.statement),
+                s.verdict.as_str()
+            );
+        }
+        o.push_str("</tbody>\n</table>\n<ul>\n");
+        for s in &r.slos {
+            let _ = writeln!(o, "<li>{}</li>", escape(&s.statement));
+        }
+        o.push_str("</ul>\n");
+    }
+    let _ = writeln!(
+        o,
+        "<table>\n<thead><tr><th>Metric</th><th class=\"num\">Mean</th><th class=\"num\">{conf} CI</th><th class=\"num\">Runs</th></tr></thead>\n<tbody>"
+    );
+    for row in super::replications::metric_rows(r) {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            escape(&row[0]),
+            escape(&row[1]),
+            escape(&row[2]),
+            escape(&row[3])
         );
     }
     o.push_str("</tbody>\n</table>\n</section>\n");

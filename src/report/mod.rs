@@ -4,6 +4,7 @@
 //! (`timeseries.csv` is streamed by the metrics sink during the run and
 //! committed here.)
 
+pub mod capacity;
 pub mod chartdata;
 pub mod charts;
 pub mod graph;
@@ -11,8 +12,10 @@ pub mod html;
 pub mod markdown;
 pub mod output;
 pub mod postmortem;
+pub mod replications;
 pub mod story;
 pub mod summary;
+pub mod sweep;
 pub mod text;
 
 use std::path::PathBuf;

@@ -35,7 +35,36 @@ pub fn render(summary: &Summary, story: &Story) -> String {
     }
     pm.measures(&mut o, &measures, &absent);
     pm.verdicts(&mut o);
+    if let Some(r) = &summary.replications {
+        replications(&mut o, r);
+    }
     o
+}
+
+/// Every replication together: the SLO verdicts with their confidence and
+/// the headline metrics' intervals.
+fn replications(o: &mut String, r: &super::replications::Replications) {
+    let conf = r.confidence_text();
+    let _ = writeln!(
+        o,
+        "\n## Over {} replications\n\nSeeds {} to {}; means with {conf} Student-t confidence intervals (the rest of \
+         this report is the first replication's). Overall: **{}**.\n",
+        r.replications,
+        r.first_seed,
+        r.first_seed.saturating_add(r.replications as u64 - 1),
+        r.verdict.as_str().to_uppercase()
+    );
+    for s in &r.slos {
+        let _ = writeln!(o, "- {}", md_text(&s.statement));
+    }
+    if !r.slos.is_empty() {
+        o.push('\n');
+    }
+    let _ = writeln!(o, "| Metric | Mean | {conf} CI | Runs |\n|---|---:|---:|---:|");
+    for row in super::replications::metric_rows(r) {
+        let cells: Vec<String> = row.iter().map(|c| md_text(c)).collect();
+        let _ = writeln!(o, "| {} |", cells.join(" | "));
+    }
 }
 
 struct Postmortem<'a> {

@@ -39,6 +39,10 @@ pub struct Summary {
     pub verdict: &'static str,
     pub littles_law: LittlesLaw,
     pub run: RunInfo,
+    /// With `run --replications N` (N >= 2): every headline metric and SLO
+    /// over all N replications; the rest of the summary is the first's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replications: Option<super::replications::Replications>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -617,6 +621,7 @@ impl Summary {
                     .then(|| ratio(r.generated as f64, r.wall_seconds)),
                 events_processed: r.events,
             },
+            replications: None,
         }
     }
 }

@@ -291,6 +291,10 @@ pub fn render(s: &Summary, files: &[String]) -> String {
     if s.servers.len() > SHOWN {
         let _ = writeln!(o, "  ... {} more servers (busiest shown; all in servers.csv)", s.servers.len() - SHOWN);
     }
+    if let Some(r) = &s.replications {
+        let _ = writeln!(o);
+        o.push_str(&super::replications::text_block(r));
+    }
     if !files.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(o, "{}", reports_line(files));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use miette::{NamedSource, SourceSpan};
 use serde_saphyr::granit_parser::{Event, Parser, Span, StructureStyle};
 
-use crate::error::{Error, Located};
+use crate::error::{Error, Located, short_label};
 
 /// One `--set path=value` argument.
 #[derive(Clone, Debug)]
@@ -23,6 +23,8 @@ pub struct Override {
     pub value: String,
     /// The whole argument, for messages.
     pub raw: String,
+    /// The option it came from (`--set`; `--vary` for a sweep's point), for messages.
+    pub flag: &'static str,
 }
 
 impl Override {
@@ -37,7 +39,20 @@ impl Override {
                 "--set {arg}: the path has an empty segment; write names separated by dots, like clients.web.rate"
             )));
         }
-        Ok(Override { path, value: value.trim().to_string(), raw: arg.to_string() })
+        Ok(Override { path, value: value.trim().to_string(), raw: arg.to_string(), flag: "--set" })
+    }
+
+    /// `path=value` as if given by `flag` (a sweep's `--vary`, a search's
+    /// `--find`), so messages about it name that option.
+    pub fn from_flag(flag: &'static str, path: &str, value: &str) -> Result<Override, Error> {
+        let mut ov = Override::parse(&format!("{path}={value}"))?;
+        ov.flag = flag;
+        Ok(ov)
+    }
+
+    /// The argument as the user would write it: `--set clients.web.rate=900/s`.
+    pub fn shown(&self) -> String {
+        format!("{} {}", self.flag, self.raw)
     }
 }
 
@@ -105,8 +120,7 @@ impl ScenarioSource {
         for ov in overrides {
             let idx = self.overrides.len();
             self.overrides.push(ov.clone());
-            let edit =
-                plan_edit(&self.effective, ov).map_err(|msg| Error::Usage(format!("--set {}: {msg}", ov.raw)))?;
+            let edit = plan_edit(&self.effective, ov).map_err(|msg| Error::Usage(format!("{}: {msg}", ov.shown())))?;
             self.effective.replace_range(edit.range.clone(), &edit.text);
             self.edits.push(Edit {
                 start: edit.range.start,
@@ -116,6 +130,41 @@ impl ScenarioSource {
             });
         }
         Ok(())
+    }
+
+    /// The single value written at a dotted path of the effective text (as
+    /// written, quotes removed); `Ok(None)` when the path is absent, an
+    /// error when it names a mapping or list or passes through a value.
+    pub fn value_at(&self, path: &[String]) -> Result<Option<String>, String> {
+        let root = parse_tree(&self.effective)?;
+        let mut node = &root;
+        for (depth, segment) in path.iter().enumerate() {
+            let here = path[..depth].join(".");
+            node = match node {
+                Node::Map { entries, .. } => match entries.iter().find(|(k, _, _)| k == segment) {
+                    Some((_, _, child)) => child,
+                    None => return Ok(None),
+                },
+                Node::Seq { items, .. } => match segment.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    Some(child) => child,
+                    None => return Ok(None),
+                },
+                Node::Scalar { .. } => return Err(format!("`{here}` is a single value and has no field `{segment}`")),
+                Node::Alias => return Err(format!("`{here}` is a YAML alias")),
+            };
+        }
+        match node {
+            Node::Scalar { start, end } => {
+                let text = self.effective[*start..*end].trim();
+                let unquoted = text
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')))
+                    .unwrap_or(text);
+                Ok(Some(unquoted.to_string()))
+            }
+            _ => Err("the path names a mapping or list, not a single value".to_string()),
+        }
     }
 
     fn origin(&self, mut offset: usize) -> Origin {
@@ -150,12 +199,12 @@ impl ScenarioSource {
             }
             Origin::Override(idx) => {
                 let ov = &self.overrides[idx];
-                let text = format!("--set {}", ov.raw);
+                let text = ov.shown();
                 let value_start = text.len() - ov.value.len();
                 Located {
                     label: short_label(&message),
                     message,
-                    location: format!("--set {}", ov.raw),
+                    location: ov.shown(),
                     src: NamedSource::new("command line", text),
                     span: SourceSpan::new(value_start.into(), ov.value.len().max(1)),
                     help,
@@ -191,12 +240,6 @@ impl ScenarioSource {
             None => self.error_at_line_col(loc.line() as usize, loc.column() as usize, 1, message, help),
         }
     }
-}
-
-/// The first clause of a message, used as the label under the snippet.
-fn short_label(message: &str) -> String {
-    let first = message.split(['.', ';']).next().unwrap_or(message);
-    if first.len() > 60 { "here".to_string() } else { first.to_string() }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -487,6 +530,18 @@ mod tests {
         let ins = src.effective.find("2s").unwrap();
         let err = src.error_at(ins, 2, "bad timeout", None);
         assert!(err.to_string().starts_with("--set clients.web.timeout=2s: bad timeout"), "{err}");
+    }
+
+    #[test]
+    fn reads_the_value_at_a_path() {
+        let src = ScenarioSource::from_text(Path::new("s.yaml"), DOC.to_string());
+        let at = |p: &str| src.value_at(&p.split('.').map(String::from).collect::<Vec<_>>());
+        assert_eq!(at("clients.web.rate").unwrap().as_deref(), Some("100/s"));
+        assert_eq!(at("servers.s1.workers").unwrap().as_deref(), Some("2"));
+        assert_eq!(at("list.1").unwrap().as_deref(), Some("b"));
+        assert_eq!(at("clients.web.timeout").unwrap(), None);
+        assert!(at("clients.web").unwrap_err().contains("mapping"));
+        assert!(at("name.x").unwrap_err().contains("single value"));
     }
 
     #[test]

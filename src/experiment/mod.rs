@@ -1,0 +1,100 @@
+//! Experiments: many runs of a scenario, for the questions a capacity
+//! planner asks across configurations. `run --replications` repeats one
+//! configuration, `sweep` runs a grid of them, `capacity` searches for the
+//! largest load or smallest fleet that meets every SLO, and `merge` joins a
+//! sweep's shards run on other machines.
+//!
+//! Every run of an experiment is a *work item*: a configuration (a point)
+//! and a replication. Replication `i` of every point uses seed `seed + i`,
+//! and every random stream is named after its entity, so all points see the
+//! same users sending the same requests at the same moments (common random
+//! numbers): differences between points are the configuration, not noise.
+//! Items run in parallel on a thread pool of `--jobs` threads; results are
+//! placed by item index, so the outputs do not depend on the number of
+//! threads or the order items finish in.
+
+pub mod capacity;
+pub mod estimate;
+pub mod headline;
+pub mod sample;
+pub mod shard;
+pub mod sweep;
+pub mod vary;
+
+use crate::error::Error;
+use crate::metrics::NullSink;
+use crate::model::World;
+use crate::report::{RunContext, Summary};
+use crate::sim::Simulation;
+use sample::Sample;
+
+/// `--replications` must give an interval: at least 2 (1 means a plain run
+/// where a command allows it).
+pub fn check_replications(n: usize, flag: &str) -> Result<(), Error> {
+    if n < 2 {
+        return Err(Error::Usage(format!("{flag} must be at least 2 to build a confidence interval")));
+    }
+    if n > 100_000 {
+        return Err(Error::Usage(format!("{flag} {n} is more than 100000 replications; run fewer")));
+    }
+    Ok(())
+}
+
+/// `--confidence` is a level strictly between 0 and 1.
+pub fn check_confidence(c: f64) -> Result<(), Error> {
+    if !(c > 0.0 && c < 1.0) {
+        return Err(Error::Usage(format!("--confidence {c}: the level must be between 0 and 1, like 0.95")));
+    }
+    Ok(())
+}
+
+/// A thread pool of `jobs` threads (default: one per core).
+pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+    if jobs == Some(0) {
+        return Err(Error::Usage("--jobs must be at least 1".into()));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the worker threads: {e}")))
+}
+
+/// Runs `world` once with `seed`, writing nothing, and keeps its figures.
+pub fn run_sample(world: &World, seed: u64) -> Sample {
+    let mut world = world.clone();
+    world.seed = seed;
+    let result = Simulation::new(world, Box::new(NullSink)).run(|_| {});
+    let summary = Summary::build(&result, &RunContext { reproducible: true, ..RunContext::default() });
+    Sample::of(&summary, &result)
+}
+
+/// Takes the `k` largest servers of each server group out of rotation (N+K
+/// planning): each is down from the start and no balancer sends to it.
+/// Largest means most capacity (workers / mean service time); among equals
+/// the last declared go first. Returns the names taken out.
+pub fn take_down(world: &mut World, k: u32) -> Vec<String> {
+    if k == 0 {
+        return Vec::new();
+    }
+    // TODO(groups): one group per server-group entry once World carries them.
+    let groups = std::iter::once(0..world.servers.len() as u32);
+    let mut out = Vec::new();
+    for g in groups {
+        let mut ids: Vec<u32> = g.collect();
+        let capacity = |id: u32| {
+            let s = &world.servers[id as usize];
+            f64::from(s.workers) / s.service.mean_secs().max(f64::MIN_POSITIVE)
+        };
+        ids.sort_by(|&a, &b| capacity(b).total_cmp(&capacity(a)).then(b.cmp(&a)));
+        for &id in ids.iter().take(k as usize) {
+            out.push(world.servers[id as usize].name.clone());
+            world.servers[id as usize].initially_down = true;
+            for b in &mut world.balancers {
+                for be in b.backends.iter_mut().filter(|be| be.server == id) {
+                    be.member = false;
+                }
+            }
+        }
+    }
+    out
+}
