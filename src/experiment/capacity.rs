@@ -172,11 +172,7 @@ impl Search<'_> {
         progress.finish();
         let verdict = est.verdict;
         let probe = Probe { order: self.probes.len() + 1, value: text, number, verdict, replications: est };
-        let line = probe_line(&self.path, &probe);
-        if self.show {
-            eprintln!("{line}");
-        }
-        let _ = writeln!(self.log, "{line}");
+        let _ = writeln!(self.log, "{}", probe_line(&self.path, &probe));
         self.probes.push(probe);
         Ok(verdict)
     }
@@ -368,8 +364,11 @@ fn step_of(kind: Kind, resolution: Option<f64>, lo: f64, hi: f64) -> f64 {
     }
 }
 
-fn midpoint(kind: Kind, lo: f64, hi: f64) -> f64 {
-    if kind == Kind::Integer { (lo + ((hi - lo) / 2.0).floor()).round() } else { lo + (hi - lo) / 2.0 }
+/// The middle of `lo..hi`, snapped to the grid of `step`s from `origin`
+/// (so probes read `535/s`, not `534.375/s`; whole numbers stay whole).
+fn midpoint(lo: f64, hi: f64, origin: f64, step: f64) -> f64 {
+    let k = ((lo + (hi - lo) / 2.0 - origin) / step).floor();
+    origin + k * step
 }
 
 /// Probes both ends of `lo..hi`, then bisects between them.
@@ -404,11 +403,13 @@ fn bisect_interval(
     Ok(found)
 }
 
-/// Narrows a passing `good` and a failing `bad` until they are one step apart.
+/// Narrows a passing `good` and a failing `bad` until they are one step
+/// apart, probing on the grid of `step`s from the lower of the two.
 fn bisect(s: &mut Search<'_>, mut good: f64, mut bad: f64, step: f64) -> Result<(f64, f64), Error> {
+    let origin = good.min(bad);
     while (bad - good).abs() > step * (1.0 + 1e-9) {
         let (lo, hi) = if good < bad { (good, bad) } else { (bad, good) };
-        let mid = s.value(midpoint(s.kind, lo, hi)).1;
+        let mid = s.value(midpoint(lo, hi, origin, step)).1;
         if mid <= lo || mid >= hi {
             break;
         }
@@ -614,10 +615,7 @@ fn finish(
     let stdout = if opts.json {
         String::from_utf8_lossy(&json).into_owned()
     } else {
-        let mut s = String::new();
-        if !search.show {
-            s.push_str(&search.log);
-        }
+        let mut s = search.log.clone();
         let _ = writeln!(s, "\n{}", report.statement);
         for n in &report.notes {
             let _ = writeln!(s, "note: {n}");
