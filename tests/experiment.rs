@@ -329,3 +329,30 @@ fn bad_experiment_arguments_are_located_and_write_nothing() {
     assert!(stderr(&o).contains("declares no SLOs"), "{}", stderr(&o));
     assert!(!out.exists());
 }
+
+#[test]
+fn shards_take_their_index_from_slurm_or_kubernetes() {
+    let dir = common::scratch("experiment", "shard-env");
+    let file = write(&dir, "mm1.yaml", &random_mm1(4, 200.0, 3_000, "p99 < 100ms"));
+    let file = s(&file).to_string();
+    let local = dir.join("local");
+    assert!(lbsim(&sweep_args(&file, s(&local), &[])).status.success());
+    let shards = dir.join("shards");
+    let run = |vars: &[(&str, &str)], spec: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"));
+        cmd.args(sweep_args(&file, s(&shards), &["--shard", spec])).current_dir(env!("CARGO_MANIFEST_DIR"));
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    // A Kubernetes Indexed Job of two pods, and a Slurm array --array=5-6.
+    run(&[("JOB_COMPLETION_INDEX", "0")], "auto/2");
+    run(&[("SLURM_ARRAY_TASK_ID", "6"), ("SLURM_ARRAY_TASK_MIN", "5"), ("SLURM_ARRAY_TASK_COUNT", "2")], "auto");
+    let merged = dir.join("merged");
+    let (a, b) = (shards.join("shard-0-of-2"), shards.join("shard-1-of-2"));
+    let o = lbsim(&["merge", s(&a), s(&b), "--out", s(&merged)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    same_files(&local, &merged);
+}

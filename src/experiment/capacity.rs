@@ -27,7 +27,7 @@ use super::estimate::{SloDef, estimate};
 use super::sample::Sample;
 use super::sweep::{base_source, load_point};
 use super::vary::{Kind, parse_between, parse_value};
-use super::{check_confidence, check_replications, run_sample, thread_pool};
+use super::{ExperimentArgs, run_sample, thread_pool};
 use crate::app::Progress;
 use crate::error::Error;
 use crate::model::World;
@@ -54,28 +54,11 @@ pub struct CapacityOptions {
     /// [default: 1 for whole numbers, else a hundredth of the interval].
     #[arg(long, value_name = "STEP")]
     pub resolution: Option<String>,
-    /// Override a value at every probe (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Replications at each probe.
-    #[arg(long, default_value_t = 10)]
-    pub replications: usize,
     /// Most replications an inconclusive probe may grow to [default: 4 x --replications].
     #[arg(long, value_name = "N")]
     pub max_replications: Option<usize>,
-    /// First seed [default: the scenario's seed].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Confidence with which the answer must meet every SLO.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// The answer must hold with the K largest servers of each server group
-    /// out of rotation (N+K planning).
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub down: u32,
-    /// Worker threads [default: one per core].
-    #[arg(long, value_name = "J")]
-    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub common: ExperimentArgs,
     /// Directory for capacity.json, capacity.csv and the probes chart
     /// [default: output/capacity/<scenario name>].
     #[arg(long, value_name = "DIR")]
@@ -202,13 +185,13 @@ fn probe_line(path: &str, p: &Probe) -> String {
 
 /// `lbsim capacity`.
 pub fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error> {
-    check_replications(opts.replications, "--replications")?;
-    check_confidence(opts.confidence)?;
-    let max_replications = opts.max_replications.unwrap_or(4 * opts.replications);
-    if max_replications < opts.replications {
+    let c = &opts.common;
+    c.check()?;
+    let max_replications = opts.max_replications.unwrap_or(4 * c.replications);
+    if max_replications < c.replications {
         return Err(Error::Usage(format!(
             "--max-replications {max_replications} is below --replications {}",
-            opts.replications
+            c.replications
         )));
     }
     let (direction, path) = match opts.find.as_slice() {
@@ -239,7 +222,7 @@ pub fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error> {
             None,
         ));
     }
-    let source = base_source(&opts.scenario, &opts.sets)?;
+    let source = base_source(&opts.scenario, &c.sets)?;
     let find_arg = opts.find.join(" ");
     let path_at = find_arg.len() - path.len()..find_arg.len();
     let current =
@@ -286,8 +269,7 @@ pub fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error> {
         (Some((_, lo, _)), _) => lo,
         (None, current) => current.and_then(|c| c.1).unwrap_or(1.0),
     };
-    let base =
-        load_point(&source, &[Override::from_flag("--find", &path, &kind.format(start))?], opts.seed, opts.down)?;
+    let base = load_point(&source, &[Override::from_flag("--find", &path, &kind.format(start))?], c.seed, c.down)?;
     if base.slos.is_empty() {
         return Err(Error::Usage(format!(
             "{} declares no SLOs: a capacity search needs objectives to meet (add `slos:`, e.g. - {{objective: \"p99 < 300ms\"}})",
@@ -319,14 +301,14 @@ pub fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error> {
         source: &source,
         path: path.clone(),
         kind,
-        seed: opts.seed,
-        first_seed: opts.seed.unwrap_or(base.seed),
-        down: opts.down,
-        replications: opts.replications,
+        seed: c.seed,
+        first_seed: c.seed.unwrap_or(base.seed),
+        down: c.down,
+        replications: c.replications,
         max_replications,
-        confidence: opts.confidence,
+        confidence: c.confidence,
         slos: SloDef::of(&base),
-        pool: thread_pool(opts.jobs)?,
+        pool: thread_pool(c.jobs)?,
         show: !opts.json && !opts.quiet,
         probes: Vec::new(),
         log: String::new(),
@@ -583,7 +565,7 @@ fn finish(
         lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: base.name.clone(),
         file: source.display_name(),
-        sets: opts.sets.clone(),
+        sets: opts.common.sets.clone(),
         path: search.path.clone(),
         find: if dir == Direction::Max { "max" } else { "min" },
         kind: search.kind,

@@ -28,6 +28,38 @@ use crate::report::{RunContext, Summary};
 use crate::sim::Simulation;
 use sample::Sample;
 
+/// The options `sweep` and `capacity` share, parsed from their command lines.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ExperimentArgs {
+    /// Override a value in the scenario at every point or probe (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Replications of each point or probe (replication i uses seed + i).
+    #[arg(long, default_value_t = 10)]
+    pub replications: usize,
+    /// First seed [default: the scenario's seed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Confidence level of the intervals and SLO verdicts.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Take the K largest servers of each server group out of rotation
+    /// everywhere (N+K planning).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub down: u32,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
+}
+
+impl ExperimentArgs {
+    /// Checks the replications and confidence.
+    pub fn check(&self) -> Result<(), Error> {
+        check_replications(self.replications, "--replications")?;
+        check_confidence(self.confidence)
+    }
+}
+
 /// `--replications` must give an interval: at least 2 (1 means a plain run
 /// where a command allows it).
 pub fn check_replications(n: usize, flag: &str) -> Result<(), Error> {

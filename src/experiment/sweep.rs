@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::estimate::{SloDef, estimate};
 use super::sample::Sample;
 use super::vary::{Axis, parse_vary};
-use super::{check_confidence, check_replications, run_sample, thread_pool};
+use super::{ExperimentArgs, run_sample, thread_pool};
 use crate::app::Progress;
 use crate::error::Error;
 use crate::model::World;
@@ -35,25 +35,8 @@ pub struct SweepOptions {
     /// or a geometric range (`100/s..6400/s*2`). Repeat for a grid.
     #[arg(long = "vary", value_name = "PATH=VALUES", required = true)]
     pub vary: Vec<String>,
-    /// Override a value at every point (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Replications per point (replication i of every point uses seed + i).
-    #[arg(long, default_value_t = 10)]
-    pub replications: usize,
-    /// First seed [default: the scenario's seed].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Confidence level of the intervals and SLO verdicts.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// Take the K largest servers of each server group out of rotation at
-    /// every point (N+K planning).
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub down: u32,
-    /// Worker threads [default: one per core].
-    #[arg(long, value_name = "J")]
-    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub common: ExperimentArgs,
     /// Run only this shard's share of the work: `I/N` (I from 0), `auto`
     /// (Slurm's SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT) or `auto/N`
     /// (Kubernetes' JOB_COMPLETION_INDEX, or Slurm's index, with N shards).
@@ -185,8 +168,8 @@ pub struct Prepared {
 /// Checks every option and compiles every point before anything runs, so a
 /// bad `--vary` fails at once and writes nothing.
 pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
-    check_replications(opts.replications, "--replications")?;
-    check_confidence(opts.confidence)?;
+    let c = &opts.common;
+    c.check()?;
     let axes: Vec<Axis> = opts.vary.iter().map(|v| parse_vary(v)).collect::<Result<_, _>>()?;
     for (i, a) in axes.iter().enumerate() {
         if axes[..i].iter().any(|b| b.path == a.path) {
@@ -201,29 +184,29 @@ pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
             "the grid has {points} points, more than {MAX_POINTS}: use fewer values or fewer --vary axes"
         )));
     }
-    let source = base_source(&opts.scenario, &opts.sets)?;
+    let source = base_source(&opts.scenario, &c.sets)?;
     let mut plan = Plan {
         lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: String::new(),
         description: String::new(),
         file: source.display_name(),
         scenario_hash: format!("{:016x}", crate::rng::stable_hash(source.original.as_bytes())),
-        sets: opts.sets.clone(),
+        sets: c.sets.clone(),
         axes,
-        replications: opts.replications,
+        replications: c.replications,
         first_seed: 0,
-        confidence: opts.confidence,
-        down: opts.down,
+        confidence: c.confidence,
+        down: c.down,
         slos: Vec::new(),
     };
     let worlds = (0..plan.points())
         .into_par_iter()
-        .map(|p| load_point(&source, &plan.overrides(p)?, opts.seed, opts.down))
+        .map(|p| load_point(&source, &plan.overrides(p)?, c.seed, c.down))
         .collect::<Result<Vec<World>, Error>>()?;
     let first = &worlds[0];
     plan.scenario = first.name.clone();
     plan.description = first.description.clone();
-    plan.first_seed = opts.seed.unwrap_or(first.seed);
+    plan.first_seed = c.seed.unwrap_or(first.seed);
     plan.slos = SloDef::of(first);
     Ok(Prepared { plan, worlds })
 }
@@ -267,7 +250,7 @@ pub fn run_items(prepared: &Prepared, items: &[usize], pool: &rayon::ThreadPool,
 
 /// `lbsim sweep`.
 pub fn sweep(opts: &SweepOptions) -> Result<SweepOutcome, Error> {
-    let pool = thread_pool(opts.jobs)?;
+    let pool = thread_pool(opts.common.jobs)?;
     let shard = opts.shard.as_deref().map(super::shard::ShardSpec::parse).transpose()?;
     let prepared = prepare(opts)?;
     let plan = &prepared.plan;
