@@ -123,17 +123,7 @@ fn a_bad_scenario_names_file_line_and_column_exits_2_and_writes_nothing() {
         (SMALL.replace("users: 500,", "users: [500],"), ":6:", ""),
         (SMALL.replace("duration: 20s", "duration: 20 parsecs"), ":3:", "not a time unit"),
     ];
-    for (i, (text, place, what)) in cases.iter().enumerate() {
-        let scenario = write(&dir, &format!("bad{i}.yaml"), text);
-        let out = dir.join(format!("out{i}"));
-        let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
-        assert!(err.contains(&format!("bad{i}.yaml{place}")), "case {i}: {err}");
-        assert!(err.contains(what), "case {i}: {err}");
-        assert!(!err.contains("panicked"), "case {i}: {err}");
-        assert!(!out.exists(), "case {i}: output written for a bad scenario");
-    }
+    common::assert_bad_scenarios(&dir, &cases);
 }
 
 #[test]

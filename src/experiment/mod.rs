@@ -108,8 +108,7 @@ pub fn take_down(world: &mut World, k: u32) -> Vec<String> {
     if k == 0 {
         return Vec::new();
     }
-    // TODO(groups): one group per server-group entry once World carries them.
-    let groups = std::iter::once(0..world.servers.len() as u32);
+    let groups: Vec<std::ops::Range<u32>> = world.server_groups.iter().map(|g| g.servers.clone()).collect();
     let mut out = Vec::new();
     for g in groups {
         let mut ids: Vec<u32> = g.collect();

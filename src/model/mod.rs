@@ -54,6 +54,35 @@ pub struct ServerDef {
     pub initially_down: bool,
 }
 
+/// One entry under `servers:` as declared: a single name, a range pattern
+/// (`web-{01..05}`) or a counted group (`app: {count: 24}`).
+#[derive(Clone, Debug)]
+pub struct ServerGroup {
+    /// The key as written (`app`, `web-{01..05}`, `web-06`).
+    pub name: String,
+    /// The group's server ids, contiguous in declaration order.
+    pub servers: std::ops::Range<u32>,
+    /// Declared with `count:` (so `servers.<name>.count` is settable).
+    pub counted: bool,
+}
+
+/// Resolves a reference to servers (a balancer's backends or weights, a
+/// timeline target): the name of a counted group means all of its servers,
+/// unless a server is itself named that; anything else is a name, pattern or
+/// glob as [`names::resolve`] reads it.
+pub fn resolve_servers(
+    reference: &str,
+    server_names: &[String],
+    groups: &[ServerGroup],
+) -> Result<Vec<usize>, ResolveError> {
+    if !server_names.iter().any(|n| n == reference)
+        && let Some(g) = groups.iter().find(|g| g.counted && g.name == reference)
+    {
+        return Ok(g.servers.clone().map(|i| i as usize).collect());
+    }
+    names::resolve(reference, server_names)
+}
+
 /// One backend of a balancer.
 #[derive(Clone, Debug)]
 pub struct BackendDef {
@@ -137,6 +166,8 @@ pub struct World {
     pub clients: Vec<ClientDef>,
     pub balancers: Vec<BalancerDef>,
     pub servers: Vec<ServerDef>,
+    /// The entries under `servers:`, in file order, each with its servers.
+    pub server_groups: Vec<ServerGroup>,
     /// Wall-clock time of the start, when the scenario sets `start`.
     pub clock: Option<WallClock>,
     pub timeline: Vec<TimelineChange>,
@@ -201,6 +232,13 @@ impl Ctx<'_> {
     fn err<T>(&self, at: &Spanned<T>, message: impl Into<String>, help: Option<String>) -> Error {
         self.src.error_at_location(&at.referenced, message, help)
     }
+}
+
+/// The compiled servers and the groups they were declared in.
+#[derive(Clone, Copy)]
+struct Servers<'a> {
+    defs: &'a [ServerDef],
+    groups: &'a [ServerGroup],
 }
 
 fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -281,8 +319,10 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     // Servers first: balancers refer to them.
     let mut servers: Vec<ServerDef> = Vec::new();
     let mut server_names: Vec<String> = Vec::new();
+    let mut server_groups: Vec<ServerGroup> = Vec::new();
     for (key, spec) in s.servers.iter() {
-        let expanded = names::expand(&key.value).map_err(|m| cx.err(key, m, None))?;
+        let expanded =
+            crate::scenario::server_names(key, spec).map_err(|e| src.error_at_location(&e.at, e.message, e.help))?;
         let workers = match &spec.workers {
             Some(w) if w.value == 0 => {
                 return Err(cx.err(w, "a server needs at least 1 worker", None));
@@ -300,6 +340,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         let degrade = spec.degrade.as_ref().map(|d| resilience::degrade(&cx, d)).transpose()?;
         let crash = spec.crash.as_ref().map(|c| resilience::crash(&cx, c, key, workers, queue_limit)).transpose()?;
         let error_rate = spec.error_rate.as_ref().map_or(0.0, |e| e.value.fraction());
+        let first = servers.len() as ServerId;
         for n in expanded {
             if server_names.contains(&n) {
                 return Err(cx.err(key, format!("server `{n}` is defined twice"), None));
@@ -318,6 +359,11 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
                 initially_down: spec.down,
             });
         }
+        server_groups.push(ServerGroup {
+            name: key.value.clone(),
+            servers: first..servers.len() as ServerId,
+            counted: spec.count.is_some(),
+        });
     }
     if servers.is_empty() {
         return Err(src.error_at(0, 1, "the scenario defines no servers", Some("add a `servers:` section".into())));
@@ -362,7 +408,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             ));
         }
         for reference in &spec.backends {
-            let found = names::resolve(&reference.value, &server_names).map_err(|e| match e {
+            let found = resolve_servers(&reference.value, &server_names, &server_groups).map_err(|e| match e {
                 ResolveError::Pattern(m) => cx.err(reference, m, None),
                 ResolveError::Unknown(n) => cx.err(
                     reference,
@@ -384,7 +430,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
         }
         for (wkey, &weight) in spec.weights.iter() {
-            let found = names::resolve(&wkey.value, &server_names).map_err(|_| {
+            let found = resolve_servers(&wkey.value, &server_names, &server_groups).map_err(|_| {
                 cx.err(
                     wkey,
                     format!("`{}` is not a server", wkey.value),
@@ -515,8 +561,8 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         Some(st) => Some(WallClock::parse_start(&st.value).map_err(|m| cx.err(st, m, None))?),
         None => None,
     };
-    let addrs = network::endpoint_addresses(&cx, s, &servers)?;
-    let mut network = network::compile(&cx, s, s.network.as_ref(), &balancers, &servers, &addrs)?;
+    let addrs = network::endpoint_addresses(&cx, s, &servers, &server_groups)?;
+    let mut network = network::compile(&cx, s, s.network.as_ref(), &balancers, &servers, &server_groups, &addrs)?;
     if let Some(net) = &network {
         for (ci, c) in clients.iter().enumerate() {
             let attached = net.subnets[ci].iter().any(|&n| net.attached(n));
@@ -530,8 +576,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
         }
     }
+    let all_servers = Servers { defs: &servers, groups: &server_groups };
     let timeline =
-        timeline::compile(&cx, &s.timeline, clock.as_ref(), &servers, &mut balancers, &clients, network.as_mut())?;
+        timeline::compile(&cx, &s.timeline, clock.as_ref(), all_servers, &mut balancers, &clients, network.as_mut())?;
     for t in &timeline {
         if end != SimTime::MAX && t.at >= end.0 {
             warnings.push(format!(
@@ -589,6 +636,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         clients,
         balancers,
         servers,
+        server_groups,
         clock,
         timeline,
         incident_window,
@@ -854,6 +902,68 @@ mod tests {
             "{target: edge, rate: 1/s, profile: [{at: 20s, rate: 2/s}, {at: 10s, rate: 3/s}]}",
         );
         assert!(compile_err(&bad).contains("increasing"));
+    }
+
+    /// A counted group `app` beside a range and a single server.
+    const GROUPS: &str = "name: t\nduration: 1m\nclients:\n  web: {target: edge, rate: 100/s}\nbalancers:\n  edge: {backends: [app, \"web-*\", db]}\nservers:\n  web-{01..02}: {service: {constant: 5ms}}\n  app: {count: 3, workers: 4, service: {constant: 5ms}}\n  db: {service: {constant: 5ms}}\n";
+
+    #[test]
+    fn counted_groups_compile_and_are_described() {
+        let w = load_str("t.yaml", GROUPS).unwrap();
+        let names: Vec<&str> = w.servers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web-01", "web-02", "app-01", "app-02", "app-03", "db"]);
+        assert_eq!(w.servers[4].workers, 4);
+        let groups: Vec<(&str, std::ops::Range<u32>, bool)> =
+            w.server_groups.iter().map(|g| (g.name.as_str(), g.servers.clone(), g.counted)).collect();
+        assert_eq!(groups, [("web-{01..02}", 0..2, false), ("app", 2..5, true), ("db", 5..6, false)]);
+        // `app` in the backends means its three servers, in order.
+        let backends: Vec<u32> = w.balancers[0].backends.iter().map(|b| b.server).collect();
+        assert_eq!(backends, [2, 3, 4, 0, 1, 5]);
+    }
+
+    #[test]
+    fn a_group_name_refers_to_its_servers_unless_a_server_has_it() {
+        // As a weights key and a timeline target.
+        let text = GROUPS.replace("db]}", "db], weights: {app: 3}}")
+            + "timeline:\n  - {at: 10s, server: app, slow_down: 2}\n  - {at: 20s, balancer: edge, backends: [app]}\n";
+        let w = load_str("t.yaml", &text).unwrap();
+        let weights: Vec<u32> = w.balancers[0].backends.iter().map(|b| b.weight).collect();
+        assert_eq!(weights, [3, 3, 3, 1, 1, 1]);
+        let Change::Server { servers, .. } = &w.timeline[0].change else { panic!("{:?}", w.timeline[0]) };
+        assert_eq!(servers, &[2, 3, 4]);
+        let Change::Balancer { members: Some(members), .. } = &w.timeline[1].change else { panic!() };
+        assert_eq!(members, &[true, true, true, false, false, false]);
+        // A server literally named `app` wins over the group of that name.
+        let literal = GROUPS.replace("  db: {", "  \"{app,db}\": {").replace("[app, \"web-*\", db]", "[app]");
+        let w = load_str("t.yaml", &literal).unwrap();
+        assert_eq!(w.balancers[0].backends.len(), 1);
+        assert_eq!(w.servers[w.balancers[0].backends[0].server as usize].name, "app");
+        // Only counted groups are referred to by their key.
+        let e = compile_err(&GROUPS.replace("[app, \"web-*\", db]", "[web]"));
+        assert!(e.starts_with("t.yaml:6:21: unknown server `web`"), "{e}");
+    }
+
+    #[test]
+    fn counted_group_mistakes_are_located_in_the_file() {
+        let e = compile_err(&GROUPS.replace("count: 3", "count: 0"));
+        assert!(e.starts_with("t.yaml:9:16: `count` of `app` must be at least 1"), "{e}");
+        let e = compile_err(&GROUPS.replace("app: {count: 3,", "\"app-{1..3}\": {count: 3,"));
+        assert!(e.starts_with("t.yaml:9:3: a key with `count` must be a plain name"), "{e}");
+        let e = compile_err(&GROUPS.replace("  db: {", "  app-02: {"));
+        assert!(e.starts_with("t.yaml:10:3: server `app-02` is defined twice"), "{e}");
+    }
+
+    #[test]
+    fn a_counted_group_counts_its_addresses_up() {
+        let text = "name: t\nduration: 1m\nclients:\n  web: {target: edge, rate: 100/s, timeout: 2s}\nbalancers:\n  edge: {address: 10.0.1.10, backends: [app]}\nservers:\n  app: {count: 3, address: 10.0.2.11, service: {constant: 5ms}}\nnetwork:\n  switches:\n    sw: {}\n  links:\n    - {between: [sw, edge]}\n    - {between: [sw, \"app-*\"]}\n";
+        let w = load_str("t.yaml", text).unwrap();
+        let net = w.network.as_ref().unwrap();
+        let addrs: Vec<String> =
+            net.server_node.iter().map(|&n| net.nodes[n as usize].address.unwrap().to_string()).collect();
+        assert_eq!(addrs, ["10.0.2.11/32", "10.0.2.12/32", "10.0.2.13/32"]);
+        // A server of the group without an address is reported at the group's key.
+        let e = compile_err(&text.replace("address: 10.0.2.11, ", ""));
+        assert!(e.starts_with("t.yaml:8:3: `app-01` has a link but no `address`"), "{e}");
     }
 
     #[test]

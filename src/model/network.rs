@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_saphyr::Spanned;
 
-use super::{BalancerDef, ClientDef, Ctx, ServerDef, did_you_mean};
+use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, did_you_mean};
 use crate::dist::Dist;
 use crate::error::Error;
 use crate::scenario::names::{self, ResolveError};
@@ -189,7 +189,8 @@ pub fn subnet_names(clients: &[ClientDef], net: Option<&Network>) -> Vec<String>
     out
 }
 
-/// Addresses from the servers' and balancers' specs, expanded over ranges.
+/// Addresses from the servers' and balancers' specs, counting up over each
+/// range or counted group from its `address`.
 pub(super) struct EndpointAddrs {
     pub servers: Vec<Option<IpAddr>>,
     pub balancers: Vec<Option<IpAddr>>,
@@ -199,20 +200,18 @@ pub(super) fn endpoint_addresses(
     cx: &Ctx<'_>,
     s: &crate::scenario::Scenario,
     servers: &[ServerDef],
+    groups: &[ServerGroup],
 ) -> Result<EndpointAddrs, Error> {
     let mut out = vec![None; servers.len()];
-    let mut i = 0usize;
-    for (key, spec) in s.servers.iter() {
-        let count = names::expand(&key.value).map(|v| v.len()).unwrap_or(1);
+    for ((_, spec), group) in s.servers.iter().zip(groups) {
         if let Some(a) = &spec.address {
             let base = parse_addr(cx, a)?;
-            for k in 0..count {
-                out[i + k] = Some(
+            for (k, id) in group.servers.clone().enumerate() {
+                out[id as usize] = Some(
                     offset_addr(base, k as u32).ok_or_else(|| cx.err(a, "the address range runs off the end", None))?,
                 );
             }
         }
-        i += count;
     }
     let mut balancers = Vec::new();
     for (_, spec) in s.balancers.iter() {
@@ -294,6 +293,7 @@ pub(super) fn compile(
     spec: Option<&NetworkSpec>,
     balancers: &[BalancerDef],
     servers: &[ServerDef],
+    groups: &[ServerGroup],
     addrs: &EndpointAddrs,
 ) -> Result<Option<Network>, Error> {
     let Some(spec) = spec else {
@@ -353,11 +353,8 @@ pub(super) fn compile(
             foreign: Foreign::Refuse,
         });
     }
-    let server_specs: Vec<&crate::scenario::ServerSpec> = s
-        .servers
-        .iter()
-        .flat_map(|(k, sp)| std::iter::repeat_n(sp, names::expand(&k.value).map_or(1, |v| v.len())))
-        .collect();
+    let server_specs: Vec<&crate::scenario::ServerSpec> =
+        s.servers.iter().zip(groups).flat_map(|((_, sp), g)| std::iter::repeat_n(sp, g.servers.len())).collect();
     for (si, sv) in servers.iter().enumerate() {
         net.server_node.push(net.nodes.len() as NodeId);
         net.nodes.push(Node {
@@ -510,7 +507,7 @@ pub(super) fn compile(
         if n.kind.is_endpoint() && n.links.len() > 1 && n.routes.is_empty() {
             let at = match n.kind {
                 NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
-                NodeKind::Server(_) => server_key_location(s, &n.name),
+                NodeKind::Server(id) => server_key_location(s, groups, id),
                 _ => serde_saphyr::Location::UNKNOWN,
             };
             return Err(cx.src.error_at_location(
@@ -525,7 +522,7 @@ pub(super) fn compile(
         if n.kind.is_endpoint() && !n.links.is_empty() && n.address.is_none() {
             let at = match n.kind {
                 NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
-                NodeKind::Server(_) => server_key_location(s, &n.name),
+                NodeKind::Server(id) => server_key_location(s, groups, id),
                 _ => serde_saphyr::Location::UNKNOWN,
             };
             return Err(cx.src.error_at_location(
@@ -538,10 +535,11 @@ pub(super) fn compile(
     Ok(Some(net))
 }
 
-/// Where the server called `name` (possibly from a range) was declared.
-fn server_key_location(s: &crate::scenario::Scenario, name: &str) -> serde_saphyr::Location {
+/// Where server `id` (possibly one of a range or counted group) was declared.
+fn server_key_location(s: &crate::scenario::Scenario, groups: &[ServerGroup], id: u32) -> serde_saphyr::Location {
     s.servers
         .iter()
-        .find(|(k, _)| names::expand(&k.value).is_ok_and(|v| v.iter().any(|n| n == name)))
-        .map_or(serde_saphyr::Location::UNKNOWN, |(k, _)| k.referenced)
+        .zip(groups)
+        .find(|(_, g)| g.servers.contains(&id))
+        .map_or(serde_saphyr::Location::UNKNOWN, |((k, _), _)| k.referenced)
 }

@@ -5,7 +5,10 @@
 use serde_saphyr::Spanned;
 
 use super::network::{LinkId, Network, NodeId, Route, compile_route};
-use super::{BackendDef, BalancerDef, BalancerId, ClientDef, ClientId, Ctx, ServerDef, ServerId, did_you_mean};
+use super::{
+    BackendDef, BalancerDef, BalancerId, ClientDef, ClientId, Ctx, ServerGroup, ServerId, Servers, did_you_mean,
+    resolve_servers,
+};
 use crate::balancer::AlgorithmKind;
 use crate::clock::{TimeSpec, WallClock};
 use crate::dist::Dist;
@@ -105,7 +108,28 @@ fn resolve_time(cx: &Ctx<'_>, t: &Spanned<TimeSpec>, clock: Option<&WallClock>) 
 }
 
 fn lookup(cx: &Ctx<'_>, at: &Spanned<String>, names: &[String], kind: &str) -> Result<Vec<usize>, Error> {
-    names::resolve(&at.value, names).map_err(|e| match e {
+    explain(cx, at, names, kind, names::resolve(&at.value, names))
+}
+
+/// [`lookup`] for servers: a counted group's name means its servers.
+fn lookup_servers(
+    cx: &Ctx<'_>,
+    at: &Spanned<String>,
+    names: &[String],
+    groups: &[ServerGroup],
+) -> Result<Vec<usize>, Error> {
+    explain(cx, at, names, "server", resolve_servers(&at.value, names, groups))
+}
+
+/// A resolution failure as a located error, with a hint.
+fn explain(
+    cx: &Ctx<'_>,
+    at: &Spanned<String>,
+    names: &[String],
+    kind: &str,
+    found: Result<Vec<usize>, ResolveError>,
+) -> Result<Vec<usize>, Error> {
+    found.map_err(|e| match e {
         ResolveError::Pattern(m) => cx.err(at, m, None),
         ResolveError::Unknown(n) => {
             cx.err(at, format!("unknown {kind} `{n}`"), did_you_mean(&n, names.iter().map(String::as_str)))
@@ -161,11 +185,12 @@ pub(super) fn compile(
     cx: &Ctx<'_>,
     entries: &[TimelineEntry],
     clock: Option<&WallClock>,
-    servers: &[ServerDef],
+    servers: Servers<'_>,
     balancers: &mut [BalancerDef],
     clients: &[ClientDef],
     mut network: Option<&mut Network>,
 ) -> Result<Vec<TimelineChange>, Error> {
+    let Servers { defs: servers, groups } = servers;
     let server_names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
     let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
     let client_names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
@@ -247,7 +272,7 @@ pub(super) fn compile(
                 Some(list) => {
                     let mut chosen = Vec::new();
                     for r in list {
-                        chosen.extend(lookup(cx, r, &server_names, "server")?);
+                        chosen.extend(lookup_servers(cx, r, &server_names, groups)?);
                     }
                     for &sid in &chosen {
                         if !bal.backends.iter().any(|be| be.server as usize == sid) {
@@ -270,7 +295,7 @@ pub(super) fn compile(
             let mut weights = Vec::new();
             if let Some(map) = &e.weights {
                 for (k, &w) in map.iter() {
-                    for sid in lookup(cx, k, &server_names, "server")? {
+                    for sid in lookup_servers(cx, k, &server_names, groups)? {
                         let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
                             cx.err(
                                 k,
@@ -302,7 +327,7 @@ pub(super) fn compile(
             )
         } else if let Some(s) = &e.server {
             not_for("server", &["action", "slow_down", "error_rate", "workers", "service"])?;
-            let ids = lookup(cx, s, &server_names, "server")?;
+            let ids = lookup_servers(cx, s, &server_names, groups)?;
             let mut what = Vec::new();
             let action = e.action.as_ref().map(|a| a.value);
             match &e.action {

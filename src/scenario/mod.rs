@@ -279,10 +279,16 @@ fn default_algorithm() -> AlgorithmKind {
     AlgorithmKind::RoundRobin
 }
 
-/// A named server, or a range of identical ones (`web-{01..16}`).
+/// A named server, a range of identical ones (`web-{01..16}`), or a counted
+/// group of them (`app: {count: 24}`, servers `app-01` .. `app-24`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
+    /// Declare this many servers, `<key>-01` upwards (the key is a plain name).
+    pub count: Option<Spanned<u32>>,
+    /// With `count`: digits in each server's number (default: the count's
+    /// digits, at least 2).
+    pub pad: Option<Spanned<u32>>,
     /// Requests served at once (default 1).
     pub workers: Option<Spanned<u32>>,
     /// Requests that may wait; more are rejected (default: unlimited).
@@ -311,6 +317,69 @@ pub struct ServerSpec {
     /// What it does with traffic addressed to someone else (default `refuse`).
     #[serde(default)]
     pub foreign: Foreign,
+}
+
+/// A mistake in a server key or its `count` or `pad`, and where it is.
+#[derive(Clone, Debug)]
+pub struct NameError {
+    pub at: serde_saphyr::Location,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// The names of the servers one entry under `servers:` declares, in order:
+/// the key itself, the key's pattern expanded (`web-{01..03}`), or, with
+/// `count`, `<key>-01` .. `<key>-<count>` zero-padded to `pad` digits
+/// (default: the count's digits, at least 2). Every place that turns a
+/// server key into names goes through here.
+pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<String>, NameError> {
+    let fail =
+        |at: &serde_saphyr::Location, message: String, help: Option<String>| NameError { at: *at, message, help };
+    let Some(count) = &spec.count else {
+        if let Some(pad) = &spec.pad {
+            return Err(fail(
+                &pad.referenced,
+                "`pad` needs a `count`: it sets the digits of a counted group's numbers".to_string(),
+                Some(format!("a range pads to the width of its first number: `{}-{{001..024}}`", key.value)),
+            ));
+        }
+        return names::expand(&key.value).map_err(|m| fail(&key.referenced, m, None));
+    };
+    let name = &key.value;
+    if name.contains(['{', '}', '*']) {
+        return Err(fail(
+            &key.referenced,
+            format!("a key with `count` must be a plain name; `{name}` contains `{{`, `}}` or `*`"),
+            Some("name the group, e.g. `app: {count: 24}` declares app-01 .. app-24".to_string()),
+        ));
+    }
+    let n = count.value;
+    if n == 0 {
+        return Err(fail(&count.referenced, format!("`count` of `{name}` must be at least 1"), None));
+    }
+    if u64::from(n) > names::MAX_NAMES {
+        return Err(fail(
+            &count.referenced,
+            format!("`count` of `{name}` is {n}; a group may declare at most {} servers", names::MAX_NAMES),
+            None,
+        ));
+    }
+    let digits = n.to_string().len();
+    let width = match &spec.pad {
+        None => digits.max(2),
+        Some(p) if !(1..=9).contains(&p.value) => {
+            return Err(fail(&p.referenced, format!("`pad` must be from 1 to 9 digits, not {}", p.value), None));
+        }
+        Some(p) if (p.value as usize) < digits => {
+            return Err(fail(
+                &p.referenced,
+                format!("`pad: {}` is too narrow for {n} servers: it needs at least {digits} digits", p.value),
+                Some(format!("write `pad: {digits}` or more, or leave it out")),
+            ));
+        }
+        Some(p) => p.value as usize,
+    };
+    Ok((1..=n).map(|i| format!("{name}-{i:0width$}")).collect())
 }
 
 /// Strips serde-saphyr's trailing " at line N, column M" (we print the
@@ -395,6 +464,61 @@ mod tests {
         let text = format!("{MINIMAL}  s1: {{service: {{constant: 5ms}}}}\n");
         let err = parse_text(&text).unwrap_err();
         assert!(err.contains("s1") && err.contains("t.yaml:8"), "{err}");
+    }
+
+    /// The names the first server entry of `servers_yaml` declares, or the
+    /// error as `line:col: message`.
+    fn names_of(servers_yaml: &str) -> Result<Vec<String>, String> {
+        let s = parse_text(&MINIMAL.replace("  s1: {service: {constant: 5ms}}\n", servers_yaml)).unwrap();
+        let (key, spec) = &s.servers.0[0];
+        server_names(key, spec).map_err(|e| format!("{}:{}: {}", e.at.line(), e.at.column(), e.message))
+    }
+
+    #[test]
+    fn counted_groups_name_their_servers_padded() {
+        let five = names_of("  app: {count: 5, service: {constant: 5ms}}\n").unwrap();
+        assert_eq!(five, ["app-01", "app-02", "app-03", "app-04", "app-05"]);
+        let many = names_of("  app: {count: 120, service: {constant: 5ms}}\n").unwrap();
+        assert_eq!((many.len(), many[0].as_str(), many[99].as_str()), (120, "app-001", "app-100"));
+        let padded = names_of("  app: {count: 12, pad: 4, service: {constant: 5ms}}\n").unwrap();
+        assert_eq!((padded[0].as_str(), padded[11].as_str()), ("app-0001", "app-0012"));
+        assert_eq!(
+            names_of("  app: {count: 3, pad: 1, service: {constant: 5ms}}\n").unwrap(),
+            ["app-1", "app-2", "app-3"]
+        );
+        // Without `count`, keys expand as before.
+        assert_eq!(names_of("  web-{1..2}: {service: {constant: 5ms}}\n").unwrap(), ["web-1", "web-2"]);
+        assert_eq!(names_of("  db: {service: {constant: 5ms}}\n").unwrap(), ["db"]);
+    }
+
+    #[test]
+    fn counted_group_mistakes_are_located() {
+        let err = |yaml: &str| names_of(&format!("{yaml}\n")).unwrap_err();
+        assert_eq!(err("  app: {count: 0, service: {constant: 5ms}}"), "7:16: `count` of `app` must be at least 1");
+        assert_eq!(
+            err("  app: {count: 100001, service: {constant: 5ms}}"),
+            "7:16: `count` of `app` is 100001; a group may declare at most 100000 servers"
+        );
+        assert_eq!(names_of("  app: {count: 100000, service: {constant: 5ms}}\n").unwrap().len(), 100_000);
+        assert_eq!(
+            err("  \"app-{01..04}\": {count: 4, service: {constant: 5ms}}"),
+            "7:3: a key with `count` must be a plain name; `app-{01..04}` contains `{`, `}` or `*`"
+        );
+        assert!(err("  app-*: {count: 4, service: {constant: 5ms}}").starts_with("7:3: a key with `count`"));
+        assert_eq!(
+            err("  app: {pad: 3, service: {constant: 5ms}}"),
+            "7:14: `pad` needs a `count`: it sets the digits of a counted group's numbers"
+        );
+        assert_eq!(
+            err("  app: {count: 120, pad: 2, service: {constant: 5ms}}"),
+            "7:26: `pad: 2` is too narrow for 120 servers: it needs at least 3 digits"
+        );
+        assert_eq!(
+            err("  app: {count: 3, pad: 0, service: {constant: 5ms}}"),
+            "7:24: `pad` must be from 1 to 9 digits, not 0"
+        );
+        assert!(err("  app: {count: 3, pad: 10, service: {constant: 5ms}}").contains("not 10"));
+        assert!(err("  web-{01..: {service: {constant: 5ms}}").starts_with("7:3: "));
     }
 
     #[test]

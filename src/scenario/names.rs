@@ -1,6 +1,9 @@
 //! Compact names: `web-{01..16}` declares sixteen servers, `{a,b,c}` three,
 //! and a `*` in a reference (`web-*`) matches every declared name.
 
+/// The most names one range (or one counted server group) may declare.
+pub const MAX_NAMES: u64 = 100_000;
+
 /// Expands `{lo..hi}` ranges (zero-padded to the width of `lo` when it has a
 /// leading zero) and `{a,b,c}` alternatives, left to right. A name without
 /// braces expands to itself.
@@ -29,8 +32,8 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
         if hi < lo {
             return Err(format!("`{{{body}}}` in `{pattern}` counts down; write the smaller number first"));
         }
-        if hi - lo >= 100_000 {
-            return Err(format!("`{{{body}}}` in `{pattern}` declares more than 100000 names"));
+        if hi - lo >= MAX_NAMES {
+            return Err(format!("`{{{body}}}` in `{pattern}` declares more than {MAX_NAMES} names"));
         }
         let width = if lo_text.starts_with('0') && lo_text.len() > 1 { lo_text.len() } else { 0 };
         (lo..=hi).map(|n| format!("{n:0width$}")).collect()

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use miette::{NamedSource, SourceSpan};
 use serde_saphyr::granit_parser::{Event, Parser, Span, StructureStyle};
 
+use super::names;
 use crate::error::{Error, Located, short_label};
 
 /// One `--set path=value` argument.
@@ -120,7 +121,13 @@ impl ScenarioSource {
         for ov in overrides {
             let idx = self.overrides.len();
             self.overrides.push(ov.clone());
-            let edit = plan_edit(&self.effective, ov).map_err(|msg| Error::Usage(format!("{}: {msg}", ov.shown())))?;
+            let edit = plan_edit(&self.effective, ov).map_err(|e| match e {
+                EditError::Usage(msg) => Error::Usage(format!("{}: {msg}", ov.shown())),
+                EditError::Path { message, help } => {
+                    let path_len = ov.raw.find('=').unwrap_or(ov.raw.len());
+                    self.override_error(idx, ov.flag.len() + 1..ov.flag.len() + 1 + path_len, message, help)
+                }
+            })?;
             self.effective.replace_range(edit.range.clone(), &edit.text);
             self.edits.push(Edit {
                 start: edit.range.start,
@@ -199,19 +206,26 @@ impl ScenarioSource {
             }
             Origin::Override(idx) => {
                 let ov = &self.overrides[idx];
-                let text = ov.shown();
-                let value_start = text.len() - ov.value.len();
-                Located {
-                    label: short_label(&message),
-                    message,
-                    location: ov.shown(),
-                    src: NamedSource::new("command line", text),
-                    span: SourceSpan::new(value_start.into(), ov.value.len().max(1)),
-                    help,
-                }
-                .into()
+                let value_start = ov.shown().len() - ov.value.len();
+                self.override_error(idx, value_start..value_start + ov.value.len().max(1), message, help)
             }
         }
+    }
+
+    /// A diagnostic on override number `idx`, at bytes `span` of its
+    /// `--set path=value` text.
+    fn override_error(&self, idx: usize, span: std::ops::Range<usize>, message: String, help: Option<String>) -> Error {
+        let ov = &self.overrides[idx];
+        let text = ov.shown();
+        Located {
+            label: short_label(&message),
+            message,
+            location: text.clone(),
+            src: NamedSource::new("command line", text),
+            span: SourceSpan::new(span.start.into(), span.len()),
+            help,
+        }
+        .into()
     }
 
     /// A diagnostic at a 1-based line and column of the effective text.
@@ -302,6 +316,20 @@ enum Node {
 struct PlannedEdit {
     range: std::ops::Range<usize>,
     text: String,
+}
+
+/// Why an override cannot be applied.
+enum EditError {
+    /// The path or the file is unusable (reported with the argument).
+    Usage(String),
+    /// The path names something that is not there, with a located hint.
+    Path { message: String, help: Option<String> },
+}
+
+impl From<String> for EditError {
+    fn from(message: String) -> EditError {
+        EditError::Usage(message)
+    }
 }
 
 fn byte_of(text: &str, marker: &serde_saphyr::granit_parser::Marker) -> usize {
@@ -419,7 +447,29 @@ fn nested_entry(rest: &[String], value: &str) -> String {
     format!("{}: {text}", yaml_value(&rest[0]))
 }
 
-fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
+/// `--set servers.app.count=30` where there is no `app` but a range
+/// `app-{01..24}`: say that a range has no count, and how to get one.
+fn range_has_no_count(path: &[String], depth: usize, siblings: &[(String, usize, Node)]) -> Option<EditError> {
+    let [section, group, field] = path else { return None };
+    if depth != 1 || section != "servers" || field != "count" {
+        return None;
+    }
+    let (key, count) = siblings.iter().find_map(|(key, _, _)| {
+        let prefix = &key[..key.find('{')?];
+        let named = prefix.trim_end_matches(['-', '_', '.']) == group;
+        named.then(|| names::expand(key).ok().map(|v| (key, v.len()))).flatten()
+    })?;
+    Some(EditError::Path {
+        message: format!(
+            "there is no server group `{group}` to set a count on; `{key}` declares its servers by a range"
+        ),
+        help: Some(format!(
+            "write `{group}: {{count: {count}, ...}}` in place of `{key}: {{...}}` to make the count settable"
+        )),
+    })
+}
+
+fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, EditError> {
     let root = parse_tree(text)?;
     let mut node = &root;
     for (depth, segment) in ov.path.iter().enumerate() {
@@ -428,6 +478,9 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
             Node::Map { start, flow, entries, .. } => match entries.iter().find(|(k, _, _)| k == segment) {
                 Some((_, _, child)) => node = child,
                 None => {
+                    if let Some(hint) = range_has_no_count(&ov.path, depth, entries) {
+                        return Err(hint);
+                    }
                     // Insert the missing key (and any missing levels below it).
                     let entry = nested_entry(&ov.path[depth..], &ov.value);
                     return Ok(if *flow {
@@ -435,7 +488,7 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
                         let text_ins = if entries.is_empty() { entry } else { format!("{entry}, ") };
                         PlannedEdit { range: after_brace..after_brace, text: text_ins }
                     } else {
-                        let first_key = entries.first().map(|e| e.1).ok_or("empty mapping")?;
+                        let first_key = entries.first().map(|e| e.1).ok_or_else(|| "empty mapping".to_string())?;
                         let line_start = text[..first_key].rfind('\n').map_or(0, |i| i + 1);
                         let indent = text[line_start..first_key].chars().count();
                         PlannedEdit { range: first_key..first_key, text: format!("{entry}\n{}", " ".repeat(indent)) }
@@ -451,23 +504,23 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, String> {
                     .ok_or_else(|| format!("`{here}` has {} items; index {index} is out of range", items.len()))?;
             }
             Node::Scalar { .. } => {
-                return Err(format!("`{here}` is a single value and has no field `{segment}`"));
+                return Err(format!("`{here}` is a single value and has no field `{segment}`").into());
             }
             Node::Alias => {
-                return Err(format!("`{here}` is a YAML alias; edit the anchored value instead"));
+                return Err(format!("`{here}` is a YAML alias; edit the anchored value instead").into());
             }
         }
     }
     match node {
         Node::Scalar { start, end } => Ok(PlannedEdit { range: *start..*end, text: yaml_value(&ov.value) }),
-        Node::Alias => Err("the path names a YAML alias; set the anchored value instead".to_string()),
+        Node::Alias => Err("the path names a YAML alias; set the anchored value instead".to_string().into()),
         // A flow collection (`{...}` or `[...]`) can be replaced by a flow value.
         Node::Map { start, end, flow: true, .. } | Node::Seq { start, end, flow: true, .. }
             if ov.value.starts_with(['{', '[']) =>
         {
             Ok(PlannedEdit { range: *start..*end, text: ov.value.clone() })
         }
-        _ => Err("the path names a mapping or list, not a single value; set one of its fields".to_string()),
+        _ => Err("the path names a mapping or list, not a single value; set one of its fields".to_string().into()),
     }
 }
 
@@ -542,6 +595,41 @@ mod tests {
         assert_eq!(at("clients.web.timeout").unwrap(), None);
         assert!(at("clients.web").unwrap_err().contains("mapping"));
         assert!(at("name.x").unwrap_err().contains("single value"));
+    }
+
+    #[test]
+    fn sets_the_count_of_a_server_group() {
+        let doc = "servers:\n  app: {count: 24, service: {constant: 5ms}}\n  db:\n    count: 2\n    service: {constant: 5ms}\n  web-{01..04}: {service: {constant: 5ms}}\n";
+        let out = apply(doc, &["servers.app.count=30", "servers.db.count=3"]).unwrap();
+        assert!(out.contains("  app: {count: 30, service"), "{out}");
+        assert!(out.contains("  db:\n    count: 3\n"), "{out}");
+        // A plain server key gains a count.
+        let out = apply("servers:\n  app: {service: {constant: 5ms}}\n", &["servers.app.count=4"]).unwrap();
+        assert_eq!(out, "servers:\n  app: {count: 4, service: {constant: 5ms}}\n");
+    }
+
+    #[test]
+    fn setting_the_count_of_a_range_says_how_to_declare_a_group() {
+        let doc = "servers:\n  app-{01..24}: {service: {constant: 5ms}}\n";
+        let err = apply(doc, &["servers.app.count=30"]).unwrap_err();
+        assert_eq!(
+            err,
+            "--set servers.app.count=30: there is no server group `app` to set a count on; \
+             `app-{01..24}` declares its servers by a range"
+        );
+        let mut src = ScenarioSource::from_text(Path::new("s.yaml"), doc.to_string());
+        let Err(Error::Located(e)) = src.apply_overrides(&[Override::parse("servers.app.count=30").unwrap()]) else {
+            panic!("expected a located error");
+        };
+        assert_eq!(
+            e.help.as_deref(),
+            Some("write `app: {count: 24, ...}` in place of `app-{01..24}: {...}` to make the count settable")
+        );
+        // The snippet underlines the path.
+        assert_eq!((e.span.offset(), e.span.len()), (6, 17));
+        // Other fields, and names no range declares, are inserted as before.
+        assert!(apply(doc, &["servers.app.workers=3"]).unwrap().contains("  app: {workers: 3}\n"));
+        assert!(apply(doc, &["servers.db.count=3"]).unwrap().contains("  db: {count: 3}\n"));
     }
 
     #[test]

@@ -35,3 +35,20 @@ pub fn stderr(o: &Output) -> String {
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Runs each bad scenario `(text, place, what)` as `bad<i>.yaml` in `dir` and
+/// checks that it exits 2 with `bad<i>.yaml<place>` (like `:8:58:`) and
+/// `what` on stderr, without panicking or writing any output.
+pub fn assert_bad_scenarios(dir: &Path, cases: &[(String, &str, &str)]) {
+    for (i, (text, place, what)) in cases.iter().enumerate() {
+        let scenario = write(dir, &format!("bad{i}.yaml"), text);
+        let out = dir.join(format!("out{i}"));
+        let o = lbsim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        assert!(err.contains(&format!("bad{i}.yaml{place}")), "case {i}: {err}");
+        assert!(err.contains(what), "case {i}: {err}");
+        assert!(!err.contains("panicked"), "case {i}: {err}");
+        assert!(!out.exists(), "case {i}: output written for a bad scenario");
+    }
+}
