@@ -356,3 +356,45 @@ fn shards_take_their_index_from_slurm_or_kubernetes() {
     assert!(o.status.success(), "{}", stderr(&o));
     same_files(&local, &merged);
 }
+
+#[test]
+fn capacity_finds_the_analytic_server_count_with_and_without_one_down() {
+    let dir = common::scratch("experiment", "capacity-count");
+    // 1,000 requests/s over n M/M/1 servers behind random balancing: each
+    // sees 1000/n, and p99 = ln(100) / (mu - 1000/n) < 100 ms needs
+    // n > 1000 / (mu - ln(100) / 0.1) = 18.5, so n = 19 (p99 97.2 ms; at 18
+    // it is 103.6 ms).
+    let needed = (1000.0 / (MU - 100f64.ln() / 0.1)).floor() as u64 + 1;
+    assert_eq!(needed, 19);
+    let text = "name: fleet\nseed: 5\nduration: 110s\nwarmup: 10s\ninterval: 10s\n\
+        clients:\n  load: {target: lb, rate: 1000/s, users: 1000}\n\
+        balancers:\n  lb: {algorithm: random, backends: [s]}\n\
+        servers:\n  s: {count: 24, service: {exponential: 10ms}}\n\
+        slos:\n  - {objective: \"p99 < 100ms\"}\n";
+    let file = write(&dir, "fleet.yaml", text);
+    let search = |down: &str, out: &Path| {
+        let o = lbsim(&[
+            "capacity",
+            s(&file),
+            "--find",
+            "min",
+            "servers.s.count",
+            "--between",
+            "10..30",
+            "--down",
+            down,
+            "--out",
+            s(out),
+            "--quiet",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stderr(&o), String::from_utf8_lossy(&o.stdout));
+        (json(&out.join("capacity.json")), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (report, stdout) = search("0", &dir.join("n"));
+    assert_eq!(report["answer"], "19", "{stdout}");
+    assert!(stdout.contains("19 servers (18 fails `p99 < 100ms` in"), "{stdout}");
+    // N+1: with the largest server out, one more is needed.
+    let (report, stdout) = search("1", &dir.join("n1"));
+    assert_eq!(report["answer"], "20", "{stdout}");
+    assert_eq!(report["down"], 1);
+}

@@ -602,12 +602,14 @@ fn finish(
         for n in &report.notes {
             let _ = writeln!(s, "note: {n}");
         }
-        if report.down > 0 {
-            let _ = writeln!(
-                s,
-                "with the {} largest server(s) of each group out of rotation (--down {})",
-                report.down, report.down
-            );
+        match report.down {
+            0 => {}
+            1 => {
+                let _ = writeln!(s, "with the largest server of each group out of rotation (--down 1)");
+            }
+            k => {
+                let _ = writeln!(s, "with the {k} largest servers of each group out of rotation (--down {k})");
+            }
         }
         let _ = writeln!(s);
         for f in &files {

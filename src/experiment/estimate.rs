@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::headline::METRICS;
 use super::sample::{LatencyPool, Sample};
 use crate::model::World;
-use crate::monitor::{CmpOp, Objective, parse_objective};
-use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict, confidence_pct};
+use crate::monitor::{CmpOp, Objective, SloUnit, parse_objective};
+use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict, confidence_pct, num};
 use crate::stats::{Estimate, mean_ci};
 
 /// An SLO as the estimates need it: its name, objective text (re-parsed
@@ -104,6 +104,17 @@ fn interval(e: &Estimate) -> (Option<f64>, Option<f64>) {
     if e.is_informative() { (Some(e.lo().max(0.0)), Some(e.hi())) } else { (None, None) }
 }
 
+/// A value of the objective's metric with about four significant digits
+/// and its unit: `287.4ms`, `0.0412%`, `1200/s`.
+fn show(o: &Objective, v: f64) -> String {
+    match o.metric.unit() {
+        SloUnit::Millis => format!("{}ms", num(v)),
+        SloUnit::Fraction => format!("{}%", num(100.0 * v)),
+        SloUnit::PercentOfUsers => format!("{}%", num(v)),
+        SloUnit::PerSecond => format!("{}/s", num(v)),
+    }
+}
+
 /// Whether lower values pass the objective.
 fn lower_passes(op: CmpOp) -> bool {
     matches!(op, CmpOp::Lt | CmpOp::Le)
@@ -117,7 +128,7 @@ fn judge(def: &SloDef, index: usize, samples: &[Sample], confidence: f64) -> Slo
     let e = mean_ci(&observed, confidence);
     let (lo, hi) = interval(&e);
     let objective = def.parsed().ok();
-    let fmt = |v: f64| objective.as_ref().map_or_else(|| crate::report::replications::num(v), |o| o.format_value(v));
+    let fmt = |v: f64| objective.as_ref().map_or_else(|| num(v), |o| show(o, v));
     let conf = confidence_pct(confidence);
     let met_text = format!("met in {met}/{n} replications");
     let title = def.title();
@@ -207,11 +218,11 @@ mod tests {
     fn an_slo_holds_only_when_the_whole_interval_passes() {
         let s = verdict(&[Some(280.0), Some(285.0), Some(290.0)], "p99 < 300ms");
         assert_eq!((s.verdict, s.met, s.replications), (Verdict::Pass, 3, 3));
-        assert!(s.statement.starts_with("`p99 < 300ms` holds with 95% confidence: mean 285ms"), "{}", s.statement);
+        assert!(s.statement.starts_with("`p99 < 300ms` holds with 95% confidence: mean 285.0ms"), "{}", s.statement);
         // Mean 290, t(0.975, 2) = 4.303, s = 10: half-width 24.8 reaches past 300.
         let s = verdict(&[Some(280.0), Some(290.0), Some(300.0)], "p99 < 300ms");
         assert_eq!(s.verdict, Verdict::Inconclusive, "{}", s.statement);
-        assert!(s.statement.contains("straddles 300ms"), "{}", s.statement);
+        assert!(s.statement.contains("straddles 300.0ms"), "{}", s.statement);
         let s = verdict(&[Some(350.0), Some(360.0), Some(355.0)], "p99 < 300ms");
         assert_eq!((s.verdict, s.met), (Verdict::Fail, 0));
         // Objectives met from above: throughput >= 100/s.

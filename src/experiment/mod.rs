@@ -129,3 +129,27 @@ pub fn take_down(world: &mut World, k: u32) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_servers_of_each_group_go_out_of_rotation() {
+        let mut w = crate::model::load_str(
+            "t.yaml",
+            "duration: 1s\nclients:\n  c: {target: lb, rate: 10/s}\nbalancers:\n  lb: {backends: [app, \"big-*\", solo]}\n\
+             servers:\n  app: {count: 3, workers: 2, service: {constant: 5ms}}\n\
+             big-{1..2}: {workers: 8, service: {constant: 5ms}}\n  solo: {service: {constant: 5ms}}\n"
+                .replace("\nbig-", "\n  big-")
+                .as_str(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(take_down(&mut w, 0).is_empty());
+        assert_eq!(take_down(&mut w, 1), ["app-03", "big-2", "solo"]);
+        let out: Vec<&str> = w.servers.iter().filter(|s| s.initially_down).map(|s| s.name.as_str()).collect();
+        assert_eq!(out, ["app-03", "big-2", "solo"]);
+        let members: Vec<bool> = w.balancers[0].backends.iter().map(|b| b.member).collect();
+        assert_eq!(members, [true, true, false, true, false, false]);
+    }
+}
