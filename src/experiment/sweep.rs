@@ -199,10 +199,12 @@ pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
         down: c.down,
         slos: Vec::new(),
     };
-    let worlds = (0..plan.points())
+    // In parallel, but the error reported is the first point's, every time.
+    let worlds: Vec<Result<World, Error>> = (0..plan.points())
         .into_par_iter()
         .map(|p| load_point(&source, &plan.overrides(p)?, c.seed, c.down))
-        .collect::<Result<Vec<World>, Error>>()?;
+        .collect();
+    let worlds = worlds.into_iter().collect::<Result<Vec<World>, Error>>()?;
     let first = &worlds[0];
     plan.scenario = first.name.clone();
     plan.description = first.description.clone();
