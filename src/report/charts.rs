@@ -26,7 +26,7 @@ use super::chartdata::ChartData;
 #[derive(Clone, Debug)]
 pub struct Chart {
     /// File stem: `latency` is written as `latency.svg` and `latency.png`.
-    pub name: &'static str,
+    pub name: String,
     /// Human title, for the HTML report.
     pub title: String,
     pub svg: String,
@@ -62,7 +62,7 @@ fn render(figures: Vec<Figure>) -> Vec<Chart> {
 fn render_one(fig: &Figure) -> Chart {
     let (svg, png) = rayon::join(|| encode::svg(fig), || encode::png(fig));
     Chart {
-        name: fig.name,
+        name: fig.name.clone(),
         title: fig.title.clone(),
         svg: svg.unwrap_or_else(|e| failed_svg(&e)),
         png: png.unwrap_or_else(|_| failed_png()),
@@ -160,7 +160,7 @@ mod tests {
     }
 
     fn names(charts: &[Chart]) -> Vec<&str> {
-        charts.iter().map(|c| c.name).collect()
+        charts.iter().map(|c| c.name.as_str()).collect()
     }
 
     fn assert_svg_document(c: &Chart) {

@@ -449,7 +449,7 @@ fn figures(o: &mut String, charts: &[Chart]) {
         let _ = writeln!(
             o,
             "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
-            escape(c.name),
+            escape(&c.name),
             inline_svg(&c.svg, &c.title),
             escape(&c.title)
         );
@@ -548,7 +548,7 @@ mod tests {
     /// scenario that looks like a reference to an id.
     fn chart(name: &'static str, title: &str) -> Chart {
         let svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg width=\"800\" height=\"400\" viewBox=\"0 0 800 400\" xmlns=\"http://www.w3.org/2000/svg\">\n<rect x=\"0\" y=\"0\" width=\"800\" height=\"400\" fill=\"#FFFFFF\"/>\n<text x=\"10\" y=\"20\">p99 &lt; 1s on url(#edge) id=\"lb\"</text>\n</svg>\n";
-        Chart { name, title: title.to_string(), svg: svg.to_string(), png: Vec::new() }
+        Chart { name: name.to_string(), title: title.to_string(), svg: svg.to_string(), png: Vec::new() }
     }
 
     #[test]

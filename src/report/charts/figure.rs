@@ -13,8 +13,8 @@ use crate::report::chartdata::{AlertMark, ChangeMark};
 /// One chart, ready to draw.
 #[derive(Clone, Debug)]
 pub struct Figure {
-    /// File stem, like `latency`.
-    pub name: &'static str,
+    /// File stem, like `latency` or `sweep-latency_p99_ms`.
+    pub name: String,
     /// What the chart shows, for the HTML report.
     pub title: String,
     /// The title drawn on the chart (with the scenario's name).
