@@ -2,7 +2,7 @@
 //! percentiles, error and timeout rates, users affected, queue depth and
 //! utilisation per server, and the latency percentile spectrum; for a
 //! comparison, both runs overlaid; for a sweep, each metric against the
-//! first axis.
+//! first axis; for a capacity search, its probes.
 //!
 //! `build` and `experiment` decide what each chart shows (as a plain
 //! `Figure`), `draw` renders a figure on any plotters backend, `encode`
@@ -53,9 +53,10 @@ pub fn render_sweep(report: &crate::report::sweep::SweepReport) -> Vec<Chart> {
     render(experiment::sweep_figures(report))
 }
 
-/// A capacity search's probes chart. (Placeholder until the chart lands.)
-pub fn render_capacity(_report: &crate::report::capacity::CapacityReport) -> Vec<Chart> {
-    Vec::new()
+/// A capacity search's probes: `capacity-probes`, or one chart per SLO
+/// (`capacity-probes-<i>`) when the SLOs are in different units.
+pub fn render_capacity(report: &crate::report::capacity::CapacityReport) -> Vec<Chart> {
+    render(experiment::capacity_figures(report))
 }
 
 fn render(figures: Vec<Figure>) -> Vec<Chart> {
@@ -498,6 +499,22 @@ alerts:
                 "sweep6",
                 sweep_charts(&["clients.web.rate=100/s..4000/s/100/s", "servers.web.count=4..9"], &["p99 < 300ms"]),
             ),
+            ("capacity", {
+                use crate::report::replications::Verdict::{Fail, Inconclusive, Pass};
+                use crate::report::sweep::fixtures::{probe, search};
+                let probes = vec![
+                    probe(1, 300.0, 120.0, Pass, None),
+                    probe(2, 2000.0, 900.0, Fail, None),
+                    probe(3, 1150.0, 310.0, Inconclusive, None),
+                    probe(4, 725.0, 200.0, Pass, None),
+                    probe(5, 938.0, 260.0, Pass, None),
+                    probe(6, 1044.0, 290.0, Inconclusive, None),
+                    probe(7, 991.0, 280.0, Pass, None),
+                    probe(8, 1017.0, 284.0, Pass, None),
+                    probe(9, 1030.0, 287.0, Fail, None),
+                ];
+                render_capacity(&search(probes, Some(1017.0)))
+            }),
             ("sweep-text", {
                 use crate::report::sweep::fixtures::{axis, choices, sweep};
                 let algorithms = choices("balancers.edge.algorithm", &["round_robin", "least_connections", "random"]);

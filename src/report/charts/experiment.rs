@@ -1,7 +1,8 @@
 //! The figures of the experiments: a sweep's curve of each headline metric
 //! against its first axis (one curve per combination of the other axes,
 //! with its confidence band, the SLO threshold the metric is bound by and
-//! the knee), and a chart for each SLO no headline metric matches.
+//! the knee), a chart for each SLO no headline metric matches, and a
+//! capacity search's probes.
 //!
 //! Every marker tells the verdict at its point: a dot where the SLOs hold
 //! with the stated confidence, a ring where the interval straddles a
@@ -15,6 +16,7 @@ use super::figure::{Callout, Figure, Guide, IntervalStyle, Key, KeyMark, Marks, 
 use super::scale::{self, Scale};
 use crate::experiment::vary::Kind;
 use crate::monitor::{Objective, SloMetric, SloUnit, parse_objective};
+use crate::report::capacity::{CapacityReport, Probe};
 use crate::report::replications::{Verdict, confidence_pct};
 use crate::report::sweep::{PointReport, SweepReport, Threshold};
 
@@ -511,10 +513,149 @@ fn slo_figure(c: &Curves, t: &Threshold) -> Figure {
     )
 }
 
+// ---------------------------------------------------------------------------
+// A capacity search.
+
+/// One SLO of a search, as the probes judged it.
+struct SearchSlo {
+    index: usize,
+    name: String,
+    objective: String,
+    parsed: Option<Objective>,
+}
+
+/// The probes chart: one when every SLO is in one unit, else one per SLO
+/// (`capacity-probes-<i>`), since a latency and an error rate do not share
+/// an axis.
+pub fn capacity_figures(r: &CapacityReport) -> Vec<Figure> {
+    let slos: Vec<SearchSlo> = r
+        .probes
+        .iter()
+        .max_by_key(|p| p.replications.slos.len())
+        .map(|p| {
+            p.replications
+                .slos
+                .iter()
+                .enumerate()
+                .map(|(index, s)| SearchSlo {
+                    index,
+                    name: s.name.clone(),
+                    objective: s.objective.clone(),
+                    parsed: parse_objective(&s.objective).ok(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let unit = |s: &SearchSlo| s.parsed.as_ref().map(|o| o.metric.unit());
+    let one_unit = slos.windows(2).all(|w| unit(&w[0]) == unit(&w[1]));
+    if one_unit {
+        return vec![capacity_figure(r, "capacity-probes".to_string(), &slos.iter().collect::<Vec<_>>())];
+    }
+    slos.iter().map(|s| capacity_figure(r, format!("capacity-probes-{}", s.index), &[s])).collect()
+}
+
+fn capacity_figure(r: &CapacityReport, name: String, slos: &[&SearchSlo]) -> Figure {
+    let raw: Vec<f64> = r.probes.iter().map(|p| p.number).chain(r.answer_number).collect();
+    let (xf, xunit) = value_unit(r.kind, &raw);
+    let xs: Vec<f64> = raw.iter().map(|v| v * xf).collect();
+    let x = numeric_axis(&xs, &titled(&r.path, xunit), r.kind);
+    let (yf, yunit, ylabel) = slo_display(slos.first().and_then(|s| s.parsed.as_ref()));
+    let ylabel = if slos.len() > 1 { "observed".to_string() } else { ylabel };
+    let alone = slos.len() == 1;
+    let series: Vec<Series> = slos
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut points: Vec<Point> = r.probes.iter().map(|p| probe_point(p, s.index, xf, yf)).collect();
+            points.sort_by(|a, b| a.x.total_cmp(&b.x));
+            Series { label: slo_title(&s.name, &s.objective), colour: colours::server(i), joined: true, points }
+        })
+        .collect();
+    let mut data = extent(&series);
+    let mut notes = Vec::new();
+    let lines: Vec<(String, f64, RGBColor)> = slos
+        .iter()
+        .zip(&series)
+        .filter_map(|(s, line)| {
+            let t = s.parsed.as_ref()?.threshold * yf;
+            Some((format!("SLO {}", s.objective), t, if alone { colours::THRESHOLD } else { darker(line.colour) }))
+        })
+        .collect();
+    let fmt = |v: f64| {
+        slos.first()
+            .and_then(|s| s.parsed.as_ref())
+            .map_or_else(|| crate::report::replications::num(v), |o| o.format_value(v / yf))
+    };
+    let mut guides = threshold_guides(&lines, &mut data, &mut notes, &fmt);
+    match (&r.answer, r.answer_number) {
+        (Some(answer), Some(at)) if at.is_finite() => guides.push(Guide {
+            vertical: true,
+            at: at * xf,
+            label: format!("answer {answer}"),
+            colour: colours::ANSWER,
+            dashed: false,
+        }),
+        _ if !r.probes.is_empty() => notes.push(format!("no value in {}..{} meets every SLO", r.low, r.high)),
+        _ => {}
+    }
+    let y = value_axis(&ylabel, yunit, &data);
+    let mut legend = series_keys(&series);
+    legend.push(Key {
+        mark: KeyMark::Whisker(colours::MUTED),
+        text: format!("{} confidence interval", confidence_pct(r.confidence)),
+    });
+    legend.extend(verdict_keys("each probe, every SLO", r.confidence, ["passes", "inconclusive", "fails"]));
+    legend.extend(guide_keys(&guides));
+    legend.extend(probe_keys(r, slos, yf, yunit));
+    let points = Points { series, guides, callouts: Vec::new(), interval: IntervalStyle::Whiskers, legend };
+    let end = if r.find == "min" { "smallest" } else { "largest" };
+    let title = format!("Capacity search: the {end} {} meeting every SLO", r.path);
+    point_figure(name, title.clone(), heading(&r.scenario, &title), x, y, points, notes)
+}
+
+/// The probes in the order they were made, as the plot numbers them: each
+/// with its verdict's marker, its value and (for one SLO) the observed mean,
+/// since the last probes of a bisection crowd around the answer.
+fn probe_keys(r: &CapacityReport, slos: &[&SearchSlo], yf: f64, unit: &str) -> Vec<Key> {
+    if r.probes.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = vec![Key::note("probes, in order:")];
+    keys.extend(r.probes.iter().map(|p| {
+        let observed = match slos {
+            [s] => p.replications.slos.get(s.index).and_then(|o| o.observed_mean).map(|v| {
+                let v = crate::report::replications::with_unit(crate::report::replications::num(v * yf), unit);
+                format!(" · {v}")
+            }),
+            _ => None,
+        };
+        Key {
+            mark: KeyMark::Shape(shape(p.verdict)),
+            text: format!("{} · {}{}", p.order, p.value, observed.unwrap_or_default()),
+        }
+    }));
+    keys
+}
+
+/// A probe's observed value of SLO `slo`, with its interval, marked by the
+/// probe's verdict and tagged with its order.
+fn probe_point(p: &Probe, slo: usize, xf: f64, yf: f64) -> Point {
+    let s = p.replications.slos.get(slo);
+    let [y, lo, hi] = s.map_or([f64::NAN; 3], |s| [or_nan(s.observed_mean), or_nan(s.ci_low), or_nan(s.ci_high)]);
+    Point {
+        x: p.number * xf,
+        y: y * yf,
+        lo: lo * yf,
+        hi: hi * yf,
+        shape: shape(p.verdict),
+        tag: Some(p.order.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sweep::fixtures::{axis, choices, sweep};
+    use crate::report::sweep::fixtures::{axis, choices, probe, search, sweep};
 
     fn names(figs: &[Figure]) -> Vec<&str> {
         figs.iter().map(|f| f.name.as_str()).collect()
@@ -666,5 +807,85 @@ mod tests {
         nan.points[3].index = 99;
         nan.knees[0].point = 1000;
         let _ = sweep_figures(&nan);
+    }
+
+    #[test]
+    fn the_probes_chart_shows_each_probe_the_thresholds_and_the_answer() {
+        let probes = vec![
+            probe(1, 300.0, 120.0, Verdict::Pass, None),
+            probe(2, 2000.0, 900.0, Verdict::Fail, None),
+            probe(3, 1150.0, 310.0, Verdict::Inconclusive, None),
+            probe(4, 725.0, 200.0, Verdict::Pass, None),
+        ];
+        let figs = capacity_figures(&search(probes, Some(725.0)));
+        assert_eq!(names(&figs), ["capacity-probes"]);
+        let f = &figs[0];
+        assert_eq!(f.x.label, "clients.web.rate (/s)");
+        let p = points(f);
+        assert_eq!(p.series.len(), 1);
+        assert_eq!(p.series[0].label, "p99 < 300ms");
+        // In x order, tagged with the order they were probed in, marked by verdict.
+        let tags: Vec<&str> = p.series[0].points.iter().filter_map(|p| p.tag.as_deref()).collect();
+        assert_eq!(tags, ["1", "4", "3", "2"]);
+        let shapes: Vec<Shape> = p.series[0].points.iter().map(|p| p.shape).collect();
+        assert_eq!(shapes, [Shape::Filled, Shape::Filled, Shape::Hollow, Shape::Cross]);
+        assert_eq!(p.interval, IntervalStyle::Whiskers);
+        let threshold = p.guides.iter().find(|g| !g.vertical).unwrap();
+        assert_eq!((threshold.at, threshold.label.as_str()), (300.0, "SLO p99 < 300ms"));
+        let answer = p.guides.iter().find(|g| g.vertical).unwrap();
+        assert_eq!((answer.at, answer.label.as_str()), (725.0, "answer 725/s"));
+        let keys = legend(f);
+        let list = keys.iter().position(|k| *k == "probes, in order:").unwrap();
+        assert_eq!(
+            keys[list + 1..],
+            ["1 · 300/s · 120.0 ms", "2 · 2000/s · 900.0 ms", "3 · 1150/s · 310.0 ms", "4 · 725/s · 200.0 ms"]
+        );
+        assert!(f.title.contains("largest clients.web.rate"), "{}", f.title);
+    }
+
+    #[test]
+    fn slos_in_different_units_get_a_chart_each() {
+        let probes =
+            vec![probe(1, 300.0, 120.0, Verdict::Pass, Some(0.001)), probe(2, 900.0, 400.0, Verdict::Fail, Some(0.02))];
+        let figs = capacity_figures(&search(probes, Some(300.0)));
+        assert_eq!(names(&figs), ["capacity-probes-0", "capacity-probes-1"]);
+        let errors = points(&figs[1]);
+        assert_eq!(errors.series[0].label, "error_rate < 1%");
+        // A fraction is drawn in percent, its threshold too.
+        assert!((errors.series[0].points[1].y - 2.0).abs() < 1e-9);
+        assert!(errors.guides.iter().any(|g| !g.vertical && (g.at - 1.0).abs() < 1e-9));
+        assert_eq!(figs[1].y.label, "error rate (%)");
+    }
+
+    #[test]
+    fn a_search_without_probes_or_answer_still_has_its_chart() {
+        let figs = capacity_figures(&search(Vec::new(), None));
+        assert_eq!(names(&figs), ["capacity-probes"]);
+        assert!(!figs[0].has_data());
+        let none = capacity_figures(&search(vec![probe(1, 300.0, 900.0, Verdict::Fail, None)], None));
+        assert!(none[0].notes.iter().any(|n| n.contains("no value in 300/s..2000/s")), "{:?}", none[0].notes);
+        let mut odd = search(vec![probe(1, f64::NAN, f64::NAN, Verdict::Fail, None)], Some(f64::INFINITY));
+        odd.probes[0].replications.slos.clear();
+        let _ = capacity_figures(&odd);
+    }
+
+    #[test]
+    fn probes_charts_render_the_same_bytes_twice() {
+        let probes = || {
+            vec![probe(1, 300.0, 120.0, Verdict::Pass, Some(0.001)), probe(2, 900.0, 400.0, Verdict::Fail, Some(0.02))]
+        };
+        let (a, b) = (
+            super::super::render_capacity(&search(probes(), Some(300.0))),
+            super::super::render_capacity(&search(probes(), Some(300.0))),
+        );
+        assert_eq!(a.len(), 2);
+        for (a, b) in a.iter().zip(&b) {
+            assert!(
+                a.svg.starts_with("<svg") && a.svg.contains("answer 300/s") && a.svg.contains(">\n1\n<"),
+                "{}",
+                a.name
+            );
+            assert!(a.svg == b.svg && a.png == b.png, "{}", a.name);
+        }
     }
 }

@@ -256,6 +256,8 @@ pub mod colours {
     pub const NO_DATA: RGBColor = RGBColor(0xf0, 0xf0, 0xf0);
     /// An SLO's threshold (the reports' red for a failure).
     pub const THRESHOLD: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+    /// A capacity search's answer (the reports' green for a pass).
+    pub const ANSWER: RGBColor = RGBColor(0x1a, 0x7f, 0x37);
 
     /// Twelve colours that stay apart from each other, for one series a server.
     const SERVERS: [RGBColor; 12] = [

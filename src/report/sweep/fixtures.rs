@@ -1,13 +1,15 @@
-//! Made-up sweeps for the tests of their charts and pages: a grid of any
-//! axes whose metrics move with the first axis' position like a server
-//! nearing saturation (p99 flat, then rising steeply), each curve a little
-//! higher than the one before, with intervals 5% either side of each mean.
+//! Made-up experiments for the tests of their charts and pages: a sweep
+//! over a grid of any axes whose metrics move with the first axis' position
+//! like a server nearing saturation (p99 flat, then rising steeply), each
+//! curve a little higher than the one before, with intervals 5% either side
+//! of each mean; and a capacity search's probes.
 
 use super::{PointReport, SweepReport, point_label, thresholds};
 use crate::experiment::estimate::SloDef;
 use crate::experiment::headline::METRICS;
 use crate::experiment::vary::{Axis, AxisValue, Kind, parse_vary};
 use crate::monitor::parse_objective;
+use crate::report::capacity::{CapacityReport, Probe};
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict};
 
 /// An axis from a `--vary` argument (`clients.web.rate=300/s..600/s/100/s`).
@@ -156,5 +158,49 @@ fn replications(defs: &[SloDef], t: f64, c: usize) -> Replications {
         latency_pooled_ms: Default::default(),
         verdict: Verdict::all(slos.iter().map(|s| s.verdict)),
         slos,
+    }
+}
+
+/// A probe at `number` (per second) whose p99 is `p99` ms (interval 10% either
+/// side) and, when `error_rate` is given, a second SLO `error_rate < 1%`.
+pub fn probe(order: usize, number: f64, p99: f64, verdict: Verdict, error_rate: Option<f64>) -> Probe {
+    let mut r = sweep(vec![axis("a.b=1,2")], &["p99 < 300ms", "error_rate < 1%"]).points.remove(0).replications;
+    r.slos[0].observed_mean = Some(p99);
+    r.slos[0].ci_low = Some(p99 * 0.9);
+    r.slos[0].ci_high = Some(p99 * 1.1);
+    r.slos[1].observed_mean = error_rate;
+    r.slos[1].ci_low = error_rate.map(|e| e * 0.9);
+    r.slos[1].ci_high = error_rate.map(|e| e * 1.1);
+    if error_rate.is_none() {
+        r.slos.pop();
+    }
+    r.verdict = verdict;
+    Probe { order, value: format!("{number}/s"), number, verdict, replications: r }
+}
+
+/// A search for the largest `clients.web.rate` in 300/s..2000/s.
+pub fn search(probes: Vec<Probe>, answer: Option<f64>) -> CapacityReport {
+    CapacityReport {
+        lbsim_version: "0.1.0".into(),
+        scenario: "made-up".into(),
+        file: "s.yaml".into(),
+        sets: Vec::new(),
+        path: "clients.web.rate".into(),
+        find: "max",
+        kind: Kind::Rate,
+        low: "300/s".into(),
+        high: "2000/s".into(),
+        bracketed: false,
+        resolution: "17/s".into(),
+        replications: 4,
+        max_replications: 16,
+        first_seed: 42,
+        confidence: 0.95,
+        down: 0,
+        answer: answer.map(|a| format!("{a}/s")),
+        answer_number: answer,
+        statement: String::new(),
+        notes: Vec::new(),
+        probes,
     }
 }
