@@ -1,6 +1,7 @@
 //! `report.html` in a real browser: headless Chromium opens the report of an
-//! incident replay, and it must log nothing to the console and paint a page
-//! with content. Where Chromium is not installed the tests say so and pass.
+//! incident replay and the report of a sweep, and each must log nothing to
+//! the console and paint a page with content. Where Chromium is not
+//! installed the tests say so and pass.
 //!
 //! Console messages are read from Chromium's own log on stderr
 //! (`--enable-logging=stderr`), where each one is a line tagged `CONSOLE`.
@@ -117,6 +118,23 @@ fn paint(png_path: &Path) -> (f64, usize, bool) {
     (inked as f64 / pixels.len() as f64, colours.len(), red)
 }
 
+/// Opens a report written by lbsim, checks that it is self-contained, and
+/// that Chromium shows it without a console message, with content and some
+/// red (the FAIL badge; the users bar of a run).
+fn check_report(browser: &Path, report: &Path, dir: &Path) {
+    let html = std::fs::read_to_string(report).unwrap();
+    // Self-contained: nothing for the browser to fetch, nothing to run.
+    for outside in ["<script", "<link", "src=", "@import", "url(http", "<iframe"] {
+        assert!(!html.contains(outside), "{} contains {outside}", report.display());
+    }
+    let page = open(browser, report, dir);
+    assert!(page.console.is_empty(), "console messages:\n{}", page.console.join("\n"));
+    let (inked, colours, red) = paint(&page.screenshot);
+    assert!(inked > 0.03, "only {:.2}% of the screenshot is not white", inked * 100.0);
+    assert!(colours >= 8, "only {colours} colours in the screenshot");
+    assert!(red, "no red in the screenshot: the FAIL badge is not painted");
+}
+
 #[test]
 fn the_incident_report_opens_cleanly_in_chromium() {
     let Some(browser) = chromium() else { return };
@@ -125,18 +143,30 @@ fn the_incident_report_opens_cleanly_in_chromium() {
     let scenario = "scenarios/incidents/003-all-traffic-to-one-server.yaml";
     let run = common::lbsim(&["run", scenario, "--quiet", "--no-fail", "--out", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", common::stderr(&run));
+    check_report(&browser, &out.join("report.html"), &dir);
+}
+
+#[test]
+fn the_sweep_report_opens_cleanly_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = common::scratch("browser", "sweep");
+    let out = dir.join("out");
+    #[rustfmt::skip]
+    let run = common::lbsim(&[
+        "sweep", "scenarios/quickstart.yaml",
+        "--set", "duration=40s", "--set", "warmup=5s",
+        // An SLO, so that the page has verdicts and the charts a threshold.
+        "--set", "slos=[{objective: \"p99 < 275ms\"}]",
+        "--vary", "clients.browsers.rate=300/s..600/s/100/s",
+        "--replications", "3", "--quiet", "--out", out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
     let report = out.join("report.html");
     let html = std::fs::read_to_string(&report).unwrap();
-    // Self-contained: nothing for the browser to fetch, nothing to run.
-    for outside in ["<script", "<link", "src=", "@import", "url(http", "<iframe"] {
-        assert!(!html.contains(outside), "report.html contains {outside}");
-    }
-    let page = open(&browser, &report, &dir);
-    assert!(page.console.is_empty(), "console messages:\n{}", page.console.join("\n"));
-    let (inked, colours, red) = paint(&page.screenshot);
-    assert!(inked > 0.03, "only {:.2}% of the screenshot is not white", inked * 100.0);
-    assert!(colours >= 8, "only {colours} colours in the screenshot");
-    assert!(red, "no red in the screenshot: the FAIL badge and the users bar are not painted");
+    assert!(html.contains("<figure class=\"chart\" id=\"chart-sweep-latency_p99_ms\">"), "no p99 chart");
+    assert!(html.contains("SLO p99 &lt; 275ms"), "no threshold on the charts");
+    assert!(out.join("sweep-latency_p99_ms.png").is_file());
+    check_report(&browser, &report, &dir);
 }
 
 #[test]

@@ -1,19 +1,22 @@
 //! Charts with plotters, as SVG and PNG: traffic share per server, latency
 //! percentiles, error and timeout rates, users affected, queue depth and
-//! utilisation per server, and the latency percentile spectrum; and, for a
-//! comparison, both runs overlaid.
+//! utilisation per server, and the latency percentile spectrum; for a
+//! comparison, both runs overlaid; for a sweep, each metric against the
+//! first axis; for a capacity search, its probes.
 //!
-//! `build` decides what each chart shows (as a plain `Figure`), `draw`
-//! renders a figure on any plotters backend, `encode` turns it into SVG
-//! text and PNG bytes. Charts are rendered in parallel; the output depends
+//! `build` and `experiment` decide what each chart shows (as a plain
+//! `Figure`), `draw` renders a figure on any plotters backend, `encode`
+//! turns it into SVG text and PNG bytes. Charts are rendered in parallel; the output depends
 //! only on the `ChartData`, byte for byte.
 
 mod build;
 mod draw;
 mod encode;
+mod experiment;
 mod figure;
 mod heatmap;
 mod legend;
+mod points;
 mod raster;
 mod scale;
 
@@ -26,7 +29,7 @@ use super::chartdata::ChartData;
 #[derive(Clone, Debug)]
 pub struct Chart {
     /// File stem: `latency` is written as `latency.svg` and `latency.png`.
-    pub name: &'static str,
+    pub name: String,
     /// Human title, for the HTML report.
     pub title: String,
     pub svg: String,
@@ -43,15 +46,17 @@ pub fn render_overlay(a: &ChartData, a_label: &str, b: &ChartData, b_label: &str
     render(build::overlay_figures(a, a_label, b, b_label))
 }
 
-/// A sweep's charts: each metric against the first axis. (Placeholder
-/// until the sweep charts land.)
-pub fn render_sweep(_report: &crate::report::sweep::SweepReport) -> Vec<Chart> {
-    Vec::new()
+/// A sweep's charts: each headline metric that varies against the first
+/// axis (`sweep-<metric>`), then each SLO no headline metric matches
+/// (`sweep-slo-<i>`).
+pub fn render_sweep(report: &crate::report::sweep::SweepReport) -> Vec<Chart> {
+    render(experiment::sweep_figures(report))
 }
 
-/// A capacity search's probes chart. (Placeholder until the chart lands.)
-pub fn render_capacity(_report: &crate::report::capacity::CapacityReport) -> Vec<Chart> {
-    Vec::new()
+/// A capacity search's probes: `capacity-probes`, or one chart per SLO
+/// (`capacity-probes-<i>`) when the SLOs are in different units.
+pub fn render_capacity(report: &crate::report::capacity::CapacityReport) -> Vec<Chart> {
+    render(experiment::capacity_figures(report))
 }
 
 fn render(figures: Vec<Figure>) -> Vec<Chart> {
@@ -62,7 +67,7 @@ fn render(figures: Vec<Figure>) -> Vec<Chart> {
 fn render_one(fig: &Figure) -> Chart {
     let (svg, png) = rayon::join(|| encode::svg(fig), || encode::png(fig));
     Chart {
-        name: fig.name,
+        name: fig.name.clone(),
         title: fig.title.clone(),
         svg: svg.unwrap_or_else(|e| failed_svg(&e)),
         png: png.unwrap_or_else(|_| failed_png()),
@@ -160,7 +165,7 @@ mod tests {
     }
 
     fn names(charts: &[Chart]) -> Vec<&str> {
-        charts.iter().map(|c| c.name).collect()
+        charts.iter().map(|c| c.name.as_str()).collect()
     }
 
     fn assert_svg_document(c: &Chart) {
@@ -419,6 +424,59 @@ alerts:
         assert!(!chart(&charts, "latency").svg.contains("no data"));
     }
 
+    fn sweep_charts(axes: &[&str], slos: &[&str]) -> Vec<Chart> {
+        use crate::report::sweep::fixtures::{axis, sweep};
+        render_sweep(&sweep(axes.iter().map(|a| axis(a)).collect(), slos))
+    }
+
+    #[test]
+    fn sweep_charts_are_documents_with_their_thresholds_knees_and_legends() {
+        let charts = sweep_charts(&["clients.web.rate=300/s..1000/s/100/s"], &["p99 < 300ms", "p999 < 1s"]);
+        assert!(charts.len() > 5, "{:?}", names(&charts));
+        for c in &charts {
+            assert_svg_document(c);
+            assert!(c.svg.contains("made-up · "), "{}", c.name);
+            assert!(c.svg.contains("clients.web.rate (/s)"), "{}", c.name);
+            let (w, h, pixels) = decode(&c.png);
+            assert_eq!((w, h), (draw::WIDTH, draw::HEIGHT), "{}", c.name);
+            assert!(pixels.iter().filter(|p| **p != [255, 255, 255]).count() > pixels.len() / 50, "{}", c.name);
+        }
+        let p99 = &chart(&charts, "sweep-latency_p99_ms").svg;
+        for text in ["SLO p99 &lt; 300ms", "knee (sharpest bend)", "95% confidence interval", "fails"] {
+            assert!(p99.contains(text), "the p99 chart lacks {text:?}");
+        }
+        assert!(p99.contains(">\nknee "), "no knee label on the plot");
+        assert!(p99.contains("<circle"), "no markers");
+        assert!(chart(&charts, "sweep-slo-1").svg.contains("SLO p999 &lt; 1s"));
+        assert!(charts.iter().all(|c| !c.svg.contains(" id=") && !c.svg.contains("url(#")));
+    }
+
+    #[test]
+    fn sweep_charts_read_with_one_curve_and_with_six_and_forty_points() {
+        for axes in [
+            &["clients.web.rate=300/s..500/s/100/s"][..],
+            &["clients.web.rate=100/s..4000/s/100/s", "servers.web.count=4..9"][..],
+        ] {
+            let charts = sweep_charts(axes, &["p99 < 300ms"]);
+            for c in &charts {
+                assert_svg_document(c);
+                assert!(c.svg.len() < MAX_SVG_BYTES, "{}: {} bytes", c.name, c.svg.len());
+            }
+        }
+        let six = sweep_charts(&["clients.web.rate=100/s..4000/s/100/s", "servers.web.count=4..9"], &[]);
+        let svg = &chart(&six, "sweep-latency_p99_ms").svg;
+        assert!(svg.contains(">\nservers.web.count\n<") && svg.contains(">\n9\n<"), "the legend names the curves");
+    }
+
+    #[test]
+    fn sweep_charts_render_the_same_bytes_twice() {
+        let twice =
+            || sweep_charts(&["clients.web.rate=300/s..1000/s/100/s", "a.b=1,2"], &["p99 < 300ms", "p999 < 1s"]);
+        let (a, b) = (twice(), twice());
+        assert_eq!(names(&a), names(&b));
+        assert!(a.iter().zip(&b).all(|(a, b)| a.svg == b.svg && a.png == b.png));
+    }
+
     /// Writes sample charts to `target/chart-previews/` to look at them:
     /// `cargo test --lib report::charts::tests::previews -- --ignored`.
     #[test]
@@ -436,6 +494,32 @@ alerts:
             ("s500-checkered", render_all(&checkered(synthetic(500, 720, false)))),
             ("empty", render_all(&ChartData::default())),
             ("overlay", render_overlay(&synthetic(4, 120, true), "baseline", &better, "least-conn")),
+            ("sweep1", sweep_charts(&["clients.web.rate=300/s..500/s/100/s"], &["p99 < 300ms", "p999 < 1s"])),
+            (
+                "sweep6",
+                sweep_charts(&["clients.web.rate=100/s..4000/s/100/s", "servers.web.count=4..9"], &["p99 < 300ms"]),
+            ),
+            ("capacity", {
+                use crate::report::replications::Verdict::{Fail, Inconclusive, Pass};
+                use crate::report::sweep::fixtures::{probe, search};
+                let probes = vec![
+                    probe(1, 300.0, 120.0, Pass, None),
+                    probe(2, 2000.0, 900.0, Fail, None),
+                    probe(3, 1150.0, 310.0, Inconclusive, None),
+                    probe(4, 725.0, 200.0, Pass, None),
+                    probe(5, 938.0, 260.0, Pass, None),
+                    probe(6, 1044.0, 290.0, Inconclusive, None),
+                    probe(7, 991.0, 280.0, Pass, None),
+                    probe(8, 1017.0, 284.0, Pass, None),
+                    probe(9, 1030.0, 287.0, Fail, None),
+                ];
+                render_capacity(&search(probes, Some(1017.0)))
+            }),
+            ("sweep-text", {
+                use crate::report::sweep::fixtures::{axis, choices, sweep};
+                let algorithms = choices("balancers.edge.algorithm", &["round_robin", "least_connections", "random"]);
+                render_sweep(&sweep(vec![algorithms, axis("x.y=1,2,3")], &["p99 < 300ms"]))
+            }),
         ];
         for (tag, charts) in &runs {
             for c in charts {

@@ -109,14 +109,20 @@ pub fn escape(s: &str) -> String {
 }
 
 fn head(o: &mut String, s: &Summary) {
+    page_head(o, s.lbsim_version, &format!("lbsim report: {}", s.scenario.name), "");
+}
+
+/// The document's start, up to `<body>`: `title` (escaped here), the
+/// reports' style sheet and `extra_style` after it.
+pub(crate) fn page_head(o: &mut String, version: &str, title: &str, extra_style: &str) {
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"generator\" content=\"lbsim {}\">\n<title>lbsim report: {}</title>\n<style>{STYLE}</style>\n\
+         <meta name=\"generator\" content=\"lbsim {}\">\n<title>{}</title>\n<style>{STYLE}{extra_style}</style>\n\
          </head>\n<body>\n",
-        escape(s.lbsim_version),
-        escape(&s.scenario.name)
+        escape(version),
+        escape(title)
     );
 }
 
@@ -166,12 +172,15 @@ fn simulated_period(s: &Summary) -> String {
     text
 }
 
+/// A word for a POSIX shell: as it is when it is plain, else single-quoted.
+pub(crate) fn shell_quote(v: &str) -> String {
+    let plain = v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain && !v.is_empty() { v.to_string() } else { format!("'{}'", v.replace('\'', r"'\''")) }
+}
+
 /// The command that makes this run again.
 fn reproduce(s: &Summary) -> String {
-    let quote = |v: &str| {
-        let plain = v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
-        if plain && !v.is_empty() { v.to_string() } else { format!("'{}'", v.replace('\'', r"'\''")) }
-    };
+    let quote = shell_quote;
     let file = if s.scenario.file.is_empty() { "SCENARIO" } else { &s.scenario.file };
     let mut cmd = format!("lbsim run {} --seed {}", quote(file), s.scenario.seed);
     for v in &s.scenario.overrides {
@@ -440,7 +449,9 @@ fn row_tag(r: &Row) -> &'static str {
     }
 }
 
-fn figures(o: &mut String, charts: &[Chart]) {
+/// Every chart inline, each with its caption, in a section of their own
+/// (none without charts).
+pub(crate) fn figures(o: &mut String, charts: &[Chart]) {
     if charts.is_empty() {
         return;
     }
@@ -449,7 +460,7 @@ fn figures(o: &mut String, charts: &[Chart]) {
         let _ = writeln!(
             o,
             "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
-            escape(c.name),
+            escape(&c.name),
             inline_svg(&c.svg, &c.title),
             escape(&c.title)
         );
@@ -548,7 +559,7 @@ mod tests {
     /// scenario that looks like a reference to an id.
     fn chart(name: &'static str, title: &str) -> Chart {
         let svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg width=\"800\" height=\"400\" viewBox=\"0 0 800 400\" xmlns=\"http://www.w3.org/2000/svg\">\n<rect x=\"0\" y=\"0\" width=\"800\" height=\"400\" fill=\"#FFFFFF\"/>\n<text x=\"10\" y=\"20\">p99 &lt; 1s on url(#edge) id=\"lb\"</text>\n</svg>\n";
-        Chart { name, title: title.to_string(), svg: svg.to_string(), png: Vec::new() }
+        Chart { name: name.to_string(), title: title.to_string(), svg: svg.to_string(), png: Vec::new() }
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl<'a> Timeline<'a> {
     fn figure(&self, name: &'static str, title: &str, y: Scale, plot: Plot) -> Figure {
         let heading = heading(&self.data.scenario, title);
         Figure {
-            name,
+            name: name.to_string(),
             title: title.to_string(),
             heading,
             x: self.axis(),
@@ -305,7 +305,7 @@ fn spectrum_figure(name: &'static str, heading: String, lines: Vec<Line>) -> Fig
     let y = scale::response_time(points().map(|p| p.1));
     let title = "Response time percentile spectrum".to_string();
     let notes = vec!["successful requests, measured period".to_string()];
-    Figure { name, title, heading, x, y, plot: Plot::Lines(lines), marks: Marks::default(), notes }
+    Figure { name: name.to_string(), title, heading, x, y, plot: Plot::Lines(lines), marks: Marks::default(), notes }
 }
 
 fn spectrum(d: &ChartData) -> Figure {
@@ -397,6 +397,7 @@ impl Overlay<'_> {
     fn figure(&self, name: &'static str, title: &str, y: Scale, lines: Vec<Line>) -> Figure {
         let heading = heading(&self.heading, title);
         let (x, marks) = (self.axis(), self.marks());
+        let name = name.to_string();
         Figure { name, title: title.to_string(), heading, x, y, plot: Plot::Lines(lines), marks, notes: Vec::new() }
     }
 

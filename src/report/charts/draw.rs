@@ -2,7 +2,7 @@
 //! from the same code: the title, a lane above the plot naming the warm-up,
 //! changes and alerts, the axes, the series, the shading of the warm-up and
 //! changes, alert lines, and the legend to the right of the plot (where it
-//! cannot cover data).
+//! cannot cover data). Point plots are drawn by `points`.
 
 use std::collections::BTreeSet;
 
@@ -53,12 +53,13 @@ impl Frame {
         Frame { x: x.clone(), y: y.clone(), left, right, top, bottom }
     }
 
-    /// The pixel column of time `t`.
-    fn px(&self, t: f64) -> i32 {
+    /// The pixel column of time `t` (or of any x value).
+    pub fn px(&self, t: f64) -> i32 {
         self.x.map(&t, (self.left, self.right))
     }
 
-    fn py(&self, v: f64) -> i32 {
+    /// The pixel row of a y value.
+    pub fn py(&self, v: f64) -> i32 {
         self.y.map(&v, (self.bottom, self.top))
     }
 }
@@ -90,6 +91,7 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> 
             draw_heat(&mut chart, heat)?;
             draw_span_edges(root, &frame, &fig.marks)?;
         }
+        Plot::Points(points) => super::points::draw(root, &frame, points)?,
     }
     draw_alert_lines(root, &frame, &fig.marks)?;
     if !fig.marks.is_empty() {

@@ -1,6 +1,6 @@
 //! What one chart shows, apart from how plotters draws it: the axes, the
-//! series (lines, stacked bands or a heat map), the marks on the timeline
-//! and the notes for the legend. Keeping this plain data lets the builders
+//! series (lines, stacked bands, a heat map, or points with intervals),
+//! the marks on the timeline and the notes for the legend. Keeping this plain data lets the builders
 //! be tested without rendering, and lets one drawing routine serve both the
 //! SVG and the PNG.
 
@@ -13,8 +13,8 @@ use crate::report::chartdata::{AlertMark, ChangeMark};
 /// One chart, ready to draw.
 #[derive(Clone, Debug)]
 pub struct Figure {
-    /// File stem, like `latency`.
-    pub name: &'static str,
+    /// File stem, like `latency` or `sweep-latency_p99_ms`.
+    pub name: String,
     /// What the chart shows, for the HTML report.
     pub title: String,
     /// The title drawn on the chart (with the scenario's name).
@@ -34,6 +34,7 @@ impl Figure {
             Plot::Lines(lines) => lines.iter().any(|l| !runs(&l.points).is_empty()),
             Plot::Stack(bands) => bands.iter().any(|b| !runs(&b.points).is_empty()),
             Plot::Heat(h) => h.cells.iter().flatten().any(Option::is_some),
+            Plot::Points(p) => p.series.iter().flat_map(|s| &s.points).any(|p| p.x.is_finite() && p.y.is_finite()),
         }
     }
 }
@@ -45,6 +46,9 @@ pub enum Plot {
     /// Bands stacked bottom to top.
     Stack(Vec<Band>),
     Heat(HeatMap),
+    /// Points over a numeric or categorical axis, each with an interval:
+    /// an experiment's curves, a search's probes.
+    Points(Points),
 }
 
 /// A series drawn as a line; a point whose `y` is not finite breaks it.
@@ -68,6 +72,116 @@ pub struct Band {
     pub colour: RGBColor,
     pub points: Vec<(f64, f64, f64)>,
     pub step: f64,
+}
+
+/// Series of points, each with an interval, and what to draw over them.
+#[derive(Clone, Debug)]
+pub struct Points {
+    pub series: Vec<Series>,
+    /// Reference lines across the plot: SLO thresholds, a search's answer.
+    pub guides: Vec<Guide>,
+    /// Points ringed and labelled: the knees of curves.
+    pub callouts: Vec<Callout>,
+    pub interval: IntervalStyle,
+    /// The legend, as the builder words it (what the shapes mean depends
+    /// on the chart).
+    pub legend: Vec<Key>,
+}
+
+/// One series of points, drawn in x order.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub label: String,
+    pub colour: RGBColor,
+    /// Whether a line joins the points (not on a categorical axis).
+    pub joined: bool,
+    pub points: Vec<Point>,
+}
+
+/// A mean with its interval (`lo`, `hi` NaN when there is none); a point
+/// whose `y` is not finite is a gap.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub shape: Shape,
+    /// A short label beside the point: a probe's order.
+    pub tag: Option<String>,
+}
+
+/// A point's marker.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Filled,
+    Hollow,
+    Cross,
+}
+
+/// How intervals are drawn: a band along a curve, or error bars.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IntervalStyle {
+    Band,
+    Whiskers,
+}
+
+/// A line across the plot at `at`: horizontal at a y value, or vertical at
+/// an x value; labelled at its end.
+#[derive(Clone, Debug)]
+pub struct Guide {
+    pub vertical: bool,
+    pub at: f64,
+    pub label: String,
+    pub colour: RGBColor,
+    pub dashed: bool,
+}
+
+/// A point ringed and labelled.
+#[derive(Clone, Debug)]
+pub struct Callout {
+    pub x: f64,
+    pub y: f64,
+    pub label: String,
+    pub colour: RGBColor,
+}
+
+/// One legend entry of a point plot.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub mark: KeyMark,
+    pub text: String,
+}
+
+impl Key {
+    /// Text alone.
+    pub fn note(text: impl Into<String>) -> Key {
+        Key { mark: KeyMark::Note, text: text.into() }
+    }
+}
+
+/// What stands before a legend entry of a point plot.
+#[derive(Clone, Debug)]
+pub enum KeyMark {
+    /// A series: a dot of its colour, on a line when its points are joined.
+    Series {
+        colour: RGBColor,
+        joined: bool,
+    },
+    /// A confidence band's tint.
+    Band(RGBColor),
+    /// An error bar.
+    Whisker(RGBColor),
+    /// A marker's shape, in the text's colour.
+    Shape(Shape),
+    Guide {
+        colour: RGBColor,
+        dashed: bool,
+        vertical: bool,
+    },
+    /// The ring of a callout.
+    Ring(RGBColor),
+    Note,
 }
 
 /// Something that can be split into drawable runs: finite coordinates.
@@ -140,6 +254,10 @@ pub mod colours {
     pub const TEXT: RGBColor = RGBColor(0x33, 0x33, 0x33);
     pub const MUTED: RGBColor = RGBColor(0x77, 0x77, 0x77);
     pub const NO_DATA: RGBColor = RGBColor(0xf0, 0xf0, 0xf0);
+    /// An SLO's threshold (the reports' red for a failure).
+    pub const THRESHOLD: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+    /// A capacity search's answer (the reports' green for a pass).
+    pub const ANSWER: RGBColor = RGBColor(0x1a, 0x7f, 0x37);
 
     /// Twelve colours that stay apart from each other, for one series a server.
     const SERVERS: [RGBColor; 12] = [

@@ -1,14 +1,16 @@
 //! The legend, in its own column to the right of the plot so that it never
 //! covers data: the series, the heat map's colour scale, the marks of the
-//! timeline (warm-up, changes, alerts by name) and the figure's notes.
+//! timeline (warm-up, changes, alerts by name), a point plot's own keys
+//! (its intervals, markers and reference lines) and the figure's notes.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::draw::{DrawResult, Frame, HEIGHT, LEGEND_W, darker, text_style, tint, warmup_tint};
-use super::figure::{Figure, Marks, Plot, colours};
+use super::figure::{Figure, Key, KeyMark, Marks, Plot, Shape, colours};
 use super::heatmap::{HeatMap, LEVELS};
+use super::points::{band_tint, draw_marker, whisker};
 use super::scale::number;
 
 const ROW_H: i32 = 20;
@@ -26,6 +28,14 @@ enum Swatch {
     },
     Fill(RGBAColor),
     Rule(RGBColor),
+    /// A point's marker, on a line when `line`.
+    Marker {
+        colour: RGBColor,
+        shape: Shape,
+        line: bool,
+    },
+    Whisker(RGBColor),
+    Ring(RGBColor),
     /// No swatch: the text alone, in this colour.
     Note(RGBColor),
 }
@@ -60,7 +70,22 @@ fn series_entries(plot: &Plot) -> Vec<Entry> {
             bands.iter().rev().map(|b| entry(Swatch::Fill(b.colour.to_rgba()), b.label.as_str())).collect()
         }
         Plot::Heat(_) => vec![entry(Swatch::Fill(colours::NO_DATA.to_rgba()), "no data")],
+        Plot::Points(p) => p.legend.iter().map(key_entry).collect(),
     }
+}
+
+fn key_entry(k: &Key) -> Entry {
+    let swatch = match k.mark {
+        KeyMark::Series { colour, joined } => Swatch::Marker { colour, shape: Shape::Filled, line: joined },
+        KeyMark::Band(colour) => Swatch::Fill(band_tint(colour)),
+        KeyMark::Whisker(colour) => Swatch::Whisker(colour),
+        KeyMark::Shape(shape) => Swatch::Marker { colour: colours::TEXT, shape, line: false },
+        KeyMark::Guide { colour, vertical: true, .. } => Swatch::Rule(colour),
+        KeyMark::Guide { colour, dashed, vertical: false } => Swatch::Line { colour, width: 2, dashed },
+        KeyMark::Ring(colour) => Swatch::Ring(colour),
+        KeyMark::Note => Swatch::Note(colours::MUTED),
+    };
+    entry(swatch, k.text.as_str())
 }
 
 /// The warm-up, the kinds of change of each set, and the alerts by name
@@ -147,6 +172,14 @@ fn draw_entry<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, (x, y): (i32, i
             let centre = x + SWATCH_W / 2;
             root.draw(&PathElement::new(vec![(centre, y), (centre, y + 16)], colour.stroke_width(2)))?;
         }
+        Swatch::Marker { colour, shape, line } => {
+            if line {
+                root.draw(&PathElement::new(vec![(x, middle), (x + SWATCH_W, middle)], colour.stroke_width(2)))?;
+            }
+            draw_marker(root, (x + SWATCH_W / 2, middle), 5, colour, shape)?;
+        }
+        Swatch::Whisker(colour) => whisker(root, (x + SWATCH_W / 2, y + 2, y + 14), 4, colour)?,
+        Swatch::Ring(colour) => root.draw(&Circle::new((x + SWATCH_W / 2, middle), 7, colour.stroke_width(2)))?,
         Swatch::Note(_) => {}
     }
     let colour = if let Swatch::Note(c) = e.swatch { c } else { colours::TEXT };

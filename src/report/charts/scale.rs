@@ -1,7 +1,8 @@
 //! The charts' axes: a plotters coordinate whose ticks and tick labels are
 //! chosen here rather than by plotters, so that every axis reads in clean
 //! steps with units: elapsed time in s, min or h, wall-clock `HH:MM`,
-//! response times on a linear or logarithmic scale, percentile "nines".
+//! response times on a linear or logarithmic scale, percentile "nines",
+//! an experiment's values (a range, a geometric range, or named choices).
 
 use std::ops::Range;
 
@@ -185,7 +186,7 @@ pub fn response_time(values: impl Iterator<Item = f64>) -> Scale {
     let (min, max) = finite_positive_range(values);
     let label = "response time";
     if min > 0.0 && (max / min).log10() > 1.5 {
-        log_scale(min, max, &format!("{label} (log scale)"))
+        log_scale(min, max, &format!("{label} (log scale)"), duration_ms)
     } else {
         let linear = from_zero(max, 1.0, label);
         Scale { ticks: linear.ticks.iter().map(|t| Tick { at: t.at, text: duration_ms(t.at) }).collect(), ..linear }
@@ -199,8 +200,8 @@ fn finite_positive_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// A logarithmic axis around `min..max` with ticks at 1, 2, 5 x 10^k, or
-/// at whole decades when those are too many.
-fn log_scale(min: f64, max: f64, label: &str) -> Scale {
+/// at whole decades when those are too many, written by `text`.
+fn log_scale(min: f64, max: f64, label: &str, text: fn(f64) -> String) -> Scale {
     let (lo, hi) = (min / 1.25, max * 1.25);
     let decades = (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32);
     let candidates = |mantissas: &[f64]| -> Vec<f64> {
@@ -217,8 +218,81 @@ fn log_scale(min: f64, max: f64, label: &str) -> Scale {
     while ticks.len() > MAX_TICKS {
         ticks = ticks.into_iter().step_by(2).collect();
     }
-    let ticks = ticks.into_iter().map(|at| Tick { at, text: duration_ms(at) }).collect();
+    let ticks = ticks.into_iter().map(|at| Tick { at, text: text(at) }).collect();
     Scale { lo, hi, log: true, ticks, label: label.to_string() }
+}
+
+/// A linear axis around `min..max`, a little wider so that points at the
+/// ends sit inside the plot, with clean ticks (whole numbers for `whole`,
+/// none below zero when no value is).
+pub fn linear(min: f64, max: f64, label: &str, whole: bool) -> Scale {
+    let (min, max) = if min.is_finite() && max.is_finite() && min <= max { (min, max) } else { (0.0, 1.0) };
+    let span = max - min;
+    let pad = if span > 0.0 {
+        span * 0.05
+    } else if whole {
+        1.0
+    } else if max != 0.0 {
+        max.abs() * 0.1
+    } else {
+        1.0
+    };
+    let (lo, hi) = (min - pad, max + pad);
+    if !(hi - lo).is_finite() || hi <= lo {
+        return linear(0.0, 1.0, label, whole);
+    }
+    let mut step = nice_step(hi - lo, MAX_TICKS - 2);
+    if whole {
+        step = step.floor().max(1.0);
+    }
+    let (first, last) = ((lo / step).ceil(), (hi / step).floor());
+    let ticks = if last - first <= 4.0 * MAX_TICKS as f64 {
+        (first as i64..=last as i64)
+            .map(|k| k as f64 * step + 0.0)
+            .filter(|at| min < 0.0 || *at >= 0.0)
+            .map(|at| Tick { at, text: number(at, step) })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Scale { lo, hi, log: false, ticks, label: label.to_string() }
+}
+
+/// A logarithmic axis of plain numbers around `min..max` (both above zero),
+/// for a geometric range of values.
+pub fn log_numbers(min: f64, max: f64, label: &str) -> Scale {
+    if !(min.is_finite() && max.is_finite() && min > 0.0 && max >= min) {
+        return linear(min, max, label, false);
+    }
+    log_scale(min, max, label, plain)
+}
+
+/// A tick's number to three significant digits, thousands grouped from
+/// five digits: `0.05`, `2.5`, `200`, `12,800`.
+fn plain(v: f64) -> String {
+    if v >= 1.0 {
+        group_thousands(&significant(v))
+    } else {
+        let text = format!("{v:.6}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// An axis of named choices, one position each (0, 1, ...), labelled in
+/// order; long names are cut and, past a dozen, only every few is named.
+pub fn categories(labels: &[String], title: &str) -> Scale {
+    const MAX_LABELS: usize = 12;
+    let n = labels.len();
+    let every = n.div_ceil(MAX_LABELS).max(1);
+    // About 90 characters fit along the plot.
+    let chars = (90 / n.clamp(1, MAX_LABELS)).clamp(6, 28);
+    let ticks = labels
+        .iter()
+        .enumerate()
+        .step_by(every)
+        .map(|(i, t)| Tick { at: i as f64, text: abbreviate(t, chars) })
+        .collect();
+    Scale { lo: -0.5, hi: n.max(1) as f64 - 0.5, log: false, ticks, label: title.to_string() }
 }
 
 /// The time axis of a run `duration_s` long: wall-clock ticks in the
@@ -443,6 +517,42 @@ mod tests {
         let long = rows(&["a-very-long-server-name-from-a-generator-001".to_string()], "server");
         assert_eq!(long.ticks[0].text, "a-very-long-server-name-fro…");
         assert_eq!(abbreviate("short", 24), "short");
+    }
+
+    #[test]
+    fn value_axes_pad_their_range_and_keep_clean_ticks() {
+        let s = linear(300.0, 600.0, "rate (/s)", false);
+        assert!(s.lo < 300.0 && s.hi > 600.0);
+        assert_eq!(texts(&s), ["300", "400", "500", "600"]);
+        // Counts step by whole numbers; nothing is ticked below zero when no value is.
+        let counts = linear(0.0, 3.0, "servers", true);
+        assert_eq!(texts(&counts), ["0", "1", "2", "3"]);
+        let one = linear(5.0, 5.0, "x", false);
+        assert!(one.lo < 5.0 && one.hi > 5.0 && !one.ticks.is_empty());
+        let bad = linear(f64::NAN, f64::INFINITY, "x", false);
+        assert_eq!((bad.lo < 0.0, bad.hi > 1.0), (true, true));
+        assert!(linear(-1e308, 1e308, "x", false).hi.is_finite());
+        let geo = log_numbers(100.0, 6400.0, "rate (/s, log scale)");
+        assert!(geo.log);
+        assert_eq!(texts(&geo), ["100", "200", "500", "1000", "2000", "5000"]);
+        assert!(!log_numbers(0.0, 10.0, "x").log);
+        assert_eq!(plain(0.05), "0.05");
+        assert_eq!(plain(12_800.0), "12,800");
+    }
+
+    #[test]
+    fn categories_sit_at_whole_positions_with_short_names() {
+        let names: Vec<String> =
+            ["round_robin", "least_connections", "power_of_two_choices"].map(String::from).to_vec();
+        let s = categories(&names, "balancers.edge.algorithm");
+        assert_eq!((s.lo, s.hi), (-0.5, 2.5));
+        assert_eq!(texts(&s), ["round_robin", "least_connections", "power_of_two_choices"]);
+        assert_eq!(s.ticks[2].at, 2.0);
+        let many: Vec<String> = (0..40).map(|i| format!("a-rather-long-choice-{i}")).collect();
+        let s = categories(&many, "x");
+        assert!(s.ticks.len() <= 12);
+        assert!(s.ticks.iter().all(|t| t.text.chars().count() <= 7));
+        assert_eq!(categories(&[], "x").ticks.len(), 0);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! alone, never from wall-clock time or the machine, so a sweep run on one
 //! machine and the same sweep merged from shards give the same bytes.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod html;
 
 use serde::Serialize;
