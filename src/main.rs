@@ -104,7 +104,8 @@ enum Command {
         LO..HI, or from the scenario's value outwards by doubling, with replications at each probe; a probe passes \
         when every SLO holds with the stated confidence, and an inconclusive one gets more replications, up to \
         --max-replications. --down K makes the answer hold with the K largest servers of each group out. Prints the \
-        probes, writes capacity.json, capacity.csv and capacity-probes (.svg, .png) to output/capacity/<scenario>/ \
+        probes, writes capacity.json, capacity.csv and the capacity-probes chart (.svg, .png; one a SLO, capacity-probes-<i>, \
+        when the SLOs are in different units) to output/capacity/<scenario>/ \
         (or --out). Exit status 1 when no value in the interval meets the SLOs.\n\n\
         Examples:\n  \
         lbsim capacity scenarios/capacity.yaml --find min servers.app.count --between 8..40 --down 1\n  \

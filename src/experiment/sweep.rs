@@ -200,10 +200,8 @@ pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
         slos: Vec::new(),
     };
     // In parallel, but the error reported is the first point's, every time.
-    let worlds: Vec<Result<World, Error>> = (0..plan.points())
-        .into_par_iter()
-        .map(|p| load_point(&source, &plan.overrides(p)?, c.seed, c.down))
-        .collect();
+    let worlds: Vec<Result<World, Error>> =
+        (0..plan.points()).into_par_iter().map(|p| load_point(&source, &plan.overrides(p)?, c.seed, c.down)).collect();
     let worlds = worlds.into_iter().collect::<Result<Vec<World>, Error>>()?;
     let first = &worlds[0];
     plan.scenario = first.name.clone();
