@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::experiment::{self, estimate::SloDef, sample::Sample};
+use crate::experiment::estimate::{PointAccumulator, SloDef};
+use crate::experiment::sample::{LatencyPool, Sample};
+use crate::experiment::{self};
 use crate::metrics::CsvSink;
 use crate::model::{self, World};
 use crate::report::replications::Verdict;
@@ -214,7 +216,14 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }),
     };
     progress.finish();
-    let replications = (n > 1).then_some((rest, first_seed, opts.confidence));
+    // Replication 0's figures join the others once its summary is built.
+    let replications = (n > 1).then(|| {
+        let mut acc = PointAccumulator::new(n as usize);
+        for (i, (sample, latency)) in rest.into_iter().enumerate() {
+            acc.add(i + 1, sample, latency);
+        }
+        (acc, first_seed, opts.confidence)
+    });
     finish_run(result, &out, &source, opts, replications)
 }
 
@@ -223,7 +232,7 @@ fn finish_run(
     out: &OutputDir,
     source: &ScenarioSource,
     opts: &RunOptions,
-    replications: Option<(Vec<Sample>, u64, f64)>,
+    replications: Option<(PointAccumulator, u64, f64)>,
 ) -> Result<RunOutcome, Error> {
     let series_name = "timeseries.csv";
     if let Err(e) = result.recorder.finish_series() {
@@ -232,10 +241,9 @@ fn finish_run(
     }
     let ctx = RunContext { file: source.display_name(), overrides: opts.sets.clone(), reproducible: opts.reproducible };
     let mut summary = Summary::build(&result, &ctx);
-    if let Some((rest, first_seed, confidence)) = replications {
-        let samples: Vec<Sample> = std::iter::once(Sample::of(&summary, &result)).chain(rest).collect();
-        summary.replications =
-            Some(experiment::estimate::estimate(&samples, &SloDef::of(&result.world), first_seed, confidence));
+    if let Some((mut acc, first_seed, confidence)) = replications {
+        acc.add(0, Sample::of(&summary), LatencyPool::of_run(&result));
+        summary.replications = Some(acc.finish(&SloDef::of(&result.world), first_seed, confidence));
     }
     let mut files = vec![out.commit(series_name)?];
     files.extend(report::write_reports(out, &summary, &result, !opts.no_charts)?);

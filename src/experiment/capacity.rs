@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::estimate::{SloDef, estimate};
-use super::sample::Sample;
+use super::sample::{LatencyPool, Sample};
 use super::sweep::{base_source, load_point};
 use super::vary::{Kind, parse_between, parse_value};
 use super::{ExperimentArgs, run_sample, thread_pool};
@@ -130,11 +130,12 @@ impl Search<'_> {
         }
         let world = self.world(&text)?;
         let mut samples: Vec<Sample> = Vec::new();
+        let mut pool: Option<LatencyPool> = None;
         let mut n = self.replications;
         let progress = Progress::new(self.show, &format!("{} = {text}", self.path), n as u64);
         let est = loop {
             let (first, seed) = (samples.len(), self.first_seed);
-            let more: Vec<Sample> = self.pool.install(|| {
+            let more: Vec<(Sample, LatencyPool)> = self.pool.install(|| {
                 (first..n)
                     .into_par_iter()
                     .map(|i| {
@@ -144,8 +145,14 @@ impl Search<'_> {
                     })
                     .collect()
             });
-            samples.extend(more);
-            let est = estimate(&samples, &self.slos, self.first_seed, self.confidence);
+            for (sample, latency) in more {
+                samples.push(sample);
+                match &mut pool {
+                    Some(p) => p.merge(&latency),
+                    None => pool = Some(latency),
+                }
+            }
+            let est = estimate(&samples, pool.as_ref(), &self.slos, self.first_seed, self.confidence);
             if est.verdict != Verdict::Inconclusive || n >= self.max_replications {
                 break est;
             }

@@ -58,8 +58,48 @@ impl SloDef {
     }
 }
 
-/// Every metric and SLO over the samples of one configuration.
-pub fn estimate(samples: &[Sample], slos: &[SloDef], first_seed: u64, confidence: f64) -> Replications {
+/// The replications of one configuration as they finish, in any order: the
+/// samples kept by replication, the latencies merged into one pool at once
+/// (histograms add exactly, so the order they come in does not matter).
+pub struct PointAccumulator {
+    samples: Vec<Option<Sample>>,
+    pool: Option<LatencyPool>,
+    missing: usize,
+}
+
+impl PointAccumulator {
+    pub fn new(replications: usize) -> PointAccumulator {
+        PointAccumulator { samples: vec![None; replications], pool: None, missing: replications }
+    }
+
+    /// Adds replication `r`; true once every replication is in.
+    pub fn add(&mut self, r: usize, sample: Sample, latency: LatencyPool) -> bool {
+        if self.samples[r].replace(sample).is_none() {
+            self.missing -= 1;
+        }
+        match &mut self.pool {
+            Some(p) => p.merge(&latency),
+            None => self.pool = Some(latency),
+        }
+        self.missing == 0
+    }
+
+    /// What the replications say together (those added, in replication order).
+    pub fn finish(self, slos: &[SloDef], first_seed: u64, confidence: f64) -> Replications {
+        let samples: Vec<Sample> = self.samples.into_iter().flatten().collect();
+        estimate(&samples, self.pool.as_ref(), slos, first_seed, confidence)
+    }
+}
+
+/// Every metric and SLO over the samples of one configuration; `pooled`
+/// holds the latencies of all of them merged.
+pub fn estimate(
+    samples: &[Sample],
+    pooled: Option<&LatencyPool>,
+    slos: &[SloDef],
+    first_seed: u64,
+    confidence: f64,
+) -> Replications {
     let metrics = METRICS
         .iter()
         .enumerate()
@@ -80,19 +120,12 @@ pub fn estimate(samples: &[Sample], slos: &[SloDef], first_seed: u64, confidence
         })
         .collect();
     let slos: Vec<SloEstimate> = slos.iter().enumerate().map(|(i, def)| judge(def, i, samples, confidence)).collect();
-    let mut pooled: Option<LatencyPool> = None;
-    for s in samples {
-        match &mut pooled {
-            Some(p) => p.merge(&s.latency),
-            None => pooled = Some(s.latency.clone()),
-        }
-    }
     Replications {
         replications: samples.len(),
         first_seed,
         confidence,
         metrics,
-        latency_pooled_ms: pooled.map(|p| p.summary()).unwrap_or_default(),
+        latency_pooled_ms: pooled.map(LatencyPool::summary).unwrap_or_default(),
         verdict: Verdict::all(slos.iter().map(|s| s.verdict)),
         slos,
     }
@@ -195,13 +228,6 @@ mod tests {
                 seed: i as u64,
                 metrics: METRICS.iter().map(|_| Some(i as f64)).collect(),
                 slos: vec![SloSample { observed: o, met: o.is_some_and(|v| v < threshold_below) }],
-                latency: LatencyPool {
-                    histogram: hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000_000, 3).unwrap(),
-                    count: 0,
-                    sum_ns: 0,
-                    min_ns: u64::MAX,
-                    max_ns: 0,
-                },
             })
             .collect()
     }
@@ -211,7 +237,7 @@ mod tests {
     }
 
     fn verdict(observed: &[Option<f64>], objective: &str) -> SloEstimate {
-        estimate(&samples(observed, 300.0), &[def(objective)], 1, 0.95).slos.remove(0)
+        estimate(&samples(observed, 300.0), None, &[def(objective)], 1, 0.95).slos.remove(0)
     }
 
     #[test]
@@ -245,7 +271,7 @@ mod tests {
 
     #[test]
     fn metrics_get_means_and_intervals() {
-        let r = estimate(&samples(&[Some(1.0), Some(2.0), Some(3.0)], 300.0), &[], 5, 0.95);
+        let r = estimate(&samples(&[Some(1.0), Some(2.0), Some(3.0)], 300.0), None, &[], 5, 0.95);
         let m = &r.metrics[0];
         assert_eq!((m.mean, m.n), (Some(1.0), 3));
         let (lo, hi) = (m.ci_low.unwrap(), m.ci_high.unwrap());
@@ -254,7 +280,7 @@ mod tests {
         assert!((hi - 1.0 - 4.302_652_729_7 / 3f64.sqrt()).abs() < 1e-6, "{lo} {hi}");
         assert_eq!(lo, 0.0);
         assert_eq!((r.replications, r.first_seed, r.verdict), (3, 5, Verdict::Pass));
-        let one = estimate(&samples(&[Some(1.0)], 300.0), &[], 5, 0.95);
+        let one = estimate(&samples(&[Some(1.0)], 300.0), None, &[], 5, 0.95);
         assert_eq!((one.metrics[0].mean, one.metrics[0].ci_low), (Some(0.0), None));
     }
 }

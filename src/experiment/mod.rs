@@ -26,7 +26,7 @@ use crate::metrics::NullSink;
 use crate::model::World;
 use crate::report::{RunContext, Summary};
 use crate::sim::Simulation;
-use sample::Sample;
+use sample::{LatencyPool, Sample};
 
 /// The options `sweep` and `capacity` share, parsed from their command lines.
 #[derive(Clone, Debug, clap::Args)]
@@ -91,13 +91,14 @@ pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
         .map_err(|e| Error::Internal(format!("cannot start the worker threads: {e}")))
 }
 
-/// Runs `world` once with `seed`, writing nothing, and keeps its figures.
-pub fn run_sample(world: &World, seed: u64) -> Sample {
+/// Runs `world` once with `seed`, writing nothing, and keeps its figures
+/// and latencies.
+pub fn run_sample(world: &World, seed: u64) -> (Sample, LatencyPool) {
     let mut world = world.clone();
     world.seed = seed;
     let result = Simulation::new(world, Box::new(NullSink)).run(|_| {});
     let summary = Summary::build(&result, &RunContext { reproducible: true, ..RunContext::default() });
-    Sample::of(&summary, &result)
+    (Sample::of(&summary), LatencyPool::of_run(&result))
 }
 
 /// Takes the `k` largest servers of each server group out of rotation (N+K

@@ -1,9 +1,10 @@
-//! What one run contributes to an experiment: its headline metrics, each
-//! SLO's observed value and verdict, and its latency histogram (so
-//! percentiles over all the runs of a point can be taken exactly). Small and
-//! independent of the run's length; a sweep keeps one per work item, and a
-//! shard writes each to its own file (`SampleFile`), from which `merge`
-//! rebuilds the same figures bit for bit.
+//! What one run contributes to an experiment: a [`Sample`] of its headline
+//! metrics and each SLO's observed value and verdict (a few hundred bytes,
+//! kept per work item), and a [`LatencyPool`] of its latencies (an HDR
+//! histogram of a few hundred kilobytes, merged into its point's pool as
+//! soon as the run ends, so a sweep holds one per point in progress, not
+//! one per item). A shard writes both to one file per item (`SampleFile`),
+//! from which `merge` rebuilds the same figures bit for bit.
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
@@ -78,7 +79,7 @@ impl LatencyPool {
     }
 }
 
-/// One run's figures.
+/// One run's figures, apart from its latencies.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub seed: u64,
@@ -86,12 +87,11 @@ pub struct Sample {
     pub metrics: Vec<Option<f64>>,
     /// One per SLO of the scenario, in declaration order.
     pub slos: Vec<SloSample>,
-    pub latency: LatencyPool,
 }
 
 impl Sample {
-    /// The figures of a finished run and its summary.
-    pub fn of(summary: &Summary, result: &RunResult) -> Sample {
+    /// The figures of a finished run, from its summary.
+    pub fn of(summary: &Summary) -> Sample {
         Sample {
             seed: summary.scenario.seed,
             metrics: METRICS.iter().map(|m| (m.get)(summary).filter(|v| v.is_finite())).collect(),
@@ -100,8 +100,14 @@ impl Sample {
                 .iter()
                 .map(|s| SloSample { observed: s.observed.filter(|v| v.is_finite()), met: s.met })
                 .collect(),
-            latency: LatencyPool::of(result.recorder.measured()),
         }
+    }
+}
+
+impl LatencyPool {
+    /// The measured period's latencies of a finished run.
+    pub fn of_run(result: &RunResult) -> LatencyPool {
+        LatencyPool::of(result.recorder.measured())
     }
 }
 
@@ -137,10 +143,11 @@ pub struct LatencyFile {
 }
 
 impl Sample {
-    pub fn to_file(&self) -> Result<SampleFile, String> {
+    /// The item file's contents: the sample and the run's latencies.
+    pub fn to_file(&self, latency: &LatencyPool) -> Result<SampleFile, String> {
         let mut bytes = Vec::new();
         V2Serializer::new()
-            .serialize(&self.latency.histogram, &mut bytes)
+            .serialize(&latency.histogram, &mut bytes)
             .map_err(|e| format!("serialising a latency histogram: {e:?}"))?;
         Ok(SampleFile {
             seed: self.seed,
@@ -151,17 +158,17 @@ impl Sample {
                 .collect(),
             slos: self.slos.clone(),
             latency: LatencyFile {
-                count: self.latency.count,
-                sum_ns: self.latency.sum_ns.to_string(),
-                min_ns: self.latency.min_ns,
-                max_ns: self.latency.max_ns,
+                count: latency.count,
+                sum_ns: latency.sum_ns.to_string(),
+                min_ns: latency.min_ns,
+                max_ns: latency.max_ns,
                 hdr_v2: hex(&bytes),
             },
         })
     }
 
-    /// Reads a sample back; the error says what is wrong with it.
-    pub fn from_file(f: SampleFile) -> Result<Sample, String> {
+    /// Reads a sample and its latencies back; the error says what is wrong.
+    pub fn from_file(f: SampleFile) -> Result<(Sample, LatencyPool), String> {
         let keys: Vec<&str> = f.metrics.iter().map(|m| m.metric.as_str()).collect();
         let expected: Vec<&str> = METRICS.iter().map(|m| m.key).collect();
         if keys != expected {
@@ -176,18 +183,14 @@ impl Sample {
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| format!("its latency histogram does not decode ({e:?})"))?;
         let sum_ns: u128 = f.latency.sum_ns.parse().map_err(|_| "its latency sum is not a whole number")?;
-        Ok(Sample {
-            seed: f.seed,
-            metrics: f.metrics.iter().map(|m| m.value).collect(),
-            slos: f.slos,
-            latency: LatencyPool {
-                histogram,
-                count: f.latency.count,
-                sum_ns,
-                min_ns: f.latency.min_ns,
-                max_ns: f.latency.max_ns,
-            },
-        })
+        let latency = LatencyPool {
+            histogram,
+            count: f.latency.count,
+            sum_ns,
+            min_ns: f.latency.min_ns,
+            max_ns: f.latency.max_ns,
+        };
+        Ok((Sample { seed: f.seed, metrics: f.metrics.iter().map(|m| m.value).collect(), slos: f.slos }, latency))
     }
 }
 
@@ -255,12 +258,12 @@ mod tests {
             seed: 7,
             metrics: METRICS.iter().enumerate().map(|(i, _)| (i % 3 != 0).then_some(0.1 * i as f64 + 1e-17)).collect(),
             slos: vec![SloSample { observed: Some(287.123_456_789_012_3), met: true }],
-            latency: pool(&[1, 5_000_000, 77_777_777, 3_600_000_000_000]),
         };
-        let text = serde_json::to_string(&sample.to_file().unwrap()).unwrap();
+        let latency = pool(&[1, 5_000_000, 77_777_777, 3_600_000_000_000]);
+        let text = serde_json::to_string(&sample.to_file(&latency).unwrap()).unwrap();
         let back = Sample::from_file(serde_json::from_str(&text).unwrap()).unwrap();
-        assert_eq!(back, sample);
-        let mut f = sample.to_file().unwrap();
+        assert_eq!(back, (sample.clone(), latency.clone()));
+        let mut f = sample.to_file(&latency).unwrap();
         f.metrics.pop();
         assert!(Sample::from_file(f).unwrap_err().contains("another version"));
     }

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::sample::{Sample, SampleFile};
+use super::estimate::PointAccumulator;
+use super::sample::{LatencyPool, Sample, SampleFile};
 use super::sweep::{Plan, Prepared, SweepOutcome, write_outputs};
 use crate::app::Progress;
 use crate::error::Error;
@@ -133,8 +134,8 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
     serde_json::from_str(&text).map_err(|e| format!("{} is not a valid lbsim shard file: {e}", path.display()))
 }
 
-/// Reads the sample of item `k` from a shard directory, if it is there and whole.
-fn read_item(dir: &Path, plan: &Plan, k: usize) -> Result<Option<Sample>, String> {
+/// Reads item `k` from a shard directory, if it is there and whole.
+fn read_item(dir: &Path, plan: &Plan, k: usize) -> Result<Option<(Sample, LatencyPool)>, String> {
     let path = dir.join("items").join(item_name(k));
     if !path.exists() {
         return Ok(None);
@@ -196,9 +197,9 @@ pub fn run_shard(
             todo.par_iter()
                 .map(|&k| {
                     let (point, replication) = plan.item(k);
-                    let sample = super::run_sample(&prepared.worlds[point], plan.seed(replication));
-                    let file =
-                        ItemFile { item: k, point, replication, sample: sample.to_file().map_err(Error::Internal)? };
+                    let (sample, latency) = super::run_sample(&prepared.worlds[point], plan.seed(replication));
+                    let sample = sample.to_file(&latency).map_err(Error::Internal)?;
+                    let file = ItemFile { item: k, point, replication, sample };
                     items_dir.write(&item_name(k), &to_json(&file)?)?;
                     progress.inc(1);
                     Ok(())
@@ -296,7 +297,8 @@ pub fn merge(opts: &MergeOptions) -> Result<SweepOutcome, Error> {
     }
     let (plan, _) = plan.ok_or_else(|| Error::Usage("give at least one shard directory".into()))?;
     let shards = count.map_or(1, |c| c.0);
-    let mut found: Vec<Option<(Sample, usize)>> = vec![None; plan.items()];
+    // Where each item is, from the directories' listings alone.
+    let mut place: Vec<Option<usize>> = vec![None; plan.items()];
     for (d, dir) in opts.dirs.iter().enumerate() {
         let items = dir.join("items");
         let entries =
@@ -316,21 +318,18 @@ pub fn merge(opts: &MergeOptions) -> Result<SweepOutcome, Error> {
                     plan.items()
                 )));
             }
-            let sample = read_item(dir, &plan, k)
-                .map_err(Error::Usage)?
-                .ok_or_else(|| Error::Usage(format!("{} vanished while merging", items.join(&name).display())))?;
-            if let Some((_, other)) = &found[k] {
+            if let Some(other) = place[k] {
                 let (p, r) = plan.item(k);
                 return Err(Error::Usage(format!(
                     "item {k} (point {p}, replication {r}) is in both {} and {}: merge each shard once",
-                    opts.dirs[*other].display(),
+                    opts.dirs[other].display(),
                     dir.display()
                 )));
             }
-            found[k] = Some((sample, d));
+            place[k] = Some(d);
         }
     }
-    let missing: Vec<usize> = (0..plan.items()).filter(|&k| found[k].is_none()).collect();
+    let missing: Vec<usize> = (0..plan.items()).filter(|&k| place[k].is_none()).collect();
     if !missing.is_empty() {
         let mut by_shard: Vec<usize> = missing.iter().map(|k| k % shards).collect();
         by_shard.sort_unstable();
@@ -346,9 +345,22 @@ pub fn merge(opts: &MergeOptions) -> Result<SweepOutcome, Error> {
             which.join(", ")
         )));
     }
-    let samples: Vec<Sample> = found.into_iter().map(|s| s.map(|x| x.0)).collect::<Option<_>>().unwrap_or_default();
+    // Point by point, so one point's latencies are in memory at a time.
+    let mut points = Vec::with_capacity(plan.points());
+    for p in 0..plan.points() {
+        let mut acc = PointAccumulator::new(plan.replications);
+        for r in 0..plan.replications {
+            let k = p * plan.replications + r;
+            let dir = &opts.dirs[place[k].unwrap_or_default()];
+            let (sample, latency) = read_item(dir, &plan, k).map_err(Error::Usage)?.ok_or_else(|| {
+                Error::Usage(format!("{} vanished while merging", dir.join("items").join(item_name(k)).display()))
+            })?;
+            acc.add(r, sample, latency);
+        }
+        points.push(plan.finish(acc));
+    }
     let out_dir = opts.out.clone().unwrap_or_else(|| super::sweep::default_out(&plan.scenario));
-    write_outputs(&plan, &samples, &out_dir, opts.no_charts, opts.json)
+    write_outputs(&plan, points, &out_dir, opts.no_charts, opts.json)
 }
 
 #[cfg(test)]

@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::estimate::{SloDef, estimate};
-use super::sample::Sample;
+use std::sync::{Mutex, PoisonError};
+
+use super::estimate::{PointAccumulator, SloDef};
 use super::vary::{Axis, parse_vary};
 use super::{ExperimentArgs, run_sample, thread_pool};
 use crate::app::Progress;
 use crate::error::Error;
 use crate::model::World;
-use crate::report::replications::num;
+use crate::report::replications::{Replications, num};
 use crate::report::sweep::{PointReport, SweepReport, point_label};
 use crate::report::{self, OutputDir};
 use crate::scenario::{Override, ScenarioSource};
@@ -117,19 +118,20 @@ impl Plan {
         self.first_seed.wrapping_add(replication as u64)
     }
 
-    /// Builds the sweep's report from one sample per work item, in item order.
-    pub fn report(&self, samples: &[Sample]) -> SweepReport {
-        let r = self.replications;
-        let points = (0..self.points())
-            .map(|p| {
+    /// What a point's replications say together.
+    pub fn finish(&self, acc: PointAccumulator) -> Replications {
+        acc.finish(&self.slos, self.first_seed, self.confidence)
+    }
+
+    /// Builds the sweep's report from each point's replications, in point order.
+    pub fn report(&self, replications: Vec<Replications>) -> SweepReport {
+        let points = replications
+            .into_iter()
+            .enumerate()
+            .map(|(p, replications)| {
                 let values: Vec<_> =
                     self.axes.iter().zip(self.point_values(p)).map(|(a, v)| a.values[v].clone()).collect();
-                PointReport {
-                    index: p,
-                    label: point_label(&self.axes, &values),
-                    values,
-                    replications: estimate(&samples[p * r..(p + 1) * r], &self.slos, self.first_seed, self.confidence),
-                }
+                PointReport { index: p, label: point_label(&self.axes, &values), values, replications }
             })
             .collect();
         let mut report = SweepReport {
@@ -231,21 +233,41 @@ pub fn load_point(
     Ok(world)
 }
 
-/// Runs the work items `items` (indices) of a prepared sweep on the pool,
-/// returning their samples in the same order.
-pub fn run_items(prepared: &Prepared, items: &[usize], pool: &rayon::ThreadPool, progress: &Progress) -> Vec<Sample> {
+/// Runs every work item of a prepared sweep on the pool and returns what
+/// each point's replications say, in point order. A point is estimated as
+/// soon as its last replication ends, and its latencies are merged as each
+/// ends, so memory holds the points in progress, not every item's histogram.
+pub fn run_points(prepared: &Prepared, pool: &rayon::ThreadPool, progress: &Progress) -> Vec<Replications> {
     let plan = &prepared.plan;
+    let lock = |m: &Mutex<Option<PointAccumulator>>| -> Option<PointAccumulator> {
+        let mut slot = m.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.take()
+    };
+    let open: Vec<Mutex<Option<PointAccumulator>>> =
+        (0..plan.points()).map(|_| Mutex::new(Some(PointAccumulator::new(plan.replications)))).collect();
+    let done: Vec<Mutex<Option<Replications>>> = (0..plan.points()).map(|_| Mutex::new(None)).collect();
     pool.install(|| {
-        items
-            .par_iter()
-            .map(|&k| {
-                let (p, r) = plan.item(k);
-                let s = run_sample(&prepared.worlds[p], plan.seed(r));
-                progress.inc(1);
-                s
-            })
-            .collect()
-    })
+        (0..plan.items()).into_par_iter().for_each(|k| {
+            let (p, r) = plan.item(k);
+            let (sample, latency) = run_sample(&prepared.worlds[p], plan.seed(r));
+            let complete = {
+                let mut slot = open[p].lock().unwrap_or_else(PoisonError::into_inner);
+                if slot.as_mut().is_some_and(|acc| acc.add(r, sample, latency)) { slot.take() } else { None }
+            };
+            if let Some(acc) = complete {
+                *done[p].lock().unwrap_or_else(PoisonError::into_inner) = Some(plan.finish(acc));
+            }
+            progress.inc(1);
+        })
+    });
+    done.into_iter()
+        .zip(&open)
+        .map(|(d, o)| {
+            let finished = d.into_inner().unwrap_or_else(PoisonError::into_inner);
+            // Every item ran, so every point is done; estimate what there is if not.
+            finished.unwrap_or_else(|| plan.finish(lock(o).unwrap_or_else(|| PointAccumulator::new(0))))
+        })
+        .collect()
 }
 
 /// `lbsim sweep`.
@@ -258,11 +280,10 @@ pub fn sweep(opts: &SweepOptions) -> Result<SweepOutcome, Error> {
     if let Some(spec) = shard {
         return super::shard::run_shard(&prepared, spec, &out_dir, &pool, !opts.json && !opts.quiet);
     }
-    let items: Vec<usize> = (0..plan.items()).collect();
-    let progress = Progress::new(!opts.json && !opts.quiet, "sweep", items.len() as u64);
-    let samples = run_items(&prepared, &items, &pool, &progress);
+    let progress = Progress::new(!opts.json && !opts.quiet, "sweep", plan.items() as u64);
+    let points = run_points(&prepared, &pool, &progress);
     progress.finish();
-    write_outputs(plan, &samples, &out_dir, opts.no_charts, opts.json)
+    write_outputs(plan, points, &out_dir, opts.no_charts, opts.json)
 }
 
 /// Where a sweep's outputs go by default.
@@ -271,15 +292,15 @@ pub fn default_out(scenario: &str) -> PathBuf {
 }
 
 /// Writes `sweep.csv`, `sweep.json`, the charts and `report.html` from the
-/// plan and one sample per item; returns what `lbsim sweep` prints.
+/// plan and each point's replications; returns what `lbsim sweep` prints.
 pub fn write_outputs(
     plan: &Plan,
-    samples: &[Sample],
+    points: Vec<Replications>,
     out_dir: &Path,
     no_charts: bool,
     json: bool,
 ) -> Result<SweepOutcome, Error> {
-    let report = plan.report(samples);
+    let report = plan.report(points);
     let out = OutputDir::create(out_dir)?;
     let json_bytes = report::sweep::json(&report)?;
     let mut files = vec![out.write("sweep.csv", &report::sweep::csv(&report)?)?, out.write("sweep.json", &json_bytes)?];
