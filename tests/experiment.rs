@@ -398,3 +398,34 @@ fn capacity_finds_the_analytic_server_count_with_and_without_one_down() {
     assert_eq!(report["answer"], "20", "{stdout}");
     assert_eq!(report["down"], 1);
 }
+
+#[test]
+fn a_sweep_varies_the_server_count_of_a_counted_group() {
+    let dir = common::scratch("experiment", "count-sweep");
+    let text = random_mm1(4, 200.0, 4_000, "p99 < 100ms").replace("\"s-{1..4}\": {", "s: {count: 4, ");
+    let file = write(&dir, "fleet.yaml", &text);
+    let out = dir.join("out");
+    let o = lbsim(&[
+        "sweep",
+        s(&file),
+        "--vary",
+        "servers.s.count=3..5",
+        "--replications",
+        "2",
+        "--out",
+        s(&out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sweep = json(&out.join("sweep.json"));
+    let labels: Vec<&str> = sweep["points"].as_array().unwrap().iter().map(|p| p["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["servers.s.count=3", "servers.s.count=4", "servers.s.count=5"]);
+    // More servers for the same load: every added server lowers p99.
+    let p99: Vec<f64> = (0..3)
+        .map(|p| metric(&sweep["points"][p]["replications"], "latency_p99_ms")["mean"].as_f64().unwrap())
+        .collect();
+    assert!(p99[0] > p99[1] && p99[1] > p99[2], "{p99:?}");
+    // Three servers at 200/s are M/M/1 at rho = 2/3: p99 = ln(100) / (100 - 66.7) = 138 ms.
+    let theory_ms = theory::mm1_sojourn_quantile(200.0 / 3.0, MU, 0.99) * 1e3;
+    assert!((p99[0] - theory_ms).abs() < 0.1 * theory_ms, "{} against {theory_ms}", p99[0]);
+}
