@@ -618,10 +618,8 @@ fn finish(
                 let _ = writeln!(s, "with the {k} largest servers of each group out of rotation (--down {k})");
             }
         }
-        let _ = writeln!(s);
-        for f in &files {
-            let _ = writeln!(s, "wrote {}", f.display());
-        }
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        let _ = writeln!(s, "\n{}", report::text::reports_line(&names));
         s
     };
     Ok(CapacityOutcome { report, files, stdout, exit_code })

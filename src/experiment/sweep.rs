@@ -387,9 +387,9 @@ pub fn table(r: &SweepReport, files: &[PathBuf]) -> String {
         let _ =
             writeln!(s, "\nKnees (where each curve leaves the line through its ends furthest):\n{}", knees.join("\n"));
     }
-    let _ = writeln!(s);
-    for f in files {
-        let _ = writeln!(s, "wrote {}", f.display());
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    if !names.is_empty() {
+        let _ = writeln!(s, "\n{}", crate::report::text::reports_line(&names));
     }
     s
 }

@@ -304,7 +304,7 @@ pub fn render(s: &Summary, files: &[String]) -> String {
 
 /// The files written, on one line: their directory, the human reports
 /// first, then the data files, with the charts counted rather than listed.
-fn reports_line(files: &[String]) -> String {
+pub fn reports_line(files: &[String]) -> String {
     let paths: Vec<&std::path::Path> = files.iter().map(std::path::Path::new).collect();
     let name = |p: &std::path::Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let dir = paths[0].parent().map(|d| d.display().to_string()).unwrap_or_default();
