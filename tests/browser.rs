@@ -10,7 +10,7 @@
 //! message at all is a finding. A second test loads a page that logs an
 //! error and throws, to show the check sees both.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,11 @@
 //! End-to-end tests of the `lbsim` binary: outputs, exit codes, located
 //! errors, overrides and byte-identical reruns.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
-use common::{json, lbsim, stderr, write};
+use crate::common::{json, lbsim, stderr, write};
 
 const SMALL: &str = "name: small
 seed: 3

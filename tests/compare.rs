@@ -2,9 +2,9 @@
 //! numbers, intervals checked against queueing theory, the three report
 //! formats, verdicts, exit statuses and mistakes in the arguments.
 
-mod common;
+use crate::common;
 
-use common::{json, lbsim, stderr, write};
+use crate::common::{json, lbsim, stderr, write};
 
 fn row<'a>(c: &'a serde_json::Value, metric: &str) -> &'a serde_json::Value {
     c["rows"].as_array().unwrap().iter().find(|r| r["metric"] == metric).unwrap_or_else(|| panic!("no row {metric}"))

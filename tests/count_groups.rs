@@ -2,9 +2,9 @@
 //! command line, `--set servers.<group>.count` resizes them, and mistakes are
 //! located.
 
-mod common;
+use crate::common;
 
-use common::{json, lbsim, stderr, write};
+use crate::common::{json, lbsim, stderr, write};
 
 const GROUP: &str = "name: groups
 seed: 5

@@ -3,11 +3,11 @@
 //! queueing theory has them, and against each other (a merged sweep is the
 //! unsharded sweep, byte for byte).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{json, lbsim, stderr, write};
+use crate::common::{json, lbsim, stderr, write};
 use lbsim::theory;
 
 const MU: f64 = 100.0; // exponential service, mean 10 ms

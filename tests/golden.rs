@@ -6,18 +6,18 @@
 //!
 //! After an intended change, regenerate the pins and say why in the commit:
 //!
-//!     LBSIM_BLESS=1 cargo test --test golden
+//!     LBSIM_BLESS=1 cargo test --test integration golden::
 //!
 //! The bench scenarios (10M requests each) run with `--set
 //! requests=200000`; a sweep, a capacity search and a comparison are pinned
 //! too, small.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{lbsim, stderr};
+use crate::common::{lbsim, stderr};
 use lbsim::rng::stable_hash;
 
 const GOLDEN: &str = "tests/golden/outputs.tsv";
@@ -130,7 +130,7 @@ fn read_golden(path: &Path) -> BTreeMap<(String, String), (usize, u64)> {
 fn write_golden(path: &Path, pins: &BTreeMap<(String, String), (usize, u64)>) {
     let mut text = String::from(
         "# The outputs of every shipped scenario (tests/golden.rs): command\tfile\tbytes\tstable_hash.\n\
-         # Regenerate after an intended change: LBSIM_BLESS=1 cargo test --test golden\n",
+         # Regenerate after an intended change: LBSIM_BLESS=1 cargo test --test integration golden::\n",
     );
     for ((case, file), (len, hash)) in pins {
         text.push_str(&format!("{case}\t{file}\t{len}\t{hash:016x}\n"));
@@ -177,7 +177,7 @@ fn every_shipped_scenario_gives_the_pinned_outputs() {
         return;
     }
     let golden = read_golden(&golden_path);
-    assert!(!golden.is_empty(), "no pins in {GOLDEN}: run LBSIM_BLESS=1 cargo test --test golden");
+    assert!(!golden.is_empty(), "no pins in {GOLDEN}: run LBSIM_BLESS=1 cargo test --test integration golden::");
     let mut changed = Vec::new();
     for (key, pin) in &now {
         match golden.get(key) {
@@ -189,7 +189,7 @@ fn every_shipped_scenario_gives_the_pinned_outputs() {
     changed.extend(golden.keys().filter(|k| !now.contains_key(*k)).map(|k| format!("gone:    {} {}", k.0, k.1)));
     assert!(
         changed.is_empty(),
-        "{} output files differ from {GOLDEN}:\n{}\nIf the change is intended, run LBSIM_BLESS=1 cargo test --test golden and say why in the commit.",
+        "{} output files differ from {GOLDEN}:\n{}\nIf the change is intended, run LBSIM_BLESS=1 cargo test --test integration golden:: and say why in the commit.",
         changed.len(),
         changed.join("\n")
     );

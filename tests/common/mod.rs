@@ -1,6 +1,5 @@
 //! Helpers shared by the tests that run the `lbsim` binary: run it, make a
 //! scratch directory, write a scenario, read a JSON report.
-#![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,24 @@
+//! The integration tests, built as one test binary (`autotests = false` in
+//! Cargo.toml). Each suite was its own binary, and linking thirteen copies of
+//! the library and its dependencies was most of a first `cargo test`; as
+//! modules of one crate they compile and link once.
+//!
+//! Run one suite with `cargo test --test integration <suite>::`, for example
+//! `cargo test --test integration golden::`.
+//!
+//! A new suite is a file beside this one plus a `mod` line here.
+
+mod common;
+
+mod browser;
+mod cli;
+mod compare;
+mod count_groups;
+mod experiment;
+mod golden;
+mod incident_features;
+mod network;
+mod scenarios;
+mod sim;
+mod slurm;
+mod verify;
