@@ -552,7 +552,7 @@ fn servers_table(o: &mut String, servers: &[ServerSummary], rows: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::EventKind;
+    use crate::metrics::EventTag;
     use crate::report::story::fixtures;
 
     /// A chart document with a prolog, a fixed size, and text from the
@@ -632,13 +632,14 @@ mod tests {
     fn the_timeline_shows_the_blocked_change_and_folds_the_crash_loop() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
         let html = render(&summary, &Story::build(&summary, &result), &[]);
-        let blocked = result.recorder.events.first(EventKind::ChangeBlocked).unwrap();
+        let blocked = result.recorder.events.first(EventTag::ChangeBlocked).unwrap();
+        let blocked = crate::report::words::EventWords::of(&result).detail(blocked);
         let row = format!(
             "<tr class=\"k-blocked\"><td class=\"nowrap\">+0:08:00</td><td class=\"nowrap\">13:38:00</td><td><span class=\"tag blocked\">BLOCKED</span>change blocked</td><td>balancer lb</td><td>{} (pin &lt;everything&gt; on web-01)</td></tr>",
-            escape(&blocked.detail)
+            escape(&blocked)
         );
         assert!(html.contains(&row), "{row}");
-        let crashes = result.recorder.events.count(EventKind::ServerCrashed);
+        let crashes = result.recorder.events.count(EventTag::ServerCrashed);
         assert!(html.contains(&format!("crashed {crashes} times</td><td>server web-01</td><td>between ")));
         assert_eq!(html.matches("<td>crashed</td>").count(), 0, "every crash is in the folded row");
         assert!(html.contains("<span class=\"tag\">root cause</span>change applied"));

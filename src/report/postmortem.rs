@@ -437,7 +437,7 @@ fn reasons(f: &FailedCounts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::EventKind;
+    use crate::metrics::EventTag;
     use crate::report::story::fixtures;
 
     #[test]
@@ -490,7 +490,7 @@ mod tests {
         );
         assert!(text.contains(&detect), "{detect}");
         // The crash loop is one line.
-        let crashes = r.recorder.events.count(EventKind::ServerCrashed);
+        let crashes = r.recorder.events.count(EventTag::ServerCrashed);
         assert!(text.contains(&format!("Crashed {crashes} times (server web-01): between ")));
         assert!(text.contains(&format!("web-01 {}", story::times_word(crashes))));
         // User text cannot start markup.
@@ -503,11 +503,11 @@ mod tests {
         let (s, r) = fixtures::run(fixtures::INCIDENT);
         let text = render(&s, &Story::build(&s, &r));
         let log = &r.recorder.events;
-        let unhealthy = log.count(EventKind::BackendUnhealthy);
+        let unhealthy = log.count(EventTag::BackendUnhealthy);
         assert!(unhealthy > 0, "the fixture's health checks must act");
-        let first = r.world.clock.unwrap().format_short(log.first(EventKind::BackendUnhealthy).unwrap().time_ns);
+        let first = r.world.clock.unwrap().format_short(log.first(EventTag::BackendUnhealthy).unwrap().time_ns);
         let web01 =
-            log.events.iter().filter(|e| e.kind == EventKind::BackendUnhealthy && e.entity == "server web-01").count();
+            log.of(EventTag::BackendUnhealthy).filter(|e| e.subject() == crate::metrics::Subject::Server(0)).count();
         let health = format!(
             "- **Health checks** (balancer lb probes every 5 s, out after 3 failures, back after 2 passes): lb marked unhealthy: web-01 {}",
             story::times_word(web01)

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::balancer::AlgorithmKind;
 use crate::metrics::{Failure, LatencySummary, UserCounts, WindowStats};
 use crate::model::{World, timeline};
-use crate::sim::{EndReason, RunResult};
+use crate::sim::{EndReason, FiredAlert, RunResult};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -450,17 +450,33 @@ fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSumm
         .collect()
 }
 
-fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
+/// The moments an incident is told by, in simulated nanoseconds.
+pub(crate) struct Moments<'r> {
+    /// When the first change was applied.
+    pub first_change: Option<u64>,
+    /// The first change, else the impact's start.
+    pub onset: Option<u64>,
+    /// The first alert to fire at or after the onset.
+    pub detection: Option<&'r FiredAlert>,
+    pub fix_ns: Option<u64>,
+}
+
+pub(crate) fn moments(r: &RunResult) -> Moments<'_> {
     let w = &r.world;
-    let window = r.watch.impact.window();
     let first = timeline::first_change(&w.timeline, &r.blocked_changes);
     let first_change = first.map(|i| w.timeline[i].at);
-    let onset = first_change.or(window.map(|w| w.first_start_ns));
+    let onset = first_change.or(r.watch.impact.window().map(|w| w.first_start_ns));
     let detection = onset.and_then(|t0| r.watch.fired.iter().filter(|f| f.fired_ns >= t0).min_by_key(|f| f.fired_ns));
     // Without an entry marked `fix`: the first change undone, by a revert
     // entry or its own duration.
-    let fix =
+    let fix_ns =
         w.timeline.iter().filter(|t| t.fix).map(|t| t.at).min().or_else(|| timeline::undone_at(&w.timeline, first?));
+    Moments { first_change, onset, detection, fix_ns }
+}
+
+fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
+    let window = r.watch.impact.window();
+    let Moments { first_change, onset, detection, fix_ns: fix } = moments(r);
     Impact {
         window: window.map(|iw| Span {
             from_s: iw.first_start_ns as f64 / 1e9,
@@ -495,13 +511,9 @@ impl Summary {
         let measured_ns = measured_s * 1e9;
         let failed = FailedCounts::from(&m.failed);
 
-        let crashes = |name: &str| {
-            let entity = format!("server {name}");
-            rec.events
-                .events
-                .iter()
-                .filter(|e| e.kind == crate::metrics::EventKind::ServerCrashed && e.entity == entity)
-                .count()
+        let crashes = |server: usize| {
+            let me = crate::metrics::Subject::Server(server as u32);
+            rec.events.of(crate::metrics::EventTag::ServerCrashed).filter(|e| e.subject() == me).count()
         };
         let server_requests_total: u64 = rec.servers.iter().map(|s| s.requests).sum();
         let servers = w
@@ -509,7 +521,8 @@ impl Summary {
             .iter()
             .zip(&rec.servers)
             .zip(&r.time_weighted.server_busy_ns)
-            .map(|((def, tot), busy)| ServerSummary {
+            .enumerate()
+            .map(|(i, ((def, tot), busy))| ServerSummary {
                 name: def.name.clone(),
                 requests: tot.requests,
                 share: ratio(tot.requests as f64, server_requests_total as f64),
@@ -519,7 +532,7 @@ impl Summary {
                 utilisation: ratio(*busy, f64::from(def.workers) * measured_ns),
                 max_queue: tot.max_queue,
                 workers: def.workers,
-                crashes: crashes(&def.name),
+                crashes: crashes(i),
             })
             .collect();
         let balancers = w

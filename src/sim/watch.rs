@@ -3,7 +3,7 @@
 //! and end of each breach, and keeping what the summary reports (the impact
 //! window, the peak error rate, every alert with its times).
 
-use crate::metrics::{EventKind, EventLog, GlobalMetric, Names, Snapshot};
+use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Names, Snapshot, Subject};
 use crate::model::World;
 use crate::monitor::{AlertEngine, AlertEvent, ImpactTracker};
 
@@ -16,6 +16,25 @@ pub struct FiredAlert {
     pub since_ns: u64,
     pub resolved_ns: Option<u64>,
     pub value: f64,
+}
+
+/// An alert engine's event as the log keeps it.
+fn alert_change(ev: &AlertEvent) -> AlertChange {
+    use crate::monitor::EntityKind as K;
+    let on = ev.entity.map(|(kind, i)| match kind {
+        K::Server => Subject::Server(i as u32),
+        K::Balancer => Subject::Balancer(i as u32),
+        K::Client => Subject::ClientGroup(i as u32),
+        K::Subnet => Subject::Subnet(i as u32),
+    });
+    AlertChange {
+        rule: ev.rule,
+        on,
+        value: ev.value,
+        threshold: ev.threshold,
+        since_ns: ev.since_ns,
+        fired_ns: ev.fired_ns,
+    }
 }
 
 /// The watcher of one run.
@@ -69,11 +88,10 @@ impl Watch {
         self.engine.observe(snap, &mut self.pending);
         for i in 0..self.pending.len() {
             let ev = self.pending[i];
-            let text = self.engine.describe(&ev, &self.names);
-            let rule = self.engine.rules()[ev.rule].name.clone();
+            let change = alert_change(&ev);
             let entity = self.entity_name(ev.entity);
             if ev.firing {
-                log.push(ev.time_ns, EventKind::AlertFiring, format!("alert {rule}"), text);
+                log.push(ev.time_ns, EventKind::AlertFiring(change));
                 self.fired.push(FiredAlert {
                     rule: ev.rule,
                     entity,
@@ -83,7 +101,7 @@ impl Watch {
                     value: ev.value,
                 });
             } else {
-                log.push(ev.time_ns, EventKind::AlertResolved, format!("alert {rule}"), text);
+                log.push(ev.time_ns, EventKind::AlertResolved(change));
                 if let Some(f) = self
                     .fired
                     .iter_mut()
@@ -98,18 +116,15 @@ impl Watch {
         self.impact.observe(snap, &world.slos);
         let bad = self.impact.window().map(|w| w.bad_intervals).unwrap_or(0) > before;
         if bad != self.in_breach {
-            let broken: Vec<&str> = world
-                .slos
-                .iter()
-                .filter(|s| s.objective.evaluate_interval(snap) == Some(false))
-                .map(|s| s.name.as_str())
-                .collect();
-            let (kind, detail) = if bad {
-                (EventKind::SloBreachStart, format!("outside: {}", broken.join(", ")))
+            let kind = if bad {
+                let broken = (0..world.slos.len())
+                    .filter(|&i| world.slos[i].objective.evaluate_interval(snap) == Some(false))
+                    .collect();
+                EventKind::SloBreachStart { broken }
             } else {
-                (EventKind::SloBreachEnd, "every interval-judged objective met again".to_string())
+                EventKind::SloBreachEnd
             };
-            log.push(snap.start, kind, "slo".to_string(), detail);
+            log.push(snap.start, kind);
             self.in_breach = bad;
         }
     }
