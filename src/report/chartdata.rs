@@ -100,6 +100,7 @@ impl ChartData {
             if b.users.active == 0 { f64::NAN } else { 100.0 * n as f64 / b.users.active as f64 }
         };
         let end_s = r.end.as_secs_f64();
+        let words = super::words::EventWords::of(r);
         ChartData {
             scenario: w.name.clone(),
             clock: w.clock,
@@ -128,8 +129,8 @@ impl ChartData {
                 .map(|a| AlertMark {
                     at_s: a.fired_ns as f64 / 1e9,
                     resolved_s: a.resolved_ns.map(|t| t as f64 / 1e9),
-                    label: match &a.entity {
-                        Some(e) => format!("{} ({e})", r.watch.engine.rules()[a.rule].name),
+                    label: match a.entity {
+                        Some(e) => format!("{} ({})", r.watch.engine.rules()[a.rule].name, words.subject(e)),
                         None => r.watch.engine.rules()[a.rule].name.clone(),
                     },
                 })

@@ -429,6 +429,7 @@ fn monitor_stats(win: &WindowStats, end: u64) -> crate::monitor::WindowStats {
 
 fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSummary> {
     let rules = r.watch.engine.rules();
+    let words = super::words::EventWords::of(r);
     r.watch
         .fired
         .iter()
@@ -436,7 +437,7 @@ fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSumm
             let rule = &rules[f.rule];
             AlertSummary {
                 name: rule.name.clone(),
-                entity: f.entity.clone(),
+                entity: f.entity.map(|e| words.subject(e)),
                 metric: rule.metric_name().to_string(),
                 condition: format!("{} {}", rule.condition.symbol(), rule.threshold_text),
                 pending_since_s: f.since_ns as f64 / 1e9,

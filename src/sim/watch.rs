@@ -11,7 +11,8 @@ use crate::monitor::{AlertEngine, AlertEvent, ImpactTracker};
 #[derive(Clone, Debug)]
 pub struct FiredAlert {
     pub rule: usize,
-    pub entity: Option<String>,
+    /// The server, balancer, client group or subnet; `None` for global rules.
+    pub entity: Option<Subject>,
     pub fired_ns: u64,
     pub since_ns: u64,
     pub resolved_ns: Option<u64>,
@@ -41,7 +42,6 @@ fn alert_change(ev: &AlertEvent) -> AlertChange {
 pub struct Watch {
     pub engine: AlertEngine,
     pub impact: ImpactTracker,
-    names: Names,
     pending: Vec<AlertEvent>,
     pub fired: Vec<FiredAlert>,
     in_breach: bool,
@@ -55,26 +55,12 @@ impl Watch {
         Watch {
             engine: AlertEngine::with_names(world.alerts.clone(), &names),
             impact: ImpactTracker::new(world.slos.len()),
-            names,
             pending: Vec::new(),
             fired: Vec::new(),
             in_breach: false,
             peak_error_rate: 0.0,
             peak_error_rate_at: 0,
         }
-    }
-
-    fn entity_name(&self, e: Option<(crate::monitor::EntityKind, usize)>) -> Option<String> {
-        use crate::monitor::EntityKind as K;
-        e.map(|(kind, i)| {
-            let (label, list) = match kind {
-                K::Server => ("server", &self.names.servers),
-                K::Balancer => ("balancer", &self.names.balancers),
-                K::Client => ("client", &self.names.clients),
-                K::Subnet => ("subnet", &self.names.subnets),
-            };
-            format!("{label} {}", list[i])
-        })
     }
 
     /// Judges one closed interval.
@@ -89,7 +75,7 @@ impl Watch {
         for i in 0..self.pending.len() {
             let ev = self.pending[i];
             let change = alert_change(&ev);
-            let entity = self.entity_name(ev.entity);
+            let entity = change.on;
             if ev.firing {
                 log.push(ev.time_ns, EventKind::AlertFiring(change));
                 self.fired.push(FiredAlert {
