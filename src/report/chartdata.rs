@@ -153,10 +153,11 @@ fn ratio_or_nan(part: f64, whole: f64) -> f64 {
 fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     let timeline = &r.world.timeline;
     let secs = |ns: u64| ns as f64 / 1e9;
-    let first_change = first_change(timeline, &r.blocked_changes);
+    let blocked = r.blocked_changes();
+    let first_change = first_change(timeline, &blocked);
     let mut marks = Vec::new();
     for (i, t) in timeline.iter().enumerate() {
-        if r.blocked_changes.contains(&i) || secs(t.at) > end_s {
+        if blocked.contains(&i) || secs(t.at) > end_s {
             continue;
         }
         let label = t.name.clone().unwrap_or_else(|| format!("{} {}", t.target, t.what));

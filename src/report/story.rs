@@ -798,7 +798,7 @@ mod tests {
         let pin = r#"  - {name: pin-web-02, at: "13:38", balancer: lb, backends: [web-02], note: "second pin"}"#;
         let text = fixtures::INCIDENT.replace("timeline:\n", &format!("timeline:\n{pin}\n"));
         let (summary, result) = fixtures::run(&text);
-        assert_eq!(result.blocked_changes, [0, 1]);
+        assert_eq!(result.blocked_changes(), [0, 1]);
         let story = Story::build(&summary, &result);
         let blocked: Vec<&Row> = story.rows.iter().filter(|r| r.kind == RowKind::Blocked).collect();
         assert_eq!(blocked.len(), 2);

@@ -464,7 +464,7 @@ pub(crate) struct Moments<'r> {
 
 pub(crate) fn moments(r: &RunResult) -> Moments<'_> {
     let w = &r.world;
-    let first = timeline::first_change(&w.timeline, &r.blocked_changes);
+    let first = timeline::first_change(&w.timeline, &r.blocked_changes());
     let first_change = first.map(|i| w.timeline[i].at);
     let onset = first_change.or(r.watch.impact.window().map(|w| w.first_start_ns));
     let detection = onset.and_then(|t0| r.watch.fired.iter().filter(|f| f.fired_ns >= t0).min_by_key(|f| f.fired_ns));
@@ -559,6 +559,7 @@ impl Summary {
             .collect();
         let clock = |ns: u64| w.clock.as_ref().map(|c| c.format(ns));
         let clock: &dyn Fn(u64) -> Option<String> = &clock;
+        let blocked = r.blocked_changes();
         let timeline = w
             .timeline
             .iter()
@@ -571,7 +572,7 @@ impl Summary {
                 change: t.what.clone(),
                 note: t.note.clone(),
                 fix: t.fix,
-                applied: !r.blocked_changes.contains(&i),
+                applied: !blocked.contains(&i),
             })
             .collect();
         let incident = w.incident_window.map(|_| WindowSummary::from(&rec.windows[1], w));

@@ -166,11 +166,6 @@ pub struct RunResult {
     /// Calls generated, warm-up included.
     pub generated: u64,
     pub peak_requests_in_memory: usize,
-    /// Timeline changes blocked by validation (by entry index), in the
-    /// order they were blocked: the order of the `ChangeBlocked` events.
-    pub blocked_changes: Vec<usize>,
-    /// Why validation blocked each of `blocked_changes`, in the same order.
-    pub blocked_reasons: Vec<String>,
     /// Alerts and SLO breaches seen during the run.
     pub watch: Watch,
     /// Per SLO, the recorder window holding its figures (None: empty window).
@@ -178,10 +173,15 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// Timeline changes blocked by validation (by entry index), in the
+    /// order they were blocked: read from the `ChangeBlocked` events.
+    pub fn blocked_changes(&self) -> Vec<usize> {
+        self.recorder.events.blocked().map(|(i, _)| i).collect()
+    }
+
     /// Why validation blocked timeline entry `index`; None if it did not.
     pub fn blocked_reason(&self, index: usize) -> Option<&str> {
-        let at = self.blocked_changes.iter().position(|&i| i == index)?;
-        self.blocked_reasons.get(at).map(String::as_str)
+        self.recorder.events.blocked().find(|&(i, _)| i == index).map(|(_, reason)| reason)
     }
 }
 
@@ -210,8 +210,6 @@ pub struct Simulation {
     processed: u64,
     /// Timeline entries applied (by index), for reverts.
     applied: Vec<bool>,
-    /// Timeline entries blocked by validation (by index), with the reason.
-    blocked: Vec<(usize, String)>,
     watch: Watch,
     slo_windows: Vec<Option<usize>>,
     scratch: Vec<(Handle, SimTime)>,
@@ -298,7 +296,6 @@ impl Simulation {
             gauges,
             processed: 0,
             applied,
-            blocked: Vec::new(),
             watch,
             slo_windows,
             scratch: Vec::new(),
@@ -426,7 +423,6 @@ impl Simulation {
         self.watch.engine.finish(end_time.0);
         self.recorder.events.sort();
         progress(1.0);
-        let (blocked_changes, blocked_reasons) = self.blocked.into_iter().unzip();
         RunResult {
             recorder: self.recorder,
             end: end_time,
@@ -438,8 +434,6 @@ impl Simulation {
             events: self.processed,
             generated: self.generated,
             peak_requests_in_memory: self.calls.capacity() + self.attempts.capacity(),
-            blocked_changes,
-            blocked_reasons,
             watch: self.watch,
             slo_windows: self.slo_windows,
             world: self.world,

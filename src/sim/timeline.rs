@@ -34,7 +34,6 @@ impl Simulation {
             return;
         }
         if let Some(reason) = self.blocked_by_validation(index) {
-            self.blocked.push((index, reason.clone()));
             self.log(EventKind::ChangeBlocked { change: index, reason });
             return;
         }
