@@ -322,7 +322,7 @@ slos:
   - objective: p99 < 5s
 ";
     let (r, s) = run(&text);
-    assert_eq!(s.verdict, "fail");
+    assert_eq!(s.verdict, lbsim::report::replications::Verdict::Fail);
     assert!(!s.slos[0].met && s.slos[1].met);
     let w = s.impact.window.as_ref().unwrap();
     assert_eq!((w.from_s, w.until_s), (200.0, 300.0));

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::charts::Chart;
+use super::replications::Verdict;
 use super::story::{self, ROWS_SHOWN, Role, Row, RowKind, Story, Times};
 use super::summary::{ServerSummary, UsersSummary};
 use super::text::{self, ms, server_order, thousands};
@@ -191,8 +192,8 @@ fn reproduce(s: &Summary) -> String {
 
 fn verdicts(o: &mut String, s: &Summary) {
     o.push_str("<section id=\"verdicts\">\n<h2>Verdict</h2>\n");
-    let class = if s.verdict == "pass" { "pass" } else { "fail" };
-    let _ = write!(o, "<p><span class=\"badge {class}\">{}</span> ", s.verdict.to_uppercase());
+    let class = if s.verdict == Verdict::Pass { "pass" } else { "fail" };
+    let _ = write!(o, "<p><span class=\"badge {class}\">{}</span> ", s.verdict.as_str().to_uppercase());
     if s.slos.is_empty() {
         o.push_str("No SLO is declared, so there is nothing to fail.</p>\n</section>\n");
         return;
@@ -228,7 +229,7 @@ fn replications(o: &mut String, r: &super::replications::Replications) {
         r.first_seed.saturating_add(r.replications as u64 - 1)
     );
     if !r.slos.is_empty() {
-        let class = if r.verdict == super::replications::Verdict::Pass { "pass" } else { "fail" };
+        let class = if r.verdict == Verdict::Pass { "pass" } else { "fail" };
         let _ = writeln!(o, "<p><span class=\"badge {class}\">{}</span></p>", r.verdict.as_str().to_uppercase());
         o.push_str("<table>\n<thead><tr><th>SLO</th><th>Objective</th><th class=\"num\">Observed</th><th class=\"num\">Met</th><th>Verdict</th></tr></thead>\n<tbody>\n");
         for s in &r.slos {

@@ -388,7 +388,7 @@ impl Postmortem<'_> {
             return;
         }
         let met = s.slos.iter().filter(|v| v.met).count();
-        let _ = writeln!(o, "Overall: **{}** ({met} of {} met).\n", s.verdict.to_uppercase(), s.slos.len());
+        let _ = writeln!(o, "Overall: **{}** ({met} of {} met).\n", s.verdict.as_str().to_uppercase(), s.slos.len());
         o.push_str("| SLO | Objective | Window | Observed | Met |\n|---|---|---|---|---|\n");
         for v in &s.slos {
             let mark = if v.met { "✓" } else { "✗" };
@@ -540,7 +540,7 @@ mod tests {
             )
         );
         assert!(text.contains("| availability | `availability >= 99.9%` | run |"));
-        assert!(text.contains(&format!("Overall: **{}**", s.verdict.to_uppercase())));
+        assert!(text.contains(&format!("Overall: **{}**", s.verdict.as_str().to_uppercase())));
         assert_eq!(text, render(&s, &Story::build(&s, &r)), "same run, same bytes");
     }
 

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::replications::Verdict;
 use crate::balancer::AlgorithmKind;
 use crate::metrics::{Failure, LatencySummary, UserCounts, WindowStats};
 use crate::model::{World, timeline};
@@ -36,7 +37,7 @@ pub struct Summary {
     /// Every SLO with its verdict.
     pub slos: Vec<SloVerdict>,
     /// `pass` when every SLO is met (or none is declared), else `fail`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub littles_law: LittlesLaw,
     pub run: RunInfo,
     /// With `run --replications N` (N >= 2): every headline metric and SLO
@@ -627,7 +628,7 @@ impl Summary {
             timeline,
             impact: impact(r, clock),
             alerts: alerts(r, clock),
-            verdict: if slos.iter().all(|s| s.met) { "pass" } else { "fail" },
+            verdict: if slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail },
             slos,
             littles_law: littles,
             run: RunInfo {
