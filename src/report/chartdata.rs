@@ -8,7 +8,6 @@ use crate::clock::WallClock;
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
 use crate::model::timeline::{Change, first_change, undone_at};
-use crate::scenario::Action;
 use crate::sim::RunResult;
 
 /// One timeline change as the charts show it: shaded from `from_s` to
@@ -154,7 +153,7 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     let timeline = &r.world.timeline;
     let secs = |ns: u64| ns as f64 / 1e9;
     let blocked = r.blocked_changes();
-    let first_change = first_change(timeline, &blocked);
+    let first_change = first_change(timeline, |i| !blocked.contains(&i));
     let mut marks = Vec::new();
     for (i, t) in timeline.iter().enumerate() {
         if blocked.contains(&i) || secs(t.at) > end_s {
@@ -163,8 +162,7 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
         let label = t.name.clone().unwrap_or_else(|| format!("{} {}", t.target, t.what));
         let (instant, until) = match &t.change {
             Change::Note => continue,
-            Change::Revert { .. } => (true, None),
-            Change::Server { action: Some(Action::Restart), .. } => (true, None),
+            c if c.is_instant() => (true, None),
             _ => {
                 let until = undone_at(timeline, i);
                 let permanent = until.is_none() && first_change != Some(i);

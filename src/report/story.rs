@@ -11,7 +11,7 @@ use super::summary::{self as summary_mod, UsersSummary};
 use super::words::EventWords;
 use crate::clock::WallClock;
 use crate::metrics::{EventKind, EventTag, LoggedEvent, Subject};
-use crate::model::Change;
+use crate::model::timeline;
 use crate::sim::RunResult;
 use crate::time::{NANOS_PER_SEC, secs_to_nanos};
 
@@ -224,8 +224,8 @@ pub struct Story<'a> {
 
 impl<'a> Story<'a> {
     pub fn build(summary: &Summary, result: &'a RunResult) -> Story<'a> {
-        let first_applied = first_change(summary, result, true);
-        let first_blocked = first_change(summary, result, false);
+        let first_applied = first_injected(summary, result, true);
+        let first_blocked = first_injected(summary, result, false);
         let root = root_cause(summary, first_applied.as_ref(), first_blocked.as_ref());
         let times = Times { clock: result.world.clock.as_ref() };
         let rows = timeline(summary, result, root.as_ref(), &times, &EventWords::of(result));
@@ -234,12 +234,9 @@ impl<'a> Story<'a> {
 }
 
 /// The first change that was applied (`applied`) or blocked by validation.
-fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
+fn first_injected(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
     let tl = &result.world.timeline;
-    let index = (0..tl.len())
-        .filter(|&i| !matches!(tl[i].change, Change::Note | Change::Revert { .. }))
-        .filter(|&i| summary.timeline[i].applied == applied)
-        .min_by_key(|&i| (tl[i].at, i))?;
+    let index = timeline::first_change(tl, |i| summary.timeline[i].applied == applied)?;
     let item = &summary.timeline[index];
     Some(Injected {
         index,

@@ -465,7 +465,8 @@ pub(crate) struct Moments<'r> {
 
 pub(crate) fn moments(r: &RunResult) -> Moments<'_> {
     let w = &r.world;
-    let first = timeline::first_change(&w.timeline, &r.blocked_changes());
+    let blocked = r.blocked_changes();
+    let first = timeline::first_change(&w.timeline, |i| !blocked.contains(&i));
     let first_change = first.map(|i| w.timeline[i].at);
     let onset = first_change.or(r.watch.impact.window().map(|w| w.first_start_ns));
     let detection = onset.and_then(|t0| r.watch.fired.iter().filter(|f| f.fired_ns >= t0).min_by_key(|f| f.fired_ns));
