@@ -163,9 +163,9 @@ fn header(o: &mut String, s: &Summary) {
 
 fn simulated_period(s: &Summary) -> String {
     let sim = &s.simulated;
-    let mut text = story::duration(sim.duration_s);
+    let mut text = crate::time::spoken(sim.duration_s);
     if sim.warmup_s > 0.0 {
-        let _ = write!(text, " ({} warm-up excluded from the figures)", story::duration(sim.warmup_s));
+        let _ = write!(text, " ({} warm-up excluded from the figures)", crate::time::spoken(sim.warmup_s));
     }
     if matches!(sim.end_reason, crate::sim::EndReason::Drained) {
         text.push_str("; ended when every request was answered");
@@ -314,20 +314,20 @@ fn impact_figures(o: &mut String, s: &Summary, times: &Times) {
     match &im.window {
         Some(w) => {
             let span = format!("{} to {}", times.at_s(w.from_s), times.at_s(w.until_s));
-            figure(o, &story::duration(w.duration_s), "impact (outside the SLOs)", &span);
+            figure(o, &crate::time::spoken(w.duration_s), "impact (outside the SLOs)", &span);
         }
         None if s.slos.is_empty() => figure(o, "—", "impact", "no SLO to judge it by"),
         None => figure(o, "none", "impact", "every interval within the SLOs"),
     }
     match (im.time_to_detect_s, &im.detected_by) {
-        (Some(t), Some(by)) => figure(o, &story::duration(t), "time to detect", &format!("by alert {by}")),
+        (Some(t), Some(by)) => figure(o, &crate::time::spoken(t), "time to detect", &format!("by alert {by}")),
         _ if im.first_change_s.is_some() || im.window.is_some() => {
             figure(o, "—", "time to detect", "no alert fired after the change")
         }
         _ => figure(o, "—", "time to detect", "nothing to detect"),
     }
     match im.time_to_recover_s {
-        Some(t) => figure(o, &story::duration(t), "time to recover", "from the fix to the end of the impact"),
+        Some(t) => figure(o, &crate::time::spoken(t), "time to recover", "from the fix to the end of the impact"),
         None => figure(o, "—", "time to recover", "no fix, or no impact"),
     }
 }
@@ -348,7 +348,7 @@ fn users(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "</p>\n<p>Slowed: never failed, but a response took longer than {}.</p>",
-        story::duration(s.users.slow_threshold_ms / 1e3)
+        crate::time::spoken(s.users.slow_threshold_ms / 1e3)
     );
     o.push_str("<table>\n<thead><tr><th>Users</th><th class=\"num\">Active</th><th>Share</th><th class=\"num\">Could not use</th><th class=\"num\">Failed at times</th><th class=\"num\">Slowed</th><th class=\"num\">Normal</th></tr></thead>\n<tbody>\n");
     users_row(o, "Over the run", &s.users);
@@ -609,7 +609,7 @@ mod tests {
         let im = &summary.impact;
         let detect = format!(
             "<span class=\"value\">{}</span><span class=\"label\">time to detect</span><span class=\"sub\">by alert {}</span>",
-            story::duration(im.time_to_detect_s.unwrap()),
+            crate::time::spoken(im.time_to_detect_s.unwrap()),
             im.detected_by.as_ref().unwrap()
         );
         assert!(html.contains(&detect), "{detect}");

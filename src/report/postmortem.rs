@@ -96,14 +96,14 @@ impl Postmortem<'_> {
         let s = self.s;
         o.push_str("## Summary\n\n");
         let warmup = if s.simulated.warmup_s > 0.0 {
-            format!(" after {} of warm-up", story::duration(s.simulated.warmup_s))
+            format!(" after {} of warm-up", crate::time::spoken(s.simulated.warmup_s))
         } else {
             String::new()
         };
         let _ = writeln!(
             o,
             "- **No change injected:** the scenario's timeline changes nothing, so this is the service's steady state over {}{warmup}, not an incident.",
-            story::duration(s.simulated.measured_s)
+            crate::time::spoken(s.simulated.measured_s)
         );
         let _ = writeln!(o, "- **Impact:** {}", self.duration());
         let _ = writeln!(o, "- **Users:** {}", users_sentence(&s.users, "over the run"));
@@ -148,7 +148,7 @@ impl Postmortem<'_> {
             Some(w) => format!(
                 "{}, {} outside the service's objectives.{window}",
                 self.span(w.from_s, w.until_s),
-                story::duration(w.duration_s)
+                crate::time::spoken(w.duration_s)
             ),
             None if s.slos.is_empty() => {
                 format!("not judged: the scenario declares no SLO, so there is no impact window.{window}")
@@ -350,7 +350,7 @@ impl Postmortem<'_> {
             Role::RootCause => format!("**Root cause.** {label}{entity}"),
             Role::Detection => {
                 let after =
-                    self.s.impact.time_to_detect_s.map(|t| format!(", {} after the change", story::duration(t)));
+                    self.s.impact.time_to_detect_s.map(|t| format!(", {} after the change", crate::time::spoken(t)));
                 format!("**Detection{}.** {label}{entity}", after.unwrap_or_default())
             }
             Role::Fix => format!("**Fix.** {label}{entity}"),
@@ -422,7 +422,7 @@ fn users_sentence(u: &UsersSummary, scope: &str) -> String {
         "{} of the {} users active {scope} were affected: {unable} could not use the service and {failed} failed at times; {slowed} were slowed (a response over {}) and {normal} were served normally.{pending}",
         story::pct100(u.affected_pct),
         thousands(u.active),
-        story::duration(u.slow_threshold_ms / 1e3)
+        crate::time::spoken(u.slow_threshold_ms / 1e3)
     )
 }
 
@@ -460,7 +460,7 @@ mod tests {
             "2024-06-01 {} to {} UTC, {} outside",
             &w.from_clock.as_ref().unwrap()[11..16],
             &w.until_clock.as_ref().unwrap()[11..16],
-            story::duration(w.duration_s)
+            crate::time::spoken(w.duration_s)
         );
         assert!(text.contains(&format!("- **Duration:** {span}")), "{span}\n{text}");
         // Users and requests in the incident window.
@@ -486,7 +486,7 @@ mod tests {
         // Detection, by the alert and when.
         let detect = format!(
             "**Detection, {} after the change.** Alert fired (alert errors)",
-            story::duration(s.impact.time_to_detect_s.unwrap())
+            crate::time::spoken(s.impact.time_to_detect_s.unwrap())
         );
         assert!(text.contains(&detect), "{detect}");
         // The crash loop is one line.

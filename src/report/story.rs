@@ -13,7 +13,7 @@ use crate::clock::WallClock;
 use crate::metrics::{EventKind, EventTag, LoggedEvent, Subject};
 use crate::model::timeline;
 use crate::sim::RunResult;
-use crate::time::{NANOS_PER_SEC, secs_to_nanos};
+use crate::time::{NANOS_PER_SEC, secs_to_nanos, spoken};
 
 /// More events than this of one family on one entity are folded into a row.
 const FOLD_ABOVE: usize = 3;
@@ -48,43 +48,9 @@ pub fn times_word(n: usize) -> String {
     }
 }
 
-/// Seconds as a person says them: `2 h 2 min`, `1 min 10 s`, `45 s`, `2.5 s`, `250 ms`.
-/// The one way the reports write a span of time (windows, delays, settings);
-/// measured latencies keep [`super::text::ms`], the same style with the
-/// precision percentiles need (`2.76 s`).
-pub fn duration(secs: f64) -> String {
-    let whole = secs.round();
-    if whole >= 3600.0 {
-        let minutes = (secs / 60.0).round() as u64;
-        let (h, m) = (minutes / 60, minutes % 60);
-        return if m == 0 { format!("{h} h") } else { format!("{h} h {m} min") };
-    }
-    if whole >= 60.0 {
-        let (m, s) = (whole as u64 / 60, whole as u64 % 60);
-        return if s == 0 { format!("{m} min") } else { format!("{m} min {s} s") };
-    }
-    if secs >= 10.0 {
-        format!("{whole:.0} s")
-    } else if secs >= 1.0 {
-        format!("{} s", trim_zero(format!("{secs:.1}")))
-    } else if secs > 0.0 {
-        format!("{} ms", trim_zero(format!("{:.1}", secs * 1e3)))
-    } else {
-        "0 s".to_string()
-    }
-}
-
-fn trim_zero(s: String) -> String {
-    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-}
-
 /// `10 s after the fix`, or `as the fix took effect` when recovery was immediate.
 pub fn after_fix(recover_s: f64) -> String {
-    if recover_s > 0.0 {
-        format!("{} after the fix", duration(recover_s))
-    } else {
-        "as the fix took effect".to_string()
-    }
+    if recover_s > 0.0 { format!("{} after the fix", spoken(recover_s)) } else { "as the fix took effect".to_string() }
 }
 
 /// Times of a run as people read them: the wall-clock time of day where the
@@ -518,7 +484,7 @@ fn impact_rows(summary: &Summary) -> Vec<Row> {
         row(
             w.until_s,
             "recovered",
-            format!("every interval-judged SLO met again{after_fix}; impact {}", duration(w.duration_s)),
+            format!("every interval-judged SLO met again{after_fix}; impact {}", spoken(w.duration_s)),
             Role::Recovered,
         ),
     ]
@@ -599,16 +565,16 @@ mod tests {
 
     #[test]
     fn durations_and_shares_read_like_a_person_wrote_them() {
-        assert_eq!(duration(9000.0), "2 h 30 min");
-        assert_eq!(duration(7330.0), "2 h 2 min");
-        assert_eq!(duration(7200.0), "2 h");
-        assert_eq!(duration(70.0), "1 min 10 s");
-        assert_eq!(duration(60.0), "1 min");
-        assert_eq!(duration(59.7), "1 min");
-        assert_eq!(duration(45.0), "45 s");
-        assert_eq!(duration(2.5), "2.5 s");
-        assert_eq!(duration(0.25), "250 ms");
-        assert_eq!(duration(0.0), "0 s");
+        assert_eq!(spoken(9000.0), "2 h 30 min");
+        assert_eq!(spoken(7330.0), "2 h 2 min");
+        assert_eq!(spoken(7200.0), "2 h");
+        assert_eq!(spoken(70.0), "1 min 10 s");
+        assert_eq!(spoken(60.0), "1 min");
+        assert_eq!(spoken(59.7), "1 min");
+        assert_eq!(spoken(45.0), "45 s");
+        assert_eq!(spoken(2.5), "2.5 s");
+        assert_eq!(spoken(0.25), "250 ms");
+        assert_eq!(spoken(0.0), "0 s");
         assert_eq!(pct(0.758), "75.8%");
         assert_eq!(pct100(57.72), "57.7%");
         assert_eq!([pct(0.0), pct(0.0002), pct(0.9997), pct(1.0)], ["0.0%", "<0.1%", ">99.9%", "100.0%"]);

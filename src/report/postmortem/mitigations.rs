@@ -97,7 +97,7 @@ impl Cx<'_> {
             setup.push(format!(
                 "balancer {} probes every {}, out after {} failures, back after {} passes",
                 md_text(&b.name),
-                story::duration(h.interval as f64 / 1e9),
+                crate::time::spoken(h.interval as f64 / 1e9),
                 h.unhealthy_threshold,
                 h.healthy_threshold
             ));
@@ -142,7 +142,7 @@ impl Cx<'_> {
                     "balancer {} ejects after {} consecutive failures, for {} at first",
                     md_text(&b.name),
                     o.consecutive_failures,
-                    story::duration(o.base_ejection as f64 / 1e9)
+                    crate::time::spoken(o.base_ejection as f64 / 1e9)
                 )
             })
             .collect::<Vec<_>>();
@@ -279,7 +279,7 @@ impl Cx<'_> {
                 rules.push("every destination still reachable".to_string());
             }
             if v.max_added_latency != u64::MAX {
-                rules.push(format!("at most {} added latency", story::duration(v.max_added_latency as f64 / 1e9)));
+                rules.push(format!("at most {} added latency", crate::time::spoken(v.max_added_latency as f64 / 1e9)));
             }
             setup.push(format!("network changes: {}", rules.join(", ")));
         }
@@ -321,7 +321,7 @@ impl Cx<'_> {
             .iter()
             .map(|r| {
                 let hold = if r.for_ns > 0 {
-                    format!(" for {}", story::duration(r.for_ns as f64 / 1e9))
+                    format!(" for {}", crate::time::spoken(r.for_ns as f64 / 1e9))
                 } else {
                     String::new()
                 };
@@ -345,7 +345,7 @@ impl Cx<'_> {
         );
         let detected = im.detected_by.as_deref() == Some(name);
         if let (true, Some(ttd)) = (detected, im.time_to_detect_s) {
-            let _ = write!(text, ", {} after the change: the detection", story::duration(ttd));
+            let _ = write!(text, ", {} after the change: the detection", crate::time::spoken(ttd));
         }
         text
     }
