@@ -257,7 +257,7 @@ fn finish_run(
     // Over replications, an SLO must be shown to hold, not merely met once.
     let failed = match &summary.replications {
         Some(r) => r.verdict != Verdict::Pass,
-        None => summary.verdict == "fail",
+        None => summary.verdict == Verdict::Fail,
     };
     let exit_code = if failed && !opts.no_fail { 1 } else { 0 };
     Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code })

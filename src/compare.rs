@@ -90,16 +90,41 @@ pub struct Row {
     /// replications, % (null when that is 0).
     pub relative_pct: Option<f64>,
     pub significant: bool,
-    /// `better`, `worse`, `negligible` (significant, but smaller than the
-    /// minimum effect), `no significant change`, or `not comparable` (fewer
-    /// than two replications define it, or the sides define it in different
-    /// replications).
-    pub verdict: &'static str,
+    pub verdict: Effect,
     /// Replications where both runs define the metric.
     pub pairs: usize,
     /// In how many replications each side defined it (e.g. an alert fired).
     pub baseline_defined: usize,
     pub changed_defined: usize,
+}
+
+/// What a change did to one metric.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    #[serde(rename = "better")]
+    Better,
+    #[serde(rename = "worse")]
+    Worse,
+    /// Significant, but smaller than the minimum effect.
+    #[serde(rename = "negligible")]
+    Negligible,
+    #[serde(rename = "no significant change")]
+    NoSignificantChange,
+    /// Fewer than two replications define it, or the sides define it in different replications.
+    #[serde(rename = "not comparable")]
+    NotComparable,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Better => "better",
+            Effect::Worse => "worse",
+            Effect::Negligible => "negligible",
+            Effect::NoSignificantChange => "no significant change",
+            Effect::NotComparable => "not comparable",
+        }
+    }
 }
 
 /// The whole comparison.
@@ -245,7 +270,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         }
         s
     };
-    let worse = comparison.rows.iter().any(|r| r.verdict == "worse");
+    let worse = comparison.rows.iter().any(|r| r.verdict == Effect::Worse);
     let exit_code = i32::from(worse && opts.fail_on_worse);
     Ok(CompareOutcome { comparison, files, stdout, exit_code })
 }
@@ -282,11 +307,11 @@ fn compare_metric(m: &Metric, base: &[Outcome], changed: &[Outcome], confidence:
     // where both have it would hide that disagreement.
     let comparable = pa.len() >= 2 && pa.len() == ea.n && pa.len() == eb.n;
     let verdict = match (significant, large, improves) {
-        _ if !comparable => "not comparable",
-        (false, _, _) => "no significant change",
-        (true, false, _) => "negligible",
-        (true, true, true) => "better",
-        (true, true, false) => "worse",
+        _ if !comparable => Effect::NotComparable,
+        (false, _, _) => Effect::NoSignificantChange,
+        (true, false, _) => Effect::Negligible,
+        (true, true, true) => Effect::Better,
+        (true, true, false) => Effect::Worse,
     };
     let finite = |e: &Estimate| if e.half_width.is_finite() { e.half_width } else { f64::NAN };
     Row {
@@ -342,7 +367,7 @@ fn cells(r: &Row, n: usize) -> [String; COLUMNS] {
         diff,
         ci,
         rel,
-        r.verdict.to_string(),
+        r.verdict.as_str().to_string(),
     ]
 }
 
@@ -411,7 +436,7 @@ pub fn markdown(c: &Comparison) -> String {
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|");
     for r in &c.rows {
         let mut cl = cells(r, c.replications).map(|x| md_text(&x));
-        if matches!(r.verdict, "better" | "worse") {
+        if matches!(r.verdict, Effect::Better | Effect::Worse) {
             cl[COLUMNS - 1] = format!("**{}**", cl[COLUMNS - 1]);
         }
         let _ = writeln!(s, "{}", row(&cl));
@@ -457,7 +482,7 @@ fn csv(c: &Comparison) -> Result<Vec<u8>, Error> {
             f(r.difference_high),
             r.relative_pct.map(f).unwrap_or_default(),
             r.significant.to_string(),
-            r.verdict.to_string(),
+            r.verdict.as_str().to_string(),
             r.pairs.to_string(),
             r.baseline_defined.to_string(),
             r.changed_defined.to_string(),
@@ -502,21 +527,21 @@ mod tests {
     fn verdicts_need_significance_and_a_large_enough_effect() {
         // Paired differences -10, -11, -9: significant, 20% of the baseline.
         let r = verdict(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 1.0);
-        assert_eq!((r.difference, r.significant, r.verdict), (-10.0, true, "better"));
+        assert_eq!((r.difference, r.significant, r.verdict), (-10.0, true, Effect::Better));
         assert!((r.relative_pct.unwrap() + 20.0).abs() < 1e-12);
         // The same change under a 50% noise floor is negligible.
-        assert_eq!(verdict(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 50.0).verdict, "negligible");
+        assert_eq!(verdict(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 50.0).verdict, Effect::Negligible);
         // Higher latency is worse.
-        assert_eq!(verdict(&[40.0, 40.0, 40.0], &[50.0, 51.0, 49.0], 1.0).verdict, "worse");
+        assert_eq!(verdict(&[40.0, 40.0, 40.0], &[50.0, 51.0, 49.0], 1.0).verdict, Effect::Worse);
         // Differences of both signs: the interval holds zero.
         let r = verdict(&[50.0, 50.0, 50.0], &[45.0, 55.0, 50.0], 1.0);
         assert!(!r.significant && r.difference_low < 0.0 && r.difference_high > 0.0);
-        assert_eq!(r.verdict, "no significant change");
+        assert_eq!(r.verdict, Effect::NoSignificantChange);
         // A constant difference has a zero-width interval away from zero.
         let r = verdict(&[50.0, 50.0], &[49.0, 49.0], 1.0);
-        assert_eq!((r.difference_low, r.difference_high, r.verdict), (-1.0, -1.0, "better"));
+        assert_eq!((r.difference_low, r.difference_high, r.verdict), (-1.0, -1.0, Effect::Better));
         // One pair is not enough for an interval.
-        assert_eq!(verdict(&[50.0], &[40.0], 1.0).verdict, "not comparable");
+        assert_eq!(verdict(&[50.0], &[40.0], 1.0).verdict, Effect::NotComparable);
     }
 
     #[test]
@@ -546,12 +571,12 @@ mod tests {
         let base = side(&[Some(600.0), Some(660.0), Some(600.0)]);
         let r = compare_metric(metric, &base, &side(&[Some(60.0), None, Some(60.0)]), 0.95, 1.0);
         assert_eq!((r.pairs, r.baseline_defined, r.changed_defined), (2, 3, 2));
-        assert_eq!(r.verdict, "not comparable");
+        assert_eq!(r.verdict, Effect::NotComparable);
         // Defined in the same runs on both sides: compared, and the relative
         // change is taken over those runs (the pair at 660 is left out).
         let base = side(&[Some(600.0), None, Some(600.0)]);
         let r = compare_metric(metric, &base, &side(&[Some(60.0), None, Some(60.0)]), 0.95, 1.0);
-        assert_eq!((r.pairs, r.verdict), (2, "better"));
+        assert_eq!((r.pairs, r.verdict), (2, Effect::Better));
         assert!((r.relative_pct.unwrap() + 90.0).abs() < 1e-9, "{:?}", r.relative_pct);
     }
 
@@ -575,7 +600,7 @@ mod tests {
         assert!(md.contains("a\\|b") && md.contains("`a.yaml`"), "{md}");
         assert!(md.contains("**better**"), "{md}");
         assert!(md.contains("Changed side with --change x=1."), "{md}");
-        row.verdict = "negligible";
+        row.verdict = Effect::Negligible;
         assert!(!markdown(&c(vec![row])).contains("**"));
     }
 }

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
+pub mod text;
+pub use text::{format_duration, in_one_unit, spoken};
+
 /// An instant of simulated time, in nanoseconds since the start of the run.
 #[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct SimTime(pub u64);
@@ -104,42 +107,6 @@ impl fmt::Display for SimTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_duration(self.0))
     }
-}
-
-/// Formats nanoseconds in the units a person would write in a scenario file.
-pub fn format_duration(ns: u64) -> String {
-    const MS: u64 = 1_000_000;
-    const S: u64 = NANOS_PER_SEC;
-    if ns == 0 {
-        return "0s".to_string();
-    }
-    if ns >= 60 * S && ns.is_multiple_of(S) {
-        let total = ns / S;
-        let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
-        let mut out = String::new();
-        if h > 0 {
-            out.push_str(&format!("{h}h"));
-        }
-        if m > 0 {
-            out.push_str(&format!("{m}m"));
-        }
-        if s > 0 {
-            out.push_str(&format!("{s}s"));
-        }
-        return out;
-    }
-    let (value, unit) = if ns >= S {
-        (ns as f64 / S as f64, "s")
-    } else if ns >= MS {
-        (ns as f64 / MS as f64, "ms")
-    } else if ns >= 1_000 {
-        (ns as f64 / 1e3, "us")
-    } else {
-        (ns as f64, "ns")
-    };
-    let text = format!("{value:.3}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text}{unit}")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! health checks, outlier detection, retries and budgets, redundant
 //! balancers, overload crashes, users by category, alerts and SLOs.
 
-use lbsim::metrics::{EventKind, LoggedEvent};
+use lbsim::metrics::{EventTag, LoggedEvent, Subject};
 use lbsim::model::load_str;
 use lbsim::report::{RunContext, Summary};
 use lbsim::sim::{RunResult, run_quiet};
@@ -14,8 +14,8 @@ fn run(text: &str) -> (RunResult, Summary) {
     (result, summary)
 }
 
-fn events(r: &RunResult, kind: EventKind) -> Vec<&LoggedEvent> {
-    r.recorder.events.events.iter().filter(|e| e.kind == kind).collect()
+fn events(r: &RunResult, tag: EventTag) -> Vec<&LoggedEvent> {
+    r.recorder.events.of(tag).collect()
 }
 
 const S: u64 = 1_000_000_000;
@@ -40,9 +40,9 @@ fn a_health_check_removes_a_crashed_server_within_interval_times_threshold_plus_
             ),
         ) + "timeline:\n  - {at: 100s, server: app-2, action: crash, duration: 60s}\n";
         let (r, s) = run(&text);
-        let crash = events(&r, EventKind::ServerCrashed)[0].time_ns;
+        let crash = events(&r, EventTag::ServerCrashed)[0].time_ns;
         assert_eq!(crash, 100 * S);
-        let down = events(&r, EventKind::BackendUnhealthy);
+        let down = events(&r, EventTag::BackendUnhealthy);
         assert_eq!(down.len(), 1, "{:?}", r.recorder.events.events);
         let detect = down[0].time_ns - crash;
         // Jitter (Envoy's, added to each interval) stretches every interval
@@ -55,9 +55,9 @@ fn a_health_check_removes_a_crashed_server_within_interval_times_threshold_plus_
         );
         assert!(detect >= (threshold - 1) * interval * S, "too early: {detect}");
         // Back up at 160s + restart (30s); healthy again after 2 good probes.
-        let up = events(&r, EventKind::BackendHealthy);
+        let up = events(&r, EventTag::BackendHealthy);
         assert_eq!(up.len(), 1);
-        let back = events(&r, EventKind::ServerUp)[0].time_ns;
+        let back = events(&r, EventTag::ServerUp)[0].time_ns;
         assert_eq!(back, 190 * S);
         assert!(up[0].time_ns >= back && up[0].time_ns <= back + 3 * interval * S * 3 / 2, "{}", up[0].time_ns);
         // While out of rotation the crashed server received nothing.
@@ -90,8 +90,8 @@ fn changes_apply_and_revert_by_duration_and_by_name() {
     let total: f64 = (0..4).map(share).sum();
     let expected_app1 = (60.0 + 60.0 * 4.0 + 0.0 + 150.0) / 300.0 * 0.25;
     assert!((share(0) / total - expected_app1).abs() < 0.02, "{}", share(0) / total);
-    assert_eq!(events(&r, EventKind::ChangeApplied).len(), 2);
-    let reverted = events(&r, EventKind::ChangeReverted);
+    assert_eq!(events(&r, EventTag::ChangeApplied).len(), 2);
+    let reverted = events(&r, EventTag::ChangeReverted);
     assert_eq!(reverted.iter().map(|e| e.time_ns).collect::<Vec<_>>(), [120 * S, 210 * S]);
 }
 
@@ -100,7 +100,7 @@ fn validation_blocks_a_change_that_would_leave_one_backend() {
     let text = BASE.replace("backends: [\"app-*\"]}", "backends: [\"app-*\"], validation: {min_backends: 2}}")
         + "timeline:\n  - {name: pin, at: 60s, balancer: lb, backends: [app-1]}\n";
     let (r, s) = run(&text);
-    assert_eq!(events(&r, EventKind::ChangeBlocked).len(), 1);
+    assert_eq!(events(&r, EventTag::ChangeBlocked).len(), 1);
     assert!(!s.timeline[0].applied);
     assert!((s.servers[0].share - 0.25).abs() < 0.01);
 }
@@ -146,9 +146,10 @@ timeline:
   - {at: 2m, balancer: lb, backends: [web-1], duration: 10m}
 ";
     let (r, s) = run(text);
-    let crashes = events(&r, EventKind::ServerCrashed);
+    let crashes = events(&r, EventTag::ServerCrashed);
     assert!(crashes.len() >= 3, "{}", crashes.len());
-    assert!(crashes.iter().all(|e| e.entity == "server web-1"));
+    let web1 = r.world.servers.iter().position(|s| s.name == "web-1").unwrap() as u32;
+    assert!(crashes.iter().all(|e| e.subject() == Subject::Server(web1)));
     assert!(crashes[0].time_ns > 120 * S + 30 * S, "crashes only after 30s of overload");
     assert!(s.requests.failed.refused > 0 && s.requests.failed.reset > 0);
     assert!(s.incident.as_ref().unwrap().users.unable > 0);
@@ -221,7 +222,7 @@ fn outlier_detection_ejects_a_failing_server() {
         "lb: {algorithm: round_robin, backends: [\"app-*\"], outlier_detection: {consecutive_failures: 5, base_ejection_time: 30s, max_ejection_percent: 50%}}",
     ) + "timeline:\n  - {at: 60s, server: app-3, error_rate: 100%, duration: 120s}\n";
     let (r, s) = run(&text);
-    let ejected = events(&r, EventKind::BackendEjected);
+    let ejected = events(&r, EventTag::BackendEjected);
     assert!(!ejected.is_empty());
     assert!(ejected[0].time_ns < 61 * S, "5 failures at 50/s take ~0.1s: {}", ejected[0].time_ns);
     // Ejections repeat with growing times while the fault lasts; few requests fail.
@@ -237,7 +238,7 @@ fn when_every_backend_is_unhealthy_panic_sends_anyway_and_fail_closed_refuses() 
         ) + "timeline:\n  - {at: 60s, server: \"app-*\", action: crash, duration: 60s}\n"
     };
     let (r, s) = run(&text("panic"));
-    assert!(!events(&r, EventKind::PanicModeOn).is_empty());
+    assert!(!events(&r, EventTag::PanicModeOn).is_empty());
     assert!(s.requests.failed.refused > 0);
     assert_eq!(s.requests.failed.no_backend, 0);
     let (_, s) = run(&text("fail_closed"));
@@ -263,8 +264,8 @@ timeline:
     // Refused for the first 20 s of the outage only: ~2000.
     assert!((s.requests.failed.refused as i64 - 2000).abs() < 200, "{}", s.requests.failed.refused);
     assert!(s.balancers[1].requests > 7000);
-    assert_eq!(events(&r, EventKind::BalancerDown).len(), 1);
-    assert_eq!(events(&r, EventKind::BalancerUp).len(), 1);
+    assert_eq!(events(&r, EventTag::BalancerDown).len(), 1);
+    assert_eq!(events(&r, EventTag::BalancerUp).len(), 1);
 }
 
 #[test]
@@ -321,7 +322,7 @@ slos:
   - objective: p99 < 5s
 ";
     let (r, s) = run(&text);
-    assert_eq!(s.verdict, "fail");
+    assert_eq!(s.verdict, lbsim::report::replications::Verdict::Fail);
     assert!(!s.slos[0].met && s.slos[1].met);
     let w = s.impact.window.as_ref().unwrap();
     assert_eq!((w.from_s, w.until_s), (200.0, 300.0));
@@ -330,8 +331,8 @@ slos:
     assert_eq!(s.impact.time_to_detect_s, Some(15.0));
     assert_eq!(s.impact.detected_by.as_deref(), Some("errors"));
     assert_eq!(s.impact.time_to_recover_s, Some(0.0));
-    assert_eq!(events(&r, EventKind::AlertFiring).len(), 1);
-    assert_eq!(events(&r, EventKind::AlertResolved)[0].time_ns, 305 * S);
+    assert_eq!(events(&r, EventTag::AlertFiring).len(), 1);
+    assert_eq!(events(&r, EventTag::AlertResolved)[0].time_ns, 305 * S);
     assert!((s.impact.peak_error_rate - 0.5).abs() < 0.1);
 }
 
@@ -340,7 +341,7 @@ fn wall_clock_times_resolve_against_the_start() {
     let text = BASE.replace("name: t\n", "name: t\nstart: 2024-06-01T13:58:00-07:00\n")
         + "timeline:\n  - {at: \"14:00\", server: app-1, action: crash}\n";
     let (r, s) = run(&text);
-    assert_eq!(events(&r, EventKind::ServerCrashed)[0].time_ns, 120 * S);
+    assert_eq!(events(&r, EventTag::ServerCrashed)[0].time_ns, 120 * S);
     assert_eq!(s.timeline[0].at_clock.as_deref(), Some("2024-06-01T14:00:00-07:00"));
     assert_eq!(s.scenario.start.as_deref(), Some("2024-06-01T13:58:00-07:00"));
 }

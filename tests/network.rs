@@ -170,8 +170,7 @@ fn health_checks_see_through_the_network() {
         "backends: [\"web-*\"], health_check: {interval: 1s, unhealthy_threshold: 2}, routes:",
     ) + "timeline:\n  - {at: 60s, link: [sw, web-1], action: down, duration: 60s}\n";
     let (r, s) = run(&text);
-    let down: Vec<_> =
-        r.recorder.events.events.iter().filter(|e| e.kind == lbsim::metrics::EventKind::BackendUnhealthy).collect();
+    let down: Vec<_> = r.recorder.events.of(lbsim::metrics::EventTag::BackendUnhealthy).collect();
     assert_eq!(down.len(), 1);
     assert!(down[0].time_ns <= 60_000_000_000 + 3_000_000_000 + 1_000_000_000);
     // Only the few seconds before the checks noticed lost requests.
@@ -210,26 +209,16 @@ fn a_routing_check_blocks_changes_that_cut_or_slow_a_path() {
     // Cutting the US users off is blocked; the run is clean.
     let (r, s) = run(&(checked.clone()
         + "timeline:\n  - {at: 60s, router: edge, replace_route: {prefix: 10.2.0.0/16, action: blackhole}}\n"));
-    let blocked: Vec<_> =
-        r.recorder.events.events.iter().filter(|e| e.kind == lbsim::metrics::EventKind::ChangeBlocked).collect();
+    let blocked: Vec<(usize, &str)> = r.recorder.events.blocked().collect();
     assert_eq!(blocked.len(), 1);
-    assert!(
-        blocked[0].detail.contains("routing check: it would cut") && blocked[0].detail.contains("users.us"),
-        "{}",
-        blocked[0].detail
-    );
+    let reason = blocked[0].1;
+    assert!(reason.contains("routing check: it would cut") && reason.contains("users.us"), "{reason}");
     assert_eq!(s.error_rate, 0.0);
     // Slowing a link by more than 50 ms is blocked too; by 10 ms it is not.
     let (r, _) = run(&(checked.clone() + "timeline:\n  - {at: 60s, link: [edge, core], latency: {constant: 100ms}}\n"));
-    assert!(
-        r.recorder
-            .events
-            .events
-            .iter()
-            .any(|e| e.kind == lbsim::metrics::EventKind::ChangeBlocked && e.detail.contains("slow"))
-    );
+    assert!(r.recorder.events.blocked().any(|(_, reason)| reason.contains("slow")));
     let (r, s) = run(&(checked + "timeline:\n  - {at: 60s, link: [edge, core], latency: {constant: 12ms}}\n"));
-    assert!(r.recorder.events.events.iter().all(|e| e.kind != lbsim::metrics::EventKind::ChangeBlocked));
+    assert_eq!(r.recorder.events.blocked().count(), 0);
     assert!(s.latency_ms.max > 57.0);
 }
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use lbsim::model;
+use lbsim::report::replications::Verdict;
 use lbsim::report::{RunContext, Summary};
 use lbsim::sim::run_quiet;
 
@@ -107,7 +108,7 @@ fn the_incident_table_matches_fresh_runs() {
     for base in ["001-network-switch", "002-balancer-routes", "003-all-traffic-to-one-server"] {
         let b = get(base);
         assert!(b.incident.as_ref().unwrap().users.affected_pct > 85.0);
-        assert_eq!(b.verdict, "fail");
+        assert_eq!(b.verdict, Verdict::Fail);
         assert!(b.impact.time_to_detect_s.is_some());
     }
     // 000: the fault follows the prefixes behind the east router.
@@ -135,7 +136,7 @@ fn the_incident_table_matches_fresh_runs() {
     ] {
         let v = get(validated);
         assert!(v.timeline.iter().any(|t| !t.applied), "{validated}: the bad change was not blocked");
-        assert_eq!(v.verdict, "pass");
+        assert_eq!(v.verdict, Verdict::Pass);
     }
     // Health checks cannot help when the only backend is the failing one.
     let (hc, base) = (get("003-with-health-checks"), get("003-all-traffic-to-one-server"));

@@ -1,15 +1,139 @@
-//! The event log: every change applied and reverted, crash, restart,
-//! health flip, ejection, alert and SLO breach, in time order. Events are
-//! rare next to requests, so they are kept in memory and written at the end
-//! as `events.csv`.
+//! The event log (metrics stage): every change applied and reverted, crash,
+//! restart, health flip, ejection, alert and SLO breach, in time order.
+//! Events are rare next to requests, so they are kept in memory and written
+//! at the end as `events.csv`.
+//!
+//! An event is typed: a [`Subject`] (what it is about, by index into the
+//! model's flat vectors) and an [`EventKind`] carrying its figures. The log
+//! holds no words: `report::words` writes them, for every output alike.
 
-use serde::Serialize;
+/// What an event is about, by index into the model's vectors.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// Timeline entry `i` (`world.timeline[i]`): its target, or the note.
+    Change(usize),
+    Server(u32),
+    Balancer(u32),
+    ClientGroup(u32),
+    /// A client subnet, by global subnet index.
+    Subnet(u32),
+    /// Alert rule `i`.
+    Alert(usize),
+    /// The SLOs as a whole (their breach starting and ending).
+    Slos,
+}
 
-/// What happened.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Why a server went down.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CrashCause {
+    /// Its overload rule tripped (it restarts by itself).
+    Overwhelmed,
+    /// A timeline `crash`.
+    TimelineCrash,
+    /// A timeline `restart`.
+    TimelineRestart,
+    /// Reverting a timeline `crash`.
+    UndoCrash,
+}
+
+/// An alert firing or resolving, as the alert engine reported it.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct AlertChange {
+    /// Index of the rule.
+    pub rule: usize,
+    /// The entity (a server, balancer, client group or subnet); `None` for global rules.
+    pub on: Option<Subject>,
+    /// The metric's value in that interval.
+    pub value: f64,
+    pub threshold: f64,
+    /// When the condition started holding.
+    pub since_ns: u64,
+    /// When it fired.
+    pub fired_ns: u64,
+}
+
+/// What happened, with its figures.
+#[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
     /// A timeline note: something people did that changed nothing.
+    Note {
+        change: usize,
+    },
+    ChangeApplied {
+        change: usize,
+    },
+    /// Revert entry `change` found entry `entry` not in force (logged as applied).
+    NothingToRevert {
+        change: usize,
+        entry: usize,
+    },
+    /// Entry `change` undone: by its own duration (`by: None`) or by revert entry `by`.
+    ChangeReverted {
+        change: usize,
+        by: Option<usize>,
+    },
+    /// Validation refused entry `change`.
+    ChangeBlocked {
+        change: usize,
+        reason: String,
+    },
+    ServerCrashed {
+        server: u32,
+        cause: CrashCause,
+        lost: usize,
+    },
+    /// Restarting, up at `up_at_ns` (after an overload crash: by itself).
+    ServerRestarting {
+        server: u32,
+        cause: CrashCause,
+        up_at_ns: u64,
+    },
+    ServerUp {
+        server: u32,
+    },
+    BalancerDown {
+        balancer: u32,
+        cut: usize,
+    },
+    BalancerUp {
+        balancer: u32,
+    },
+    BackendUnhealthy {
+        server: u32,
+        balancer: u32,
+    },
+    BackendHealthy {
+        server: u32,
+        balancer: u32,
+    },
+    BackendEjected {
+        server: u32,
+        balancer: u32,
+        for_ns: u64,
+    },
+    BackendReturned {
+        server: u32,
+        balancer: u32,
+    },
+    PanicModeOn {
+        balancer: u32,
+    },
+    PanicModeOff {
+        balancer: u32,
+    },
+    AlertFiring(AlertChange),
+    AlertResolved(AlertChange),
+    /// The interval-judged SLOs (by index) outside their objectives.
+    SloBreachStart {
+        broken: Vec<usize>,
+    },
+    SloBreachEnd,
+}
+
+/// The kind of an event without its figures: for counting and filtering,
+/// and the `kind` column of `events.csv`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventTag {
     Note,
     ChangeApplied,
     ChangeReverted,
@@ -31,41 +155,114 @@ pub enum EventKind {
     SloBreachEnd,
 }
 
-impl EventKind {
+impl EventTag {
     pub fn name(self) -> &'static str {
         match self {
-            EventKind::Note => "note",
-            EventKind::ChangeApplied => "change_applied",
-            EventKind::ChangeReverted => "change_reverted",
-            EventKind::ChangeBlocked => "change_blocked",
-            EventKind::ServerCrashed => "server_crashed",
-            EventKind::ServerRestarting => "server_restarting",
-            EventKind::ServerUp => "server_up",
-            EventKind::BalancerDown => "balancer_down",
-            EventKind::BalancerUp => "balancer_up",
-            EventKind::BackendUnhealthy => "backend_unhealthy",
-            EventKind::BackendHealthy => "backend_healthy",
-            EventKind::BackendEjected => "backend_ejected",
-            EventKind::BackendReturned => "backend_returned",
-            EventKind::PanicModeOn => "panic_mode_on",
-            EventKind::PanicModeOff => "panic_mode_off",
-            EventKind::AlertFiring => "alert_firing",
-            EventKind::AlertResolved => "alert_resolved",
-            EventKind::SloBreachStart => "slo_breach_start",
-            EventKind::SloBreachEnd => "slo_breach_end",
+            EventTag::Note => "note",
+            EventTag::ChangeApplied => "change_applied",
+            EventTag::ChangeReverted => "change_reverted",
+            EventTag::ChangeBlocked => "change_blocked",
+            EventTag::ServerCrashed => "server_crashed",
+            EventTag::ServerRestarting => "server_restarting",
+            EventTag::ServerUp => "server_up",
+            EventTag::BalancerDown => "balancer_down",
+            EventTag::BalancerUp => "balancer_up",
+            EventTag::BackendUnhealthy => "backend_unhealthy",
+            EventTag::BackendHealthy => "backend_healthy",
+            EventTag::BackendEjected => "backend_ejected",
+            EventTag::BackendReturned => "backend_returned",
+            EventTag::PanicModeOn => "panic_mode_on",
+            EventTag::PanicModeOff => "panic_mode_off",
+            EventTag::AlertFiring => "alert_firing",
+            EventTag::AlertResolved => "alert_resolved",
+            EventTag::SloBreachStart => "slo_breach_start",
+            EventTag::SloBreachEnd => "slo_breach_end",
+        }
+    }
+}
+
+impl EventKind {
+    pub fn tag(&self) -> EventTag {
+        use EventKind as K;
+        use EventTag as T;
+        match self {
+            K::Note { .. } => T::Note,
+            K::ChangeApplied { .. } | K::NothingToRevert { .. } => T::ChangeApplied,
+            K::ChangeReverted { .. } => T::ChangeReverted,
+            K::ChangeBlocked { .. } => T::ChangeBlocked,
+            K::ServerCrashed { .. } => T::ServerCrashed,
+            K::ServerRestarting { .. } => T::ServerRestarting,
+            K::ServerUp { .. } => T::ServerUp,
+            K::BalancerDown { .. } => T::BalancerDown,
+            K::BalancerUp { .. } => T::BalancerUp,
+            K::BackendUnhealthy { .. } => T::BackendUnhealthy,
+            K::BackendHealthy { .. } => T::BackendHealthy,
+            K::BackendEjected { .. } => T::BackendEjected,
+            K::BackendReturned { .. } => T::BackendReturned,
+            K::PanicModeOn { .. } => T::PanicModeOn,
+            K::PanicModeOff { .. } => T::PanicModeOff,
+            K::AlertFiring(_) => T::AlertFiring,
+            K::AlertResolved(_) => T::AlertResolved,
+            K::SloBreachStart { .. } => T::SloBreachStart,
+            K::SloBreachEnd => T::SloBreachEnd,
+        }
+    }
+
+    /// What the event is about: the server for health flips and ejections
+    /// (the balancer is in the kind), the rule for alerts.
+    pub fn subject(&self) -> Subject {
+        use EventKind as K;
+        match *self {
+            K::Note { change }
+            | K::ChangeApplied { change }
+            | K::NothingToRevert { change, .. }
+            | K::ChangeReverted { change, .. }
+            | K::ChangeBlocked { change, .. } => Subject::Change(change),
+            K::ServerCrashed { server, .. }
+            | K::ServerRestarting { server, .. }
+            | K::ServerUp { server }
+            | K::BackendUnhealthy { server, .. }
+            | K::BackendHealthy { server, .. }
+            | K::BackendEjected { server, .. }
+            | K::BackendReturned { server, .. } => Subject::Server(server),
+            K::BalancerDown { balancer, .. }
+            | K::BalancerUp { balancer }
+            | K::PanicModeOn { balancer }
+            | K::PanicModeOff { balancer } => Subject::Balancer(balancer),
+            K::AlertFiring(a) | K::AlertResolved(a) => Subject::Alert(a.rule),
+            K::SloBreachStart { .. } | K::SloBreachEnd => Subject::Slos,
+        }
+    }
+
+    /// The balancer that flipped a server's health or ejected it, if this is such an event.
+    pub fn by_balancer(&self) -> Option<u32> {
+        use EventKind as K;
+        match *self {
+            K::BackendUnhealthy { balancer, .. }
+            | K::BackendHealthy { balancer, .. }
+            | K::BackendEjected { balancer, .. }
+            | K::BackendReturned { balancer, .. } => Some(balancer),
+            _ => None,
         }
     }
 }
 
 /// One logged event.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LoggedEvent {
     /// Simulated nanoseconds since the start.
     pub time_ns: u64,
     pub kind: EventKind,
-    /// "server web-01", "balancer edge", "alert error-spike", ...
-    pub entity: String,
-    pub detail: String,
+}
+
+impl LoggedEvent {
+    pub fn tag(&self) -> EventTag {
+        self.kind.tag()
+    }
+
+    pub fn subject(&self) -> Subject {
+        self.kind.subject()
+    }
 }
 
 /// Events in the order they happened (ties in the order logged).
@@ -75,8 +272,8 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    pub fn push(&mut self, time_ns: u64, kind: EventKind, entity: impl Into<String>, detail: impl Into<String>) {
-        self.events.push(LoggedEvent { time_ns, kind, entity: entity.into(), detail: detail.into() });
+    pub fn push(&mut self, time_ns: u64, kind: EventKind) {
+        self.events.push(LoggedEvent { time_ns, kind });
     }
 
     /// Sorts by time, keeping the logging order among equal times.
@@ -84,11 +281,23 @@ impl EventLog {
         self.events.sort_by_key(|e| e.time_ns);
     }
 
-    pub fn first(&self, kind: EventKind) -> Option<&LoggedEvent> {
-        self.events.iter().find(|e| e.kind == kind)
+    pub fn of(&self, tag: EventTag) -> impl Iterator<Item = &LoggedEvent> {
+        self.events.iter().filter(move |e| e.tag() == tag)
     }
 
-    pub fn count(&self, kind: EventKind) -> usize {
-        self.events.iter().filter(|e| e.kind == kind).count()
+    pub fn first(&self, tag: EventTag) -> Option<&LoggedEvent> {
+        self.of(tag).next()
+    }
+
+    pub fn count(&self, tag: EventTag) -> usize {
+        self.of(tag).count()
+    }
+
+    /// The timeline entries validation blocked, with why, in the order blocked.
+    pub fn blocked(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.events.iter().filter_map(|e| match &e.kind {
+            EventKind::ChangeBlocked { change, reason } => Some((*change, reason.as_str())),
+            _ => None,
+        })
     }
 }

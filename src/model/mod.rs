@@ -657,9 +657,9 @@ fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64
     for (i, t) in timeline.iter().enumerate() {
         let effect_end = match (&t.change, t.revert_at) {
             (Change::Note, _) => first,
-            (Change::Revert { .. }, _) => t.at,
+            // Neither can have a `duration` or `until`.
+            (c, _) if c.is_instant() => t.at,
             (_, Some(r)) => r,
-            (Change::Server { action: Some(crate::scenario::Action::Restart), .. }, _) => t.at,
             _ if reverted[i] => t.at,
             _ => end,
         };

@@ -66,6 +66,21 @@ pub enum NetOp {
     PortVlan { link: LinkId, vlan: u32 },
 }
 
+impl Change {
+    /// A change that happens at an instant and has no span to shade or
+    /// undo: a restart (the server goes down and comes back by itself) or
+    /// a revert.
+    pub fn is_instant(&self) -> bool {
+        matches!(self, Change::Server { action: Some(Action::Restart), .. } | Change::Revert { .. })
+    }
+
+    /// Whether a later `revert` entry (or a `duration`) can undo it: not an
+    /// instant change, nor a note, which changes nothing.
+    pub fn can_revert(&self) -> bool {
+        !self.is_instant() && !matches!(self, Change::Note)
+    }
+}
+
 /// A compiled timeline entry.
 #[derive(Clone, Debug)]
 pub struct TimelineChange {
@@ -82,15 +97,16 @@ pub struct TimelineChange {
     pub change: Change,
 }
 
-/// The incident's first change: of the entries that change something (not
-/// notes or reverts) and were not `blocked` by validation, the earliest by
-/// `at`, the first listed among equals. Entries need not be listed in time
-/// order, so this is not the first by position.
-pub fn first_change(timeline: &[TimelineChange], blocked: &[usize]) -> Option<usize> {
+/// The first change among those `counted` (by index): of the entries that
+/// change something (not notes or reverts), the earliest by `at`, the first
+/// listed among equals. Entries need not be listed in time order, so this
+/// is not the first by position. The incident's first change counts the
+/// entries validation did not block.
+pub fn first_change(timeline: &[TimelineChange], counted: impl Fn(usize) -> bool) -> Option<usize> {
     timeline
         .iter()
         .enumerate()
-        .filter(|(i, t)| !blocked.contains(i) && !matches!(t.change, Change::Note | Change::Revert { .. }))
+        .filter(|(i, t)| counted(*i) && !matches!(t.change, Change::Note | Change::Revert { .. }))
         .min_by_key(|(_, t)| t.at)
         .map(|(i, _)| i)
 }
@@ -434,10 +450,7 @@ pub(super) fn compile(
                 )
             })?;
             let prior = &out[entry];
-            if matches!(
-                prior.change,
-                Change::Server { action: Some(Action::Restart), .. } | Change::Revert { .. } | Change::Note
-            ) {
+            if !prior.change.can_revert() {
                 return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
             }
             if prior.at > at {
@@ -654,11 +667,11 @@ mod tests {
             entry(30, None, Change::Revert { entry: 2 }),
             client(10, None),
         ];
-        assert_eq!(first_change(&timeline, &[]), Some(5));
+        assert_eq!(first_change(&timeline, |_| true), Some(5));
         // Blocked, it changed nothing: the next earliest, the first listed at 20 (not the note).
-        assert_eq!(first_change(&timeline, &[5]), Some(2));
-        assert_eq!(first_change(&timeline, &[0, 2, 3, 5]), None);
-        assert_eq!(first_change(&timeline[1..2], &[]), None);
+        assert_eq!(first_change(&timeline, |i| i != 5), Some(2));
+        assert_eq!(first_change(&timeline, |i| ![0, 2, 3, 5].contains(&i)), None);
+        assert_eq!(first_change(&timeline[1..2], |_| true), None);
     }
 
     #[test]

@@ -8,7 +8,6 @@ use crate::clock::WallClock;
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
 use crate::model::timeline::{Change, first_change, undone_at};
-use crate::scenario::Action;
 use crate::sim::RunResult;
 
 /// One timeline change as the charts show it: shaded from `from_s` to
@@ -100,6 +99,7 @@ impl ChartData {
             if b.users.active == 0 { f64::NAN } else { 100.0 * n as f64 / b.users.active as f64 }
         };
         let end_s = r.end.as_secs_f64();
+        let words = super::words::EventWords::of(r);
         ChartData {
             scenario: w.name.clone(),
             clock: w.clock,
@@ -128,8 +128,8 @@ impl ChartData {
                 .map(|a| AlertMark {
                     at_s: a.fired_ns as f64 / 1e9,
                     resolved_s: a.resolved_ns.map(|t| t as f64 / 1e9),
-                    label: match &a.entity {
-                        Some(e) => format!("{} ({e})", r.watch.engine.rules()[a.rule].name),
+                    label: match a.entity {
+                        Some(e) => format!("{} ({})", r.watch.engine.rules()[a.rule].name, words.subject(e)),
                         None => r.watch.engine.rules()[a.rule].name.clone(),
                     },
                 })
@@ -152,17 +152,17 @@ fn ratio_or_nan(part: f64, whole: f64) -> f64 {
 fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
     let timeline = &r.world.timeline;
     let secs = |ns: u64| ns as f64 / 1e9;
-    let first_change = first_change(timeline, &r.blocked_changes);
+    let blocked = r.blocked_changes();
+    let first_change = first_change(timeline, |i| !blocked.contains(&i));
     let mut marks = Vec::new();
     for (i, t) in timeline.iter().enumerate() {
-        if r.blocked_changes.contains(&i) || secs(t.at) > end_s {
+        if blocked.contains(&i) || secs(t.at) > end_s {
             continue;
         }
         let label = t.name.clone().unwrap_or_else(|| format!("{} {}", t.target, t.what));
         let (instant, until) = match &t.change {
             Change::Note => continue,
-            Change::Revert { .. } => (true, None),
-            Change::Server { action: Some(Action::Restart), .. } => (true, None),
+            c if c.is_instant() => (true, None),
             _ => {
                 let until = undone_at(timeline, i);
                 let permanent = until.is_none() && first_change != Some(i);

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::charts::Chart;
+use super::replications::Verdict;
 use super::story::{self, ROWS_SHOWN, Role, Row, RowKind, Story, Times};
 use super::summary::{ServerSummary, UsersSummary};
 use super::text::{self, ms, server_order, thousands};
@@ -162,9 +163,9 @@ fn header(o: &mut String, s: &Summary) {
 
 fn simulated_period(s: &Summary) -> String {
     let sim = &s.simulated;
-    let mut text = story::duration(sim.duration_s);
+    let mut text = crate::time::spoken(sim.duration_s);
     if sim.warmup_s > 0.0 {
-        let _ = write!(text, " ({} warm-up excluded from the figures)", story::duration(sim.warmup_s));
+        let _ = write!(text, " ({} warm-up excluded from the figures)", crate::time::spoken(sim.warmup_s));
     }
     if matches!(sim.end_reason, crate::sim::EndReason::Drained) {
         text.push_str("; ended when every request was answered");
@@ -191,8 +192,8 @@ fn reproduce(s: &Summary) -> String {
 
 fn verdicts(o: &mut String, s: &Summary) {
     o.push_str("<section id=\"verdicts\">\n<h2>Verdict</h2>\n");
-    let class = if s.verdict == "pass" { "pass" } else { "fail" };
-    let _ = write!(o, "<p><span class=\"badge {class}\">{}</span> ", s.verdict.to_uppercase());
+    let class = if s.verdict == Verdict::Pass { "pass" } else { "fail" };
+    let _ = write!(o, "<p><span class=\"badge {class}\">{}</span> ", s.verdict.as_str().to_uppercase());
     if s.slos.is_empty() {
         o.push_str("No SLO is declared, so there is nothing to fail.</p>\n</section>\n");
         return;
@@ -228,7 +229,7 @@ fn replications(o: &mut String, r: &super::replications::Replications) {
         r.first_seed.saturating_add(r.replications as u64 - 1)
     );
     if !r.slos.is_empty() {
-        let class = if r.verdict == super::replications::Verdict::Pass { "pass" } else { "fail" };
+        let class = if r.verdict == Verdict::Pass { "pass" } else { "fail" };
         let _ = writeln!(o, "<p><span class=\"badge {class}\">{}</span></p>", r.verdict.as_str().to_uppercase());
         o.push_str("<table>\n<thead><tr><th>SLO</th><th>Objective</th><th class=\"num\">Observed</th><th class=\"num\">Met</th><th>Verdict</th></tr></thead>\n<tbody>\n");
         for s in &r.slos {
@@ -313,20 +314,20 @@ fn impact_figures(o: &mut String, s: &Summary, times: &Times) {
     match &im.window {
         Some(w) => {
             let span = format!("{} to {}", times.at_s(w.from_s), times.at_s(w.until_s));
-            figure(o, &story::duration(w.duration_s), "impact (outside the SLOs)", &span);
+            figure(o, &crate::time::spoken(w.duration_s), "impact (outside the SLOs)", &span);
         }
         None if s.slos.is_empty() => figure(o, "—", "impact", "no SLO to judge it by"),
         None => figure(o, "none", "impact", "every interval within the SLOs"),
     }
     match (im.time_to_detect_s, &im.detected_by) {
-        (Some(t), Some(by)) => figure(o, &story::duration(t), "time to detect", &format!("by alert {by}")),
+        (Some(t), Some(by)) => figure(o, &crate::time::spoken(t), "time to detect", &format!("by alert {by}")),
         _ if im.first_change_s.is_some() || im.window.is_some() => {
             figure(o, "—", "time to detect", "no alert fired after the change")
         }
         _ => figure(o, "—", "time to detect", "nothing to detect"),
     }
     match im.time_to_recover_s {
-        Some(t) => figure(o, &story::duration(t), "time to recover", "from the fix to the end of the impact"),
+        Some(t) => figure(o, &crate::time::spoken(t), "time to recover", "from the fix to the end of the impact"),
         None => figure(o, "—", "time to recover", "no fix, or no impact"),
     }
 }
@@ -347,7 +348,7 @@ fn users(o: &mut String, s: &Summary) {
     let _ = writeln!(
         o,
         "</p>\n<p>Slowed: never failed, but a response took longer than {}.</p>",
-        story::duration(s.users.slow_threshold_ms / 1e3)
+        crate::time::spoken(s.users.slow_threshold_ms / 1e3)
     );
     o.push_str("<table>\n<thead><tr><th>Users</th><th class=\"num\">Active</th><th>Share</th><th class=\"num\">Could not use</th><th class=\"num\">Failed at times</th><th class=\"num\">Slowed</th><th class=\"num\">Normal</th></tr></thead>\n<tbody>\n");
     users_row(o, "Over the run", &s.users);
@@ -552,7 +553,7 @@ fn servers_table(o: &mut String, servers: &[ServerSummary], rows: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::EventKind;
+    use crate::metrics::EventTag;
     use crate::report::story::fixtures;
 
     /// A chart document with a prolog, a fixed size, and text from the
@@ -608,7 +609,7 @@ mod tests {
         let im = &summary.impact;
         let detect = format!(
             "<span class=\"value\">{}</span><span class=\"label\">time to detect</span><span class=\"sub\">by alert {}</span>",
-            story::duration(im.time_to_detect_s.unwrap()),
+            crate::time::spoken(im.time_to_detect_s.unwrap()),
             im.detected_by.as_ref().unwrap()
         );
         assert!(html.contains(&detect), "{detect}");
@@ -632,13 +633,14 @@ mod tests {
     fn the_timeline_shows_the_blocked_change_and_folds_the_crash_loop() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
         let html = render(&summary, &Story::build(&summary, &result), &[]);
-        let blocked = result.recorder.events.first(EventKind::ChangeBlocked).unwrap();
+        let blocked = result.recorder.events.first(EventTag::ChangeBlocked).unwrap();
+        let blocked = crate::report::words::EventWords::of(&result).detail(blocked);
         let row = format!(
             "<tr class=\"k-blocked\"><td class=\"nowrap\">+0:08:00</td><td class=\"nowrap\">13:38:00</td><td><span class=\"tag blocked\">BLOCKED</span>change blocked</td><td>balancer lb</td><td>{} (pin &lt;everything&gt; on web-01)</td></tr>",
-            escape(&blocked.detail)
+            escape(&blocked)
         );
         assert!(html.contains(&row), "{row}");
-        let crashes = result.recorder.events.count(EventKind::ServerCrashed);
+        let crashes = result.recorder.events.count(EventTag::ServerCrashed);
         assert!(html.contains(&format!("crashed {crashes} times</td><td>server web-01</td><td>between ")));
         assert_eq!(html.matches("<td>crashed</td>").count(), 0, "every crash is in the folded row");
         assert!(html.contains("<span class=\"tag\">root cause</span>change applied"));

@@ -17,6 +17,7 @@ pub mod story;
 pub mod summary;
 pub mod sweep;
 pub mod text;
+pub mod words;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,7 @@ pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
 /// `events.csv`: every logged event in time order.
 pub fn events_csv(
     events: &crate::metrics::EventLog,
+    words: &words::EventWords,
     clock: Option<&crate::clock::WallClock>,
 ) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -72,9 +74,9 @@ pub fn events_csv(
         w.write_record([
             format_value(e.time_ns as f64 / 1e9),
             clock.map(|c| c.format(e.time_ns)).unwrap_or_default(),
-            e.kind.name().to_string(),
-            e.entity.clone(),
-            e.detail.clone(),
+            e.tag().name().to_string(),
+            words.subject(e.subject()),
+            words.detail(e),
         ])
         .map_err(internal)?;
     }
@@ -101,7 +103,10 @@ pub fn write_reports(
     let mut files = vec![
         out.write("summary.json", &summary_json(summary)?)?,
         out.write("servers.csv", &servers_csv(summary)?)?,
-        out.write("events.csv", &events_csv(&result.recorder.events, result.world.clock.as_ref())?)?,
+        out.write(
+            "events.csv",
+            &events_csv(&result.recorder.events, &words::EventWords::of(result), result.world.clock.as_ref())?,
+        )?,
     ];
     let charts = if with_charts { charts::render_all(&chartdata::ChartData::from_run(result)) } else { Vec::new() };
     files.extend(write_charts(out, &charts)?);

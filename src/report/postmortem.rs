@@ -96,14 +96,14 @@ impl Postmortem<'_> {
         let s = self.s;
         o.push_str("## Summary\n\n");
         let warmup = if s.simulated.warmup_s > 0.0 {
-            format!(" after {} of warm-up", story::duration(s.simulated.warmup_s))
+            format!(" after {} of warm-up", crate::time::spoken(s.simulated.warmup_s))
         } else {
             String::new()
         };
         let _ = writeln!(
             o,
             "- **No change injected:** the scenario's timeline changes nothing, so this is the service's steady state over {}{warmup}, not an incident.",
-            story::duration(s.simulated.measured_s)
+            crate::time::spoken(s.simulated.measured_s)
         );
         let _ = writeln!(o, "- **Impact:** {}", self.duration());
         let _ = writeln!(o, "- **Users:** {}", users_sentence(&s.users, "over the run"));
@@ -148,7 +148,7 @@ impl Postmortem<'_> {
             Some(w) => format!(
                 "{}, {} outside the service's objectives.{window}",
                 self.span(w.from_s, w.until_s),
-                story::duration(w.duration_s)
+                crate::time::spoken(w.duration_s)
             ),
             None if s.slos.is_empty() => {
                 format!("not judged: the scenario declares no SLO, so there is no impact window.{window}")
@@ -350,7 +350,7 @@ impl Postmortem<'_> {
             Role::RootCause => format!("**Root cause.** {label}{entity}"),
             Role::Detection => {
                 let after =
-                    self.s.impact.time_to_detect_s.map(|t| format!(", {} after the change", story::duration(t)));
+                    self.s.impact.time_to_detect_s.map(|t| format!(", {} after the change", crate::time::spoken(t)));
                 format!("**Detection{}.** {label}{entity}", after.unwrap_or_default())
             }
             Role::Fix => format!("**Fix.** {label}{entity}"),
@@ -388,7 +388,7 @@ impl Postmortem<'_> {
             return;
         }
         let met = s.slos.iter().filter(|v| v.met).count();
-        let _ = writeln!(o, "Overall: **{}** ({met} of {} met).\n", s.verdict.to_uppercase(), s.slos.len());
+        let _ = writeln!(o, "Overall: **{}** ({met} of {} met).\n", s.verdict.as_str().to_uppercase(), s.slos.len());
         o.push_str("| SLO | Objective | Window | Observed | Met |\n|---|---|---|---|---|\n");
         for v in &s.slos {
             let mark = if v.met { "✓" } else { "✗" };
@@ -422,7 +422,7 @@ fn users_sentence(u: &UsersSummary, scope: &str) -> String {
         "{} of the {} users active {scope} were affected: {unable} could not use the service and {failed} failed at times; {slowed} were slowed (a response over {}) and {normal} were served normally.{pending}",
         story::pct100(u.affected_pct),
         thousands(u.active),
-        story::duration(u.slow_threshold_ms / 1e3)
+        crate::time::spoken(u.slow_threshold_ms / 1e3)
     )
 }
 
@@ -437,7 +437,7 @@ fn reasons(f: &FailedCounts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::EventKind;
+    use crate::metrics::EventTag;
     use crate::report::story::fixtures;
 
     #[test]
@@ -460,7 +460,7 @@ mod tests {
             "2024-06-01 {} to {} UTC, {} outside",
             &w.from_clock.as_ref().unwrap()[11..16],
             &w.until_clock.as_ref().unwrap()[11..16],
-            story::duration(w.duration_s)
+            crate::time::spoken(w.duration_s)
         );
         assert!(text.contains(&format!("- **Duration:** {span}")), "{span}\n{text}");
         // Users and requests in the incident window.
@@ -486,11 +486,11 @@ mod tests {
         // Detection, by the alert and when.
         let detect = format!(
             "**Detection, {} after the change.** Alert fired (alert errors)",
-            story::duration(s.impact.time_to_detect_s.unwrap())
+            crate::time::spoken(s.impact.time_to_detect_s.unwrap())
         );
         assert!(text.contains(&detect), "{detect}");
         // The crash loop is one line.
-        let crashes = r.recorder.events.count(EventKind::ServerCrashed);
+        let crashes = r.recorder.events.count(EventTag::ServerCrashed);
         assert!(text.contains(&format!("Crashed {crashes} times (server web-01): between ")));
         assert!(text.contains(&format!("web-01 {}", story::times_word(crashes))));
         // User text cannot start markup.
@@ -503,11 +503,11 @@ mod tests {
         let (s, r) = fixtures::run(fixtures::INCIDENT);
         let text = render(&s, &Story::build(&s, &r));
         let log = &r.recorder.events;
-        let unhealthy = log.count(EventKind::BackendUnhealthy);
+        let unhealthy = log.count(EventTag::BackendUnhealthy);
         assert!(unhealthy > 0, "the fixture's health checks must act");
-        let first = r.world.clock.unwrap().format_short(log.first(EventKind::BackendUnhealthy).unwrap().time_ns);
+        let first = r.world.clock.unwrap().format_short(log.first(EventTag::BackendUnhealthy).unwrap().time_ns);
         let web01 =
-            log.events.iter().filter(|e| e.kind == EventKind::BackendUnhealthy && e.entity == "server web-01").count();
+            log.of(EventTag::BackendUnhealthy).filter(|e| e.subject() == crate::metrics::Subject::Server(0)).count();
         let health = format!(
             "- **Health checks** (balancer lb probes every 5 s, out after 3 failures, back after 2 passes): lb marked unhealthy: web-01 {}",
             story::times_word(web01)
@@ -540,7 +540,7 @@ mod tests {
             )
         );
         assert!(text.contains("| availability | `availability >= 99.9%` | run |"));
-        assert!(text.contains(&format!("Overall: **{}**", s.verdict.to_uppercase())));
+        assert!(text.contains(&format!("Overall: **{}**", s.verdict.as_str().to_uppercase())));
         assert_eq!(text, render(&s, &Story::build(&s, &r)), "same run, same bytes");
     }
 
@@ -626,7 +626,7 @@ timeline:
     fn a_blocked_change_is_told_with_the_reason_the_run_recorded() {
         let (s, r) = fixtures::run(ROUTE_AUDIT);
         let reason = "routing check: it would slow web-01 -> lb-01 beyond the allowed latency";
-        assert_eq!((r.blocked_changes.as_slice(), r.blocked_reason(0)), ([0].as_slice(), Some(reason)));
+        assert_eq!((r.blocked_changes(), r.blocked_reason(0)), (vec![0], Some(reason)));
         let md = render(&s, &Story::build(&s, &r));
         let line = format!("blocked `wrong-route` at 09:58:00 ({reason}): it never took effect.");
         assert!(md.contains(&line), "{line}\n{md}");

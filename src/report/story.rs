@@ -7,12 +7,13 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Summary;
-use super::summary::UsersSummary;
+use super::summary::{self as summary_mod, UsersSummary};
+use super::words::EventWords;
 use crate::clock::WallClock;
-use crate::metrics::{EventKind, LoggedEvent};
-use crate::model::Change;
+use crate::metrics::{EventKind, EventTag, LoggedEvent, Subject};
+use crate::model::timeline;
 use crate::sim::RunResult;
-use crate::time::{NANOS_PER_SEC, secs_to_nanos};
+use crate::time::{NANOS_PER_SEC, secs_to_nanos, spoken};
 
 /// More events than this of one family on one entity are folded into a row.
 const FOLD_ABOVE: usize = 3;
@@ -47,43 +48,9 @@ pub fn times_word(n: usize) -> String {
     }
 }
 
-/// Seconds as a person says them: `2 h 2 min`, `1 min 10 s`, `45 s`, `2.5 s`, `250 ms`.
-/// The one way the reports write a span of time (windows, delays, settings);
-/// measured latencies keep [`super::text::ms`], the same style with the
-/// precision percentiles need (`2.76 s`).
-pub fn duration(secs: f64) -> String {
-    let whole = secs.round();
-    if whole >= 3600.0 {
-        let minutes = (secs / 60.0).round() as u64;
-        let (h, m) = (minutes / 60, minutes % 60);
-        return if m == 0 { format!("{h} h") } else { format!("{h} h {m} min") };
-    }
-    if whole >= 60.0 {
-        let (m, s) = (whole as u64 / 60, whole as u64 % 60);
-        return if s == 0 { format!("{m} min") } else { format!("{m} min {s} s") };
-    }
-    if secs >= 10.0 {
-        format!("{whole:.0} s")
-    } else if secs >= 1.0 {
-        format!("{} s", trim_zero(format!("{secs:.1}")))
-    } else if secs > 0.0 {
-        format!("{} ms", trim_zero(format!("{:.1}", secs * 1e3)))
-    } else {
-        "0 s".to_string()
-    }
-}
-
-fn trim_zero(s: String) -> String {
-    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-}
-
 /// `10 s after the fix`, or `as the fix took effect` when recovery was immediate.
 pub fn after_fix(recover_s: f64) -> String {
-    if recover_s > 0.0 {
-        format!("{} after the fix", duration(recover_s))
-    } else {
-        "as the fix took effect".to_string()
-    }
+    if recover_s > 0.0 { format!("{} after the fix", spoken(recover_s)) } else { "as the fix took effect".to_string() }
 }
 
 /// Times of a run as people read them: the wall-clock time of day where the
@@ -193,6 +160,8 @@ pub struct Row {
 /// A change from the timeline (not a note, not a revert), as run.
 #[derive(Clone, Debug)]
 pub struct Injected {
+    /// Its index in the timeline.
+    pub index: usize,
     pub at_ns: u64,
     /// Its name, else what it changes.
     pub label: String,
@@ -221,24 +190,22 @@ pub struct Story<'a> {
 
 impl<'a> Story<'a> {
     pub fn build(summary: &Summary, result: &'a RunResult) -> Story<'a> {
-        let first_applied = first_change(summary, result, true);
-        let first_blocked = first_change(summary, result, false);
+        let first_applied = first_injected(summary, result, true);
+        let first_blocked = first_injected(summary, result, false);
         let root = root_cause(summary, first_applied.as_ref(), first_blocked.as_ref());
         let times = Times { clock: result.world.clock.as_ref() };
-        let rows = timeline(summary, result, root.as_ref(), &times);
+        let rows = timeline(summary, result, root.as_ref(), &times, &EventWords::of(result));
         Story { run: result, times, rows, root, first_applied, first_blocked }
     }
 }
 
 /// The first change that was applied (`applied`) or blocked by validation.
-fn first_change(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
+fn first_injected(summary: &Summary, result: &RunResult, applied: bool) -> Option<Injected> {
     let tl = &result.world.timeline;
-    let index = (0..tl.len())
-        .filter(|&i| !matches!(tl[i].change, Change::Note | Change::Revert { .. }))
-        .filter(|&i| summary.timeline[i].applied == applied)
-        .min_by_key(|&i| (tl[i].at, i))?;
+    let index = timeline::first_change(tl, |i| summary.timeline[i].applied == applied)?;
     let item = &summary.timeline[index];
     Some(Injected {
+        index,
         at_ns: tl[index].at,
         label: item.name.clone().unwrap_or_else(|| item.change.clone()),
         target: item.target.clone(),
@@ -260,58 +227,50 @@ fn root_cause(summary: &Summary, applied: Option<&Injected>, blocked: Option<&In
 }
 
 /// The run's timeline (see [`Story::rows`]).
-fn timeline(summary: &Summary, result: &RunResult, root: Option<&Injected>, times: &Times) -> Vec<Row> {
+fn timeline(
+    summary: &Summary,
+    result: &RunResult,
+    root: Option<&Injected>,
+    times: &Times,
+    words: &EventWords,
+) -> Vec<Row> {
     let events: Vec<&LoggedEvent> = result
         .recorder
         .events
         .events
         .iter()
-        .filter(|e| !matches!(e.kind, EventKind::SloBreachStart | EventKind::SloBreachEnd))
+        .filter(|e| !matches!(e.tag(), EventTag::SloBreachStart | EventTag::SloBreachEnd))
         .collect();
-    let roles = roles(summary, root, &events);
-    let mut rows = fold(&events, &roles, times);
-    note_blocked(&mut rows, result);
+    let roles = roles(result, root, &events);
+    let mut rows = fold(&events, &roles, times, words);
     rows.extend(impact_rows(summary));
     // Stable: at equal times the impact's edges follow the events that caused them.
     rows.sort_by_key(|r| r.time_ns);
     rows
 }
 
-/// A blocked change's event gives the reason, not the entry's note: add it,
-/// as the event of an applied change has it. The blocked rows stand in the
-/// order of the `ChangeBlocked` events, the order `blocked_changes` keeps.
-fn note_blocked(rows: &mut [Row], result: &RunResult) {
-    let blocked = rows.iter_mut().filter(|r| r.kind == RowKind::Blocked);
-    for (r, &index) in blocked.zip(&result.blocked_changes) {
-        let entry = &result.world.timeline[index];
-        debug_assert_eq!(r.entity, entry.target, "blocked rows and blocked_changes out of step");
-        if let Some(note) = &entry.note {
-            r.detail = format!("{} ({note})", r.detail);
-        }
-    }
-}
-
 /// The role of each event (by position in `events`).
-fn roles(summary: &Summary, root: Option<&Injected>, events: &[&LoggedEvent]) -> Vec<Role> {
+fn roles(result: &RunResult, root: Option<&Injected>, events: &[&LoggedEvent]) -> Vec<Role> {
     let mut roles = vec![Role::Plain; events.len()];
     let mut mark = |role: Role, found: Option<usize>| {
         if let Some(i) = found {
             roles[i] = role;
         }
     };
-    let find = |ns: u64, kinds: &[EventKind], entity: Option<&str>| {
-        events.iter().position(|e| e.time_ns == ns && kinds.contains(&e.kind) && entity.is_none_or(|n| e.entity == n))
-    };
+    let find = |ns: u64, is: &dyn Fn(&EventKind) -> bool| events.iter().position(|e| e.time_ns == ns && is(&e.kind));
     if let Some(root) = root {
-        mark(Role::RootCause, find(root.at_ns, &[EventKind::ChangeApplied], Some(&root.target)));
+        let applied = |k: &EventKind| matches!(k, EventKind::ChangeApplied { change } if *change == root.index);
+        mark(Role::RootCause, find(root.at_ns, &applied));
     }
-    let im = &summary.impact;
-    if let (Some(at), Some(by)) = (im.detected_at_s, &im.detected_by) {
-        mark(Role::Detection, find(secs_to_nanos(at), &[EventKind::AlertFiring], Some(&format!("alert {by}"))));
+    let moments = summary_mod::moments(result);
+    if let Some(alert) = moments.detection {
+        let fired = |k: &EventKind| matches!(k, EventKind::AlertFiring(a) if a.rule == alert.rule);
+        mark(Role::Detection, find(alert.fired_ns, &fired));
     }
     // A fix of nothing (the change was blocked) is no part of the story.
-    if let (Some(at), true) = (im.fix_at_s, root.is_some()) {
-        mark(Role::Fix, find(secs_to_nanos(at), &[EventKind::ChangeReverted, EventKind::ChangeApplied], None));
+    if let (Some(at), true) = (moments.fix_ns, root.is_some()) {
+        let change = |k: &EventKind| matches!(k.tag(), EventTag::ChangeReverted | EventTag::ChangeApplied);
+        mark(Role::Fix, find(at, &change));
     }
     roles
 }
@@ -329,8 +288,8 @@ enum Family {
 }
 
 impl Family {
-    fn of(kind: EventKind) -> Option<Family> {
-        use EventKind as K;
+    fn of(kind: EventTag) -> Option<Family> {
+        use EventTag as K;
         Some(match kind {
             K::ServerCrashed | K::ServerRestarting | K::ServerUp => Family::Crash,
             K::BackendUnhealthy | K::BackendHealthy => Family::Health,
@@ -343,8 +302,8 @@ impl Family {
     }
 
     /// The event that starts an episode, and the one that ends it.
-    fn edges(self) -> (EventKind, EventKind) {
-        use EventKind as K;
+    fn edges(self) -> (EventTag, EventTag) {
+        use EventTag as K;
         match self {
             Family::Crash => (K::ServerCrashed, K::ServerUp),
             Family::Health => (K::BackendUnhealthy, K::BackendHealthy),
@@ -372,9 +331,9 @@ impl Family {
 ///
 /// A day-long crash loop over hundreds of servers logs hundreds of thousands
 /// of events, so the groups are found in one pass, not by a scan per event.
-fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
-    type Key<'e> = (Family, &'e str);
-    let key = |i: usize| Family::of(events[i].kind).map(|f| (f, events[i].entity.as_str()));
+fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times, words: &EventWords) -> Vec<Row> {
+    type Key = (Family, Subject);
+    let key = |i: usize| Family::of(events[i].tag()).map(|f| (f, events[i].subject()));
     // The foldable events of each family on each entity, in log order; and
     // which of those also have an event marked for the story (shown apart).
     let mut groups: HashMap<Key, Vec<usize>> = HashMap::new();
@@ -392,7 +351,7 @@ fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
     let folding: HashMap<Key, (Vec<usize>, usize)> = groups
         .into_iter()
         .map(|(k, group)| {
-            let starts = group.iter().filter(|&&j| events[j].kind == k.0.edges().0).count();
+            let starts = group.iter().filter(|&&j| events[j].tag() == k.0.edges().0).count();
             (k, (group, starts))
         })
         .filter(|(_, (_, starts))| *starts > FOLD_ABOVE)
@@ -404,12 +363,12 @@ fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
         {
             // The whole group is one row, where its first event stands.
             if group[0] == i {
-                rows.push(folded(k.0, group, events, *starts, shown_apart.contains(&k), times));
+                rows.push(folded(k.0, group, events, *starts, shown_apart.contains(&k), times, words));
             }
             continue;
         }
         if !echoes_a_crash(events, i) {
-            rows.push(single(e, roles[i]));
+            rows.push(single(e, roles[i], words));
         }
     }
     rows
@@ -419,19 +378,27 @@ fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
 fn echoes_a_crash(events: &[&LoggedEvent], i: usize) -> bool {
     let e = events[i];
     i > 0
-        && e.kind == EventKind::ServerRestarting
-        && events[i - 1].kind == EventKind::ServerCrashed
-        && (events[i - 1].time_ns, &events[i - 1].entity) == (e.time_ns, &e.entity)
+        && e.tag() == EventTag::ServerRestarting
+        && events[i - 1].tag() == EventTag::ServerCrashed
+        && (events[i - 1].time_ns, events[i - 1].subject()) == (e.time_ns, e.subject())
 }
 
-fn folded(family: Family, group: &[usize], events: &[&LoggedEvent], starts: usize, more: bool, times: &Times) -> Row {
+fn folded(
+    family: Family,
+    group: &[usize],
+    events: &[&LoggedEvent],
+    starts: usize,
+    more: bool,
+    times: &Times,
+    words: &EventWords,
+) -> Row {
     let (start_kind, end_kind) = family.edges();
-    let first = group.iter().map(|&j| events[j]).find(|e| e.kind == start_kind).expect("counted");
-    let last = group.iter().map(|&j| events[j]).rfind(|e| e.kind == start_kind).expect("counted");
+    let first = group.iter().map(|&j| events[j]).find(|e| e.tag() == start_kind).expect("counted");
+    let last = group.iter().map(|&j| events[j]).rfind(|e| e.tag() == start_kind).expect("counted");
     let (verb, end_words) = family.words();
     let mut detail =
-        format!("between {} and {}; first: {}", times.at(first.time_ns), times.at(last.time_ns), first.detail);
-    match group.iter().map(|&j| events[j]).rfind(|e| e.kind == end_kind) {
+        format!("between {} and {}; first: {}", times.at(first.time_ns), times.at(last.time_ns), words.detail(first));
+    match group.iter().map(|&j| events[j]).rfind(|e| e.tag() == end_kind) {
         Some(end) if end.time_ns >= last.time_ns => detail += &format!("; {end_words} at {}", times.at(end.time_ns)),
         _ => detail += "; not over at the end of the run",
     }
@@ -439,27 +406,27 @@ fn folded(family: Family, group: &[usize], events: &[&LoggedEvent], starts: usiz
     Row {
         time_ns: first.time_ns,
         label: format!("{verb} {starts}{more} times"),
-        entity: first.entity.clone(),
+        entity: words.subject(first.subject()),
         detail,
-        kind: kind_of(first.kind),
+        kind: kind_of(first.tag()),
         role: Role::Plain,
     }
 }
 
-fn single(e: &LoggedEvent, role: Role) -> Row {
-    let note = e.kind == EventKind::Note;
+fn single(e: &LoggedEvent, role: Role, words: &EventWords) -> Row {
+    let note = e.tag() == EventTag::Note;
     Row {
         time_ns: e.time_ns,
-        label: label_of(e.kind).to_string(),
-        entity: if note { String::new() } else { e.entity.clone() },
-        detail: e.detail.clone(),
-        kind: kind_of(e.kind),
+        label: label_of(e.tag()).to_string(),
+        entity: if note { String::new() } else { words.subject(e.subject()) },
+        detail: words.detail_noted(e),
+        kind: kind_of(e.tag()),
         role,
     }
 }
 
-fn label_of(kind: EventKind) -> &'static str {
-    use EventKind as K;
+fn label_of(kind: EventTag) -> &'static str {
+    use EventTag as K;
     match kind {
         K::Note => "note",
         K::ChangeApplied => "change applied",
@@ -483,8 +450,8 @@ fn label_of(kind: EventKind) -> &'static str {
     }
 }
 
-fn kind_of(kind: EventKind) -> RowKind {
-    use EventKind as K;
+fn kind_of(kind: EventTag) -> RowKind {
+    use EventTag as K;
     match kind {
         K::Note => RowKind::Note,
         K::ChangeApplied | K::ChangeReverted => RowKind::Change,
@@ -517,7 +484,7 @@ fn impact_rows(summary: &Summary) -> Vec<Row> {
         row(
             w.until_s,
             "recovered",
-            format!("every interval-judged SLO met again{after_fix}; impact {}", duration(w.duration_s)),
+            format!("every interval-judged SLO met again{after_fix}; impact {}", spoken(w.duration_s)),
             Role::Recovered,
         ),
     ]
@@ -598,16 +565,16 @@ mod tests {
 
     #[test]
     fn durations_and_shares_read_like_a_person_wrote_them() {
-        assert_eq!(duration(9000.0), "2 h 30 min");
-        assert_eq!(duration(7330.0), "2 h 2 min");
-        assert_eq!(duration(7200.0), "2 h");
-        assert_eq!(duration(70.0), "1 min 10 s");
-        assert_eq!(duration(60.0), "1 min");
-        assert_eq!(duration(59.7), "1 min");
-        assert_eq!(duration(45.0), "45 s");
-        assert_eq!(duration(2.5), "2.5 s");
-        assert_eq!(duration(0.25), "250 ms");
-        assert_eq!(duration(0.0), "0 s");
+        assert_eq!(spoken(9000.0), "2 h 30 min");
+        assert_eq!(spoken(7330.0), "2 h 2 min");
+        assert_eq!(spoken(7200.0), "2 h");
+        assert_eq!(spoken(70.0), "1 min 10 s");
+        assert_eq!(spoken(60.0), "1 min");
+        assert_eq!(spoken(59.7), "1 min");
+        assert_eq!(spoken(45.0), "45 s");
+        assert_eq!(spoken(2.5), "2.5 s");
+        assert_eq!(spoken(0.25), "250 ms");
+        assert_eq!(spoken(0.0), "0 s");
         assert_eq!(pct(0.758), "75.8%");
         assert_eq!(pct100(57.72), "57.7%");
         assert_eq!([pct(0.0), pct(0.0002), pct(0.9997), pct(1.0)], ["0.0%", "<0.1%", ">99.9%", "100.0%"]);
@@ -630,9 +597,9 @@ mod tests {
 
     /// `fold` as it was before it grouped in one pass (a scan per event):
     /// the reference the single pass must agree with.
-    fn fold_by_scanning(events: &[&LoggedEvent], roles: &[Role], times: &Times) -> Vec<Row> {
-        let foldable = |i: usize| roles[i] == Role::Plain && Family::of(events[i].kind).is_some();
-        let key = |i: usize| (Family::of(events[i].kind), events[i].entity.as_str());
+    fn fold_by_scanning(events: &[&LoggedEvent], roles: &[Role], times: &Times, words: &EventWords) -> Vec<Row> {
+        let foldable = |i: usize| roles[i] == Role::Plain && Family::of(events[i].tag()).is_some();
+        let key = |i: usize| (Family::of(events[i].tag()), events[i].subject());
         let mut rows = Vec::new();
         let mut done = vec![false; events.len()];
         for i in 0..events.len() {
@@ -641,30 +608,61 @@ mod tests {
             }
             let e = events[i];
             if foldable(i) {
-                let family = Family::of(e.kind).expect("foldable");
+                let family = Family::of(e.tag()).expect("foldable");
                 let group: Vec<usize> = (i..events.len()).filter(|&j| foldable(j) && key(j) == key(i)).collect();
-                let starts = group.iter().filter(|&&j| events[j].kind == family.edges().0).count();
+                let starts = group.iter().filter(|&&j| events[j].tag() == family.edges().0).count();
                 if starts > FOLD_ABOVE {
                     let shown_apart = (0..events.len()).any(|j| !foldable(j) && key(j) == key(i));
-                    rows.push(folded(family, &group, events, starts, shown_apart, times));
+                    rows.push(folded(family, &group, events, starts, shown_apart, times, words));
                     group.iter().for_each(|&j| done[j] = true);
                     continue;
                 }
             }
             if !echoes_a_crash(events, i) {
-                rows.push(single(e, roles[i]));
+                rows.push(single(e, roles[i], words));
             }
         }
         rows
     }
 
-    fn event(time_s: u64, kind: EventKind, entity: &str, detail: &str) -> LoggedEvent {
-        LoggedEvent { time_ns: time_s * NANOS_PER_SEC, kind, entity: entity.to_string(), detail: detail.to_string() }
+    fn event(time_s: u64, kind: EventKind) -> LoggedEvent {
+        LoggedEvent { time_ns: time_s * NANOS_PER_SEC, kind }
+    }
+
+    /// An event of kind `tag` about server `n` (or the fixture's balancer,
+    /// alert rule `n % 2`, timeline entry `n % 2`, its note).
+    fn typed(tag: EventTag, n: u32) -> EventKind {
+        use crate::metrics::{AlertChange, CrashCause};
+        use EventKind as E;
+        use EventTag as K;
+        let (server, balancer) = (n, 0);
+        let alert =
+            AlertChange { rule: n as usize % 2, on: None, value: 1.0, threshold: 0.5, since_ns: 0, fired_ns: 0 };
+        match tag {
+            K::ServerCrashed => E::ServerCrashed { server, cause: CrashCause::Overwhelmed, lost: 3 },
+            K::ServerRestarting => E::ServerRestarting { server, cause: CrashCause::Overwhelmed, up_at_ns: 0 },
+            K::ServerUp => E::ServerUp { server },
+            K::BackendUnhealthy => E::BackendUnhealthy { server, balancer },
+            K::BackendHealthy => E::BackendHealthy { server, balancer },
+            K::BackendEjected => E::BackendEjected { server, balancer, for_ns: 30 * NANOS_PER_SEC },
+            K::BackendReturned => E::BackendReturned { server, balancer },
+            K::PanicModeOn => E::PanicModeOn { balancer },
+            K::PanicModeOff => E::PanicModeOff { balancer },
+            K::BalancerDown => E::BalancerDown { balancer, cut: 2 },
+            K::BalancerUp => E::BalancerUp { balancer },
+            K::AlertFiring => E::AlertFiring(alert),
+            K::AlertResolved => E::AlertResolved(alert),
+            K::ChangeApplied => E::ChangeApplied { change: n as usize % 2 },
+            K::Note => E::Note { change: 2 },
+            other => unreachable!("not drawn: {other:?}"),
+        }
     }
 
     #[test]
     fn folding_in_one_pass_agrees_with_the_scan_it_replaced() {
-        use EventKind as K;
+        use EventTag as K;
+        let (_, run) = fixtures::run(fixtures::INCIDENT);
+        let words = EventWords::of(&run);
         let kinds = [
             K::ServerCrashed,
             K::ServerRestarting,
@@ -695,17 +693,17 @@ mod tests {
             let mut log = Vec::new();
             for t in 0..600 {
                 // Crashes often echo a restart at the same instant, as the simulation logs them.
-                let (kind, entity) = (kinds[draw(kinds.len())], format!("server s{}", draw(4)));
-                log.push(event(t / 2, kind, &entity, "d"));
+                let (kind, n) = (kinds[draw(kinds.len())], draw(4) as u32);
+                log.push(event(t / 2, typed(kind, n)));
                 if kind == K::ServerCrashed && draw(2) == 0 {
-                    log.push(event(t / 2, K::ServerRestarting, &entity, "r"));
+                    log.push(event(t / 2, typed(K::ServerRestarting, n)));
                 }
             }
             let events: Vec<&LoggedEvent> = log.iter().collect();
             let roles: Vec<Role> =
                 (0..events.len()).map(|_| if draw(8) == 0 { roles_drawn[draw(6)] } else { Role::Plain }).collect();
-            let rows = fold(&events, &roles, &times);
-            assert_eq!(rows, fold_by_scanning(&events, &roles, &times));
+            let rows = fold(&events, &roles, &times, &words);
+            assert_eq!(rows, fold_by_scanning(&events, &roles, &times, &words));
             folded_rows += rows.iter().filter(|r| r.label.ends_with(" times")).count();
             shown_apart += rows.iter().filter(|r| r.label.ends_with(" more times")).count();
         }
@@ -720,23 +718,28 @@ mod tests {
         // 216,500 events, which a scan per event would take hours over.
         const SERVERS: u64 = 500;
         const CRASHES: u64 = 144;
+        let tier = "name: tier\nduration: 10s\nclients:\n  c: {target: lb, rate: 10/s, users: 10}\n\
+                    balancers:\n  lb: {backends: [\"web-*\"]}\n\
+                    servers:\n  web-{000..499}: {workers: 1, service: {exponential: 1ms}}\n";
+        let (_, run) = fixtures::run(tier);
+        let words = EventWords::of(&run);
         let names: Vec<String> = (0..SERVERS).map(|s| format!("server web-{s:03}")).collect();
         let mut log = Vec::with_capacity((SERVERS * (3 * CRASHES + 1)) as usize);
         for c in 0..CRASHES {
-            for (s, name) in names.iter().enumerate() {
-                let t = c * 600 + s as u64;
-                log.push(event(t, EventKind::ServerCrashed, name, "queue full"));
-                log.push(event(t, EventKind::ServerRestarting, name, "restarting"));
-                log.push(event(t + 30, EventKind::ServerUp, name, "up"));
+            for s in 0..SERVERS as u32 {
+                let t = c * 600 + u64::from(s);
+                log.push(event(t, typed(EventTag::ServerCrashed, s)));
+                log.push(event(t, typed(EventTag::ServerRestarting, s)));
+                log.push(event(t + 30, typed(EventTag::ServerUp, s)));
             }
         }
-        for (s, name) in names.iter().enumerate() {
-            log.push(event(CRASHES * 600 + s as u64, EventKind::BackendUnhealthy, name, "health checks failing"));
+        for s in 0..SERVERS as u32 {
+            log.push(event(CRASHES * 600 + u64::from(s), typed(EventTag::BackendUnhealthy, s)));
         }
         assert!(log.len() > 200_000);
         let events: Vec<&LoggedEvent> = log.iter().collect();
         let roles = vec![Role::Plain; events.len()];
-        let rows = fold(&events, &roles, &Times { clock: None });
+        let rows = fold(&events, &roles, &Times { clock: None }, &words);
         assert_eq!(rows.len(), 2 * SERVERS as usize);
         let (loops, health) = rows.split_at(SERVERS as usize);
         for (row, name) in loops.iter().zip(&names) {
@@ -745,7 +748,10 @@ mod tests {
         assert!(health.iter().zip(&names).all(|(r, n)| r.label == "marked unhealthy" && &r.entity == n));
         let last = &loops[SERVERS as usize - 1];
         assert_eq!(last.time_ns, 499 * NANOS_PER_SEC);
-        assert_eq!(last.detail, "between +0:08:19 and +23:58:19; first: queue full; last back up at +23:58:49");
+        assert_eq!(
+            last.detail,
+            "between +0:08:19 and +23:58:19; first: overwhelmed; 3 requests lost; last back up at +23:58:49"
+        );
     }
 
     #[test]
@@ -755,7 +761,7 @@ mod tests {
         let pin = r#"  - {name: pin-web-02, at: "13:38", balancer: lb, backends: [web-02], note: "second pin"}"#;
         let text = fixtures::INCIDENT.replace("timeline:\n", &format!("timeline:\n{pin}\n"));
         let (summary, result) = fixtures::run(&text);
-        assert_eq!(result.blocked_changes, [0, 1]);
+        assert_eq!(result.blocked_changes(), [0, 1]);
         let story = Story::build(&summary, &result);
         let blocked: Vec<&Row> = story.rows.iter().filter(|r| r.kind == RowKind::Blocked).collect();
         assert_eq!(blocked.len(), 2);
@@ -769,14 +775,14 @@ mod tests {
     fn the_timeline_folds_the_crash_loop_and_marks_the_story() {
         let (summary, result) = fixtures::run(fixtures::INCIDENT);
         let log = &result.recorder.events;
-        let crashes = log.count(EventKind::ServerCrashed);
+        let crashes = log.count(EventTag::ServerCrashed);
         assert!(crashes > FOLD_ABOVE, "the fixture must crash-loop: {crashes}");
         let story = Story::build(&summary, &result);
         let rows = &story.rows;
         let loop_row = rows.iter().find(|r| r.label.starts_with("crashed ")).expect("a folded crash row");
         assert_eq!(loop_row.label, format!("crashed {crashes} times"));
         assert_eq!(loop_row.entity, "server web-01");
-        assert_eq!(loop_row.time_ns, log.first(EventKind::ServerCrashed).unwrap().time_ns);
+        assert_eq!(loop_row.time_ns, log.first(EventTag::ServerCrashed).unwrap().time_ns);
         assert!(!rows.iter().any(|r| r.label == "crashed" || r.label == "restarting"));
         // Validation blocked the first change; the second, applied, is the root cause.
         let blocked = rows.iter().find(|r| r.kind == RowKind::Blocked).unwrap();

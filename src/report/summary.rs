@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
+use super::replications::Verdict;
 use crate::balancer::AlgorithmKind;
 use crate::metrics::{Failure, LatencySummary, UserCounts, WindowStats};
 use crate::model::{World, timeline};
-use crate::sim::{EndReason, RunResult};
+use crate::sim::{EndReason, FiredAlert, RunResult};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -36,7 +37,7 @@ pub struct Summary {
     /// Every SLO with its verdict.
     pub slos: Vec<SloVerdict>,
     /// `pass` when every SLO is met (or none is declared), else `fail`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     pub littles_law: LittlesLaw,
     pub run: RunInfo,
     /// With `run --replications N` (N >= 2): every headline metric and SLO
@@ -429,6 +430,7 @@ fn monitor_stats(win: &WindowStats, end: u64) -> crate::monitor::WindowStats {
 
 fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSummary> {
     let rules = r.watch.engine.rules();
+    let words = super::words::EventWords::of(r);
     r.watch
         .fired
         .iter()
@@ -436,7 +438,7 @@ fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSumm
             let rule = &rules[f.rule];
             AlertSummary {
                 name: rule.name.clone(),
-                entity: f.entity.clone(),
+                entity: f.entity.map(|e| words.subject(e)),
                 metric: rule.metric_name().to_string(),
                 condition: format!("{} {}", rule.condition.symbol(), rule.threshold_text),
                 pending_since_s: f.since_ns as f64 / 1e9,
@@ -450,17 +452,34 @@ fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSumm
         .collect()
 }
 
-fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
+/// The moments an incident is told by, in simulated nanoseconds.
+pub(crate) struct Moments<'r> {
+    /// When the first change was applied.
+    pub first_change: Option<u64>,
+    /// The first change, else the impact's start.
+    pub onset: Option<u64>,
+    /// The first alert to fire at or after the onset.
+    pub detection: Option<&'r FiredAlert>,
+    pub fix_ns: Option<u64>,
+}
+
+pub(crate) fn moments(r: &RunResult) -> Moments<'_> {
     let w = &r.world;
-    let window = r.watch.impact.window();
-    let first = timeline::first_change(&w.timeline, &r.blocked_changes);
+    let blocked = r.blocked_changes();
+    let first = timeline::first_change(&w.timeline, |i| !blocked.contains(&i));
     let first_change = first.map(|i| w.timeline[i].at);
-    let onset = first_change.or(window.map(|w| w.first_start_ns));
+    let onset = first_change.or(r.watch.impact.window().map(|w| w.first_start_ns));
     let detection = onset.and_then(|t0| r.watch.fired.iter().filter(|f| f.fired_ns >= t0).min_by_key(|f| f.fired_ns));
     // Without an entry marked `fix`: the first change undone, by a revert
     // entry or its own duration.
-    let fix =
+    let fix_ns =
         w.timeline.iter().filter(|t| t.fix).map(|t| t.at).min().or_else(|| timeline::undone_at(&w.timeline, first?));
+    Moments { first_change, onset, detection, fix_ns }
+}
+
+fn impact(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Impact {
+    let window = r.watch.impact.window();
+    let Moments { first_change, onset, detection, fix_ns: fix } = moments(r);
     Impact {
         window: window.map(|iw| Span {
             from_s: iw.first_start_ns as f64 / 1e9,
@@ -495,13 +514,9 @@ impl Summary {
         let measured_ns = measured_s * 1e9;
         let failed = FailedCounts::from(&m.failed);
 
-        let crashes = |name: &str| {
-            let entity = format!("server {name}");
-            rec.events
-                .events
-                .iter()
-                .filter(|e| e.kind == crate::metrics::EventKind::ServerCrashed && e.entity == entity)
-                .count()
+        let crashes = |server: usize| {
+            let me = crate::metrics::Subject::Server(server as u32);
+            rec.events.of(crate::metrics::EventTag::ServerCrashed).filter(|e| e.subject() == me).count()
         };
         let server_requests_total: u64 = rec.servers.iter().map(|s| s.requests).sum();
         let servers = w
@@ -509,7 +524,8 @@ impl Summary {
             .iter()
             .zip(&rec.servers)
             .zip(&r.time_weighted.server_busy_ns)
-            .map(|((def, tot), busy)| ServerSummary {
+            .enumerate()
+            .map(|(i, ((def, tot), busy))| ServerSummary {
                 name: def.name.clone(),
                 requests: tot.requests,
                 share: ratio(tot.requests as f64, server_requests_total as f64),
@@ -519,7 +535,7 @@ impl Summary {
                 utilisation: ratio(*busy, f64::from(def.workers) * measured_ns),
                 max_queue: tot.max_queue,
                 workers: def.workers,
-                crashes: crashes(&def.name),
+                crashes: crashes(i),
             })
             .collect();
         let balancers = w
@@ -545,6 +561,7 @@ impl Summary {
             .collect();
         let clock = |ns: u64| w.clock.as_ref().map(|c| c.format(ns));
         let clock: &dyn Fn(u64) -> Option<String> = &clock;
+        let blocked = r.blocked_changes();
         let timeline = w
             .timeline
             .iter()
@@ -557,7 +574,7 @@ impl Summary {
                 change: t.what.clone(),
                 note: t.note.clone(),
                 fix: t.fix,
-                applied: !r.blocked_changes.contains(&i),
+                applied: !blocked.contains(&i),
             })
             .collect();
         let incident = w.incident_window.map(|_| WindowSummary::from(&rec.windows[1], w));
@@ -612,7 +629,7 @@ impl Summary {
             timeline,
             impact: impact(r, clock),
             alerts: alerts(r, clock),
-            verdict: if slos.iter().all(|s| s.met) { "pass" } else { "fail" },
+            verdict: if slos.iter().all(|s| s.met) { Verdict::Pass } else { Verdict::Fail },
             slos,
             littles_law: littles,
             run: RunInfo {

@@ -262,7 +262,7 @@ pub fn render(s: &Summary, files: &[String]) -> String {
     }
     if !s.slos.is_empty() {
         let _ = writeln!(o);
-        let _ = writeln!(o, "SLOs      verdict: {}", s.verdict.to_uppercase());
+        let _ = writeln!(o, "SLOs      verdict: {}", s.verdict.as_str().to_uppercase());
         for v in &s.slos {
             let mark = if v.met { "pass" } else { "FAIL" };
             let _ = writeln!(o, "  {mark}  {} over {}: observed {}", v.objective, v.window, v.observed_text);

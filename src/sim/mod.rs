@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
 use crate::metrics::{
-    BalancerGauge, EventKind, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge, ServerOutcome,
+    BalancerGauge, CrashCause, EventKind, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge, ServerOutcome,
 };
 use crate::model::{Budget, Load, World};
 use crate::rng::{self, SimRng, mix64, unit_f64};
@@ -166,11 +166,6 @@ pub struct RunResult {
     /// Calls generated, warm-up included.
     pub generated: u64,
     pub peak_requests_in_memory: usize,
-    /// Timeline changes blocked by validation (by entry index), in the
-    /// order they were blocked: the order of the `ChangeBlocked` events.
-    pub blocked_changes: Vec<usize>,
-    /// Why validation blocked each of `blocked_changes`, in the same order.
-    pub blocked_reasons: Vec<String>,
     /// Alerts and SLO breaches seen during the run.
     pub watch: Watch,
     /// Per SLO, the recorder window holding its figures (None: empty window).
@@ -178,10 +173,15 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// Timeline changes blocked by validation (by entry index), in the
+    /// order they were blocked: read from the `ChangeBlocked` events.
+    pub fn blocked_changes(&self) -> Vec<usize> {
+        self.recorder.events.blocked().map(|(i, _)| i).collect()
+    }
+
     /// Why validation blocked timeline entry `index`; None if it did not.
     pub fn blocked_reason(&self, index: usize) -> Option<&str> {
-        let at = self.blocked_changes.iter().position(|&i| i == index)?;
-        self.blocked_reasons.get(at).map(String::as_str)
+        self.recorder.events.blocked().find(|&(i, _)| i == index).map(|(_, reason)| reason)
     }
 }
 
@@ -210,8 +210,6 @@ pub struct Simulation {
     processed: u64,
     /// Timeline entries applied (by index), for reverts.
     applied: Vec<bool>,
-    /// Timeline entries blocked by validation (by index), with the reason.
-    blocked: Vec<(usize, String)>,
     watch: Watch,
     slo_windows: Vec<Option<usize>>,
     scratch: Vec<(Handle, SimTime)>,
@@ -298,7 +296,6 @@ impl Simulation {
             gauges,
             processed: 0,
             applied,
-            blocked: Vec::new(),
             watch,
             slo_windows,
             scratch: Vec::new(),
@@ -426,7 +423,6 @@ impl Simulation {
         self.watch.engine.finish(end_time.0);
         self.recorder.events.sort();
         progress(1.0);
-        let (blocked_changes, blocked_reasons) = self.blocked.into_iter().unzip();
         RunResult {
             recorder: self.recorder,
             end: end_time,
@@ -438,8 +434,6 @@ impl Simulation {
             events: self.processed,
             generated: self.generated,
             peak_requests_in_memory: self.calls.capacity() + self.attempts.capacity(),
-            blocked_changes,
-            blocked_reasons,
             watch: self.watch,
             slo_windows: self.slo_windows,
             world: self.world,
@@ -525,8 +519,8 @@ impl Simulation {
         self.generated < self.world.max_requests
     }
 
-    fn log(&mut self, kind: EventKind, entity: String, detail: String) {
-        self.recorder.events.push(self.now.0, kind, entity, detail);
+    fn log(&mut self, kind: EventKind) {
+        self.recorder.events.push(self.now.0, kind);
     }
 
     // ------------------------------------------------------------------
@@ -1113,20 +1107,18 @@ impl Simulation {
 
     fn on_overload_check(&mut self, server: u32) {
         if self.servers[server as usize].overload_expired(self.now) {
-            let name = self.world.servers[server as usize].name.clone();
-            self.crash_server(server, "overwhelmed");
+            self.crash_server(server, CrashCause::Overwhelmed);
             let up = self.servers[server as usize].begin_restart(self.now);
             let life = self.servers[server as usize].life;
             self.events.push(up, Event::ServerUp { server, life });
-            self.log(EventKind::ServerRestarting, format!("server {name}"), "restarting after the crash".into());
+            self.log(EventKind::ServerRestarting { server, cause: CrashCause::Overwhelmed, up_at_ns: up.0 });
         }
     }
 
     /// Everything the server holds is lost: clients see a reset.
-    fn crash_server(&mut self, server: u32, why: &str) {
+    fn crash_server(&mut self, server: u32, cause: CrashCause) {
         let now = self.now;
         let queued = self.servers[server as usize].crash(now);
-        let name = self.world.servers[server as usize].name.clone();
         let mut lost: Vec<Handle> = queued;
         for h in self.attempts.handles() {
             if let Some(a) = self.attempts.get(h)
@@ -1142,7 +1134,7 @@ impl Simulation {
                 self.server_answers(h, att, Some(Failure::Reset), ServerOutcome::Reset);
             }
         }
-        self.log(EventKind::ServerCrashed, format!("server {name}"), format!("{why}; {n} requests lost"));
+        self.log(EventKind::ServerCrashed { server, cause, lost: n });
     }
 
     fn on_server_up(&mut self, server: u32, life: u32) {
@@ -1151,20 +1143,18 @@ impl Simulation {
             return;
         }
         s.come_up(self.now);
-        let name = self.world.servers[server as usize].name.clone();
-        self.log(EventKind::ServerUp, format!("server {name}"), "back up (cold)".into());
+        self.log(EventKind::ServerUp { server });
     }
 
     /// Restarts a server: down now if it is up, up after its restart time.
-    fn restart_server(&mut self, server: u32, why: &str) {
+    fn restart_server(&mut self, server: u32, cause: CrashCause) {
         if self.servers[server as usize].phase == Phase::Up {
-            self.crash_server(server, why);
+            self.crash_server(server, cause);
         }
         let up = self.servers[server as usize].begin_restart(self.now);
         let life = self.servers[server as usize].life;
         self.events.push(up, Event::ServerUp { server, life });
-        let name = self.world.servers[server as usize].name.clone();
-        self.log(EventKind::ServerRestarting, format!("server {name}"), format!("{why}; up at {}", self.clock(up.0)));
+        self.log(EventKind::ServerRestarting { server, cause, up_at_ns: up.0 });
     }
 
     /// Starts queued requests on workers the timeline added.
@@ -1179,13 +1169,6 @@ impl Simulation {
         }
         started.clear();
         self.scratch = started;
-    }
-
-    fn clock(&self, ns: u64) -> String {
-        match &self.world.clock {
-            Some(c) => c.format(ns),
-            None => crate::time::format_duration(ns),
-        }
     }
 
     // ------------------------------------------------------------------
@@ -1232,49 +1215,37 @@ impl Simulation {
 
     fn probe_outcome(&mut self, balancer: u32, backend: u32, ok: bool) {
         let Some(healthy) = self.balancers[balancer as usize].probe_result(backend as usize, ok) else { return };
-        let lb_name = self.world.balancers[balancer as usize].name.clone();
-        let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
-        let srv = self.world.servers[server].name.clone();
-        let kind = if healthy { EventKind::BackendHealthy } else { EventKind::BackendUnhealthy };
-        let detail = if healthy { "health checks pass again" } else { "health checks failing" };
-        self.log(kind, format!("server {srv}"), format!("{detail} (balancer {lb_name})"));
+        let server = self.balancers[balancer as usize].servers[backend as usize];
+        self.log(if healthy {
+            EventKind::BackendHealthy { server, balancer }
+        } else {
+            EventKind::BackendUnhealthy { server, balancer }
+        });
         self.refresh_balancer(balancer);
     }
 
     fn on_ejection(&mut self, balancer: u32, backend: u32, until: SimTime, generation: u32) {
-        let lb_name = self.world.balancers[balancer as usize].name.clone();
-        let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
-        let srv = self.world.servers[server].name.clone();
-        let secs = until.since(self.now).as_secs_f64();
-        self.log(
-            EventKind::BackendEjected,
-            format!("server {srv}"),
-            format!("ejected by balancer {lb_name} for {secs:.0}s"),
-        );
+        let server = self.balancers[balancer as usize].servers[backend as usize];
+        self.log(EventKind::BackendEjected { server, balancer, for_ns: until.since(self.now).0 });
         self.events.push(until, Event::Unject { balancer, backend, generation });
         self.refresh_balancer(balancer);
     }
 
     fn on_unject(&mut self, balancer: u32, backend: u32, generation: u32) {
         if self.balancers[balancer as usize].unject(backend as usize, generation, self.now) {
-            let lb_name = self.world.balancers[balancer as usize].name.clone();
-            let server = self.balancers[balancer as usize].servers[backend as usize] as usize;
-            let srv = self.world.servers[server].name.clone();
-            self.log(EventKind::BackendReturned, format!("server {srv}"), format!("back in balancer {lb_name}"));
+            let server = self.balancers[balancer as usize].servers[backend as usize];
+            self.log(EventKind::BackendReturned { server, balancer });
             self.refresh_balancer(balancer);
         }
     }
 
     fn refresh_balancer(&mut self, balancer: u32) {
         if self.balancers[balancer as usize].refresh() {
-            let lb = &self.balancers[balancer as usize];
-            let name = self.world.balancers[balancer as usize].name.clone();
-            let (kind, detail) = if lb.panicking {
-                (EventKind::PanicModeOn, "too few usable backends: balancing over all of them, healthy or not")
+            self.log(if self.balancers[balancer as usize].panicking {
+                EventKind::PanicModeOn { balancer }
             } else {
-                (EventKind::PanicModeOff, "enough usable backends again")
-            };
-            self.log(kind, format!("balancer {name}"), detail.into());
+                EventKind::PanicModeOff { balancer }
+            });
         }
     }
 }

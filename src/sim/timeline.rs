@@ -7,7 +7,7 @@
 use super::balancer::ConfigLayer;
 use super::{Event, Simulation, Stage};
 use crate::engine::Handle;
-use crate::metrics::{EventKind, Failure};
+use crate::metrics::{CrashCause, EventKind, Failure};
 use crate::model::Change;
 use crate::scenario::Action;
 
@@ -15,9 +15,7 @@ impl Simulation {
     pub(super) fn on_timeline(&mut self, index: usize, revert: bool) {
         let change = self.world.timeline[index].change.clone();
         if let Change::Note = change {
-            let t = &self.world.timeline[index];
-            let (target, note) = (t.target.clone(), t.note.clone().unwrap_or_default());
-            self.log(EventKind::Note, target, note);
+            self.log(EventKind::Note { change: index });
             return;
         }
         if revert {
@@ -31,32 +29,16 @@ impl Simulation {
             if self.applied[entry] {
                 self.undo(entry, Some(index));
             } else {
-                let t = &self.world.timeline[index];
-                let detail = format!(
-                    "nothing to revert: `{}` is not in force",
-                    self.world.timeline[entry].name.clone().unwrap_or_default()
-                );
-                self.log(EventKind::ChangeApplied, t.target.clone(), detail);
+                self.log(EventKind::NothingToRevert { change: index, entry });
             }
             return;
         }
         if let Some(reason) = self.blocked_by_validation(index) {
-            let t = &self.world.timeline[index];
-            let detail = format!("{} blocked: {reason}", t.what);
-            let target = t.target.clone();
-            // The reason is kept apart too, for the reports: not to be parsed back out of the detail.
-            self.blocked.push((index, reason));
-            self.log(EventKind::ChangeBlocked, target, detail);
+            self.log(EventKind::ChangeBlocked { change: index, reason });
             return;
         }
         self.applied[index] = true;
-        let t = &self.world.timeline[index];
-        let mut detail = t.what.clone();
-        if let Some(n) = &t.note {
-            detail = format!("{detail} ({n})");
-        }
-        let target = t.target.clone();
-        self.log(EventKind::ChangeApplied, target, detail);
+        self.log(EventKind::ChangeApplied { change: index });
         let tag = index as u32;
         match change {
             Change::Balancer { balancer, members, weights, algorithm, down } => {
@@ -71,9 +53,9 @@ impl Simulation {
                 for &s in &servers {
                     match action {
                         Some(Action::Crash) if self.servers[s as usize].is_up() => {
-                            self.crash_server(s, "crashed by the timeline");
+                            self.crash_server(s, CrashCause::TimelineCrash);
                         }
-                        Some(Action::Restart) => self.restart_server(s, "restarted by the timeline"),
+                        Some(Action::Restart) => self.restart_server(s, CrashCause::TimelineRestart),
                         _ => {}
                     }
                     let st = &mut self.servers[s as usize];
@@ -110,18 +92,8 @@ impl Simulation {
     /// Undoes entry `index` (by its `duration`/`until`, or by the revert entry `by`).
     fn undo(&mut self, index: usize, by: Option<usize>) {
         self.applied[index] = false;
-        let t = &self.world.timeline[index];
-        let label = t.name.clone().unwrap_or_else(|| t.what.clone());
-        let mut detail = match by.and_then(|b| self.world.timeline[b].name.clone()) {
-            Some(name) => format!("{label} reverted by `{name}`"),
-            None => format!("{label} reverted"),
-        };
-        if let Some(note) = by.and_then(|b| self.world.timeline[b].note.clone()) {
-            detail = format!("{detail} ({note})");
-        }
-        let target = t.target.clone();
-        let change = t.change.clone();
-        self.log(EventKind::ChangeReverted, target, detail);
+        let change = self.world.timeline[index].change.clone();
+        self.log(EventKind::ChangeReverted { change: index, by });
         let tag = index as u32;
         match change {
             Change::Balancer { balancer, down, .. } => {
@@ -130,14 +102,13 @@ impl Simulation {
                 let was_down = lb.down;
                 self.refresh_balancer(balancer);
                 if down && was_down && !self.balancers[balancer as usize].down {
-                    let name = self.world.balancers[balancer as usize].name.clone();
-                    self.log(EventKind::BalancerUp, format!("balancer {name}"), "accepting connections again".into());
+                    self.log(EventKind::BalancerUp { balancer });
                 }
             }
             Change::Server { servers, action, .. } => {
                 for &s in &servers {
                     if action == Some(Action::Crash) && self.servers[s as usize].phase == super::Phase::Down {
-                        self.restart_server(s, "restarted to undo the crash");
+                        self.restart_server(s, CrashCause::UndoCrash);
                     }
                     let st = &mut self.servers[s as usize];
                     st.layers.remove(tag);
@@ -248,7 +219,6 @@ impl Simulation {
             self.client_attempt_over(&a);
             self.attempt_failed(a.call, Failure::Reset, 0);
         }
-        let name = self.world.balancers[balancer as usize].name.clone();
-        self.log(EventKind::BalancerDown, format!("balancer {name}"), format!("down; {n} requests cut"));
+        self.log(EventKind::BalancerDown { balancer, cut: n });
     }
 }

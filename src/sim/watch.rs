@@ -3,7 +3,7 @@
 //! and end of each breach, and keeping what the summary reports (the impact
 //! window, the peak error rate, every alert with its times).
 
-use crate::metrics::{EventKind, EventLog, GlobalMetric, Names, Snapshot};
+use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Names, Snapshot, Subject};
 use crate::model::World;
 use crate::monitor::{AlertEngine, AlertEvent, ImpactTracker};
 
@@ -11,18 +11,37 @@ use crate::monitor::{AlertEngine, AlertEvent, ImpactTracker};
 #[derive(Clone, Debug)]
 pub struct FiredAlert {
     pub rule: usize,
-    pub entity: Option<String>,
+    /// The server, balancer, client group or subnet; `None` for global rules.
+    pub entity: Option<Subject>,
     pub fired_ns: u64,
     pub since_ns: u64,
     pub resolved_ns: Option<u64>,
     pub value: f64,
 }
 
+/// An alert engine's event as the log keeps it.
+fn alert_change(ev: &AlertEvent) -> AlertChange {
+    use crate::monitor::EntityKind as K;
+    let on = ev.entity.map(|(kind, i)| match kind {
+        K::Server => Subject::Server(i as u32),
+        K::Balancer => Subject::Balancer(i as u32),
+        K::Client => Subject::ClientGroup(i as u32),
+        K::Subnet => Subject::Subnet(i as u32),
+    });
+    AlertChange {
+        rule: ev.rule,
+        on,
+        value: ev.value,
+        threshold: ev.threshold,
+        since_ns: ev.since_ns,
+        fired_ns: ev.fired_ns,
+    }
+}
+
 /// The watcher of one run.
 pub struct Watch {
     pub engine: AlertEngine,
     pub impact: ImpactTracker,
-    names: Names,
     pending: Vec<AlertEvent>,
     pub fired: Vec<FiredAlert>,
     in_breach: bool,
@@ -36,26 +55,12 @@ impl Watch {
         Watch {
             engine: AlertEngine::with_names(world.alerts.clone(), &names),
             impact: ImpactTracker::new(world.slos.len()),
-            names,
             pending: Vec::new(),
             fired: Vec::new(),
             in_breach: false,
             peak_error_rate: 0.0,
             peak_error_rate_at: 0,
         }
-    }
-
-    fn entity_name(&self, e: Option<(crate::monitor::EntityKind, usize)>) -> Option<String> {
-        use crate::monitor::EntityKind as K;
-        e.map(|(kind, i)| {
-            let (label, list) = match kind {
-                K::Server => ("server", &self.names.servers),
-                K::Balancer => ("balancer", &self.names.balancers),
-                K::Client => ("client", &self.names.clients),
-                K::Subnet => ("subnet", &self.names.subnets),
-            };
-            format!("{label} {}", list[i])
-        })
     }
 
     /// Judges one closed interval.
@@ -69,11 +74,10 @@ impl Watch {
         self.engine.observe(snap, &mut self.pending);
         for i in 0..self.pending.len() {
             let ev = self.pending[i];
-            let text = self.engine.describe(&ev, &self.names);
-            let rule = self.engine.rules()[ev.rule].name.clone();
-            let entity = self.entity_name(ev.entity);
+            let change = alert_change(&ev);
+            let entity = change.on;
             if ev.firing {
-                log.push(ev.time_ns, EventKind::AlertFiring, format!("alert {rule}"), text);
+                log.push(ev.time_ns, EventKind::AlertFiring(change));
                 self.fired.push(FiredAlert {
                     rule: ev.rule,
                     entity,
@@ -83,7 +87,7 @@ impl Watch {
                     value: ev.value,
                 });
             } else {
-                log.push(ev.time_ns, EventKind::AlertResolved, format!("alert {rule}"), text);
+                log.push(ev.time_ns, EventKind::AlertResolved(change));
                 if let Some(f) = self
                     .fired
                     .iter_mut()
@@ -98,18 +102,15 @@ impl Watch {
         self.impact.observe(snap, &world.slos);
         let bad = self.impact.window().map(|w| w.bad_intervals).unwrap_or(0) > before;
         if bad != self.in_breach {
-            let broken: Vec<&str> = world
-                .slos
-                .iter()
-                .filter(|s| s.objective.evaluate_interval(snap) == Some(false))
-                .map(|s| s.name.as_str())
-                .collect();
-            let (kind, detail) = if bad {
-                (EventKind::SloBreachStart, format!("outside: {}", broken.join(", ")))
+            let kind = if bad {
+                let broken = (0..world.slos.len())
+                    .filter(|&i| world.slos[i].objective.evaluate_interval(snap) == Some(false))
+                    .collect();
+                EventKind::SloBreachStart { broken }
             } else {
-                (EventKind::SloBreachEnd, "every interval-judged objective met again".to_string())
+                EventKind::SloBreachEnd
             };
-            log.push(snap.start, kind, "slo".to_string(), detail);
+            log.push(snap.start, kind);
             self.in_breach = bad;
         }
     }

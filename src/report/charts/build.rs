@@ -282,7 +282,7 @@ fn server_heat_map(t: &Timeline, what: &PerServer, values: &[Vec<f32>]) -> Figur
         notes.push(format!("row: busiest of its {} servers", h.servers_per_row));
     }
     if h.buckets_per_column > 1 {
-        notes.push(format!("column: mean over {}", scale::duration_s(t.step * h.buckets_per_column as f64)));
+        notes.push(format!("column: mean over {}", crate::time::in_one_unit(t.step * h.buckets_per_column as f64)));
     }
     let mut fig = t.figure(what.name, what.title, y, Plot::Heat(h));
     fig.notes = notes;

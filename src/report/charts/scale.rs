@@ -169,17 +169,6 @@ fn significant(v: f64) -> String {
     if decimals == 0 { text } else { text.trim_end_matches('0').trim_end_matches('.').to_string() }
 }
 
-/// A length of time in seconds, in the unit that suits it: `30 s`, `5 min`, `2 h`.
-pub fn duration_s(secs: f64) -> String {
-    let (value, unit) = match secs {
-        s if s < 60.0 => (s, "s"),
-        s if s < 3600.0 => (s / 60.0, "min"),
-        s => (s / 3600.0, "h"),
-    };
-    let text = format!("{value:.1}");
-    format!("{} {unit}", text.trim_end_matches('0').trim_end_matches('.'))
-}
-
 /// A response-time axis: logarithmic when the values span more than 1.5
 /// decades (a p99 spike next to a steady p50), else linear from 0.
 pub fn response_time(values: impl Iterator<Item = f64>) -> Scale {
@@ -443,9 +432,9 @@ mod tests {
         assert_eq!(duration_ms(25.123), "25.1 ms");
         assert_eq!(duration_ms(158.49), "158 ms");
         assert_eq!(duration_ms(0.25), "250 µs");
-        assert_eq!(duration_s(30.0), "30 s");
-        assert_eq!(duration_s(90.0), "1.5 min");
-        assert_eq!(duration_s(7200.0), "2 h");
+        assert_eq!(crate::time::in_one_unit(30.0), "30 s");
+        assert_eq!(crate::time::in_one_unit(90.0), "1.5 min");
+        assert_eq!(crate::time::in_one_unit(7200.0), "2 h");
         assert_eq!(texts(&percent(40.0, "x")), ["0", "20", "40", "60", "80", "100"]);
         assert_eq!(percent(130.0, "x").hi, 150.0);
         assert_eq!(rate_percent(100.0, "x").hi, 100.0);

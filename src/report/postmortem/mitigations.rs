@@ -5,12 +5,13 @@
 
 use std::fmt::Write;
 
-use crate::metrics::{EventKind, LoggedEvent};
-use crate::model::{Budget, World};
+use crate::metrics::{EventKind, EventTag, LoggedEvent, Subject};
+use crate::model::{Budget, Change, World};
 use crate::report::Summary;
 use crate::report::markdown::{md_code, md_text};
 use crate::report::story::{self, Story, Times, times_word};
 use crate::report::text::thousands;
+use crate::report::words::EventWords;
 use crate::scenario::{AllUnhealthy, TargetPolicy};
 
 /// One mitigation in place: how it is set up and what it did.
@@ -23,7 +24,7 @@ pub struct Measure {
 /// What the scenario has in place, and the names of what it has not.
 pub fn review(summary: &Summary, story: &Story) -> (Vec<Measure>, Vec<&'static str>) {
     let run = story.run;
-    let cx = Cx { s: summary, story, w: &run.world, events: &run.recorder.events.events };
+    let cx = Cx { s: summary, story, w: &run.world, events: &run.recorder.events.events, words: EventWords::of(run) };
     let checks: [(&'static str, Option<Measure>); 7] = [
         ("health checks", cx.health_checks()),
         ("outlier detection", cx.outlier_detection()),
@@ -49,16 +50,7 @@ struct Cx<'a> {
     story: &'a Story<'a>,
     w: &'a World,
     events: &'a [LoggedEvent],
-}
-
-/// Whether an event's detail speaks of balancer `name` (and not of one
-/// whose name merely starts the same). The detail is the only record of
-/// which balancer marked or ejected a server: the event's entity is the
-/// server, which may sit behind several balancers, and the run keeps no
-/// other account of health flips or ejections.
-fn names_balancer(detail: &str, name: &str) -> bool {
-    let key = format!("balancer {name}");
-    detail.match_indices(&key).any(|(i, _)| matches!(detail[i + key.len()..].chars().next(), None | Some(')' | ' ')))
+    words: EventWords<'a>,
 }
 
 impl Cx<'_> {
@@ -66,56 +58,63 @@ impl Cx<'_> {
         self.story.times
     }
 
-    fn of_kind(&self, kind: EventKind) -> impl Iterator<Item = &LoggedEvent> {
-        self.events.iter().filter(move |e| e.kind == kind)
+    fn of_kind(&self, tag: EventTag) -> impl Iterator<Item = &LoggedEvent> {
+        self.events.iter().filter(move |e| e.tag() == tag)
     }
 
     /// "web-01 4 times, web-02 once (first at 13:41:12)" for the events of
-    /// one kind about balancer `lb`, by server; None when there are none.
-    fn per_server(&self, kind: EventKind, lb: &str) -> Option<String> {
-        let mut counts: Vec<(&str, usize)> = Vec::new();
-        let hits: Vec<&LoggedEvent> = self.of_kind(kind).filter(|e| names_balancer(&e.detail, lb)).collect();
+    /// one kind by balancer `lb` (a health flip or an ejection), by server;
+    /// None when there are none.
+    fn per_server(&self, tag: EventTag, lb: usize) -> Option<String> {
+        let mut counts: Vec<(Subject, usize)> = Vec::new();
+        let hits: Vec<&LoggedEvent> = self.of_kind(tag).filter(|e| e.kind.by_balancer() == Some(lb as u32)).collect();
         for e in &hits {
-            let server = e.entity.strip_prefix("server ").unwrap_or(&e.entity);
+            let server = e.subject();
             match counts.iter_mut().find(|(n, _)| *n == server) {
                 Some(c) => c.1 += 1,
                 None => counts.push((server, 1)),
             }
         }
         let first = hits.first()?;
-        let list: Vec<String> = counts.iter().map(|(n, c)| format!("{} {}", md_text(n), times_word(*c))).collect();
+        let name = |s: Subject| match s {
+            Subject::Server(i) => self.w.servers[i as usize].name.as_str(),
+            _ => unreachable!("health flips and ejections are about servers"),
+        };
+        let list: Vec<String> =
+            counts.iter().map(|(n, c)| format!("{} {}", md_text(name(*n)), times_word(*c))).collect();
         Some(format!("{} (first at {})", list.join(", "), self.times().at(first.time_ns)))
     }
 
     fn health_checks(&self) -> Option<Measure> {
-        let lbs: Vec<_> = self.w.balancers.iter().filter_map(|b| b.health_check.map(|h| (b, h))).collect();
+        let lbs: Vec<_> =
+            self.w.balancers.iter().enumerate().filter_map(|(i, b)| b.health_check.map(|h| (i, b, h))).collect();
         if lbs.is_empty() {
             return None;
         }
         let mut setup = Vec::new();
         let mut effect = Vec::new();
-        for (b, h) in &lbs {
+        for &(i, b, h) in &lbs {
             setup.push(format!(
                 "balancer {} probes every {}, out after {} failures, back after {} passes",
                 md_text(&b.name),
-                story::duration(h.interval as f64 / 1e9),
+                crate::time::spoken(h.interval as f64 / 1e9),
                 h.unhealthy_threshold,
                 h.healthy_threshold
             ));
-            let mut e = match self.per_server(EventKind::BackendUnhealthy, &b.name) {
+            let mut e = match self.per_server(EventTag::BackendUnhealthy, i) {
                 Some(list) => format!("{} marked unhealthy: {list}", md_text(&b.name)),
                 None => format!("{} never marked a backend unhealthy", md_text(&b.name)),
             };
-            e += &self.panic(&b.name, b.on_all_unhealthy);
+            e += &self.panic(i, b.on_all_unhealthy);
             effect.push(e);
         }
         Some(Measure { name: "Health checks", setup: setup.join("; "), effect: effect.join("; ") })
     }
 
     /// What a balancer did when too few backends were healthy.
-    fn panic(&self, lb: &str, policy: AllUnhealthy) -> String {
-        let entity = format!("balancer {lb}");
-        let on: Vec<&LoggedEvent> = self.of_kind(EventKind::PanicModeOn).filter(|e| e.entity == entity).collect();
+    fn panic(&self, lb: usize, policy: AllUnhealthy) -> String {
+        let me = Subject::Balancer(lb as u32);
+        let on: Vec<&LoggedEvent> = self.of_kind(EventTag::PanicModeOn).filter(|e| e.subject() == me).collect();
         match (on.first(), policy) {
             (Some(first), _) => format!(
                 "; left with too few healthy backends it went into panic mode {} (first at {}) and sent to every backend, healthy or not",
@@ -131,24 +130,25 @@ impl Cx<'_> {
     }
 
     fn outlier_detection(&self) -> Option<Measure> {
-        let lbs: Vec<_> = self.w.balancers.iter().filter_map(|b| b.outlier.map(|o| (b, o))).collect();
+        let lbs: Vec<_> =
+            self.w.balancers.iter().enumerate().filter_map(|(i, b)| b.outlier.map(|o| (i, b, o))).collect();
         if lbs.is_empty() {
             return None;
         }
         let setup = lbs
             .iter()
-            .map(|(b, o)| {
+            .map(|(_, b, o)| {
                 format!(
                     "balancer {} ejects after {} consecutive failures, for {} at first",
                     md_text(&b.name),
                     o.consecutive_failures,
-                    story::duration(o.base_ejection as f64 / 1e9)
+                    crate::time::spoken(o.base_ejection as f64 / 1e9)
                 )
             })
             .collect::<Vec<_>>();
         let effect = lbs
             .iter()
-            .map(|(b, _)| match self.per_server(EventKind::BackendEjected, &b.name) {
+            .map(|&(i, b, _)| match self.per_server(EventTag::BackendEjected, i) {
                 Some(list) => format!("{} ejected {list}", md_text(&b.name)),
                 None => format!("{} never ejected a backend", md_text(&b.name)),
             })
@@ -231,19 +231,19 @@ impl Cx<'_> {
     /// The balancer among `used` that the root cause changed, if it changed one.
     fn changed_balancer(&self, used: &[usize]) -> Option<&str> {
         let root = self.story.root.as_ref()?;
-        let name = root.target.strip_prefix("balancer ")?;
-        used.iter().map(|&b| self.w.balancers[b].name.as_str()).find(|&n| n == name)
+        let Change::Balancer { balancer, .. } = self.w.timeline[root.index].change else { return None };
+        used.contains(&(balancer as usize)).then(|| self.w.balancers[balancer as usize].name.as_str())
     }
 
     /// Balancers going down, and when failover clients moved on.
     fn outages(&self, groups: &[&crate::model::ClientDef]) -> String {
         let mut out = String::new();
-        for e in self.of_kind(EventKind::BalancerDown) {
-            let _ = write!(out, "; {} went down at {}", md_text(&e.entity), self.times().at(e.time_ns));
-            let lb = e.entity.strip_prefix("balancer ").unwrap_or(&e.entity);
+        for e in self.of_kind(EventTag::BalancerDown) {
+            let subject = self.words.subject(e.subject());
+            let _ = write!(out, "; {} went down at {}", md_text(&subject), self.times().at(e.time_ns));
+            let EventKind::BalancerDown { balancer, .. } = e.kind else { continue };
             let standby = groups.iter().find(|c| {
-                c.target_policy == TargetPolicy::Failover
-                    && c.targets.first().is_some_and(|(b, _)| self.w.balancers[*b as usize].name == lb)
+                c.target_policy == TargetPolicy::Failover && c.targets.first().is_some_and(|(b, _)| *b == balancer)
             });
             if let Some(c) = standby {
                 let at = self.times().at(e.time_ns + c.failover_after);
@@ -279,7 +279,7 @@ impl Cx<'_> {
                 rules.push("every destination still reachable".to_string());
             }
             if v.max_added_latency != u64::MAX {
-                rules.push(format!("at most {} added latency", story::duration(v.max_added_latency as f64 / 1e9)));
+                rules.push(format!("at most {} added latency", crate::time::spoken(v.max_added_latency as f64 / 1e9)));
             }
             setup.push(format!("network changes: {}", rules.join(", ")));
         }
@@ -321,7 +321,7 @@ impl Cx<'_> {
             .iter()
             .map(|r| {
                 let hold = if r.for_ns > 0 {
-                    format!(" for {}", story::duration(r.for_ns as f64 / 1e9))
+                    format!(" for {}", crate::time::spoken(r.for_ns as f64 / 1e9))
                 } else {
                     String::new()
                 };
@@ -345,7 +345,7 @@ impl Cx<'_> {
         );
         let detected = im.detected_by.as_deref() == Some(name);
         if let (true, Some(ttd)) = (detected, im.time_to_detect_s) {
-            let _ = write!(text, ", {} after the change: the detection", story::duration(ttd));
+            let _ = write!(text, ", {} after the change: the detection", crate::time::spoken(ttd));
         }
         text
     }
@@ -378,18 +378,5 @@ impl Cx<'_> {
             )
         };
         Some(Measure { name: "Queue limits", setup, effect })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_balancer_is_named_only_in_full() {
-        assert!(names_balancer("health checks failing (balancer lb)", "lb"));
-        assert!(names_balancer("ejected by balancer lb for 30s", "lb"));
-        assert!(!names_balancer("health checks failing (balancer lb-b)", "lb"));
-        assert!(!names_balancer("ejected by balancer lbx for 30s", "lb"));
     }
 }
