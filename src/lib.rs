@@ -4,10 +4,10 @@
 //! compiled world) -> `engine` (the generic kernel) -> `sim` (the traffic model)
 //! -> `metrics` (streaming collectors) -> `report` (files and terminal output).
 
-pub mod app;
 pub mod balancer;
+pub mod cli;
 pub mod clock;
-pub mod compare;
+pub mod commands;
 pub mod dist;
 pub mod engine;
 pub mod error;

@@ -24,11 +24,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::estimate::{SloDef, estimate};
+use super::run_sample;
 use super::sample::{LatencyPool, Sample};
 use super::sweep::{base_source, load_point};
 use super::vary::{Kind, parse_between, parse_value};
-use super::{ExperimentArgs, run_sample, thread_pool};
-use crate::app::Progress;
+use crate::cli::{ExperimentArgs, Progress, thread_pool};
 use crate::error::Error;
 use crate::model::World;
 use crate::report::capacity::{CapacityReport, Probe};

@@ -21,75 +21,11 @@ pub mod shard;
 pub mod sweep;
 pub mod vary;
 
-use crate::error::Error;
 use crate::metrics::NullSink;
 use crate::model::World;
 use crate::report::{RunContext, Summary};
 use crate::sim::Simulation;
 use sample::{LatencyPool, Sample};
-
-/// The options `sweep` and `capacity` share, parsed from their command lines.
-#[derive(Clone, Debug, clap::Args)]
-pub struct ExperimentArgs {
-    /// Override a value in the scenario at every point or probe (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Replications of each point or probe (replication i uses seed + i).
-    #[arg(long, default_value_t = 10)]
-    pub replications: usize,
-    /// First seed [default: the scenario's seed].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Confidence level of the intervals and SLO verdicts.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// Take the K largest servers of each server group out of rotation
-    /// everywhere (N+K planning).
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub down: u32,
-    /// Worker threads [default: one per core].
-    #[arg(long, value_name = "J")]
-    pub jobs: Option<usize>,
-}
-
-impl ExperimentArgs {
-    /// Checks the replications and confidence.
-    pub fn check(&self) -> Result<(), Error> {
-        check_replications(self.replications, "--replications")?;
-        check_confidence(self.confidence)
-    }
-}
-
-/// `--replications` must give an interval: at least 2 (1 means a plain run
-/// where a command allows it).
-pub fn check_replications(n: usize, flag: &str) -> Result<(), Error> {
-    if n < 2 {
-        return Err(Error::Usage(format!("{flag} must be at least 2 to build a confidence interval")));
-    }
-    if n > 100_000 {
-        return Err(Error::Usage(format!("{flag} {n} is more than 100000 replications; run fewer")));
-    }
-    Ok(())
-}
-
-/// `--confidence` is a level strictly between 0 and 1.
-pub fn check_confidence(c: f64) -> Result<(), Error> {
-    if !(c > 0.0 && c < 1.0) {
-        return Err(Error::Usage(format!("--confidence {c}: the level must be between 0 and 1, like 0.95")));
-    }
-    Ok(())
-}
-
-/// A thread pool of `jobs` threads (default: one per core).
-pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
-    if jobs == Some(0) {
-        return Err(Error::Usage("--jobs must be at least 1".into()));
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the worker threads: {e}")))
-}
 
 /// Runs `world` once with `seed`, writing nothing, and keeps its figures
 /// and latencies.

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, PoisonError};
 
 use super::estimate::{PointAccumulator, SloDef};
+use super::run_sample;
 use super::vary::{Axis, parse_vary};
-use super::{ExperimentArgs, run_sample, thread_pool};
-use crate::app::Progress;
+use crate::cli::{ExperimentArgs, Progress, thread_pool};
 use crate::error::Error;
 use crate::model::World;
 use crate::report::replications::{Replications, num};
@@ -216,7 +216,7 @@ pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
 /// The scenario file with the `--set` overrides every point shares.
 pub fn base_source(path: &Path, sets: &[String]) -> Result<ScenarioSource, Error> {
     let mut source = ScenarioSource::read(path)?;
-    source.apply_overrides(&crate::app::parse_overrides(sets)?)?;
+    source.apply_overrides(&crate::cli::parse_overrides(sets)?)?;
     Ok(source)
 }
 

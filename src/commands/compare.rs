@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::app::{Progress, load};
+use crate::cli::{self, Progress, load};
 use crate::error::Error;
 use crate::experiment::headline::{Better, METRICS, Metric};
 use crate::metrics::NullSink;
@@ -153,10 +153,17 @@ fn run_one(side: &Side, seed: u64, keep_charts: bool) -> Outcome {
     Outcome { summary, charts }
 }
 
+/// `lbsim compare` from the command line: exit status 1 with
+/// `--fail-on-worse` when a metric got worse.
+pub fn execute(opts: &CompareOptions) -> Result<i32, Error> {
+    let outcome = compare(opts)?;
+    print!("{}", outcome.stdout);
+    Ok(outcome.exit_code)
+}
+
 /// Runs both sides over the replications and writes the reports.
 pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
-    crate::experiment::check_replications(opts.replications, "--replications")?;
-    crate::experiment::check_confidence(opts.confidence)?;
+    cli::check_replications(opts.replications, opts.confidence, false)?;
     if !(opts.min_effect_pct >= 0.0 && opts.min_effect_pct.is_finite()) {
         return Err(Error::Usage("--min-effect must be a percentage of at least 0, like 1".into()));
     }
