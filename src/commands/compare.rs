@@ -26,7 +26,7 @@ use crate::report::markdown::{md_code, md_text};
 use crate::report::replications::{num, with_unit};
 use crate::report::{self, OutputDir, RunContext, Summary};
 use crate::sim::Simulation;
-use crate::stats::{Estimate, diff_ci, mean_ci};
+use crate::validation::stats::{Estimate, diff_ci, mean_ci};
 
 /// Options of `lbsim compare`, parsed straight from its command line.
 #[derive(Clone, Debug, clap::Args)]

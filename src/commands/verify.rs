@@ -4,7 +4,7 @@
 
 use crate::cli::{self, Progress};
 use crate::error::Error;
-use crate::verify::{self as suite, Config};
+use crate::validation::verify::{self as suite, Config};
 
 /// Options of `lbsim verify`, parsed straight from its command line.
 #[derive(Clone, Debug, clap::Args)]

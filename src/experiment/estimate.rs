@@ -17,7 +17,7 @@ use super::sample::{LatencyPool, Sample};
 use crate::model::World;
 use crate::monitor::{CmpOp, Objective, SloUnit, parse_objective};
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict, confidence_pct, num};
-use crate::stats::{Estimate, mean_ci};
+use crate::validation::stats::{Estimate, mean_ci};
 
 /// An SLO as the estimates need it: its name, objective text (re-parsed
 /// where judged, so a plan written to a file carries it as text) and window.
