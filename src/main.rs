@@ -139,3 +139,27 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Verify(opts) => commands::verify::execute(opts),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use lbsim::report::files::{self, Command as Writer};
+
+    use super::Cli;
+
+    #[test]
+    fn each_command_help_names_the_files_it_writes() {
+        let mut cli = Cli::command();
+        for f in files::ALL {
+            let name = match f.command {
+                Writer::Run => "run",
+                Writer::Compare => "compare",
+                Writer::Sweep => "sweep",
+                Writer::Capacity => "capacity",
+                Writer::Graph => "graph",
+            };
+            let help = cli.find_subcommand_mut(name).map(|c| c.render_long_help().to_string()).unwrap_or_default();
+            assert!(help.contains(f.name), "`lbsim {name} --help` does not name {} ({})", f.name, f.holds);
+        }
+    }
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli;
 use crate::error::Error;
+use crate::report::files::{TOPOLOGY_DOT, TOPOLOGY_SVG};
 use crate::report::{self, OutputDir};
 
 /// Options of `lbsim graph`, parsed straight from its command line.
@@ -41,13 +42,14 @@ pub fn graph(opts: &GraphOptions) -> Result<String, Error> {
     }
     let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
     let out = OutputDir::create(&out_dir)?;
-    let dot_path = out.write("topology.dot", text.as_bytes())?;
+    let dot_path = out.write(TOPOLOGY_DOT.name, text.as_bytes())?;
     let mut lines = vec![format!("wrote {}", dot_path.display())];
     match render_svg(&out, &dot_path) {
         Ok(Some(svg)) => lines.push(format!("wrote {}", svg.display())),
-        Ok(None) => {
-            lines.push("Graphviz `dot` not found: install it (e.g. `apt install graphviz`) for topology.svg".into())
-        }
+        Ok(None) => lines.push(format!(
+            "Graphviz `dot` not found: install it (e.g. `apt install graphviz`) for {}",
+            TOPOLOGY_SVG.name
+        )),
         Err(e) => return Err(e),
     }
     Ok(lines.join("\n") + "\n")
@@ -55,14 +57,15 @@ pub fn graph(opts: &GraphOptions) -> Result<String, Error> {
 
 /// Runs `dot -Tsvg`, atomically; `None` when Graphviz is not installed.
 fn render_svg(out: &OutputDir, dot_path: &Path) -> Result<Option<PathBuf>, Error> {
-    let tmp = out.temp_path("topology.svg");
+    let svg = TOPOLOGY_SVG.name;
+    let tmp = out.temp_path(svg);
     let status = std::process::Command::new("dot").arg("-Tsvg").arg(dot_path).arg("-o").arg(&tmp).status();
     match status {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::output(out.final_path("topology.svg"), e)),
-        Ok(s) if s.success() => out.commit("topology.svg").map(Some),
+        Err(e) => Err(Error::output(out.final_path(svg), e)),
+        Ok(s) if s.success() => out.commit(svg).map(Some),
         Ok(s) => {
-            out.discard("topology.svg");
+            out.discard(svg);
             Err(Error::Internal(format!("`dot -Tsvg` failed ({s}) on {}", dot_path.display())))
         }
     }

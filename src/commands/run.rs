@@ -9,13 +9,14 @@ use rayon::prelude::*;
 
 use crate::cli::{self, Progress};
 use crate::error::Error;
-use crate::experiment::estimate::{PointAccumulator, SloDef};
+use crate::experiment::estimate::PointAccumulator;
 use crate::experiment::sample::{LatencyPool, Sample};
 use crate::experiment::{self};
 use crate::metrics::CsvSink;
 use crate::model::World;
+use crate::report::design::SloDef;
 use crate::report::replications::Verdict;
-use crate::report::{self, OutputDir, RunContext, Summary};
+use crate::report::{self, OutputDir, RunContext, Summary, files};
 use crate::scenario::ScenarioSource;
 use crate::sim::{RunResult, Simulation};
 
@@ -102,7 +103,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     }
     let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
     let out = OutputDir::create(&out_dir)?;
-    let series_name = "timeseries.csv";
+    let series_name = files::TIMESERIES_CSV.name;
     let sink =
         CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
     let n = opts.replications as u64;
@@ -154,7 +155,7 @@ fn finish_run(
     opts: &RunOptions,
     replications: Option<(PointAccumulator, u64, f64)>,
 ) -> Result<RunOutcome, Error> {
-    let series_name = "timeseries.csv";
+    let series_name = files::TIMESERIES_CSV.name;
     if let Err(e) = result.recorder.finish_series() {
         out.discard(series_name);
         return Err(Error::output(out.final_path(series_name), e));

@@ -15,7 +15,9 @@
 
 pub mod capacity;
 pub mod estimate;
-pub mod headline;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod paired;
 pub mod sample;
 pub mod shard;
 pub mod sweep;
