@@ -1,8 +1,11 @@
-//! Experiments: many runs of a scenario, for the questions a capacity
-//! planner asks across configurations. `run --replications` repeats one
-//! configuration, `sweep` runs a grid of them, `capacity` searches for the
-//! largest load or smallest fleet that meets every SLO, and `merge` joins a
-//! sweep's shards run on other machines.
+//! The experiment engine: many runs of a scenario, for the questions a
+//! capacity planner asks across configurations. `run --replications`
+//! repeats one configuration, `sweep` runs a grid of them, `capacity`
+//! searches for the largest load or smallest fleet that meets every SLO,
+//! `merge` joins a sweep's shards run on other machines, and `paired`
+//! holds `compare`'s statistics. It sits above `report` (whose summaries it
+//! samples and whose outputs it fills) and below `crate::commands`, which
+//! call it; the options it reads come from `crate::cli`.
 //!
 //! Every run of an experiment is a *work item*: a configuration (a point)
 //! and a replication. Replication `i` of every point uses seed `seed + i`,
