@@ -4,15 +4,14 @@
 //! compiled world) -> `engine` (the generic kernel) -> `sim` (the traffic model)
 //! -> `metrics` (streaming collectors) -> `report` (files and terminal output).
 
-pub mod app;
 pub mod balancer;
+pub mod cli;
 pub mod clock;
-pub mod compare;
+pub mod commands;
 pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod experiment;
-pub mod meanfield;
 pub mod metrics;
 pub mod model;
 pub mod monitor;
@@ -20,8 +19,6 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod stats;
-pub mod theory;
 pub mod time;
 pub mod units;
-pub mod verify;
+pub mod validation;

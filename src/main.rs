@@ -1,13 +1,12 @@
-//! The `lbsim` binary: parses arguments, calls the library, maps errors to
-//! exit codes (0 success, 1 a declared SLO failed, 2 usage or scenario
+//! The `lbsim` binary: parses arguments, hands each subcommand to its file
+//! in the commands layer (`lbsim::commands`), maps errors to exit codes (0 success, 1 a declared SLO failed, 2 usage or scenario
 //! error, 3 internal or output error).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use lbsim::app::{self, RunOptions};
+use lbsim::commands;
 use lbsim::error::Error;
 
 #[derive(Parser)]
@@ -40,7 +39,7 @@ enum Command {
         a confidence interval, in the terminal, summary.json (`replications`), report.html and report.md.\n\
         Exit status 1 when a declared SLO fails (with replications: unless every SLO holds with the stated \
         confidence), unless --no-fail.")]
-    Run(RunOptions),
+    Run(commands::run::RunOptions),
     /// Draw the topology: clients, balancers, servers, routers, switches,
     /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).
     #[command(after_help = "Writes topology.dot to output/<scenario name>/ (or --out), and topology.svg when \
@@ -48,19 +47,7 @@ enum Command {
         hops dashed and labelled with their prefix, blackhole and reject entries listed on their node.\n\n\
         Examples:\n  lbsim graph scenarios/incidents/000-routing-tables.yaml\n  \
         lbsim graph scenarios/quickstart.yaml --stdout | dot -Tpng > quickstart.png")]
-    Graph {
-        /// Scenario file (YAML or JSON).
-        scenario: PathBuf,
-        /// Directory for topology.dot and topology.svg [default: output/<scenario name>].
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Override a value in the file (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        /// Print the DOT to stdout instead of writing files.
-        #[arg(long)]
-        stdout: bool,
-    },
+    Graph(commands::graph::GraphOptions),
     /// Compare a baseline scenario with a changed one over N replications
     /// with common random numbers.
     #[command(after_help = "Runs both sides over the same replications (replication i of both uses seed + i, so \
@@ -74,7 +61,7 @@ enum Command {
         lbsim compare scenarios/incidents/003-all-traffic-to-one-server.yaml scenarios/incidents/003-with-health-checks.yaml\n  \
         lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
         lbsim compare a.yaml b.yaml --set requests=100000 --replications 20 --json")]
-    Compare(lbsim::compare::CompareOptions),
+    Compare(commands::compare::CompareOptions),
     /// Run a grid of configurations, each over N replications with common
     /// random numbers: curves with confidence bands, knees, SLO verdicts.
     #[command(
@@ -92,13 +79,13 @@ enum Command {
         lbsim sweep scenarios/capacity.yaml --vary servers.app.count=16..28/2 --vary clients.web.rate=3000/s,4000/s\n  \
         lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s --shard 0/4 --out /shared/q"
     )]
-    Sweep(lbsim::experiment::sweep::SweepOptions),
+    Sweep(commands::sweep::SweepOptions),
     /// Join the shards of a sweep run with --shard into the sweep's outputs.
     #[command(after_help = "Checks that the shards are of one sweep (same scenario, --vary, --set, replications, \
         seed, confidence, lbsim version) and together hold every work item exactly once, then writes what the \
         sweep run on one machine writes, byte for byte.\n\n\
         Example:\n  lbsim merge /shared/q/shard-*-of-4 --out /shared/q")]
-    Merge(lbsim::experiment::shard::MergeOptions),
+    Merge(commands::merge::MergeOptions),
     /// Find the largest load, or the smallest fleet, at which every SLO holds.
     #[command(after_help = "Bisects a settable numeric path (a rate, a server count, workers, ...) between --between \
         LO..HI, or from the scenario's value outwards by doubling, with replications at each probe; a probe passes \
@@ -110,33 +97,14 @@ enum Command {
         Examples:\n  \
         lbsim capacity scenarios/capacity.yaml --find min servers.app.count --between 8..40 --down 1\n  \
         lbsim capacity scenarios/capacity.yaml --find max clients.web.rate --between 1000/s..8000/s")]
-    Capacity(lbsim::experiment::capacity::CapacityOptions),
+    Capacity(commands::capacity::CapacityOptions),
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
     #[command(after_help = "Each built-in scenario runs over independent replications; a check passes when \
         the closed-form value lies inside the simulation's confidence interval (family-wise 99% by default, \
         split over all comparisons by Bonferroni). Exit status 1 when any check fails.\n\n\
         Examples:\n  lbsim verify\n  lbsim verify --only supermarket --replications 40\n  lbsim verify --json > verify.json")]
-    Verify {
-        /// Run only the checks whose name contains this text.
-        #[arg(long)]
-        only: Option<String>,
-        /// Independent replications per check.
-        #[arg(long, default_value_t = 20)]
-        replications: usize,
-        /// Requests per replication after the warm-up.
-        #[arg(long, default_value_t = 200_000)]
-        requests: u64,
-        /// Family-wise confidence level of the whole suite.
-        #[arg(long, default_value_t = 0.99)]
-        confidence: f64,
-        /// First seed (replication i uses seed + i).
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Print the results as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify(commands::verify::VerifyOptions),
 }
 
 fn main() -> ExitCode {
@@ -161,36 +129,37 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> Result<i32, Error> {
-    match cli.command {
-        Command::Run(opts) => {
-            let outcome = app::run(&opts)?;
-            print!("{}", outcome.stdout);
-            Ok(outcome.exit_code)
-        }
-        Command::Sweep(opts) => {
-            print!("{}", lbsim::experiment::sweep::sweep(&opts)?.stdout);
-            Ok(0)
-        }
-        Command::Merge(opts) => {
-            print!("{}", lbsim::experiment::shard::merge(&opts)?.stdout);
-            Ok(0)
-        }
-        Command::Capacity(opts) => {
-            let outcome = lbsim::experiment::capacity::capacity(&opts)?;
-            print!("{}", outcome.stdout);
-            Ok(outcome.exit_code)
-        }
-        Command::Graph { scenario, out, sets, stdout } => {
-            print!("{}", app::graph(&app::GraphOptions { scenario, out, sets, stdout })?);
-            Ok(0)
-        }
-        Command::Compare(opts) => {
-            let outcome = lbsim::compare::compare(&opts)?;
-            print!("{}", outcome.stdout);
-            Ok(outcome.exit_code)
-        }
-        Command::Verify { only, replications, requests, confidence, seed, json } => {
-            app::verify(&lbsim::verify::Config { replications, requests, confidence, seed }, only.as_deref(), json)
+    match &cli.command {
+        Command::Run(opts) => commands::run::execute(opts),
+        Command::Graph(opts) => commands::graph::execute(opts),
+        Command::Compare(opts) => commands::compare::execute(opts),
+        Command::Sweep(opts) => commands::sweep::execute(opts),
+        Command::Merge(opts) => commands::merge::execute(opts),
+        Command::Capacity(opts) => commands::capacity::execute(opts),
+        Command::Verify(opts) => commands::verify::execute(opts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use lbsim::report::files::{self, Command as Writer};
+
+    use super::Cli;
+
+    #[test]
+    fn each_command_help_names_the_files_it_writes() {
+        let mut cli = Cli::command();
+        for f in files::ALL {
+            let name = match f.command {
+                Writer::Run => "run",
+                Writer::Compare => "compare",
+                Writer::Sweep => "sweep",
+                Writer::Capacity => "capacity",
+                Writer::Graph => "graph",
+            };
+            let help = cli.find_subcommand_mut(name).map(|c| c.render_long_help().to_string()).unwrap_or_default();
+            assert!(help.contains(f.name), "`lbsim {name} --help` does not name {} ({})", f.name, f.holds);
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use crate::common::{json, lbsim, stderr, write};
-use lbsim::theory;
+use lbsim::validation::theory;
 
 const MU: f64 = 100.0; // exponential service, mean 10 ms
 

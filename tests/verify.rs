@@ -2,7 +2,7 @@
 //! built-in check must put the closed-form value inside the simulation's
 //! family-wise confidence interval, with the same fixed seeds as the CLI.
 
-use lbsim::verify::{self, Config};
+use lbsim::validation::verify::{self, Config};
 
 fn check(name: &str) {
     let cfg = Config::default();

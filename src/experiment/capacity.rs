@@ -23,15 +23,17 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::estimate::{SloDef, estimate};
+use super::estimate::estimate;
+use super::run_sample;
 use super::sample::{LatencyPool, Sample};
 use super::sweep::{base_source, load_point};
-use super::vary::{Kind, parse_between, parse_value};
-use super::{ExperimentArgs, run_sample, thread_pool};
-use crate::app::Progress;
+use super::vary::{parse_between, parse_value};
+use crate::cli::{ExperimentArgs, Progress, thread_pool};
 use crate::error::Error;
 use crate::model::World;
 use crate::report::capacity::{CapacityReport, Probe};
+use crate::report::design::{Kind, SloDef};
+use crate::report::files::{CAPACITY_CSV, CAPACITY_JSON};
 use crate::report::replications::{Verdict, confidence_pct};
 use crate::report::{self, OutputDir};
 use crate::scenario::{Override, ScenarioSource};
@@ -595,7 +597,7 @@ fn finish(
     let out = OutputDir::create(&out_dir)?;
     let json = report::capacity::json(&report)?;
     let mut files =
-        vec![out.write("capacity.json", &json)?, out.write("capacity.csv", &report::capacity::csv(&report)?)?];
+        vec![out.write(CAPACITY_JSON.name, &json)?, out.write(CAPACITY_CSV.name, &report::capacity::csv(&report)?)?];
     if !opts.no_charts {
         files.extend(report::write_charts(&out, &report::charts::render_capacity(&report))?);
     }

@@ -10,53 +10,12 @@
 //! whose window saw no data fails the objective, as a single run does.
 //! Intervals are clipped at zero below, since every value is non-negative.
 
-use serde::{Deserialize, Serialize};
-
-use super::headline::METRICS;
 use super::sample::{LatencyPool, Sample};
-use crate::model::World;
-use crate::monitor::{CmpOp, Objective, SloUnit, parse_objective};
+use crate::monitor::{CmpOp, Objective, SloUnit};
+use crate::report::design::SloDef;
+use crate::report::headline::METRICS;
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict, confidence_pct, num};
-use crate::stats::{Estimate, mean_ci};
-
-/// An SLO as the estimates need it: its name, objective text (re-parsed
-/// where judged, so a plan written to a file carries it as text) and window.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SloDef {
-    pub name: String,
-    pub objective: String,
-    pub window: String,
-}
-
-impl SloDef {
-    /// The scenario's SLOs, in declaration order.
-    pub fn of(world: &World) -> Vec<SloDef> {
-        world
-            .slos
-            .iter()
-            .map(|s| SloDef {
-                name: s.name.clone(),
-                objective: s.objective.text.clone(),
-                window: s.window.describe(world.clock.as_ref()),
-            })
-            .collect()
-    }
-
-    /// The parsed objective.
-    pub fn parsed(&self) -> Result<Objective, String> {
-        parse_objective(&self.objective)
-    }
-
-    /// `p99 < 300ms`, or `name (p99 < 300ms)` when it has its own name.
-    pub fn title(&self) -> String {
-        if self.name == self.objective {
-            format!("`{}`", self.objective)
-        } else {
-            format!("`{}` ({})", self.name, self.objective)
-        }
-    }
-}
+use crate::validation::stats::{Estimate, mean_ci};
 
 /// The replications of one configuration as they finish, in any order: the
 /// samples kept by replication, the latencies merged into one pool at once

@@ -1,8 +1,11 @@
-//! Experiments: many runs of a scenario, for the questions a capacity
-//! planner asks across configurations. `run --replications` repeats one
-//! configuration, `sweep` runs a grid of them, `capacity` searches for the
-//! largest load or smallest fleet that meets every SLO, and `merge` joins a
-//! sweep's shards run on other machines.
+//! The experiment engine: many runs of a scenario, for the questions a
+//! capacity planner asks across configurations. `run --replications`
+//! repeats one configuration, `sweep` runs a grid of them, `capacity`
+//! searches for the largest load or smallest fleet that meets every SLO,
+//! `merge` joins a sweep's shards run on other machines, and `paired`
+//! holds `compare`'s statistics. It sits above `report` (whose summaries it
+//! samples and whose outputs it fills) and below `crate::commands`, which
+//! call it; the options it reads come from `crate::cli`.
 //!
 //! Every run of an experiment is a *work item*: a configuration (a point)
 //! and a replication. Replication `i` of every point uses seed `seed + i`,
@@ -15,81 +18,19 @@
 
 pub mod capacity;
 pub mod estimate;
-pub mod headline;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod paired;
 pub mod sample;
 pub mod shard;
 pub mod sweep;
 pub mod vary;
 
-use crate::error::Error;
 use crate::metrics::NullSink;
 use crate::model::World;
 use crate::report::{RunContext, Summary};
 use crate::sim::Simulation;
 use sample::{LatencyPool, Sample};
-
-/// The options `sweep` and `capacity` share, parsed from their command lines.
-#[derive(Clone, Debug, clap::Args)]
-pub struct ExperimentArgs {
-    /// Override a value in the scenario at every point or probe (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub sets: Vec<String>,
-    /// Replications of each point or probe (replication i uses seed + i).
-    #[arg(long, default_value_t = 10)]
-    pub replications: usize,
-    /// First seed [default: the scenario's seed].
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Confidence level of the intervals and SLO verdicts.
-    #[arg(long, default_value_t = 0.95)]
-    pub confidence: f64,
-    /// Take the K largest servers of each server group out of rotation
-    /// everywhere (N+K planning).
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub down: u32,
-    /// Worker threads [default: one per core].
-    #[arg(long, value_name = "J")]
-    pub jobs: Option<usize>,
-}
-
-impl ExperimentArgs {
-    /// Checks the replications and confidence.
-    pub fn check(&self) -> Result<(), Error> {
-        check_replications(self.replications, "--replications")?;
-        check_confidence(self.confidence)
-    }
-}
-
-/// `--replications` must give an interval: at least 2 (1 means a plain run
-/// where a command allows it).
-pub fn check_replications(n: usize, flag: &str) -> Result<(), Error> {
-    if n < 2 {
-        return Err(Error::Usage(format!("{flag} must be at least 2 to build a confidence interval")));
-    }
-    if n > 100_000 {
-        return Err(Error::Usage(format!("{flag} {n} is more than 100000 replications; run fewer")));
-    }
-    Ok(())
-}
-
-/// `--confidence` is a level strictly between 0 and 1.
-pub fn check_confidence(c: f64) -> Result<(), Error> {
-    if !(c > 0.0 && c < 1.0) {
-        return Err(Error::Usage(format!("--confidence {c}: the level must be between 0 and 1, like 0.95")));
-    }
-    Ok(())
-}
-
-/// A thread pool of `jobs` threads (default: one per core).
-pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
-    if jobs == Some(0) {
-        return Err(Error::Usage("--jobs must be at least 1".into()));
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the worker threads: {e}")))
-}
 
 /// Runs `world` once with `seed`, writing nothing, and keeps its figures
 /// and latencies.

@@ -10,9 +10,9 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::headline::METRICS;
 use crate::metrics::{LatencySummary, WindowStats};
 use crate::report::Summary;
+use crate::report::headline::METRICS;
 use crate::sim::RunResult;
 
 /// One SLO in one run.

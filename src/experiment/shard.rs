@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::estimate::PointAccumulator;
 use super::sample::{LatencyPool, Sample, SampleFile};
 use super::sweep::{Plan, Prepared, SweepOutcome, write_outputs};
-use crate::app::Progress;
+use crate::cli::Progress;
 use crate::error::Error;
 use crate::report::OutputDir;
 

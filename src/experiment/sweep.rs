@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::{Mutex, PoisonError};
 
-use super::estimate::{PointAccumulator, SloDef};
-use super::vary::{Axis, parse_vary};
-use super::{ExperimentArgs, run_sample, thread_pool};
-use crate::app::Progress;
+use super::estimate::PointAccumulator;
+use super::run_sample;
+use super::vary::parse_vary;
+use crate::cli::{ExperimentArgs, Progress};
 use crate::error::Error;
 use crate::model::World;
+use crate::report::design::{Axis, SloDef};
+use crate::report::files::{SWEEP_CSV, SWEEP_HTML, SWEEP_JSON};
 use crate::report::replications::{Replications, num};
 use crate::report::sweep::{PointReport, SweepReport, point_label};
 use crate::report::{self, OutputDir};
@@ -216,7 +218,7 @@ pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
 /// The scenario file with the `--set` overrides every point shares.
 pub fn base_source(path: &Path, sets: &[String]) -> Result<ScenarioSource, Error> {
     let mut source = ScenarioSource::read(path)?;
-    source.apply_overrides(&crate::app::parse_overrides(sets)?)?;
+    source.apply_overrides(&crate::cli::parse_overrides(sets)?)?;
     Ok(source)
 }
 
@@ -270,22 +272,6 @@ pub fn run_points(prepared: &Prepared, pool: &rayon::ThreadPool, progress: &Prog
         .collect()
 }
 
-/// `lbsim sweep`.
-pub fn sweep(opts: &SweepOptions) -> Result<SweepOutcome, Error> {
-    let pool = thread_pool(opts.common.jobs)?;
-    let shard = opts.shard.as_deref().map(super::shard::ShardSpec::parse).transpose()?;
-    let prepared = prepare(opts)?;
-    let plan = &prepared.plan;
-    let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&plan.scenario));
-    if let Some(spec) = shard {
-        return super::shard::run_shard(&prepared, spec, &out_dir, &pool, !opts.json && !opts.quiet);
-    }
-    let progress = Progress::new(!opts.json && !opts.quiet, "sweep", plan.items() as u64);
-    let points = run_points(&prepared, &pool, &progress);
-    progress.finish();
-    write_outputs(plan, points, &out_dir, opts.no_charts, opts.json)
-}
-
 /// Where a sweep's outputs go by default.
 pub fn default_out(scenario: &str) -> PathBuf {
     Path::new("output").join("sweep").join(scenario)
@@ -303,10 +289,11 @@ pub fn write_outputs(
     let report = plan.report(points);
     let out = OutputDir::create(out_dir)?;
     let json_bytes = report::sweep::json(&report)?;
-    let mut files = vec![out.write("sweep.csv", &report::sweep::csv(&report)?)?, out.write("sweep.json", &json_bytes)?];
+    let mut files =
+        vec![out.write(SWEEP_CSV.name, &report::sweep::csv(&report)?)?, out.write(SWEEP_JSON.name, &json_bytes)?];
     let charts = if no_charts { Vec::new() } else { report::charts::render_sweep(&report) };
     files.extend(report::write_charts(&out, &charts)?);
-    files.push(out.write("report.html", report::sweep::html::render(&report, &charts).as_bytes())?);
+    files.push(out.write(SWEEP_HTML.name, report::sweep::html::render(&report, &charts).as_bytes())?);
     files.sort();
     let stdout = if json { String::from_utf8_lossy(&json_bytes).into_owned() } else { table(&report, &files) };
     Ok(SweepOutcome { out_dir: out.path.clone(), files, stdout })
@@ -378,7 +365,7 @@ pub fn table(r: &SweepReport, files: &[PathBuf]) -> String {
         .iter()
         .filter(|k| shown.contains(&k.metric))
         .map(|k| {
-            let label = crate::experiment::headline::Metric::by_key(k.metric).map_or(k.metric, |m| m.label);
+            let label = crate::report::headline::Metric::by_key(k.metric).map_or(k.metric, |m| m.label);
             let series = if k.series.is_empty() { String::new() } else { format!(" ({})", k.series) };
             format!("  {label}{series} bends at {}={}", r.axes[0].path, k.value)
         })

@@ -12,72 +12,9 @@
 //! second, seconds, fractions) and written back the way a scenario writes
 //! them (`2500/s`, `1.5s`, `20%`), so each point is an ordinary `--set`.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::Error;
-use crate::time::{format_duration, secs_to_nanos};
-use crate::units::{format_percent, format_rate, parse_duration, parse_percent, parse_rate};
-
-/// How a value is written, which fixes its unit.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// `24`
-    Integer,
-    /// `0.75`
-    Number,
-    /// `800/s` (base: per second)
-    Rate,
-    /// `250ms` (base: seconds)
-    Duration,
-    /// `46%` (base: a fraction)
-    Percent,
-    /// Anything else (`round_robin`): listed, never ranged or searched.
-    Text,
-}
-
-impl Kind {
-    pub fn is_numeric(self) -> bool {
-        self != Kind::Text
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Integer => "a whole number",
-            Kind::Number => "a number",
-            Kind::Rate => "a rate",
-            Kind::Duration => "a duration",
-            Kind::Percent => "a percentage",
-            Kind::Text => "text",
-        }
-    }
-
-    /// Kinds that can be mixed in one range or list: whole numbers and
-    /// numbers make numbers; the units must agree.
-    fn join(self, other: Kind) -> Option<Kind> {
-        match (self, other) {
-            (a, b) if a == b => Some(a),
-            (Kind::Integer, Kind::Number) | (Kind::Number, Kind::Integer) => Some(Kind::Number),
-            _ => None,
-        }
-    }
-
-    /// A value of this kind written as a scenario writes it.
-    pub fn format(self, x: f64) -> String {
-        match self {
-            Kind::Integer => format!("{}", x.round() as i64),
-            Kind::Number => trim_decimals(&format!("{x:.9}")),
-            Kind::Rate => format_rate(x),
-            Kind::Duration => format_duration(secs_to_nanos(x)),
-            Kind::Percent => format_percent(x),
-            Kind::Text => String::new(),
-        }
-    }
-}
-
-fn trim_decimals(s: &str) -> String {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
-}
+use crate::report::design::{Axis, AxisValue, Kind};
+use crate::units::{parse_duration, parse_percent, parse_rate};
 
 /// Reads one value: its kind and its number in the kind's base unit.
 pub fn parse_value(text: &str) -> (Kind, Option<f64>) {
@@ -100,23 +37,6 @@ pub fn parse_value(text: &str) -> (Kind, Option<f64>) {
         return (Kind::Duration, Some(d.secs()));
     }
     (Kind::Text, None)
-}
-
-/// One value of an axis: the text set at the path and its number (None for text).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AxisValue {
-    pub text: String,
-    pub number: Option<f64>,
-}
-
-/// One `--vary`: a settable path and its values.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Axis {
-    pub path: String,
-    pub kind: Kind,
-    pub values: Vec<AxisValue>,
 }
 
 /// Most values one axis may have.

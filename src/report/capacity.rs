@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
+use super::design::Kind;
 use super::replications::{Replications, Verdict};
 use crate::error::Error;
-use crate::experiment::vary::Kind;
 use crate::metrics::series::format_value;
 
 /// One value the search tried.

@@ -19,22 +19,13 @@ mod legend;
 mod points;
 mod raster;
 mod scale;
+mod style;
 
 use rayon::prelude::*;
 
 use self::figure::Figure;
+use super::Chart;
 use super::chartdata::ChartData;
-
-/// One rendered chart.
-#[derive(Clone, Debug)]
-pub struct Chart {
-    /// File stem: `latency` is written as `latency.svg` and `latency.png`.
-    pub name: String,
-    /// Human title, for the HTML report.
-    pub title: String,
-    pub svg: String,
-    pub png: Vec<u8>,
-}
 
 /// Every chart of one run.
 pub fn render_all(data: &ChartData) -> Vec<Chart> {
@@ -81,15 +72,15 @@ fn failed_svg(reason: &str) -> String {
     format!(
         "<svg width=\"{w}\" height=\"60\" xmlns=\"http://www.w3.org/2000/svg\">\
          <text x=\"10\" y=\"30\" font-family=\"{f}\">chart could not be drawn: {escaped}</text></svg>\n",
-        w = draw::WIDTH,
-        f = encode::FAMILY,
+        w = style::WIDTH,
+        f = style::FAMILY,
     )
 }
 
 /// A blank image of the charts' size.
 fn failed_png() -> Vec<u8> {
-    let white = vec![255u8; draw::WIDTH as usize * draw::HEIGHT as usize * 3];
-    encode::encode_png(&white, draw::WIDTH, draw::HEIGHT).unwrap_or_default()
+    let white = vec![255u8; style::WIDTH as usize * style::HEIGHT as usize * 3];
+    encode::encode_png(&white, style::WIDTH, style::HEIGHT).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -295,7 +286,7 @@ mod tests {
         let charts = render_all(&synthetic(16, 720, true));
         for c in &charts {
             let (w, h, pixels) = decode(&c.png);
-            assert_eq!((w, h), (draw::WIDTH, draw::HEIGHT), "{}", c.name);
+            assert_eq!((w, h), (style::WIDTH, style::HEIGHT), "{}", c.name);
             let inked = pixels.iter().filter(|p| **p != [255, 255, 255]).count();
             assert!(inked > pixels.len() / 50, "{}: only {inked} pixels drawn", c.name);
             let colours: std::collections::BTreeSet<[u8; 3]> = pixels.into_iter().collect();
@@ -323,7 +314,7 @@ mod tests {
         let svg = failed_svg("font <missing> & \"unreadable\"");
         assert!(svg.starts_with("<svg width=\"1100\" height=\"60\""), "{svg}");
         assert!(svg.contains(">chart could not be drawn: font &lt;missing&gt; &amp; &quot;unreadable&quot;</text>"));
-        assert_eq!(decode(&failed_png()).0, draw::WIDTH);
+        assert_eq!(decode(&failed_png()).0, style::WIDTH);
     }
 
     #[test]
@@ -333,7 +324,7 @@ mod tests {
         for c in &charts {
             assert_svg_document(c);
             assert!(c.svg.contains("no data"), "{}", c.name);
-            assert_eq!(decode(&c.png).0, draw::WIDTH);
+            assert_eq!(decode(&c.png).0, style::WIDTH);
         }
         let overlay = render_overlay(&ChartData::default(), "a", &ChartData::default(), "b");
         assert!(overlay.iter().all(|c| c.svg.contains("no data")));
@@ -425,7 +416,7 @@ alerts:
     }
 
     fn sweep_charts(axes: &[&str], slos: &[&str]) -> Vec<Chart> {
-        use crate::report::sweep::fixtures::{axis, sweep};
+        use crate::experiment::fixtures::{axis, sweep};
         render_sweep(&sweep(axes.iter().map(|a| axis(a)).collect(), slos))
     }
 
@@ -438,7 +429,7 @@ alerts:
             assert!(c.svg.contains("made-up · "), "{}", c.name);
             assert!(c.svg.contains("clients.web.rate (/s)"), "{}", c.name);
             let (w, h, pixels) = decode(&c.png);
-            assert_eq!((w, h), (draw::WIDTH, draw::HEIGHT), "{}", c.name);
+            assert_eq!((w, h), (style::WIDTH, style::HEIGHT), "{}", c.name);
             assert!(pixels.iter().filter(|p| **p != [255, 255, 255]).count() > pixels.len() / 50, "{}", c.name);
         }
         let p99 = &chart(&charts, "sweep-latency_p99_ms").svg;
@@ -500,8 +491,8 @@ alerts:
                 sweep_charts(&["clients.web.rate=100/s..4000/s/100/s", "servers.web.count=4..9"], &["p99 < 300ms"]),
             ),
             ("capacity", {
+                use crate::experiment::fixtures::{probe, search};
                 use crate::report::replications::Verdict::{Fail, Inconclusive, Pass};
-                use crate::report::sweep::fixtures::{probe, search};
                 let probes = vec![
                     probe(1, 300.0, 120.0, Pass, None),
                     probe(2, 2000.0, 900.0, Fail, None),
@@ -516,7 +507,7 @@ alerts:
                 render_capacity(&search(probes, Some(1017.0)))
             }),
             ("sweep-text", {
-                use crate::report::sweep::fixtures::{axis, choices, sweep};
+                use crate::experiment::fixtures::{axis, choices, sweep};
                 let algorithms = choices("balancers.edge.algorithm", &["round_robin", "least_connections", "random"]);
                 render_sweep(&sweep(vec![algorithms, axis("x.y=1,2,3")], &["p99 < 300ms"]))
             }),

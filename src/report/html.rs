@@ -5,8 +5,8 @@
 
 use std::fmt::Write;
 
+use super::Chart;
 use super::Summary;
-use super::charts::Chart;
 use super::replications::Verdict;
 use super::story::{self, ROWS_SHOWN, Role, Row, RowKind, Story, Times};
 use super::summary::{ServerSummary, UsersSummary};

@@ -1,15 +1,20 @@
-//! Reports: `summary.json`, `servers.csv`, `events.csv`, the charts,
-//! `report.html`, `report.md` (the predicted postmortem), the terminal
-//! summary, and the atomic output directory they are written to.
-//! (`timeseries.csv` is streamed by the metrics sink during the run and
-//! committed here.)
+//! Reports (the last stage): `summary.json`, `servers.csv`, `events.csv`,
+//! the charts, `report.html`, `report.md` (the predicted postmortem), the
+//! terminal summary, the outputs of compare, sweep and capacity, and the
+//! atomic output directory they are written to. Every file any command
+//! writes is a row of [`files`]. (`timeseries.csv` is streamed by the
+//! metrics sink during the run and committed here.)
 
 pub mod capacity;
 pub mod chartdata;
 pub mod charts;
+pub mod design;
+pub mod files;
 pub mod graph;
+pub mod headline;
 pub mod html;
 pub mod markdown;
+pub mod numbers;
 pub mod output;
 pub mod postmortem;
 pub mod replications;
@@ -101,10 +106,10 @@ pub fn write_reports(
     with_charts: bool,
 ) -> Result<Vec<PathBuf>, Error> {
     let mut files = vec![
-        out.write("summary.json", &summary_json(summary)?)?,
-        out.write("servers.csv", &servers_csv(summary)?)?,
+        out.write(files::SUMMARY_JSON.name, &summary_json(summary)?)?,
+        out.write(files::SERVERS_CSV.name, &servers_csv(summary)?)?,
         out.write(
-            "events.csv",
+            files::EVENTS_CSV.name,
             &events_csv(&result.recorder.events, &words::EventWords::of(result), result.world.clock.as_ref())?,
         )?,
     ];
@@ -112,13 +117,24 @@ pub fn write_reports(
     files.extend(write_charts(out, &charts)?);
     // Both reports tell the same story: derive it once.
     let story = story::Story::build(summary, result);
-    files.push(out.write("report.html", html::render(summary, &story, &charts).as_bytes())?);
-    files.push(out.write("report.md", postmortem::render(summary, &story).as_bytes())?);
+    files.push(out.write(files::REPORT_HTML.name, html::render(summary, &story, &charts).as_bytes())?);
+    files.push(out.write(files::REPORT_MD.name, postmortem::render(summary, &story).as_bytes())?);
     Ok(files)
 }
 
+/// One rendered chart (drawn by `charts`, embedded by the HTML reports).
+#[derive(Clone, Debug)]
+pub struct Chart {
+    /// File stem: `latency` is written as `latency.svg` and `latency.png`.
+    pub name: String,
+    /// Human title, for the HTML report.
+    pub title: String,
+    pub svg: String,
+    pub png: Vec<u8>,
+}
+
 /// Writes each chart as `<name>.svg` and `<name>.png`.
-pub fn write_charts(out: &OutputDir, charts: &[charts::Chart]) -> Result<Vec<PathBuf>, Error> {
+pub fn write_charts(out: &OutputDir, charts: &[Chart]) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::with_capacity(2 * charts.len());
     for c in charts {
         files.push(out.write(&format!("{}.svg", c.name), c.svg.as_bytes())?);

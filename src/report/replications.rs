@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::headline::Better;
 use crate::metrics::LatencySummary;
+use crate::report::headline::Better;
 
 /// The outcome of an objective judged over replications.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +126,7 @@ pub fn num(v: f64) -> String {
     let a = v.abs();
     if a >= 10_000.0 {
         let sign = if v < 0.0 { "-" } else { "" };
-        return format!("{sign}{}", super::text::thousands(a.round() as u64));
+        return format!("{sign}{}", super::numbers::thousands(a.round() as u64));
     }
     // Decimals for four significant digits, judged after rounding so that
     // 99.996 prints as 100.0, not 100.00.
@@ -205,11 +205,11 @@ pub fn text_block(r: &Replications) -> String {
     let _ = writeln!(
         o,
         "  latency of all replications' requests pooled: p50 {} · p90 {} · p99 {} · p99.9 {} · max {}",
-        super::text::ms(p.p50),
-        super::text::ms(p.p90),
-        super::text::ms(p.p99),
-        super::text::ms(p.p999),
-        super::text::ms(p.max)
+        super::numbers::ms(p.p50),
+        super::numbers::ms(p.p90),
+        super::numbers::ms(p.p99),
+        super::numbers::ms(p.p999),
+        super::numbers::ms(p.max)
     );
     for s in &r.slos {
         let _ = writeln!(o, "SLO {:<4} {}", s.verdict.as_str().to_uppercase(), s.statement);

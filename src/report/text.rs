@@ -3,51 +3,9 @@
 use std::fmt::Write;
 
 use super::Summary;
+pub use super::numbers::{group_digits, ms, si, thousands};
 use super::summary::{FailedCounts, ServerSummary};
 use crate::time::format_duration;
-
-/// `1234567` -> `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    group_digits(&n.to_string())
-}
-
-/// A run of digits with a comma before each group of three from the right:
-/// `1234567` -> `1,234,567`. For numbers already formatted as text (the
-/// charts' axis labels, whose integer part can outgrow a `u64`).
-pub fn group_digits(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A rate with a k/M suffix: `2.4M`.
-pub fn si(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.2}M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else {
-        format!("{v:.0}")
-    }
-}
-
-/// Milliseconds with sensible precision.
-pub fn ms(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.2} s", v / 1000.0)
-    } else if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else if v >= 10.0 {
-        format!("{v:.1} ms")
-    } else {
-        format!("{v:.2} ms")
-    }
-}
 
 /// Failed requests by reason, in a fixed order, each with what it means;
 /// reasons that did not occur are left out.
@@ -310,7 +268,7 @@ pub fn reports_line(files: &[String]) -> String {
     let dir = paths[0].parent().map(|d| d.display().to_string()).unwrap_or_default();
     let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
     let mut names: Vec<String> = paths.iter().map(|p| name(p)).filter(|n| !is_chart(n)).collect();
-    names.sort_by_key(|n| (!n.starts_with("report."), n.clone()));
+    names.sort_by_key(|n| (!super::files::for_people(n), n.clone()));
     let charts = paths.iter().filter(|p| name(p).ends_with(".svg")).count();
     if charts > 0 {
         names.push(format!("{charts} charts (.svg and .png)"));

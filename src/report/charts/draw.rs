@@ -10,58 +10,27 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::encode::FAMILY;
 use super::figure::{Band, Figure, Line, Marks, Plot, colours, runs};
 use super::heatmap::{HeatMap, LEVELS, row_runs};
 use super::legend;
 use super::scale::Scale;
+use super::style::{DrawResult, Frame, LEGEND_W, darker, text_style, tint, warmup_tint};
 
-pub const WIDTH: u32 = 1100;
-pub const HEIGHT: u32 = 560;
 const TITLE_H: u32 = 40;
 /// Two rows of marks above the plot: the warm-up and changes, then alerts.
 const LANE_ROW_H: i32 = 17;
 const LANE_H: u32 = 2 * LANE_ROW_H as u32 + 6;
-pub const LEGEND_W: u32 = 250;
 const X_LABEL_H: u32 = 46;
 /// Most dashes in one dashed line, so that a jagged series cannot bloat the SVG.
 const MAX_DASHES: f64 = 300.0;
 
-pub type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Scale, Scale>>;
 
-/// Text in the charts' font.
-pub fn text_style(size: f64, colour: RGBColor) -> TextStyle<'static> {
-    (FAMILY, size).into_font().color(&colour)
-}
-
-/// The plot's rectangle in pixels, and its scales, for drawing marks that
-/// are placed by time but sized by the plot.
-pub struct Frame {
-    pub x: Scale,
-    pub y: Scale,
-    pub left: i32,
-    pub right: i32,
-    pub top: i32,
-    pub bottom: i32,
-}
-
-impl Frame {
-    fn of<DB: DrawingBackend>(chart: &Chart<DB>, x: &Scale, y: &Scale) -> Frame {
-        let (left, bottom) = chart.backend_coord(&(x.lo, y.lo));
-        let (right, top) = chart.backend_coord(&(x.hi, y.hi));
-        Frame { x: x.clone(), y: y.clone(), left, right, top, bottom }
-    }
-
-    /// The pixel column of time `t` (or of any x value).
-    pub fn px(&self, t: f64) -> i32 {
-        self.x.map(&t, (self.left, self.right))
-    }
-
-    /// The pixel row of a y value.
-    pub fn py(&self, v: f64) -> i32 {
-        self.y.map(&v, (self.bottom, self.top))
-    }
+/// The frame of a plotted chart: its rectangle and scales.
+fn frame_of<DB: DrawingBackend>(chart: &Chart<DB>, x: &Scale, y: &Scale) -> Frame {
+    let (left, bottom) = chart.backend_coord(&(x.lo, y.lo));
+    let (right, top) = chart.backend_coord(&(x.hi, y.hi));
+    Frame { x: x.clone(), y: y.clone(), left, right, top, bottom }
 }
 
 /// The whole chart.
@@ -77,7 +46,7 @@ pub fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> 
         .y_label_area_size(y_label_width(root, &fig.y)?)
         .build_cartesian_2d(fig.x.clone(), fig.y.clone())?;
     draw_mesh(&mut chart, fig)?;
-    let frame = Frame::of(&chart, &fig.x, &fig.y);
+    let frame = frame_of(&chart, &fig.x, &fig.y);
     match &fig.plot {
         Plot::Lines(lines) => {
             draw_spans(root, &frame, &fig.marks)?;
@@ -204,16 +173,6 @@ fn draw_heat<DB: DrawingBackend>(chart: &mut Chart<DB>, heat: &HeatMap) -> DrawR
     Ok(())
 }
 
-/// The translucent tint of a change's shaded span (and of its legend swatch).
-pub fn tint(colour: RGBColor) -> RGBAColor {
-    colour.mix(0.16)
-}
-
-/// The warm-up's shading (and its legend swatch), a little paler than a change's.
-pub fn warmup_tint() -> RGBAColor {
-    colours::WARMUP.mix(0.14)
-}
-
 /// The warm-up and each change's span shaded, instant changes as lines.
 fn draw_spans<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, marks: &Marks) -> DrawResult<DB> {
     let shade = |from: f64, to: f64, colour: RGBAColor| {
@@ -258,11 +217,6 @@ fn draw_instants<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Fram
         }
     }
     Ok(())
-}
-
-/// A colour darkened, for lines that must stand out on its own tint.
-pub fn darker(c: RGBColor) -> RGBColor {
-    RGBColor((f64::from(c.0) * 0.7) as u8, (f64::from(c.1) * 0.7) as u8, (f64::from(c.2) * 0.7) as u8)
 }
 
 fn vertical_line<DB: DrawingBackend>(

@@ -10,12 +10,10 @@ use ab_glyph::FontRef;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-use super::draw::{HEIGHT, WIDTH, draw};
+use super::draw::draw;
 use super::figure::Figure;
 use super::raster::Raster;
-
-/// The family the charts' text asks for, in SVG and for layout.
-pub const FAMILY: &str = "sans-serif";
+use super::style::{FAMILY, HEIGHT, WIDTH};
 
 static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 

@@ -10,13 +10,13 @@
 
 use plotters::style::RGBColor;
 
-use super::draw::darker;
 use super::figure::colours;
 use super::figure::{Callout, Figure, Guide, IntervalStyle, Key, KeyMark, Marks, Plot, Point, Points, Series, Shape};
 use super::scale::{self, Scale};
-use crate::experiment::vary::Kind;
+use super::style::darker;
 use crate::monitor::{Objective, SloMetric, SloUnit, parse_objective};
 use crate::report::capacity::{CapacityReport, Probe};
+use crate::report::design::Kind;
 use crate::report::replications::{Verdict, confidence_pct};
 use crate::report::sweep::{PointReport, SweepReport, Threshold};
 
@@ -655,7 +655,7 @@ fn probe_point(p: &Probe, slo: usize, xf: f64, yf: f64) -> Point {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sweep::fixtures::{axis, choices, probe, search, sweep};
+    use crate::experiment::fixtures::{axis, choices, probe, search, sweep};
 
     fn names(figs: &[Figure]) -> Vec<&str> {
         figs.iter().map(|f| f.name.as_str()).collect()

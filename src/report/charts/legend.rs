@@ -7,11 +7,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::draw::{DrawResult, Frame, HEIGHT, LEGEND_W, darker, text_style, tint, warmup_tint};
 use super::figure::{Figure, Key, KeyMark, Marks, Plot, Shape, colours};
 use super::heatmap::{HeatMap, LEVELS};
 use super::points::{band_tint, draw_marker, whisker};
 use super::scale::number;
+use super::style::{DrawResult, Frame, HEIGHT, LEGEND_W, darker, text_style, tint, warmup_tint};
 
 const ROW_H: i32 = 20;
 const SWATCH_W: i32 = 26;

@@ -8,8 +8,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::draw::{DrawResult, Frame, darker, text_style};
 use super::figure::{Guide, IntervalStyle, Points, Series, Shape, runs};
+use super::style::{DrawResult, Frame, darker, text_style};
 
 /// The width of the lines joining a series' points.
 const LINE_W: u32 = 2;

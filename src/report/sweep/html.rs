@@ -8,9 +8,9 @@
 use std::fmt::Write;
 
 use super::{PointReport, SweepReport};
-use crate::experiment::headline::Metric;
-use crate::experiment::vary::Axis;
-use crate::report::charts::Chart;
+use crate::report::Chart;
+use crate::report::design::Axis;
+use crate::report::headline::Metric;
 use crate::report::html::{escape, figures, page_head, shell_quote};
 use crate::report::replications::{MetricEstimate, confidence_pct, num};
 
@@ -329,7 +329,7 @@ fn mean_cell(e: &MetricEstimate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sweep::fixtures::{axis, choices, sweep};
+    use crate::experiment::fixtures::{axis, choices, sweep};
 
     fn chart(name: &str) -> Chart {
         let svg = "<?xml version=\"1.0\"?>\n<svg width=\"1100\" height=\"560\" viewBox=\"0 0 1100 560\" xmlns=\"http://www.w3.org/2000/svg\"><g/></svg>\n";

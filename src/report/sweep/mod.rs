@@ -6,16 +6,13 @@
 //! alone, never from wall-clock time or the machine, so a sweep run on one
 //! machine and the same sweep merged from shards give the same bytes.
 
-#[cfg(test)]
-pub(crate) mod fixtures;
 pub mod html;
 
 use serde::Serialize;
 
+use super::design::{Axis, AxisValue, SloDef};
 use super::replications::{Replications, Verdict};
 use crate::error::Error;
-use crate::experiment::estimate::SloDef;
-use crate::experiment::vary::{Axis, AxisValue};
 use crate::metrics::series::format_value;
 use crate::monitor::SloMetric;
 

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::model::{self, World};
 use crate::sim::{RunResult, run_quiet};
-use crate::stats::{Estimate, mean_ci};
-use crate::theory;
+use crate::validation::stats::{Estimate, mean_ci};
+use crate::validation::theory;
 
 /// How much simulation each check does.
 #[derive(Clone, Copy, Debug)]
@@ -269,7 +269,7 @@ pub fn checks() -> Vec<Check> {
             }),
             metrics: Box::new(|_| {
                 let asymptotic = theory::supermarket_mean_sojourn(0.9, 2) * 10.0;
-                let refined = crate::meanfield::supermarket_mean_sojourn(0.9, 2, 100);
+                let refined = crate::validation::meanfield::supermarket_mean_sojourn(0.9, 2, 100);
                 vec![Metric {
                     name: "mean response time (ms)",
                     theory: refined.refined * 10.0,

@@ -1,16 +1,17 @@
-//! Made-up experiments for the tests of their charts and pages: a sweep
+//! Made-up experiments for the tests of their charts and pages (test-only,
+//! beside the experiment engine whose `--vary` parsing it uses): a sweep
 //! over a grid of any axes whose metrics move with the first axis' position
 //! like a server nearing saturation (p99 flat, then rising steeply), each
 //! curve a little higher than the one before, with intervals 5% either side
 //! of each mean; and a capacity search's probes.
 
-use super::{PointReport, SweepReport, point_label, thresholds};
-use crate::experiment::estimate::SloDef;
-use crate::experiment::headline::METRICS;
-use crate::experiment::vary::{Axis, AxisValue, Kind, parse_vary};
+use super::vary::parse_vary;
 use crate::monitor::parse_objective;
 use crate::report::capacity::{CapacityReport, Probe};
+use crate::report::design::{Axis, AxisValue, Kind, SloDef};
+use crate::report::headline::METRICS;
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict};
+use crate::report::sweep::{PointReport, SweepReport, point_label, thresholds};
 
 /// An axis from a `--vary` argument (`clients.web.rate=300/s..600/s/100/s`).
 pub fn axis(arg: &str) -> Axis {

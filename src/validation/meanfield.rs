@@ -1,6 +1,6 @@
 //! Refined mean-field approximation: the 1/N correction to mean-field limits.
 //!
-//! The classic results in [`crate::theory`] for the supermarket model (power
+//! The classic results in [`crate::validation::theory`] for the supermarket model (power
 //! of `d` choices) are limits as the number of servers `n` goes to infinity.
 //! A simulation with a finite `n` differs from them by a bias of order `1/n`
 //! (about +0.04 on the mean sojourn time at `n = 100`, `lambda = 0.9`,
@@ -115,7 +115,7 @@ pub fn supermarket_mean_queue(lambda: f64, d: u32, n: u32) -> RefinedEstimate {
 /// queue divided by `lambda` (which holds exactly for every `n`).
 ///
 /// Example: `lambda = 0.9`, `d = 2`: asymptotic 2.614 (equal to
-/// [`crate::theory::supermarket_mean_sojourn`]), refined 2.658 for
+/// [`crate::validation::theory::supermarket_mean_sojourn`]), refined 2.658 for
 /// `n = 100` and 2.836 for `n = 20` (simulated: 2.660 and 2.846).
 /// `lambda = 0` gives exactly 1 (no waiting). Invalid and unstable
 /// parameters as in [`supermarket_mean_queue`].
@@ -393,7 +393,7 @@ mod tests {
         for d in 1..=4 {
             for lambda in [0.1, 0.5, 0.7, 0.9, 0.95, 0.99] {
                 let ours = supermarket_mean_sojourn(lambda, d, 100).asymptotic;
-                let classic = crate::theory::supermarket_mean_sojourn(lambda, d);
+                let classic = crate::validation::theory::supermarket_mean_sojourn(lambda, d);
                 assert!((ours - classic).abs() <= 1e-12 * classic, "d={d} lambda={lambda}: {ours} vs {classic}");
             }
         }
