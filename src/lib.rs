@@ -15,7 +15,6 @@ pub mod experiment;
 pub mod meanfield;
 pub mod metrics;
 pub mod model;
-pub mod monitor;
 pub mod report;
 pub mod rng;
 pub mod scenario;

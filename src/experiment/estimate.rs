@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::headline::METRICS;
 use super::sample::{LatencyPool, Sample};
 use crate::model::World;
-use crate::monitor::{CmpOp, Objective, SloUnit, parse_objective};
+use crate::model::slos::{CmpOp, Objective, SloUnit, parse_objective};
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict, confidence_pct, num};
 use crate::stats::{Estimate, mean_ci};
 

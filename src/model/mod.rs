@@ -5,9 +5,13 @@
 //! balancer, a zero worker count) is reported at the place the user wrote
 //! it, through the scenario source's location mapping.
 
+pub mod alerts;
 pub mod network;
 pub mod profile;
 pub mod resilience;
+pub mod slos;
+#[cfg(test)]
+pub(crate) mod test_monitoring;
 pub mod timeline;
 
 use std::path::Path;
@@ -173,8 +177,8 @@ pub struct World {
     pub timeline: Vec<TimelineChange>,
     /// (from, until) ns: the period "within the incident" figures cover.
     pub incident_window: Option<(u64, u64)>,
-    pub alerts: Vec<crate::monitor::AlertRule>,
-    pub slos: Vec<crate::monitor::Slo>,
+    pub alerts: Vec<alerts::AlertRule>,
+    pub slos: Vec<slos::Slo>,
     /// Routers, switches, links and addresses (None: every hop is instant).
     pub network: Option<network::Network>,
     /// Clients -> balancers -> servers.
@@ -187,8 +191,26 @@ impl World {
     pub fn server_index(&self, name: &str) -> Option<ServerId> {
         self.servers.iter().position(|s| s.name == name).map(|i| i as ServerId)
     }
+    /// The declared names of the entities with per-entity metrics.
+    pub fn entity_names(&self) -> alerts::EntityNames {
+        entity_names(&self.servers, &self.balancers, &self.clients, self.network.as_ref())
+    }
     pub fn balancer_index(&self, name: &str) -> Option<BalancerId> {
         self.balancers.iter().position(|s| s.name == name).map(|i| i as BalancerId)
+    }
+}
+
+fn entity_names(
+    servers: &[ServerDef],
+    balancers: &[BalancerDef],
+    clients: &[ClientDef],
+    network: Option<&network::Network>,
+) -> alerts::EntityNames {
+    alerts::EntityNames {
+        servers: servers.iter().map(|s| s.name.clone()).collect(),
+        balancers: balancers.iter().map(|b| b.name.clone()).collect(),
+        clients: clients.iter().map(|c| c.name.clone()).collect(),
+        subnets: network::subnet_names(clients, network),
     }
 }
 
@@ -600,16 +622,11 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         None => default_incident_window(&timeline, end.0),
     };
 
-    let names = crate::metrics::Names {
-        servers: servers.iter().map(|s| s.name.clone()).collect(),
-        balancers: balancers.iter().map(|b| b.name.clone()).collect(),
-        clients: clients.iter().map(|c| c.name.clone()).collect(),
-        subnets: network::subnet_names(&clients, network.as_ref()),
-    };
-    let alerts = crate::monitor::compile_alerts(&s.alerts, &names, interval, src)?;
-    let slos = crate::monitor::compile_slos(&s.slos, clock.as_ref(), src)?;
+    let names = entity_names(&servers, &balancers, &clients, network.as_ref());
+    let alerts = alerts::compile_alerts(&s.alerts, &names, interval, src)?;
+    let slos = slos::compile_slos(&s.slos, clock.as_ref(), src)?;
     for (spec, slo) in s.slos.iter().zip(&slos) {
-        if slo.window == crate::monitor::SloWindow::Incident && incident_window.is_none() {
+        if slo.window == slos::SloWindow::Incident && incident_window.is_none() {
             let at = spec.window.as_ref().map_or(spec.objective.referenced, |w| w.referenced);
             return Err(src.error_at_location(
                 &at,

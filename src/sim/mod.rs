@@ -19,9 +19,8 @@ mod watch;
 use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
-use crate::metrics::{
-    BalancerGauge, EventKind, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge, ServerOutcome,
-};
+use crate::metrics::{BalancerGauge, EventKind, Failure, Gauges, Recorder, SeriesSink, ServerGauge, ServerOutcome};
+use crate::model::slos::SloWindow;
 use crate::model::{Budget, Load, World};
 use crate::rng::{self, SimRng, mix64, unit_f64};
 use crate::scenario::{Jitter, RetryOn, TargetPolicy};
@@ -225,12 +224,7 @@ impl Simulation {
     /// Builds the run-time state of `world`, writing series rows to `sink`.
     pub fn new(world: World, sink: Box<dyn SeriesSink>) -> Simulation {
         let seed = world.seed;
-        let names = Names {
-            servers: world.servers.iter().map(|s| s.name.clone()).collect(),
-            balancers: world.balancers.iter().map(|b| b.name.clone()).collect(),
-            clients: world.clients.iter().map(|c| c.name.clone()).collect(),
-            subnets: crate::model::network::subnet_names(&world.clients, world.network.as_ref()),
-        };
+        let names = world.entity_names();
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
         let watch = Watch::new(&world, names.clone());
@@ -244,9 +238,9 @@ impl Simulation {
             .slos
             .iter()
             .map(|slo| match slo.window {
-                crate::monitor::SloWindow::Run => Some(0),
-                crate::monitor::SloWindow::Incident => world.incident_window.map(|_| 1),
-                crate::monitor::SloWindow::Explicit { .. } => {
+                SloWindow::Run => Some(0),
+                SloWindow::Incident => world.incident_window.map(|_| 1),
+                SloWindow::Explicit { .. } => {
                     slo.window.bounds(run_bounds, world.incident_window).map(|(f, u)| recorder.add_window(f, u))
                 }
             })

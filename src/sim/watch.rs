@@ -3,9 +3,11 @@
 //! and end of each breach, and keeping what the summary reports (the impact
 //! window, the peak error rate, every alert with its times).
 
-use crate::metrics::{EventKind, EventLog, GlobalMetric, Names, Snapshot};
+use crate::metrics::alerts::{AlertEngine, AlertEvent};
+use crate::metrics::objectives::ImpactTracker;
+use crate::metrics::{EventKind, EventLog, GlobalMetric, Snapshot};
 use crate::model::World;
-use crate::monitor::{AlertEngine, AlertEvent, ImpactTracker};
+use crate::model::alerts::{EntityKind, EntityNames};
 
 /// One alert that fired, with when it resolved.
 #[derive(Clone, Debug)]
@@ -22,7 +24,7 @@ pub struct FiredAlert {
 pub struct Watch {
     pub engine: AlertEngine,
     pub impact: ImpactTracker,
-    names: Names,
+    names: EntityNames,
     pending: Vec<AlertEvent>,
     pub fired: Vec<FiredAlert>,
     in_breach: bool,
@@ -32,7 +34,7 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub fn new(world: &World, names: Names) -> Watch {
+    pub fn new(world: &World, names: EntityNames) -> Watch {
         Watch {
             engine: AlertEngine::with_names(world.alerts.clone(), &names),
             impact: ImpactTracker::new(world.slos.len()),
@@ -45,8 +47,8 @@ impl Watch {
         }
     }
 
-    fn entity_name(&self, e: Option<(crate::monitor::EntityKind, usize)>) -> Option<String> {
-        use crate::monitor::EntityKind as K;
+    fn entity_name(&self, e: Option<(EntityKind, usize)>) -> Option<String> {
+        use EntityKind as K;
         e.map(|(kind, i)| {
             let (label, list) = match kind {
                 K::Server => ("server", &self.names.servers),

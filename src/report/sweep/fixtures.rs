@@ -8,7 +8,7 @@ use super::{PointReport, SweepReport, point_label, thresholds};
 use crate::experiment::estimate::SloDef;
 use crate::experiment::headline::METRICS;
 use crate::experiment::vary::{Axis, AxisValue, Kind, parse_vary};
-use crate::monitor::parse_objective;
+use crate::model::slos::parse_objective;
 use crate::report::capacity::{CapacityReport, Probe};
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict};
 

@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::experiment::estimate::SloDef;
 use crate::experiment::vary::{Axis, AxisValue};
 use crate::metrics::series::format_value;
-use crate::monitor::SloMetric;
+use crate::model::slos::SloMetric;
 
 /// One point of the grid with what its replications say.
 #[derive(Clone, Debug, Serialize)]
