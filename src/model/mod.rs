@@ -6,6 +6,7 @@
 //! it, through the scenario source's location mapping.
 
 pub mod alerts;
+pub mod arrivals;
 pub mod network;
 pub mod profile;
 pub mod resilience;
@@ -24,16 +25,19 @@ use crate::balancer::{AlgorithmKind, AlgorithmParams};
 use crate::dist::Dist;
 use crate::error::Error;
 use crate::scenario::names::{self, ResolveError};
-use crate::scenario::{ArrivalKind, Popularity, Scenario, ScenarioSource};
+use crate::scenario::{Scenario, ScenarioSource};
 use crate::time::{NANOS_PER_SEC, SimTime};
 
+pub use arrivals::{ArrivalKind, Popularity};
 pub use profile::{RateProfile, Segment};
-pub use resilience::{Budget, ColdStart, CrashRule, Degrade, HealthCheck, Outlier, RetryPolicy};
+pub use resilience::{
+    AllUnhealthy, Budget, ColdStart, CrashRule, Degrade, HealthCheck, Jitter, Outlier, RetryOn, RetryPolicy,
+    TargetPolicy,
+};
 use timeline::undone_at;
-pub use timeline::{Change, NetOp, TimelineChange};
+pub use timeline::{Change, NetOp, ServerAction, TimelineChange};
 
 use crate::clock::WallClock;
-use crate::scenario::{AllUnhealthy, TargetPolicy};
 
 pub type ClientId = u32;
 pub type BalancerId = u32;
@@ -492,7 +496,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             backends,
             health_check: spec.health_check.as_ref().map(|h| resilience::health_check(&cx, h)).transpose()?,
             outlier: spec.outlier_detection.as_ref().map(|o| resilience::outlier(&cx, o)).transpose()?,
-            on_all_unhealthy: spec.on_all_unhealthy,
+            on_all_unhealthy: spec.on_all_unhealthy.into(),
             panic_threshold: spec.panic_threshold.as_ref().map_or(0.0, |p| p.value.fraction()),
             validation,
         });
@@ -515,7 +519,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             Some(u) => u.value,
             None => 10_000,
         };
-        if let Popularity::Zipf(exp) = spec.user_popularity
+        if let crate::scenario::Popularity::Zipf(exp) = spec.user_popularity
             && !(exp.is_finite() && exp > 0.0)
         {
             return Err(cx.err(
@@ -548,7 +552,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
             }
             (None, rate, _) => {
                 let profile = build_profile(&cx, key, rate.as_ref().map(|r| r.value.per_sec()), spec)?;
-                Load::Open { arrival: spec.arrival, profile }
+                Load::Open { arrival: spec.arrival.into(), profile }
             }
         };
         let timeout = match &spec.timeout {
@@ -561,12 +565,12 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         clients.push(ClientDef {
             name: key.value.clone(),
             targets,
-            target_policy: spec.target_policy,
+            target_policy: spec.target_policy.into(),
             failover_after,
             retry,
             load,
             users,
-            popularity: spec.user_popularity,
+            popularity: spec.user_popularity.into(),
             timeout,
         });
     }
@@ -676,7 +680,7 @@ fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64
             (Change::Note, _) => first,
             (Change::Revert { .. }, _) => t.at,
             (_, Some(r)) => r,
-            (Change::Server { action: Some(crate::scenario::Action::Restart), .. }, _) => t.at,
+            (Change::Server { action: Some(ServerAction::Restart), .. }, _) => t.at,
             _ if reverted[i] => t.at,
             _ => end,
         };

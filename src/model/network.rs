@@ -15,10 +15,32 @@ use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, did_you_mean};
 use crate::dist::Dist;
 use crate::error::Error;
 use crate::scenario::names::{self, ResolveError};
-use crate::scenario::{Foreign, NetworkSpec, RouteAction, RouteSpec};
+use crate::scenario::{self as spec, NetworkSpec, RouteAction, RouteSpec};
 
 pub type NodeId = u32;
 pub type LinkId = u32;
+
+/// What a server or balancer does with traffic addressed to someone else.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Foreign {
+    /// Refuse the connection (a reset): the sender fails fast.
+    #[default]
+    Refuse,
+    /// Answer with an error: the wrong service responding.
+    Error,
+    /// Ignore it: the sender waits until its timeout.
+    Drop,
+}
+
+impl From<spec::Foreign> for Foreign {
+    fn from(f: spec::Foreign) -> Foreign {
+        match f {
+            spec::Foreign::Refuse => Foreign::Refuse,
+            spec::Foreign::Error => Foreign::Error,
+            spec::Foreign::Drop => Foreign::Drop,
+        }
+    }
+}
 
 /// What a node is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -363,7 +385,7 @@ pub(super) fn compile(
             address: addrs.servers[si].map(IpNet::from),
             links: Vec::new(),
             routes: Vec::new(),
-            foreign: server_specs[si].foreign,
+            foreign: server_specs[si].foreign.into(),
         });
     }
     for (ri, (key, r)) in spec.routers.iter().enumerate() {

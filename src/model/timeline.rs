@@ -17,6 +17,28 @@ use crate::scenario::names::{self, ResolveError};
 use crate::scenario::{Action, TimelineEntry};
 
 /// What a timeline entry changes.
+/// A one-shot action on servers: the server forms of the scenario's `action:`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServerAction {
+    /// Down (refusing connections, in-flight requests reset) until
+    /// restarted. Reverting it restarts the server.
+    Crash,
+    /// Down for its `restart_time`, then back up, cold.
+    Restart,
+}
+
+impl ServerAction {
+    /// The server action `a` is; `None` for the balancer and network ones
+    /// (`down`, `up`), which the compiler rejects on a server.
+    fn of(a: Action) -> Option<ServerAction> {
+        match a {
+            Action::Crash => Some(ServerAction::Crash),
+            Action::Restart => Some(ServerAction::Restart),
+            Action::Down | Action::Up => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Change {
     Balancer {
@@ -30,7 +52,7 @@ pub enum Change {
     },
     Server {
         servers: Vec<ServerId>,
-        action: Option<Action>,
+        action: Option<ServerAction>,
         slow_down: Option<f64>,
         error_rate: Option<f64>,
         workers: Option<u32>,
@@ -329,7 +351,7 @@ pub(super) fn compile(
             not_for("server", &["action", "slow_down", "error_rate", "workers", "service"])?;
             let ids = lookup_servers(cx, s, &server_names, groups)?;
             let mut what = Vec::new();
-            let action = e.action.as_ref().map(|a| a.value);
+            let action = e.action.as_ref().and_then(|a| ServerAction::of(a.value));
             match &e.action {
                 Some(a) if a.value == Action::Down => {
                     return Err(cx.err(a, "a server can `crash` or `restart`; `down` is for balancers", None));
@@ -436,7 +458,7 @@ pub(super) fn compile(
             let prior = &out[entry];
             if matches!(
                 prior.change,
-                Change::Server { action: Some(Action::Restart), .. } | Change::Revert { .. } | Change::Note
+                Change::Server { action: Some(ServerAction::Restart), .. } | Change::Revert { .. } | Change::Note
             ) {
                 return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
             }

@@ -7,8 +7,7 @@
 use crate::clock::WallClock;
 use crate::metrics::WindowStats;
 use crate::metrics::chart::Bucket;
-use crate::model::timeline::{Change, first_change, undone_at};
-use crate::scenario::Action;
+use crate::model::timeline::{Change, ServerAction, first_change, undone_at};
 use crate::sim::RunResult;
 
 /// One timeline change as the charts show it: shaded from `from_s` to
@@ -162,7 +161,7 @@ fn change_marks(r: &RunResult, end_s: f64) -> Vec<ChangeMark> {
         let (instant, until) = match &t.change {
             Change::Note => continue,
             Change::Revert { .. } => (true, None),
-            Change::Server { action: Some(Action::Restart), .. } => (true, None),
+            Change::Server { action: Some(ServerAction::Restart), .. } => (true, None),
             _ => {
                 let until = undone_at(timeline, i);
                 let permanent = until.is_none() && first_change != Some(i);

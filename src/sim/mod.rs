@@ -21,9 +21,8 @@ use std::time::Instant;
 use crate::engine::{EventQueue, Handle, Slab};
 use crate::metrics::{BalancerGauge, EventKind, Failure, Gauges, Recorder, SeriesSink, ServerGauge, ServerOutcome};
 use crate::model::slos::SloWindow;
-use crate::model::{Budget, Load, World};
+use crate::model::{Budget, Jitter, Load, RetryOn, TargetPolicy, World};
 use crate::rng::{self, SimRng, mix64, unit_f64};
-use crate::scenario::{Jitter, RetryOn, TargetPolicy};
 use crate::time::{SimDuration, SimTime};
 
 use balancer::{BalancerState, Passive};

@@ -6,12 +6,12 @@
 use std::fmt::Write;
 
 use crate::metrics::{EventKind, LoggedEvent};
+use crate::model::{AllUnhealthy, TargetPolicy};
 use crate::model::{Budget, World};
 use crate::report::Summary;
 use crate::report::markdown::{md_code, md_text};
 use crate::report::story::{self, Story, Times, times_word};
 use crate::report::text::thousands;
-use crate::scenario::{AllUnhealthy, TargetPolicy};
 
 /// One mitigation in place: how it is set up and what it did.
 pub struct Measure {
