@@ -212,9 +212,7 @@ pub(super) fn compile(
     clients: &[ClientDef],
     mut network: Option<&mut Network>,
 ) -> Result<Vec<TimelineChange>, Error> {
-    let Servers { defs: servers, groups } = servers;
-    let server_names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
-    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
+    let server_names: Vec<String> = servers.defs.iter().map(|s| s.name.clone()).collect();
     let client_names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
     let mut out: Vec<TimelineChange> = Vec::new();
     for e in entries {
@@ -229,20 +227,7 @@ pub(super) fn compile(
             e.switch.is_some(),
         ];
         if targets.iter().all(|t| !t) && e.note.is_some() && set_fields(e).is_empty() {
-            // An annotation: what people did that changed nothing in the system.
-            if e.duration.is_some() || e.until.is_some() || e.fix {
-                return Err(cx.err(&e.at, "a note changes nothing, so it has no `duration`, `until` or `fix`", None));
-            }
-            out.push(TimelineChange {
-                name: e.name.as_ref().map(|n| n.value.clone()),
-                at,
-                revert_at: None,
-                note: e.note.clone(),
-                fix: false,
-                target: "note".to_string(),
-                what: String::new(),
-                change: Change::Note,
-            });
+            out.push(note_entry(cx, e, at)?);
             continue;
         }
         if targets.iter().filter(|t| **t).count() != 1 {
@@ -258,25 +243,6 @@ pub(super) fn compile(
             return Err(cx.err(n, format!("two timeline entries are named `{}`", n.value), None));
         }
         let fields = set_fields(e);
-        let not_for = |kind: &str, allowed: &[&str]| -> Result<(), Error> {
-            for (f, loc) in &fields {
-                if !allowed.contains(f) {
-                    let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
-                    return Err(match loc {
-                        Some(l) => cx.src.error_at_location(l, msg, None),
-                        None => cx.err(&e.at, msg, None),
-                    });
-                }
-            }
-            if fields.is_empty() && kind != "revert" {
-                return Err(cx.err(
-                    &e.at,
-                    format!("this entry changes nothing: give one of {}", allowed.join(", ")),
-                    None,
-                ));
-            }
-            Ok(())
-        };
         const ROUTE_FIELDS: [&str; 4] = ["add_route", "remove_route", "replace_route", "routes"];
         let route_change = fields.iter().any(|(f, _)| ROUTE_FIELDS.contains(f));
         let network_target = e.router.is_some() || e.link.is_some() || e.switch.is_some();
@@ -286,199 +252,20 @@ pub(super) fn compile(
                 .ok_or_else(|| cx.err(&e.at, "route, link and switch changes need a `network:` section", None))?;
             network_change(cx, e, net, &fields)?
         } else if let Some(b) = &e.balancer {
-            not_for("balancer", &["backends", "weights", "algorithm", "action"])?;
-            let id = lookup(cx, b, &balancer_names, "balancer")?[0];
-            let bal = &mut balancers[id];
-            let mut what = Vec::new();
-            let members = match &e.backends {
-                Some(list) => {
-                    let mut chosen = Vec::new();
-                    for r in list {
-                        chosen.extend(lookup_servers(cx, r, &server_names, groups)?);
-                    }
-                    for &sid in &chosen {
-                        if !bal.backends.iter().any(|be| be.server as usize == sid) {
-                            bal.backends.push(BackendDef {
-                                server: sid as ServerId,
-                                weight: 1,
-                                max_conn: servers[sid].workers,
-                                member: false,
-                            });
-                        }
-                    }
-                    what.push(format!(
-                        "backends = {}",
-                        chosen.iter().map(|&i| server_names[i].as_str()).collect::<Vec<_>>().join(", ")
-                    ));
-                    Some(bal.backends.iter().map(|be| chosen.contains(&(be.server as usize))).collect())
-                }
-                None => None,
-            };
-            let mut weights = Vec::new();
-            if let Some(map) = &e.weights {
-                for (k, &w) in map.iter() {
-                    for sid in lookup_servers(cx, k, &server_names, groups)? {
-                        let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
-                            cx.err(
-                                k,
-                                format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
-                                None,
-                            )
-                        })?;
-                        weights.push((idx, w));
-                        what.push(format!("weight {} = {w}", server_names[sid]));
-                    }
-                }
-            }
-            let algorithm = e.algorithm.as_ref().map(|a| a.value);
-            if let Some(a) = algorithm {
-                what.push(format!("algorithm = {}", a.name()));
-            }
-            let down = match &e.action {
-                Some(a) if a.value == Action::Down => {
-                    what.push("down".to_string());
-                    true
-                }
-                Some(a) => return Err(cx.err(a, "a balancer can only be taken `down`", None)),
-                None => false,
-            };
-            (
-                format!("balancer {}", bal.name),
-                what.join(", "),
-                Change::Balancer { balancer: id as BalancerId, members, weights, algorithm, down },
-            )
+            check_fields(cx, e, &fields, "balancer", &["backends", "weights", "algorithm", "action"])?;
+            balancer_change(cx, e, b, servers, &server_names, balancers)?
         } else if let Some(s) = &e.server {
-            not_for("server", &["action", "slow_down", "error_rate", "workers", "service"])?;
-            let ids = lookup_servers(cx, s, &server_names, groups)?;
-            let mut what = Vec::new();
-            let action = e.action.as_ref().and_then(|a| ServerAction::of(a.value));
-            match &e.action {
-                Some(a) if a.value == Action::Down => {
-                    return Err(cx.err(a, "a server can `crash` or `restart`; `down` is for balancers", None));
-                }
-                Some(a) if a.value == Action::Restart && (e.duration.is_some() || e.until.is_some()) => {
-                    return Err(cx.err(a, "a restart cannot be reverted; use `crash` with a `duration` instead", None));
-                }
-                Some(a) if fields.len() > 1 => {
-                    return Err(cx.err(
-                        a,
-                        "a crash or restart stands alone: put other changes in their own entry",
-                        None,
-                    ));
-                }
-                Some(a) => what.push(if a.value == Action::Crash { "crash" } else { "restart" }.to_string()),
-                None => {}
-            }
-            let slow_down = match &e.slow_down {
-                Some(f) if !(f.value > 0.0 && f.value.is_finite()) => {
-                    return Err(cx.err(f, "slow_down multiplies service times: a positive number like 3", None));
-                }
-                Some(f) => {
-                    what.push(format!("service x{}", f.value));
-                    Some(f.value)
-                }
-                None => None,
-            };
-            let error_rate = e.error_rate.as_ref().map(|r| {
-                what.push(format!("error rate {}", r.value));
-                r.value.fraction()
-            });
-            let workers = match &e.workers {
-                Some(w) if w.value == 0 => return Err(cx.err(w, "a server needs at least 1 worker", None)),
-                Some(w) => {
-                    what.push(format!("workers = {}", w.value));
-                    Some(w.value)
-                }
-                None => None,
-            };
-            let service = match &e.service {
-                Some(d) => {
-                    what.push("new service time".to_string());
-                    Some(d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?)
-                }
-                None => None,
-            };
-            let label = if ids.len() == 1 {
-                format!("server {}", server_names[ids[0]])
-            } else {
-                format!("servers {}", s.value)
-            };
-            (
-                label,
-                what.join(", "),
-                Change::Server {
-                    servers: ids.iter().map(|&i| i as ServerId).collect(),
-                    action,
-                    slow_down,
-                    error_rate,
-                    workers,
-                    service,
-                },
-            )
+            check_fields(cx, e, &fields, "server", &["action", "slow_down", "error_rate", "workers", "service"])?;
+            server_change(cx, e, s, servers.groups, &server_names, &fields)?
         } else if let Some(c) = &e.client {
-            not_for("client group", &["rate", "rate_factor"])?;
-            let id = lookup(cx, c, &client_names, "client group")?[0];
-            if !matches!(clients[id].load, super::Load::Open { .. }) {
-                return Err(cx.err(c, "only open-loop groups have a rate to change", None));
-            }
-            let rate = e.rate.as_ref().map(|r| r.value.per_sec());
-            let factor = match &e.rate_factor {
-                Some(f) if !(f.value >= 0.0 && f.value.is_finite()) => {
-                    return Err(cx.err(f, "rate_factor must be zero or more", None));
-                }
-                Some(f) => Some(f.value),
-                None => None,
-            };
-            let mut what = Vec::new();
-            if let Some(r) = rate {
-                what.push(format!("rate = {}", crate::units::format_rate(r)));
-            }
-            if let Some(f) = factor {
-                what.push(format!("rate x{f}"));
-            }
-            (
-                format!("clients {}", client_names[id]),
-                what.join(", "),
-                Change::Client { client: id as ClientId, rate, factor },
-            )
+            check_fields(cx, e, &fields, "client group", &["rate", "rate_factor"])?;
+            client_change(cx, e, c, clients, &client_names)?
         } else {
             let r = e.revert.as_ref().expect("one target is set");
-            not_for("revert", &[])?;
-            if e.duration.is_some() || e.until.is_some() {
-                return Err(cx.err(r, "a revert cannot itself be reverted", None));
-            }
-            let entry = out.iter().position(|c| c.name.as_deref() == Some(r.value.as_str())).ok_or_else(|| {
-                let earlier: Vec<&str> = out.iter().filter_map(|c| c.name.as_deref()).collect();
-                cx.err(
-                    r,
-                    format!("`{}` is not the name of an earlier timeline entry", r.value),
-                    did_you_mean(&r.value, earlier),
-                )
-            })?;
-            let prior = &out[entry];
-            if matches!(
-                prior.change,
-                Change::Server { action: Some(ServerAction::Restart), .. } | Change::Revert { .. } | Change::Note
-            ) {
-                return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
-            }
-            if prior.at > at {
-                return Err(cx.err(r, format!("`{}` happens after this revert", r.value), None));
-            }
-            (prior.target.clone(), format!("revert {}", r.value), Change::Revert { entry })
+            check_fields(cx, e, &fields, "revert", &[])?;
+            revert_change(cx, e, r, at, &out)?
         };
-        let revert_at = match (&e.duration, &e.until) {
-            (Some(d), None) => Some(at + d.value.nanos()),
-            (None, Some(u)) => {
-                let until = resolve_time(cx, u, clock)?;
-                if until <= at {
-                    return Err(cx.err(u, "`until` is not after `at`", None));
-                }
-                Some(until)
-            }
-            (Some(d), Some(_)) => return Err(cx.err(d, "give `duration` or `until`, not both", None)),
-            (None, None) => None,
-        };
+        let revert_at = revert_time(cx, e, at, clock)?;
         out.push(TimelineChange {
             name: e.name.as_ref().map(|n| n.value.clone()),
             at,
@@ -491,6 +278,274 @@ pub(super) fn compile(
         });
     }
     Ok(out)
+}
+
+/// A change as compiled: the target's label, what changes, and the change.
+type Compiled = (String, String, Change);
+
+/// An annotation: what people did that changed nothing in the system.
+fn note_entry(cx: &Ctx<'_>, e: &TimelineEntry, at: u64) -> Result<TimelineChange, Error> {
+    if e.duration.is_some() || e.until.is_some() || e.fix {
+        return Err(cx.err(&e.at, "a note changes nothing, so it has no `duration`, `until` or `fix`", None));
+    }
+    Ok(TimelineChange {
+        name: e.name.as_ref().map(|n| n.value.clone()),
+        at,
+        revert_at: None,
+        note: e.note.clone(),
+        fix: false,
+        target: "note".to_string(),
+        what: String::new(),
+        change: Change::Note,
+    })
+}
+
+/// Only the fields that apply to a `kind` of target, and at least one of them.
+fn check_fields(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+    kind: &str,
+    allowed: &[&str],
+) -> Result<(), Error> {
+    for (f, loc) in fields {
+        if !allowed.contains(f) {
+            let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
+            return Err(match loc {
+                Some(l) => cx.src.error_at_location(l, msg, None),
+                None => cx.err(&e.at, msg, None),
+            });
+        }
+    }
+    if fields.is_empty() && kind != "revert" {
+        return Err(cx.err(&e.at, format!("this entry changes nothing: give one of {}", allowed.join(", ")), None));
+    }
+    Ok(())
+}
+
+/// A change to a balancer: its rotation, weights, algorithm, or taking it down.
+fn balancer_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    b: &Spanned<String>,
+    servers: Servers<'_>,
+    server_names: &[String],
+    balancers: &mut [BalancerDef],
+) -> Result<Compiled, Error> {
+    let Servers { defs: servers, groups } = servers;
+    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
+    let id = lookup(cx, b, &balancer_names, "balancer")?[0];
+    let bal = &mut balancers[id];
+    let mut what = Vec::new();
+    let members = match &e.backends {
+        Some(list) => {
+            let mut chosen = Vec::new();
+            for r in list {
+                chosen.extend(lookup_servers(cx, r, server_names, groups)?);
+            }
+            for &sid in &chosen {
+                if !bal.backends.iter().any(|be| be.server as usize == sid) {
+                    bal.backends.push(BackendDef {
+                        server: sid as ServerId,
+                        weight: 1,
+                        max_conn: servers[sid].workers,
+                        member: false,
+                    });
+                }
+            }
+            what.push(format!(
+                "backends = {}",
+                chosen.iter().map(|&i| server_names[i].as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            Some(bal.backends.iter().map(|be| chosen.contains(&(be.server as usize))).collect())
+        }
+        None => None,
+    };
+    let mut weights = Vec::new();
+    if let Some(map) = &e.weights {
+        for (k, &w) in map.iter() {
+            for sid in lookup_servers(cx, k, server_names, groups)? {
+                let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
+                    cx.err(
+                        k,
+                        format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
+                        None,
+                    )
+                })?;
+                weights.push((idx, w));
+                what.push(format!("weight {} = {w}", server_names[sid]));
+            }
+        }
+    }
+    let algorithm = e.algorithm.as_ref().map(|a| a.value);
+    if let Some(a) = algorithm {
+        what.push(format!("algorithm = {}", a.name()));
+    }
+    let down = match &e.action {
+        Some(a) if a.value == Action::Down => {
+            what.push("down".to_string());
+            true
+        }
+        Some(a) => return Err(cx.err(a, "a balancer can only be taken `down`", None)),
+        None => false,
+    };
+    Ok((
+        format!("balancer {}", bal.name),
+        what.join(", "),
+        Change::Balancer { balancer: id as BalancerId, members, weights, algorithm, down },
+    ))
+}
+
+/// A change to servers: a crash or restart, or new service behaviour.
+fn server_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    s: &Spanned<String>,
+    groups: &[ServerGroup],
+    server_names: &[String],
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+) -> Result<Compiled, Error> {
+    let ids = lookup_servers(cx, s, server_names, groups)?;
+    let mut what = Vec::new();
+    let action = e.action.as_ref().and_then(|a| ServerAction::of(a.value));
+    match &e.action {
+        Some(a) if a.value == Action::Down => {
+            return Err(cx.err(a, "a server can `crash` or `restart`; `down` is for balancers", None));
+        }
+        Some(a) if a.value == Action::Restart && (e.duration.is_some() || e.until.is_some()) => {
+            return Err(cx.err(a, "a restart cannot be reverted; use `crash` with a `duration` instead", None));
+        }
+        Some(a) if fields.len() > 1 => {
+            return Err(cx.err(a, "a crash or restart stands alone: put other changes in their own entry", None));
+        }
+        Some(a) => what.push(if a.value == Action::Crash { "crash" } else { "restart" }.to_string()),
+        None => {}
+    }
+    let slow_down = match &e.slow_down {
+        Some(f) if !(f.value > 0.0 && f.value.is_finite()) => {
+            return Err(cx.err(f, "slow_down multiplies service times: a positive number like 3", None));
+        }
+        Some(f) => {
+            what.push(format!("service x{}", f.value));
+            Some(f.value)
+        }
+        None => None,
+    };
+    let error_rate = e.error_rate.as_ref().map(|r| {
+        what.push(format!("error rate {}", r.value));
+        r.value.fraction()
+    });
+    let workers = match &e.workers {
+        Some(w) if w.value == 0 => return Err(cx.err(w, "a server needs at least 1 worker", None)),
+        Some(w) => {
+            what.push(format!("workers = {}", w.value));
+            Some(w.value)
+        }
+        None => None,
+    };
+    let service = match &e.service {
+        Some(d) => {
+            what.push("new service time".to_string());
+            Some(d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?)
+        }
+        None => None,
+    };
+    let label =
+        if ids.len() == 1 { format!("server {}", server_names[ids[0]]) } else { format!("servers {}", s.value) };
+    Ok((
+        label,
+        what.join(", "),
+        Change::Server {
+            servers: ids.iter().map(|&i| i as ServerId).collect(),
+            action,
+            slow_down,
+            error_rate,
+            workers,
+            service,
+        },
+    ))
+}
+
+/// A change to an open-loop client group's rate.
+fn client_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    c: &Spanned<String>,
+    clients: &[ClientDef],
+    client_names: &[String],
+) -> Result<Compiled, Error> {
+    let id = lookup(cx, c, client_names, "client group")?[0];
+    if !matches!(clients[id].load, super::Load::Open { .. }) {
+        return Err(cx.err(c, "only open-loop groups have a rate to change", None));
+    }
+    let rate = e.rate.as_ref().map(|r| r.value.per_sec());
+    let factor = match &e.rate_factor {
+        Some(f) if !(f.value >= 0.0 && f.value.is_finite()) => {
+            return Err(cx.err(f, "rate_factor must be zero or more", None));
+        }
+        Some(f) => Some(f.value),
+        None => None,
+    };
+    let mut what = Vec::new();
+    if let Some(r) = rate {
+        what.push(format!("rate = {}", crate::units::format_rate(r)));
+    }
+    if let Some(f) = factor {
+        what.push(format!("rate x{f}"));
+    }
+    Ok((
+        format!("clients {}", client_names[id]),
+        what.join(", "),
+        Change::Client { client: id as ClientId, rate, factor },
+    ))
+}
+
+/// A revert of an earlier named entry.
+fn revert_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    r: &Spanned<String>,
+    at: u64,
+    out: &[TimelineChange],
+) -> Result<Compiled, Error> {
+    if e.duration.is_some() || e.until.is_some() {
+        return Err(cx.err(r, "a revert cannot itself be reverted", None));
+    }
+    let entry = out.iter().position(|c| c.name.as_deref() == Some(r.value.as_str())).ok_or_else(|| {
+        let earlier: Vec<&str> = out.iter().filter_map(|c| c.name.as_deref()).collect();
+        cx.err(
+            r,
+            format!("`{}` is not the name of an earlier timeline entry", r.value),
+            did_you_mean(&r.value, earlier),
+        )
+    })?;
+    let prior = &out[entry];
+    if matches!(
+        prior.change,
+        Change::Server { action: Some(ServerAction::Restart), .. } | Change::Revert { .. } | Change::Note
+    ) {
+        return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
+    }
+    if prior.at > at {
+        return Err(cx.err(r, format!("`{}` happens after this revert", r.value), None));
+    }
+    Ok((prior.target.clone(), format!("revert {}", r.value), Change::Revert { entry }))
+}
+
+/// When the change is undone: after its `duration`, or at `until`.
+fn revert_time(cx: &Ctx<'_>, e: &TimelineEntry, at: u64, clock: Option<&WallClock>) -> Result<Option<u64>, Error> {
+    Ok(match (&e.duration, &e.until) {
+        (Some(d), None) => Some(at + d.value.nanos()),
+        (None, Some(u)) => {
+            let until = resolve_time(cx, u, clock)?;
+            if until <= at {
+                return Err(cx.err(u, "`until` is not after `at`", None));
+            }
+            Some(until)
+        }
+        (Some(d), Some(_)) => return Err(cx.err(d, "give `duration` or `until`, not both", None)),
+        (None, None) => None,
+    })
 }
 
 /// A change to routes (of a router, server or balancer), a link or a switch port.
