@@ -554,138 +554,157 @@ fn network_change(
     e: &TimelineEntry,
     net: &mut Network,
     fields: &[(&'static str, Option<serde_saphyr::Location>)],
-) -> Result<(String, String, Change), Error> {
+) -> Result<Compiled, Error> {
+    let (target, what, ops) = if let Some(l) = &e.link {
+        check_fields(cx, e, fields, "link", &["action", "latency", "loss"])?;
+        link_change(cx, e, l, net)?
+    } else if let Some(sw) = &e.switch {
+        check_fields(cx, e, fields, "switch", &["action", "port", "vlan"])?;
+        switch_change(cx, e, sw, net)?
+    } else {
+        route_change(cx, e, net, fields)?
+    };
+    Ok((target, what.join(", "), Change::Network { ops }))
+}
+
+/// A network change as compiled: the target's label, what changes, the operations.
+type NetChange = (String, Vec<String>, Vec<NetOp>);
+
+/// The network nodes `at` names (a name, pattern or glob).
+fn node_of(cx: &Ctx<'_>, net: &Network, at: &Spanned<String>) -> Result<Vec<NodeId>, Error> {
     let names_list = net.node_names();
-    let node_of = |at: &Spanned<String>| -> Result<Vec<NodeId>, Error> {
-        names::resolve(&at.value, &names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|_| {
-            cx.err(
-                at,
-                format!("unknown network node `{}`", at.value),
-                did_you_mean(&at.value, names_list.iter().map(String::as_str)),
-            )
-        })
-    };
-    let only = |allowed: &[&str], kind: &str| -> Result<(), Error> {
-        for (f, loc) in fields {
-            if !allowed.contains(f) {
-                let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
-                return Err(match loc {
-                    Some(l) => cx.src.error_at_location(l, msg, None),
-                    None => cx.err(&e.at, msg, None),
-                });
-            }
-        }
-        if fields.is_empty() && e.action.is_none() {
-            return Err(cx.err(&e.at, format!("this entry changes nothing: give one of {}", allowed.join(", ")), None));
-        }
-        Ok(())
-    };
-    let updown = |a: &Option<Spanned<Action>>| -> Result<Option<bool>, Error> {
-        match a {
-            None => Ok(None),
-            Some(a) if a.value == Action::Down => Ok(Some(false)),
-            Some(a) if a.value == Action::Up => Ok(Some(true)),
-            Some(a) => Err(cx.err(a, "links and switch ports go `down` or `up`", None)),
-        }
-    };
+    names::resolve(&at.value, &names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|_| {
+        cx.err(
+            at,
+            format!("unknown network node `{}`", at.value),
+            did_you_mean(&at.value, names_list.iter().map(String::as_str)),
+        )
+    })
+}
+
+/// `down` or `up` for links and switch ports.
+fn up_down(cx: &Ctx<'_>, a: &Option<Spanned<Action>>) -> Result<Option<bool>, Error> {
+    match a {
+        None => Ok(None),
+        Some(a) if a.value == Action::Down => Ok(Some(false)),
+        Some(a) if a.value == Action::Up => Ok(Some(true)),
+        Some(a) => Err(cx.err(a, "links and switch ports go `down` or `up`", None)),
+    }
+}
+
+/// A link going down or up, or changing its latency or loss.
+fn link_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    l: &Spanned<Vec<Spanned<String>>>,
+    net: &Network,
+) -> Result<NetChange, Error> {
     let mut ops = Vec::new();
     let mut what = Vec::new();
-    let target;
-    if let Some(l) = &e.link {
-        only(&["action", "latency", "loss"], "link")?;
-        if l.value.len() != 2 {
-            return Err(cx.err(l, "a link is named by its two ends: `link: [a, b]`", None));
-        }
-        let (a, b) = (node_of(&l.value[0])?, node_of(&l.value[1])?);
-        if a.len() != 1 || b.len() != 1 {
-            return Err(cx.err(l, "name one link: two single nodes", None));
-        }
-        let link = net.link_between(a[0], b[0]).ok_or_else(|| {
-            cx.err(l, format!("there is no link between `{}` and `{}`", l.value[0].value, l.value[1].value), None)
+    if l.value.len() != 2 {
+        return Err(cx.err(l, "a link is named by its two ends: `link: [a, b]`", None));
+    }
+    let (a, b) = (node_of(cx, net, &l.value[0])?, node_of(cx, net, &l.value[1])?);
+    if a.len() != 1 || b.len() != 1 {
+        return Err(cx.err(l, "name one link: two single nodes", None));
+    }
+    let link = net.link_between(a[0], b[0]).ok_or_else(|| {
+        cx.err(l, format!("there is no link between `{}` and `{}`", l.value[0].value, l.value[1].value), None)
+    })?;
+    let target = format!("link {}-{}", l.value[0].value, l.value[1].value);
+    if let Some(up) = up_down(cx, &e.action)? {
+        ops.push(NetOp::LinkUp { link, up });
+        what.push(if up { "up".to_string() } else { "down".to_string() });
+    }
+    if let Some(d) = &e.latency {
+        let latency = d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
+        what.push(format!("latency mean {}", crate::time::format_duration((latency.mean_secs() * 1e9) as u64)));
+        ops.push(NetOp::LinkLatency { link, latency });
+    }
+    if let Some(p) = &e.loss {
+        ops.push(NetOp::LinkLoss { link, loss: p.value.fraction() });
+        what.push(format!("loss {}", p.value));
+    }
+    Ok((target, what, ops))
+}
+
+/// A switch port going down or up, or moving to another VLAN.
+fn switch_change(cx: &Ctx<'_>, e: &TimelineEntry, sw: &Spanned<String>, net: &Network) -> Result<NetChange, Error> {
+    let mut ops = Vec::new();
+    let mut what = Vec::new();
+    let sid = node_of(cx, net, sw)?;
+    if sid.len() != 1 || !matches!(net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
+        return Err(cx.err(sw, format!("`{}` is not a switch", sw.value), None));
+    }
+    let port =
+        e.port.as_ref().ok_or_else(|| cx.err(sw, "a switch change names the `port` (the node it faces)", None))?;
+    let target = format!("switch {} port {}", sw.value, port.value);
+    for n in node_of(cx, net, port)? {
+        let link = net.link_between(sid[0], n).ok_or_else(|| {
+            cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.nodes[n as usize].name), None)
         })?;
-        target = format!("link {}-{}", l.value[0].value, l.value[1].value);
-        if let Some(up) = updown(&e.action)? {
+        if let Some(up) = up_down(cx, &e.action)? {
             ops.push(NetOp::LinkUp { link, up });
-            what.push(if up { "up".to_string() } else { "down".to_string() });
-        }
-        if let Some(d) = &e.latency {
-            let latency = d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
-            what.push(format!("latency mean {}", crate::time::format_duration((latency.mean_secs() * 1e9) as u64)));
-            ops.push(NetOp::LinkLatency { link, latency });
-        }
-        if let Some(p) = &e.loss {
-            ops.push(NetOp::LinkLoss { link, loss: p.value.fraction() });
-            what.push(format!("loss {}", p.value));
-        }
-    } else if let Some(sw) = &e.switch {
-        only(&["action", "port", "vlan"], "switch")?;
-        let sid = node_of(sw)?;
-        if sid.len() != 1 || !matches!(net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
-            return Err(cx.err(sw, format!("`{}` is not a switch", sw.value), None));
-        }
-        let port =
-            e.port.as_ref().ok_or_else(|| cx.err(sw, "a switch change names the `port` (the node it faces)", None))?;
-        target = format!("switch {} port {}", sw.value, port.value);
-        for n in node_of(port)? {
-            let link = net.link_between(sid[0], n).ok_or_else(|| {
-                cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.nodes[n as usize].name), None)
-            })?;
-            if let Some(up) = updown(&e.action)? {
-                ops.push(NetOp::LinkUp { link, up });
-            }
-            if let Some(v) = &e.vlan {
-                ops.push(NetOp::PortVlan { link, vlan: v.value });
-            }
-        }
-        if let Some(up) = updown(&e.action)? {
-            what.push(if up { "up".to_string() } else { "down".to_string() });
         }
         if let Some(v) = &e.vlan {
-            what.push(format!("vlan {}", v.value));
+            ops.push(NetOp::PortVlan { link, vlan: v.value });
         }
-    } else {
-        // Routes of a router, server or balancer.
-        let at = e
-            .router
-            .as_ref()
-            .or(e.server.as_ref())
-            .or(e.balancer.as_ref())
-            .ok_or_else(|| cx.err(&e.at, "route changes apply to a `router`, `server` or `balancer`", None))?;
-        only(&["add_route", "remove_route", "replace_route", "routes"], "routing table")?;
-        let nodes = node_of(at)?;
-        target = format!("routes of {}", at.value);
-        for node in nodes {
-            if let Some(r) = &e.add_route {
-                let route = compile_route(cx, net, node, r)?;
-                what.push(format!("add {}", describe_route(net, &route)));
-                ops.push(NetOp::AddRoute { node, route });
-            }
-            if let Some(p) = &e.remove_route {
-                let prefix: ipnet::IpNet = p
-                    .value
-                    .trim()
-                    .parse()
-                    .map_err(|_| cx.err(p, format!("`{}` is not an IP prefix", p.value), None))?;
-                what.push(format!("remove {prefix}"));
-                ops.push(NetOp::RemoveRoute { node, prefix });
-            }
-            if let Some(r) = &e.replace_route {
-                let route = compile_route(cx, net, node, r)?;
-                what.push(format!("replace {}", describe_route(net, &route)));
-                ops.push(NetOp::ReplaceRoute { node, route });
-            }
-            if let Some(rs) = &e.routes {
-                let routes = rs.iter().map(|r| compile_route(cx, net, node, r)).collect::<Result<Vec<_>, _>>()?;
-                what.push(format!(
-                    "table = [{}]",
-                    routes.iter().map(|r| describe_route(net, r)).collect::<Vec<_>>().join("; ")
-                ));
-                ops.push(NetOp::SetRoutes { node, routes });
-            }
-        }
-        what.dedup();
     }
-    Ok((target, what.join(", "), Change::Network { ops }))
+    if let Some(up) = up_down(cx, &e.action)? {
+        what.push(if up { "up".to_string() } else { "down".to_string() });
+    }
+    if let Some(v) = &e.vlan {
+        what.push(format!("vlan {}", v.value));
+    }
+    Ok((target, what, ops))
+}
+
+/// Route changes of a router, server or balancer.
+fn route_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    net: &Network,
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+) -> Result<NetChange, Error> {
+    let mut ops = Vec::new();
+    let mut what = Vec::new();
+    let at = e
+        .router
+        .as_ref()
+        .or(e.server.as_ref())
+        .or(e.balancer.as_ref())
+        .ok_or_else(|| cx.err(&e.at, "route changes apply to a `router`, `server` or `balancer`", None))?;
+    check_fields(cx, e, fields, "routing table", &["add_route", "remove_route", "replace_route", "routes"])?;
+    let nodes = node_of(cx, net, at)?;
+    let target = format!("routes of {}", at.value);
+    for node in nodes {
+        if let Some(r) = &e.add_route {
+            let route = compile_route(cx, net, node, r)?;
+            what.push(format!("add {}", describe_route(net, &route)));
+            ops.push(NetOp::AddRoute { node, route });
+        }
+        if let Some(p) = &e.remove_route {
+            let prefix: ipnet::IpNet =
+                p.value.trim().parse().map_err(|_| cx.err(p, format!("`{}` is not an IP prefix", p.value), None))?;
+            what.push(format!("remove {prefix}"));
+            ops.push(NetOp::RemoveRoute { node, prefix });
+        }
+        if let Some(r) = &e.replace_route {
+            let route = compile_route(cx, net, node, r)?;
+            what.push(format!("replace {}", describe_route(net, &route)));
+            ops.push(NetOp::ReplaceRoute { node, route });
+        }
+        if let Some(rs) = &e.routes {
+            let routes = rs.iter().map(|r| compile_route(cx, net, node, r)).collect::<Result<Vec<_>, _>>()?;
+            what.push(format!(
+                "table = [{}]",
+                routes.iter().map(|r| describe_route(net, r)).collect::<Vec<_>>().join("; ")
+            ));
+            ops.push(NetOp::SetRoutes { node, routes });
+        }
+    }
+    what.dedup();
+    Ok((target, what, ops))
 }
 
 /// `10.2.0.0/16 via core`, `10.9.0.0/16 blackhole`.
