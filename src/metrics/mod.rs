@@ -5,14 +5,9 @@
 //! Nothing here grows with the number of requests: counters are flat vectors
 //! indexed by integer ids, histograms have fixed bounds, and interval rows
 //! leave memory as soon as the interval closes.
-//!
-//! The evaluation of the scenario's monitoring lives here too: alert rules in
-//! [`alerts`], SLO objectives and the impact window in [`objectives`].
 
-pub mod alerts;
 pub mod chart;
 pub mod events;
-pub mod objectives;
 pub mod series;
 pub mod snapshot;
 pub mod users;
@@ -20,7 +15,6 @@ pub mod users;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::model::alerts::EntityNames;
 use crate::time::NANOS_PER_SEC;
 pub use events::{EventKind, EventLog, LoggedEvent};
 pub use series::{CsvSink, NullSink, SeriesSink};
@@ -237,6 +231,16 @@ pub struct EntityTotals {
     pub failed: u64,
 }
 
+/// Names of the entities, for the series rows.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub servers: Vec<String>,
+    pub balancers: Vec<String>,
+    pub clients: Vec<String>,
+    /// Client subnets (`group.name`), by global subnet index; empty without a network.
+    pub subnets: Vec<String>,
+}
+
 /// Totals over a window (requests generated inside it).
 #[derive(Clone, Debug)]
 pub struct WindowStats {
@@ -353,7 +357,7 @@ impl WindowStats {
 
 /// All collectors of one run.
 pub struct Recorder {
-    pub names: EntityNames,
+    pub names: Names,
     interval_ns: u64,
     /// Index of the open interval.
     pub interval_index: u32,
@@ -381,7 +385,7 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(
-        names: EntityNames,
+        names: Names,
         balancer_backends: &[usize],
         user_groups: &[u64],
         interval_ns: u64,
@@ -762,7 +766,7 @@ mod tests {
     #[test]
     fn intervals_report_counts_shares_and_percentiles() {
         let rows = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let names = EntityNames {
+        let names = Names {
             servers: vec!["a".into(), "b".into()],
             balancers: vec!["lb".into()],
             clients: vec!["web".into()],
@@ -812,7 +816,7 @@ mod tests {
 
     #[test]
     fn windows_count_only_requests_created_inside_them() {
-        let names = EntityNames { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
+        let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
         let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
         let w = r.add_window(10, 20);
         r.on_call(0, 0, 5, u32::MAX);

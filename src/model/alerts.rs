@@ -4,7 +4,7 @@
 //! [`AlertRule`]: a metric, a list of entities and a threshold in the metric's
 //! own unit (milliseconds for `*_ms` metrics, a fraction for rates and shares,
 //! per second for `throughput_rps`). Also the metric name and unit tables the
-//! rules are checked with. `metrics::alerts` evaluates the rules.
+//! rules are checked with. `sim::alerts` evaluates the rules.
 
 use super::did_you_mean;
 use crate::error::Error;

@@ -2,7 +2,7 @@
 //! the scenario's `slos:` ([`crate::scenario::monitoring::SloSpec`]), parsing
 //! each objective text (`p99 < 500ms`, [`parse_objective`]) into an
 //! [`Objective`] in its metric's unit and resolving its window
-//! ([`SloWindow`]). `metrics::objectives` judges them on the run's windows
+//! ([`SloWindow`]). `sim::objectives` judges them on the run's windows
 //! and intervals.
 
 use std::fmt;

@@ -2,7 +2,7 @@
 //! [`AlertSpec`], [`SloSpec`] with its [`SloWindowSpec`], the alert [`Scope`]
 //! and [`Threshold`] values (`5%`, `250ms`, `100/s`), read with located
 //! errors. `model::monitoring` compiles them into rules and objectives;
-//! `metrics::alerts` and `metrics::objectives` evaluate those.
+//! `sim::alerts` and `sim::objectives` evaluate those.
 //!
 //! # Alert rules (`alerts:`)
 //!

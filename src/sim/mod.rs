@@ -8,10 +8,15 @@
 //! Hot-path rules: no allocation per event, integer ids into flat vectors,
 //! time as integer nanoseconds. Calls and attempts live in slabs; events
 //! carry only ids and handles.
+//!
+//! Monitoring during the run (alert rules and SLO objectives judged on each
+//! closed interval) is in [`alerts`], [`objectives`] and `watch`.
 
+pub mod alerts;
 mod balancer;
 mod client;
 mod network;
+pub mod objectives;
 mod server;
 mod timeline;
 mod watch;
@@ -19,7 +24,9 @@ mod watch;
 use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
-use crate::metrics::{BalancerGauge, EventKind, Failure, Gauges, Recorder, SeriesSink, ServerGauge, ServerOutcome};
+use crate::metrics::{
+    BalancerGauge, EventKind, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge, ServerOutcome,
+};
 use crate::model::slos::SloWindow;
 use crate::model::{Budget, Jitter, Load, RetryOn, TargetPolicy, World};
 use crate::rng::{self, SimRng, mix64, unit_f64};
@@ -226,9 +233,15 @@ impl Simulation {
         let names = world.entity_names();
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
-        let watch = Watch::new(&world, names.clone());
+        let series_names = Names {
+            servers: names.servers.clone(),
+            balancers: names.balancers.clone(),
+            clients: names.clients.clone(),
+            subnets: names.subnets.clone(),
+        };
+        let watch = Watch::new(&world, names);
         let mut recorder =
-            Recorder::new(names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+            Recorder::new(series_names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
         if let Some((from, until)) = world.incident_window {
             recorder.add_window(from, until);
         }

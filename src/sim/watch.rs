@@ -3,8 +3,8 @@
 //! and end of each breach, and keeping what the summary reports (the impact
 //! window, the peak error rate, every alert with its times).
 
-use crate::metrics::alerts::{AlertEngine, AlertEvent};
-use crate::metrics::objectives::ImpactTracker;
+use super::alerts::{AlertEngine, AlertEvent};
+use super::objectives::ImpactTracker;
 use crate::metrics::{EventKind, EventLog, GlobalMetric, Snapshot};
 use crate::model::World;
 use crate::model::alerts::{EntityKind, EntityNames};

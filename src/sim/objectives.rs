@@ -1,4 +1,4 @@
-//! Stage: metrics. SLO judgement: the compiled [`Objective`]s
+//! Stage: sim (monitoring during the run). SLO judgement: the compiled [`Objective`]s
 //! (`model::slos`) are judged on the statistics of a whole window
 //! ([`Objective::evaluate`] on a [`SloWindowStats`]) and, where one interval
 //! is enough to judge them (interval percentiles, maximum, error rate,

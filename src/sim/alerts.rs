@@ -1,4 +1,4 @@
-//! Stage: metrics. Alert evaluation: [`AlertEngine`] runs the compiled
+//! Stage: sim (monitoring during the run). Alert evaluation: [`AlertEngine`] runs the compiled
 //! [`AlertRule`]s (`model::alerts`) on each closed interval's snapshot.
 //!
 //! A rule with a non-global scope is evaluated separately for each entity it
