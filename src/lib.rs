@@ -14,7 +14,6 @@ pub mod error;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
-pub mod monitor;
 pub mod report;
 pub mod rng;
 pub mod scenario;

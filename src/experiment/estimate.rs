@@ -11,7 +11,7 @@
 //! Intervals are clipped at zero below, since every value is non-negative.
 
 use super::sample::{LatencyPool, Sample};
-use crate::monitor::{CmpOp, Objective, SloUnit};
+use crate::model::slos::{CmpOp, Objective, SloUnit};
 use crate::report::design::SloDef;
 use crate::report::headline::METRICS;
 use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Verdict, confidence_pct, num};

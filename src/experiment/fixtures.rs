@@ -6,7 +6,7 @@
 //! of each mean; and a capacity search's probes.
 
 use super::vary::parse_vary;
-use crate::monitor::parse_objective;
+use crate::model::slos::parse_objective;
 use crate::report::capacity::{CapacityReport, Probe};
 use crate::report::design::{Axis, AxisValue, Kind, SloDef};
 use crate::report::headline::METRICS;

@@ -15,10 +15,32 @@ use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, did_you_mean};
 use crate::dist::Dist;
 use crate::error::Error;
 use crate::scenario::names::{self, ResolveError};
-use crate::scenario::{Foreign, NetworkSpec, RouteAction, RouteSpec};
+use crate::scenario::{self as spec, NetworkSpec, RouteAction, RouteSpec};
 
 pub type NodeId = u32;
 pub type LinkId = u32;
+
+/// What a server or balancer does with traffic addressed to someone else.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Foreign {
+    /// Refuse the connection (a reset): the sender fails fast.
+    #[default]
+    Refuse,
+    /// Answer with an error: the wrong service responding.
+    Error,
+    /// Ignore it: the sender waits until its timeout.
+    Drop,
+}
+
+impl From<spec::Foreign> for Foreign {
+    fn from(f: spec::Foreign) -> Foreign {
+        match f {
+            spec::Foreign::Refuse => Foreign::Refuse,
+            spec::Foreign::Error => Foreign::Error,
+            spec::Foreign::Drop => Foreign::Drop,
+        }
+    }
+}
 
 /// What a node is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -309,8 +331,23 @@ pub(super) fn compile(
         }),
         ..Network::default()
     };
-    let base_dir = cx.src.base_dir();
+    let server_specs: Vec<&crate::scenario::ServerSpec> =
+        s.servers.iter().zip(groups).flat_map(|((_, sp), g)| std::iter::repeat_n(sp, g.servers.len())).collect();
     // Nodes: client subnets first, then balancers, servers, routers, switches.
+    add_subnet_nodes(cx, s, &mut net)?;
+    add_endpoint_nodes(&mut net, balancers, servers, addrs, &server_specs);
+    add_router_and_switch_nodes(cx, spec, &mut net)?;
+    check_overlapping_addresses(cx, s, &net)?;
+    let names_list = net.node_names();
+    compile_links(cx, s, spec, &mut net, &names_list)?;
+    apply_vlans(cx, spec, &mut net, &names_list)?;
+    compile_routing_tables(cx, s, spec, &mut net, &server_specs)?;
+    check_endpoints(cx, s, groups, &net)?;
+    Ok(Some(net))
+}
+
+/// One node per client subnet, with the share of the group's traffic it sends.
+fn add_subnet_nodes(cx: &Ctx<'_>, s: &crate::scenario::Scenario, net: &mut Network) -> Result<(), Error> {
     for (ci, (key, c)) in s.clients.iter().enumerate() {
         let mut ids = Vec::new();
         let mut shares = Vec::new();
@@ -342,6 +379,17 @@ pub(super) fn compile(
         net.subnets.push(ids);
         net.subnet_shares.push(shares);
     }
+    Ok(())
+}
+
+/// One node per balancer and per server, at their addresses.
+fn add_endpoint_nodes(
+    net: &mut Network,
+    balancers: &[BalancerDef],
+    servers: &[ServerDef],
+    addrs: &EndpointAddrs,
+    server_specs: &[&crate::scenario::ServerSpec],
+) {
     for (bi, b) in balancers.iter().enumerate() {
         net.balancer_node.push(net.nodes.len() as NodeId);
         net.nodes.push(Node {
@@ -353,8 +401,6 @@ pub(super) fn compile(
             foreign: Foreign::Refuse,
         });
     }
-    let server_specs: Vec<&crate::scenario::ServerSpec> =
-        s.servers.iter().zip(groups).flat_map(|((_, sp), g)| std::iter::repeat_n(sp, g.servers.len())).collect();
     for (si, sv) in servers.iter().enumerate() {
         net.server_node.push(net.nodes.len() as NodeId);
         net.nodes.push(Node {
@@ -363,9 +409,13 @@ pub(super) fn compile(
             address: addrs.servers[si].map(IpNet::from),
             links: Vec::new(),
             routes: Vec::new(),
-            foreign: server_specs[si].foreign,
+            foreign: server_specs[si].foreign.into(),
         });
     }
+}
+
+/// One node per router and per switch, each name new.
+fn add_router_and_switch_nodes(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Network) -> Result<(), Error> {
     for (ri, (key, r)) in spec.routers.iter().enumerate() {
         if net.node_index(&key.value).is_some() {
             return Err(cx.err(key, format!("`{}` is already the name of another node", key.value), None));
@@ -392,7 +442,11 @@ pub(super) fn compile(
             foreign: Foreign::Drop,
         });
     }
-    // Duplicate addresses would make delivery ambiguous.
+    Ok(())
+}
+
+/// Duplicate addresses would make delivery ambiguous.
+fn check_overlapping_addresses(cx: &Ctx<'_>, s: &crate::scenario::Scenario, net: &Network) -> Result<(), Error> {
     for (i, n) in net.nodes.iter().enumerate() {
         if let Some(a) = n.address
             && let Some(other) =
@@ -411,8 +465,18 @@ pub(super) fn compile(
             ));
         }
     }
-    // Links. A name on either side may be a group (all its subnets), a pattern or a glob.
-    let names_list = net.node_names();
+    Ok(())
+}
+
+/// The `links:`. A name on either side may be a group (all its subnets), a pattern or a glob.
+fn compile_links(
+    cx: &Ctx<'_>,
+    s: &crate::scenario::Scenario,
+    spec: &NetworkSpec,
+    net: &mut Network,
+    names_list: &[String],
+) -> Result<(), Error> {
+    let base_dir = cx.src.base_dir();
     let group_subnets = |name: &str| -> Option<Vec<NodeId>> {
         s.clients.iter().position(|(k, _)| k.value == name).map(|ci| net.subnets[ci].clone())
     };
@@ -424,7 +488,7 @@ pub(super) fn compile(
             match group_subnets(&at.value) {
                 Some(v) if !v.is_empty() => Ok(v),
                 Some(_) => Err(cx.err(at, format!("client group `{}` has no `subnets:` to link", at.value), None)),
-                None => resolve_nodes(cx, at, &names_list),
+                None => resolve_nodes(cx, at, names_list),
             }
         };
         let a_side = side(&l.between.value[0])?;
@@ -468,11 +532,15 @@ pub(super) fn compile(
             }
         }
     }
-    // Switch port VLANs.
+    Ok(())
+}
+
+/// Switch port VLANs.
+fn apply_vlans(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Network, names_list: &[String]) -> Result<(), Error> {
     for (key, sw) in spec.switches.iter() {
         let sid = net.node_index(&key.value).expect("added above");
         for (pkey, &vlan) in sw.vlans.iter() {
-            for n in resolve_nodes(cx, pkey, &names_list)? {
+            for n in resolve_nodes(cx, pkey, names_list)? {
                 let link = net.link_between(sid, n).ok_or_else(|| {
                     cx.err(
                         pkey,
@@ -484,7 +552,17 @@ pub(super) fn compile(
             }
         }
     }
-    // Routing tables: routers, balancers and servers.
+    Ok(())
+}
+
+/// Routing tables: routers, balancers and servers.
+fn compile_routing_tables(
+    cx: &Ctx<'_>,
+    s: &crate::scenario::Scenario,
+    spec: &NetworkSpec,
+    net: &mut Network,
+    server_specs: &[&crate::scenario::ServerSpec],
+) -> Result<(), Error> {
     let mut tables: Vec<(NodeId, &Vec<RouteSpec>)> = Vec::new();
     for (key, r) in spec.routers.iter() {
         tables.push((net.node_index(&key.value).expect("added above"), &r.routes));
@@ -498,18 +576,24 @@ pub(super) fn compile(
     for (node, routes) in tables {
         let mut compiled = Vec::new();
         for r in routes {
-            compiled.push(compile_route(cx, &net, node, r)?);
+            compiled.push(compile_route(cx, net, node, r)?);
         }
         net.nodes[node as usize].routes = compiled;
     }
-    // A host with several links needs routes saying which way to send.
+    Ok(())
+}
+
+/// A host with several links needs routes saying which way to send, and an
+/// attached endpoint needs an address, so that routes can reach it.
+fn check_endpoints(
+    cx: &Ctx<'_>,
+    s: &crate::scenario::Scenario,
+    groups: &[ServerGroup],
+    net: &Network,
+) -> Result<(), Error> {
     for n in &net.nodes {
         if n.kind.is_endpoint() && n.links.len() > 1 && n.routes.is_empty() {
-            let at = match n.kind {
-                NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
-                NodeKind::Server(id) => server_key_location(s, groups, id),
-                _ => serde_saphyr::Location::UNKNOWN,
-            };
+            let at = endpoint_location(s, groups, n.kind);
             return Err(cx.src.error_at_location(
                 &at,
                 format!("`{}` has {} links but no `routes:` saying which way to send", n.name, n.links.len()),
@@ -517,14 +601,9 @@ pub(super) fn compile(
             ));
         }
     }
-    // Attached endpoints need addresses, so that routes can reach them.
     for n in &net.nodes {
         if n.kind.is_endpoint() && !n.links.is_empty() && n.address.is_none() {
-            let at = match n.kind {
-                NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
-                NodeKind::Server(id) => server_key_location(s, groups, id),
-                _ => serde_saphyr::Location::UNKNOWN,
-            };
+            let at = endpoint_location(s, groups, n.kind);
             return Err(cx.src.error_at_location(
                 &at,
                 format!("`{}` has a link but no `address`: give it one so traffic can be routed to it", n.name),
@@ -532,7 +611,16 @@ pub(super) fn compile(
             ));
         }
     }
-    Ok(Some(net))
+    Ok(())
+}
+
+/// Where a balancer or server was declared, for errors about its node.
+fn endpoint_location(s: &crate::scenario::Scenario, groups: &[ServerGroup], kind: NodeKind) -> serde_saphyr::Location {
+    match kind {
+        NodeKind::Balancer(b) => s.balancers.0[b as usize].0.referenced,
+        NodeKind::Server(id) => server_key_location(s, groups, id),
+        _ => serde_saphyr::Location::UNKNOWN,
+    }
 }
 
 /// Where server `id` (possibly one of a range or counted group) was declared.

@@ -1,17 +1,104 @@
 //! Compiled forms of health checks, outlier detection, retries and server
-//! overload behaviour, with the defaults of the real systems they imitate.
+//! overload behaviour, with the defaults of the real systems they imitate,
+//! and the model's own forms of the choices the scenario spells out
+//! ([`AllUnhealthy`], [`TargetPolicy`], [`RetryOn`], [`Jitter`]), converted
+//! from the scenario's serde enums so that the simulator and the reports need
+//! no scenario type.
 
 use serde_saphyr::Spanned;
 
 use super::Ctx;
 use crate::error::Error;
 use crate::scenario::{
-    BackoffSpec, BudgetSpec, ColdStartSpec, CrashSpec, DegradeSpec, HealthCheckSpec, Jitter, OutlierSpec, RetryOn,
+    self as spec, BackoffSpec, BudgetSpec, ColdStartSpec, CrashSpec, DegradeSpec, HealthCheckSpec, OutlierSpec,
     RetrySpec,
 };
 use crate::time::NANOS_PER_SEC;
 
 const MS: u64 = 1_000_000;
+
+/// What a balancer does when no backend is usable.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum AllUnhealthy {
+    /// Ignore health and balance over every backend (Envoy's panic mode).
+    #[default]
+    Panic,
+    /// Fail requests at the balancer.
+    FailClosed,
+}
+
+impl From<spec::AllUnhealthy> for AllUnhealthy {
+    fn from(a: spec::AllUnhealthy) -> AllUnhealthy {
+        match a {
+            spec::AllUnhealthy::Panic => AllUnhealthy::Panic,
+            spec::AllUnhealthy::FailClosed => AllUnhealthy::FailClosed,
+        }
+    }
+}
+
+/// How a group with several target balancers uses them.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum TargetPolicy {
+    /// Each user sticks to one balancer, chosen by weight; a retry may go to another.
+    #[default]
+    Spread,
+    /// All traffic to the first balancer that is up, in order.
+    Failover,
+}
+
+impl From<spec::TargetPolicy> for TargetPolicy {
+    fn from(p: spec::TargetPolicy) -> TargetPolicy {
+        match p {
+            spec::TargetPolicy::Spread => TargetPolicy::Spread,
+            spec::TargetPolicy::Failover => TargetPolicy::Failover,
+        }
+    }
+}
+
+/// Which failures a client retries; the discriminant indexes [`RetryPolicy::on`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RetryOn {
+    /// A try not answered within `per_try_timeout`.
+    Timeout,
+    Rejected,
+    ServerError,
+    Refused,
+    Reset,
+    NoBackend,
+}
+
+impl From<spec::RetryOn> for RetryOn {
+    fn from(r: spec::RetryOn) -> RetryOn {
+        match r {
+            spec::RetryOn::Timeout => RetryOn::Timeout,
+            spec::RetryOn::Rejected => RetryOn::Rejected,
+            spec::RetryOn::ServerError => RetryOn::ServerError,
+            spec::RetryOn::Refused => RetryOn::Refused,
+            spec::RetryOn::Reset => RetryOn::Reset,
+            spec::RetryOn::NoBackend => RetryOn::NoBackend,
+        }
+    }
+}
+
+/// How a backoff delay is randomised: `Full`: uniform in [0, delay);
+/// `Equal`: delay/2 + uniform [0, delay/2); `None`: exactly the delay.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum Jitter {
+    #[default]
+    Full,
+    Equal,
+    None,
+}
+
+impl From<spec::Jitter> for Jitter {
+    fn from(j: spec::Jitter) -> Jitter {
+        match j {
+            spec::Jitter::Full => Jitter::Full,
+            spec::Jitter::Equal => Jitter::Equal,
+            spec::Jitter::None => Jitter::None,
+        }
+    }
+}
 
 /// Active health checking (Envoy/HAProxy semantics: consecutive thresholds).
 #[derive(Clone, Copy, Debug)]
@@ -187,7 +274,7 @@ fn backoff(cx: &Ctx<'_>, b: Option<&BackoffSpec>) -> Result<(u64, u64, Jitter), 
         Some(m) => m.value.nanos(),
         None => base.saturating_mul(10),
     };
-    Ok((base, max, b.jitter))
+    Ok((base, max, b.jitter.into()))
 }
 
 pub(super) fn retry(cx: &Ctx<'_>, r: &RetrySpec) -> Result<RetryPolicy, Error> {
@@ -205,7 +292,7 @@ pub(super) fn retry(cx: &Ctx<'_>, r: &RetrySpec) -> Result<RetryPolicy, Error> {
     if let Some(list) = &r.on {
         on = [false; 6];
         for o in list {
-            on[*o as usize] = true;
+            on[RetryOn::from(*o) as usize] = true;
         }
     }
     Ok(RetryPolicy { attempts: r.attempts.value, per_try_timeout, backoff_base, backoff_max, jitter, budget, on })

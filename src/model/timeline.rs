@@ -17,6 +17,28 @@ use crate::scenario::names::{self, ResolveError};
 use crate::scenario::{Action, TimelineEntry};
 
 /// What a timeline entry changes.
+/// A one-shot action on servers: the server forms of the scenario's `action:`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ServerAction {
+    /// Down (refusing connections, in-flight requests reset) until
+    /// restarted. Reverting it restarts the server.
+    Crash,
+    /// Down for its `restart_time`, then back up, cold.
+    Restart,
+}
+
+impl ServerAction {
+    /// The server action `a` is; `None` for the balancer and network ones
+    /// (`down`, `up`), which the compiler rejects on a server.
+    fn of(a: Action) -> Option<ServerAction> {
+        match a {
+            Action::Crash => Some(ServerAction::Crash),
+            Action::Restart => Some(ServerAction::Restart),
+            Action::Down | Action::Up => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum Change {
     Balancer {
@@ -30,7 +52,7 @@ pub enum Change {
     },
     Server {
         servers: Vec<ServerId>,
-        action: Option<Action>,
+        action: Option<ServerAction>,
         slow_down: Option<f64>,
         error_rate: Option<f64>,
         workers: Option<u32>,
@@ -71,7 +93,7 @@ impl Change {
     /// undo: a restart (the server goes down and comes back by itself) or
     /// a revert.
     pub fn is_instant(&self) -> bool {
-        matches!(self, Change::Server { action: Some(Action::Restart), .. } | Change::Revert { .. })
+        matches!(self, Change::Server { action: Some(ServerAction::Restart), .. } | Change::Revert { .. })
     }
 
     /// Whether a later `revert` entry (or a `duration`) can undo it: not an
@@ -206,9 +228,7 @@ pub(super) fn compile(
     clients: &[ClientDef],
     mut network: Option<&mut Network>,
 ) -> Result<Vec<TimelineChange>, Error> {
-    let Servers { defs: servers, groups } = servers;
-    let server_names: Vec<String> = servers.iter().map(|s| s.name.clone()).collect();
-    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
+    let server_names: Vec<String> = servers.defs.iter().map(|s| s.name.clone()).collect();
     let client_names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
     let mut out: Vec<TimelineChange> = Vec::new();
     for e in entries {
@@ -223,20 +243,7 @@ pub(super) fn compile(
             e.switch.is_some(),
         ];
         if targets.iter().all(|t| !t) && e.note.is_some() && set_fields(e).is_empty() {
-            // An annotation: what people did that changed nothing in the system.
-            if e.duration.is_some() || e.until.is_some() || e.fix {
-                return Err(cx.err(&e.at, "a note changes nothing, so it has no `duration`, `until` or `fix`", None));
-            }
-            out.push(TimelineChange {
-                name: e.name.as_ref().map(|n| n.value.clone()),
-                at,
-                revert_at: None,
-                note: e.note.clone(),
-                fix: false,
-                target: "note".to_string(),
-                what: String::new(),
-                change: Change::Note,
-            });
+            out.push(note_entry(cx, e, at)?);
             continue;
         }
         if targets.iter().filter(|t| **t).count() != 1 {
@@ -252,25 +259,6 @@ pub(super) fn compile(
             return Err(cx.err(n, format!("two timeline entries are named `{}`", n.value), None));
         }
         let fields = set_fields(e);
-        let not_for = |kind: &str, allowed: &[&str]| -> Result<(), Error> {
-            for (f, loc) in &fields {
-                if !allowed.contains(f) {
-                    let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
-                    return Err(match loc {
-                        Some(l) => cx.src.error_at_location(l, msg, None),
-                        None => cx.err(&e.at, msg, None),
-                    });
-                }
-            }
-            if fields.is_empty() && kind != "revert" {
-                return Err(cx.err(
-                    &e.at,
-                    format!("this entry changes nothing: give one of {}", allowed.join(", ")),
-                    None,
-                ));
-            }
-            Ok(())
-        };
         const ROUTE_FIELDS: [&str; 4] = ["add_route", "remove_route", "replace_route", "routes"];
         let route_change = fields.iter().any(|(f, _)| ROUTE_FIELDS.contains(f));
         let network_target = e.router.is_some() || e.link.is_some() || e.switch.is_some();
@@ -280,196 +268,20 @@ pub(super) fn compile(
                 .ok_or_else(|| cx.err(&e.at, "route, link and switch changes need a `network:` section", None))?;
             network_change(cx, e, net, &fields)?
         } else if let Some(b) = &e.balancer {
-            not_for("balancer", &["backends", "weights", "algorithm", "action"])?;
-            let id = lookup(cx, b, &balancer_names, "balancer")?[0];
-            let bal = &mut balancers[id];
-            let mut what = Vec::new();
-            let members = match &e.backends {
-                Some(list) => {
-                    let mut chosen = Vec::new();
-                    for r in list {
-                        chosen.extend(lookup_servers(cx, r, &server_names, groups)?);
-                    }
-                    for &sid in &chosen {
-                        if !bal.backends.iter().any(|be| be.server as usize == sid) {
-                            bal.backends.push(BackendDef {
-                                server: sid as ServerId,
-                                weight: 1,
-                                max_conn: servers[sid].workers,
-                                member: false,
-                            });
-                        }
-                    }
-                    what.push(format!(
-                        "backends = {}",
-                        chosen.iter().map(|&i| server_names[i].as_str()).collect::<Vec<_>>().join(", ")
-                    ));
-                    Some(bal.backends.iter().map(|be| chosen.contains(&(be.server as usize))).collect())
-                }
-                None => None,
-            };
-            let mut weights = Vec::new();
-            if let Some(map) = &e.weights {
-                for (k, &w) in map.iter() {
-                    for sid in lookup_servers(cx, k, &server_names, groups)? {
-                        let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
-                            cx.err(
-                                k,
-                                format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
-                                None,
-                            )
-                        })?;
-                        weights.push((idx, w));
-                        what.push(format!("weight {} = {w}", server_names[sid]));
-                    }
-                }
-            }
-            let algorithm = e.algorithm.as_ref().map(|a| a.value);
-            if let Some(a) = algorithm {
-                what.push(format!("algorithm = {}", a.name()));
-            }
-            let down = match &e.action {
-                Some(a) if a.value == Action::Down => {
-                    what.push("down".to_string());
-                    true
-                }
-                Some(a) => return Err(cx.err(a, "a balancer can only be taken `down`", None)),
-                None => false,
-            };
-            (
-                format!("balancer {}", bal.name),
-                what.join(", "),
-                Change::Balancer { balancer: id as BalancerId, members, weights, algorithm, down },
-            )
+            check_fields(cx, e, &fields, "balancer", &["backends", "weights", "algorithm", "action"])?;
+            balancer_change(cx, e, b, servers, &server_names, balancers)?
         } else if let Some(s) = &e.server {
-            not_for("server", &["action", "slow_down", "error_rate", "workers", "service"])?;
-            let ids = lookup_servers(cx, s, &server_names, groups)?;
-            let mut what = Vec::new();
-            let action = e.action.as_ref().map(|a| a.value);
-            match &e.action {
-                Some(a) if a.value == Action::Down => {
-                    return Err(cx.err(a, "a server can `crash` or `restart`; `down` is for balancers", None));
-                }
-                Some(a) if a.value == Action::Restart && (e.duration.is_some() || e.until.is_some()) => {
-                    return Err(cx.err(a, "a restart cannot be reverted; use `crash` with a `duration` instead", None));
-                }
-                Some(a) if fields.len() > 1 => {
-                    return Err(cx.err(
-                        a,
-                        "a crash or restart stands alone: put other changes in their own entry",
-                        None,
-                    ));
-                }
-                Some(a) => what.push(if a.value == Action::Crash { "crash" } else { "restart" }.to_string()),
-                None => {}
-            }
-            let slow_down = match &e.slow_down {
-                Some(f) if !(f.value > 0.0 && f.value.is_finite()) => {
-                    return Err(cx.err(f, "slow_down multiplies service times: a positive number like 3", None));
-                }
-                Some(f) => {
-                    what.push(format!("service x{}", f.value));
-                    Some(f.value)
-                }
-                None => None,
-            };
-            let error_rate = e.error_rate.as_ref().map(|r| {
-                what.push(format!("error rate {}", r.value));
-                r.value.fraction()
-            });
-            let workers = match &e.workers {
-                Some(w) if w.value == 0 => return Err(cx.err(w, "a server needs at least 1 worker", None)),
-                Some(w) => {
-                    what.push(format!("workers = {}", w.value));
-                    Some(w.value)
-                }
-                None => None,
-            };
-            let service = match &e.service {
-                Some(d) => {
-                    what.push("new service time".to_string());
-                    Some(d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?)
-                }
-                None => None,
-            };
-            let label = if ids.len() == 1 {
-                format!("server {}", server_names[ids[0]])
-            } else {
-                format!("servers {}", s.value)
-            };
-            (
-                label,
-                what.join(", "),
-                Change::Server {
-                    servers: ids.iter().map(|&i| i as ServerId).collect(),
-                    action,
-                    slow_down,
-                    error_rate,
-                    workers,
-                    service,
-                },
-            )
+            check_fields(cx, e, &fields, "server", &["action", "slow_down", "error_rate", "workers", "service"])?;
+            server_change(cx, e, s, servers.groups, &server_names, &fields)?
         } else if let Some(c) = &e.client {
-            not_for("client group", &["rate", "rate_factor"])?;
-            let id = lookup(cx, c, &client_names, "client group")?[0];
-            if !matches!(clients[id].load, super::Load::Open { .. }) {
-                return Err(cx.err(c, "only open-loop groups have a rate to change", None));
-            }
-            let rate = e.rate.as_ref().map(|r| r.value.per_sec());
-            let factor = match &e.rate_factor {
-                Some(f) if !(f.value >= 0.0 && f.value.is_finite()) => {
-                    return Err(cx.err(f, "rate_factor must be zero or more", None));
-                }
-                Some(f) => Some(f.value),
-                None => None,
-            };
-            let mut what = Vec::new();
-            if let Some(r) = rate {
-                what.push(format!("rate = {}", crate::units::format_rate(r)));
-            }
-            if let Some(f) = factor {
-                what.push(format!("rate x{f}"));
-            }
-            (
-                format!("clients {}", client_names[id]),
-                what.join(", "),
-                Change::Client { client: id as ClientId, rate, factor },
-            )
+            check_fields(cx, e, &fields, "client group", &["rate", "rate_factor"])?;
+            client_change(cx, e, c, clients, &client_names)?
         } else {
             let r = e.revert.as_ref().expect("one target is set");
-            not_for("revert", &[])?;
-            if e.duration.is_some() || e.until.is_some() {
-                return Err(cx.err(r, "a revert cannot itself be reverted", None));
-            }
-            let entry = out.iter().position(|c| c.name.as_deref() == Some(r.value.as_str())).ok_or_else(|| {
-                let earlier: Vec<&str> = out.iter().filter_map(|c| c.name.as_deref()).collect();
-                cx.err(
-                    r,
-                    format!("`{}` is not the name of an earlier timeline entry", r.value),
-                    did_you_mean(&r.value, earlier),
-                )
-            })?;
-            let prior = &out[entry];
-            if !prior.change.can_revert() {
-                return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
-            }
-            if prior.at > at {
-                return Err(cx.err(r, format!("`{}` happens after this revert", r.value), None));
-            }
-            (prior.target.clone(), format!("revert {}", r.value), Change::Revert { entry })
+            check_fields(cx, e, &fields, "revert", &[])?;
+            revert_change(cx, e, r, at, &out)?
         };
-        let revert_at = match (&e.duration, &e.until) {
-            (Some(d), None) => Some(at + d.value.nanos()),
-            (None, Some(u)) => {
-                let until = resolve_time(cx, u, clock)?;
-                if until <= at {
-                    return Err(cx.err(u, "`until` is not after `at`", None));
-                }
-                Some(until)
-            }
-            (Some(d), Some(_)) => return Err(cx.err(d, "give `duration` or `until`, not both", None)),
-            (None, None) => None,
-        };
+        let revert_at = revert_time(cx, e, at, clock)?;
         out.push(TimelineChange {
             name: e.name.as_ref().map(|n| n.value.clone()),
             at,
@@ -484,144 +296,428 @@ pub(super) fn compile(
     Ok(out)
 }
 
+/// A change as compiled: the target's label, what changes, and the change.
+type Compiled = (String, String, Change);
+
+/// An annotation: what people did that changed nothing in the system.
+fn note_entry(cx: &Ctx<'_>, e: &TimelineEntry, at: u64) -> Result<TimelineChange, Error> {
+    if e.duration.is_some() || e.until.is_some() || e.fix {
+        return Err(cx.err(&e.at, "a note changes nothing, so it has no `duration`, `until` or `fix`", None));
+    }
+    Ok(TimelineChange {
+        name: e.name.as_ref().map(|n| n.value.clone()),
+        at,
+        revert_at: None,
+        note: e.note.clone(),
+        fix: false,
+        target: "note".to_string(),
+        what: String::new(),
+        change: Change::Note,
+    })
+}
+
+/// Only the fields that apply to a `kind` of target, and at least one of them.
+fn check_fields(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+    kind: &str,
+    allowed: &[&str],
+) -> Result<(), Error> {
+    for (f, loc) in fields {
+        if !allowed.contains(f) {
+            let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
+            return Err(match loc {
+                Some(l) => cx.src.error_at_location(l, msg, None),
+                None => cx.err(&e.at, msg, None),
+            });
+        }
+    }
+    if fields.is_empty() && kind != "revert" {
+        return Err(cx.err(&e.at, format!("this entry changes nothing: give one of {}", allowed.join(", ")), None));
+    }
+    Ok(())
+}
+
+/// A change to a balancer: its rotation, weights, algorithm, or taking it down.
+fn balancer_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    b: &Spanned<String>,
+    servers: Servers<'_>,
+    server_names: &[String],
+    balancers: &mut [BalancerDef],
+) -> Result<Compiled, Error> {
+    let Servers { defs: servers, groups } = servers;
+    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
+    let id = lookup(cx, b, &balancer_names, "balancer")?[0];
+    let bal = &mut balancers[id];
+    let mut what = Vec::new();
+    let members = match &e.backends {
+        Some(list) => {
+            let mut chosen = Vec::new();
+            for r in list {
+                chosen.extend(lookup_servers(cx, r, server_names, groups)?);
+            }
+            for &sid in &chosen {
+                if !bal.backends.iter().any(|be| be.server as usize == sid) {
+                    bal.backends.push(BackendDef {
+                        server: sid as ServerId,
+                        weight: 1,
+                        max_conn: servers[sid].workers,
+                        member: false,
+                    });
+                }
+            }
+            what.push(format!(
+                "backends = {}",
+                chosen.iter().map(|&i| server_names[i].as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            Some(bal.backends.iter().map(|be| chosen.contains(&(be.server as usize))).collect())
+        }
+        None => None,
+    };
+    let mut weights = Vec::new();
+    if let Some(map) = &e.weights {
+        for (k, &w) in map.iter() {
+            for sid in lookup_servers(cx, k, server_names, groups)? {
+                let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
+                    cx.err(
+                        k,
+                        format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
+                        None,
+                    )
+                })?;
+                weights.push((idx, w));
+                what.push(format!("weight {} = {w}", server_names[sid]));
+            }
+        }
+    }
+    let algorithm = e.algorithm.as_ref().map(|a| a.value);
+    if let Some(a) = algorithm {
+        what.push(format!("algorithm = {}", a.name()));
+    }
+    let down = match &e.action {
+        Some(a) if a.value == Action::Down => {
+            what.push("down".to_string());
+            true
+        }
+        Some(a) => return Err(cx.err(a, "a balancer can only be taken `down`", None)),
+        None => false,
+    };
+    Ok((
+        format!("balancer {}", bal.name),
+        what.join(", "),
+        Change::Balancer { balancer: id as BalancerId, members, weights, algorithm, down },
+    ))
+}
+
+/// A change to servers: a crash or restart, or new service behaviour.
+fn server_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    s: &Spanned<String>,
+    groups: &[ServerGroup],
+    server_names: &[String],
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+) -> Result<Compiled, Error> {
+    let ids = lookup_servers(cx, s, server_names, groups)?;
+    let mut what = Vec::new();
+    let action = e.action.as_ref().and_then(|a| ServerAction::of(a.value));
+    match &e.action {
+        Some(a) if a.value == Action::Down => {
+            return Err(cx.err(a, "a server can `crash` or `restart`; `down` is for balancers", None));
+        }
+        Some(a) if a.value == Action::Restart && (e.duration.is_some() || e.until.is_some()) => {
+            return Err(cx.err(a, "a restart cannot be reverted; use `crash` with a `duration` instead", None));
+        }
+        Some(a) if fields.len() > 1 => {
+            return Err(cx.err(a, "a crash or restart stands alone: put other changes in their own entry", None));
+        }
+        Some(a) => what.push(if a.value == Action::Crash { "crash" } else { "restart" }.to_string()),
+        None => {}
+    }
+    let slow_down = match &e.slow_down {
+        Some(f) if !(f.value > 0.0 && f.value.is_finite()) => {
+            return Err(cx.err(f, "slow_down multiplies service times: a positive number like 3", None));
+        }
+        Some(f) => {
+            what.push(format!("service x{}", f.value));
+            Some(f.value)
+        }
+        None => None,
+    };
+    let error_rate = e.error_rate.as_ref().map(|r| {
+        what.push(format!("error rate {}", r.value));
+        r.value.fraction()
+    });
+    let workers = match &e.workers {
+        Some(w) if w.value == 0 => return Err(cx.err(w, "a server needs at least 1 worker", None)),
+        Some(w) => {
+            what.push(format!("workers = {}", w.value));
+            Some(w.value)
+        }
+        None => None,
+    };
+    let service = match &e.service {
+        Some(d) => {
+            what.push("new service time".to_string());
+            Some(d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?)
+        }
+        None => None,
+    };
+    let label =
+        if ids.len() == 1 { format!("server {}", server_names[ids[0]]) } else { format!("servers {}", s.value) };
+    Ok((
+        label,
+        what.join(", "),
+        Change::Server {
+            servers: ids.iter().map(|&i| i as ServerId).collect(),
+            action,
+            slow_down,
+            error_rate,
+            workers,
+            service,
+        },
+    ))
+}
+
+/// A change to an open-loop client group's rate.
+fn client_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    c: &Spanned<String>,
+    clients: &[ClientDef],
+    client_names: &[String],
+) -> Result<Compiled, Error> {
+    let id = lookup(cx, c, client_names, "client group")?[0];
+    if !matches!(clients[id].load, super::Load::Open { .. }) {
+        return Err(cx.err(c, "only open-loop groups have a rate to change", None));
+    }
+    let rate = e.rate.as_ref().map(|r| r.value.per_sec());
+    let factor = match &e.rate_factor {
+        Some(f) if !(f.value >= 0.0 && f.value.is_finite()) => {
+            return Err(cx.err(f, "rate_factor must be zero or more", None));
+        }
+        Some(f) => Some(f.value),
+        None => None,
+    };
+    let mut what = Vec::new();
+    if let Some(r) = rate {
+        what.push(format!("rate = {}", crate::units::format_rate(r)));
+    }
+    if let Some(f) = factor {
+        what.push(format!("rate x{f}"));
+    }
+    Ok((
+        format!("clients {}", client_names[id]),
+        what.join(", "),
+        Change::Client { client: id as ClientId, rate, factor },
+    ))
+}
+
+/// A revert of an earlier named entry.
+fn revert_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    r: &Spanned<String>,
+    at: u64,
+    out: &[TimelineChange],
+) -> Result<Compiled, Error> {
+    if e.duration.is_some() || e.until.is_some() {
+        return Err(cx.err(r, "a revert cannot itself be reverted", None));
+    }
+    let entry = out.iter().position(|c| c.name.as_deref() == Some(r.value.as_str())).ok_or_else(|| {
+        let earlier: Vec<&str> = out.iter().filter_map(|c| c.name.as_deref()).collect();
+        cx.err(
+            r,
+            format!("`{}` is not the name of an earlier timeline entry", r.value),
+            did_you_mean(&r.value, earlier),
+        )
+    })?;
+    let prior = &out[entry];
+    if !prior.change.can_revert() {
+        return Err(cx.err(r, format!("`{}` cannot be reverted", r.value), None));
+    }
+    if prior.at > at {
+        return Err(cx.err(r, format!("`{}` happens after this revert", r.value), None));
+    }
+    Ok((prior.target.clone(), format!("revert {}", r.value), Change::Revert { entry }))
+}
+
+/// When the change is undone: after its `duration`, or at `until`.
+fn revert_time(cx: &Ctx<'_>, e: &TimelineEntry, at: u64, clock: Option<&WallClock>) -> Result<Option<u64>, Error> {
+    Ok(match (&e.duration, &e.until) {
+        (Some(d), None) => Some(at + d.value.nanos()),
+        (None, Some(u)) => {
+            let until = resolve_time(cx, u, clock)?;
+            if until <= at {
+                return Err(cx.err(u, "`until` is not after `at`", None));
+            }
+            Some(until)
+        }
+        (Some(d), Some(_)) => return Err(cx.err(d, "give `duration` or `until`, not both", None)),
+        (None, None) => None,
+    })
+}
+
 /// A change to routes (of a router, server or balancer), a link or a switch port.
 fn network_change(
     cx: &Ctx<'_>,
     e: &TimelineEntry,
     net: &mut Network,
     fields: &[(&'static str, Option<serde_saphyr::Location>)],
-) -> Result<(String, String, Change), Error> {
+) -> Result<Compiled, Error> {
+    let (target, what, ops) = if let Some(l) = &e.link {
+        check_fields(cx, e, fields, "link", &["action", "latency", "loss"])?;
+        link_change(cx, e, l, net)?
+    } else if let Some(sw) = &e.switch {
+        check_fields(cx, e, fields, "switch", &["action", "port", "vlan"])?;
+        switch_change(cx, e, sw, net)?
+    } else {
+        route_change(cx, e, net, fields)?
+    };
+    Ok((target, what.join(", "), Change::Network { ops }))
+}
+
+/// A network change as compiled: the target's label, what changes, the operations.
+type NetChange = (String, Vec<String>, Vec<NetOp>);
+
+/// The network nodes `at` names (a name, pattern or glob).
+fn node_of(cx: &Ctx<'_>, net: &Network, at: &Spanned<String>) -> Result<Vec<NodeId>, Error> {
     let names_list = net.node_names();
-    let node_of = |at: &Spanned<String>| -> Result<Vec<NodeId>, Error> {
-        names::resolve(&at.value, &names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|_| {
-            cx.err(
-                at,
-                format!("unknown network node `{}`", at.value),
-                did_you_mean(&at.value, names_list.iter().map(String::as_str)),
-            )
-        })
-    };
-    let only = |allowed: &[&str], kind: &str| -> Result<(), Error> {
-        for (f, loc) in fields {
-            if !allowed.contains(f) {
-                let msg = format!("`{f}` does not apply to a {kind}; it can change: {}", allowed.join(", "));
-                return Err(match loc {
-                    Some(l) => cx.src.error_at_location(l, msg, None),
-                    None => cx.err(&e.at, msg, None),
-                });
-            }
-        }
-        if fields.is_empty() && e.action.is_none() {
-            return Err(cx.err(&e.at, format!("this entry changes nothing: give one of {}", allowed.join(", ")), None));
-        }
-        Ok(())
-    };
-    let updown = |a: &Option<Spanned<Action>>| -> Result<Option<bool>, Error> {
-        match a {
-            None => Ok(None),
-            Some(a) if a.value == Action::Down => Ok(Some(false)),
-            Some(a) if a.value == Action::Up => Ok(Some(true)),
-            Some(a) => Err(cx.err(a, "links and switch ports go `down` or `up`", None)),
-        }
-    };
+    names::resolve(&at.value, &names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|_| {
+        cx.err(
+            at,
+            format!("unknown network node `{}`", at.value),
+            did_you_mean(&at.value, names_list.iter().map(String::as_str)),
+        )
+    })
+}
+
+/// `down` or `up` for links and switch ports.
+fn up_down(cx: &Ctx<'_>, a: &Option<Spanned<Action>>) -> Result<Option<bool>, Error> {
+    match a {
+        None => Ok(None),
+        Some(a) if a.value == Action::Down => Ok(Some(false)),
+        Some(a) if a.value == Action::Up => Ok(Some(true)),
+        Some(a) => Err(cx.err(a, "links and switch ports go `down` or `up`", None)),
+    }
+}
+
+/// A link going down or up, or changing its latency or loss.
+fn link_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    l: &Spanned<Vec<Spanned<String>>>,
+    net: &Network,
+) -> Result<NetChange, Error> {
     let mut ops = Vec::new();
     let mut what = Vec::new();
-    let target;
-    if let Some(l) = &e.link {
-        only(&["action", "latency", "loss"], "link")?;
-        if l.value.len() != 2 {
-            return Err(cx.err(l, "a link is named by its two ends: `link: [a, b]`", None));
-        }
-        let (a, b) = (node_of(&l.value[0])?, node_of(&l.value[1])?);
-        if a.len() != 1 || b.len() != 1 {
-            return Err(cx.err(l, "name one link: two single nodes", None));
-        }
-        let link = net.link_between(a[0], b[0]).ok_or_else(|| {
-            cx.err(l, format!("there is no link between `{}` and `{}`", l.value[0].value, l.value[1].value), None)
+    if l.value.len() != 2 {
+        return Err(cx.err(l, "a link is named by its two ends: `link: [a, b]`", None));
+    }
+    let (a, b) = (node_of(cx, net, &l.value[0])?, node_of(cx, net, &l.value[1])?);
+    if a.len() != 1 || b.len() != 1 {
+        return Err(cx.err(l, "name one link: two single nodes", None));
+    }
+    let link = net.link_between(a[0], b[0]).ok_or_else(|| {
+        cx.err(l, format!("there is no link between `{}` and `{}`", l.value[0].value, l.value[1].value), None)
+    })?;
+    let target = format!("link {}-{}", l.value[0].value, l.value[1].value);
+    if let Some(up) = up_down(cx, &e.action)? {
+        ops.push(NetOp::LinkUp { link, up });
+        what.push(if up { "up".to_string() } else { "down".to_string() });
+    }
+    if let Some(d) = &e.latency {
+        let latency = d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
+        what.push(format!("latency mean {}", crate::time::format_duration((latency.mean_secs() * 1e9) as u64)));
+        ops.push(NetOp::LinkLatency { link, latency });
+    }
+    if let Some(p) = &e.loss {
+        ops.push(NetOp::LinkLoss { link, loss: p.value.fraction() });
+        what.push(format!("loss {}", p.value));
+    }
+    Ok((target, what, ops))
+}
+
+/// A switch port going down or up, or moving to another VLAN.
+fn switch_change(cx: &Ctx<'_>, e: &TimelineEntry, sw: &Spanned<String>, net: &Network) -> Result<NetChange, Error> {
+    let mut ops = Vec::new();
+    let mut what = Vec::new();
+    let sid = node_of(cx, net, sw)?;
+    if sid.len() != 1 || !matches!(net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
+        return Err(cx.err(sw, format!("`{}` is not a switch", sw.value), None));
+    }
+    let port =
+        e.port.as_ref().ok_or_else(|| cx.err(sw, "a switch change names the `port` (the node it faces)", None))?;
+    let target = format!("switch {} port {}", sw.value, port.value);
+    for n in node_of(cx, net, port)? {
+        let link = net.link_between(sid[0], n).ok_or_else(|| {
+            cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.nodes[n as usize].name), None)
         })?;
-        target = format!("link {}-{}", l.value[0].value, l.value[1].value);
-        if let Some(up) = updown(&e.action)? {
+        if let Some(up) = up_down(cx, &e.action)? {
             ops.push(NetOp::LinkUp { link, up });
-            what.push(if up { "up".to_string() } else { "down".to_string() });
-        }
-        if let Some(d) = &e.latency {
-            let latency = d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
-            what.push(format!("latency mean {}", crate::time::format_duration((latency.mean_secs() * 1e9) as u64)));
-            ops.push(NetOp::LinkLatency { link, latency });
-        }
-        if let Some(p) = &e.loss {
-            ops.push(NetOp::LinkLoss { link, loss: p.value.fraction() });
-            what.push(format!("loss {}", p.value));
-        }
-    } else if let Some(sw) = &e.switch {
-        only(&["action", "port", "vlan"], "switch")?;
-        let sid = node_of(sw)?;
-        if sid.len() != 1 || !matches!(net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
-            return Err(cx.err(sw, format!("`{}` is not a switch", sw.value), None));
-        }
-        let port =
-            e.port.as_ref().ok_or_else(|| cx.err(sw, "a switch change names the `port` (the node it faces)", None))?;
-        target = format!("switch {} port {}", sw.value, port.value);
-        for n in node_of(port)? {
-            let link = net.link_between(sid[0], n).ok_or_else(|| {
-                cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.nodes[n as usize].name), None)
-            })?;
-            if let Some(up) = updown(&e.action)? {
-                ops.push(NetOp::LinkUp { link, up });
-            }
-            if let Some(v) = &e.vlan {
-                ops.push(NetOp::PortVlan { link, vlan: v.value });
-            }
-        }
-        if let Some(up) = updown(&e.action)? {
-            what.push(if up { "up".to_string() } else { "down".to_string() });
         }
         if let Some(v) = &e.vlan {
-            what.push(format!("vlan {}", v.value));
+            ops.push(NetOp::PortVlan { link, vlan: v.value });
         }
-    } else {
-        // Routes of a router, server or balancer.
-        let at = e
-            .router
-            .as_ref()
-            .or(e.server.as_ref())
-            .or(e.balancer.as_ref())
-            .ok_or_else(|| cx.err(&e.at, "route changes apply to a `router`, `server` or `balancer`", None))?;
-        only(&["add_route", "remove_route", "replace_route", "routes"], "routing table")?;
-        let nodes = node_of(at)?;
-        target = format!("routes of {}", at.value);
-        for node in nodes {
-            if let Some(r) = &e.add_route {
-                let route = compile_route(cx, net, node, r)?;
-                what.push(format!("add {}", describe_route(net, &route)));
-                ops.push(NetOp::AddRoute { node, route });
-            }
-            if let Some(p) = &e.remove_route {
-                let prefix: ipnet::IpNet = p
-                    .value
-                    .trim()
-                    .parse()
-                    .map_err(|_| cx.err(p, format!("`{}` is not an IP prefix", p.value), None))?;
-                what.push(format!("remove {prefix}"));
-                ops.push(NetOp::RemoveRoute { node, prefix });
-            }
-            if let Some(r) = &e.replace_route {
-                let route = compile_route(cx, net, node, r)?;
-                what.push(format!("replace {}", describe_route(net, &route)));
-                ops.push(NetOp::ReplaceRoute { node, route });
-            }
-            if let Some(rs) = &e.routes {
-                let routes = rs.iter().map(|r| compile_route(cx, net, node, r)).collect::<Result<Vec<_>, _>>()?;
-                what.push(format!(
-                    "table = [{}]",
-                    routes.iter().map(|r| describe_route(net, r)).collect::<Vec<_>>().join("; ")
-                ));
-                ops.push(NetOp::SetRoutes { node, routes });
-            }
-        }
-        what.dedup();
     }
-    Ok((target, what.join(", "), Change::Network { ops }))
+    if let Some(up) = up_down(cx, &e.action)? {
+        what.push(if up { "up".to_string() } else { "down".to_string() });
+    }
+    if let Some(v) = &e.vlan {
+        what.push(format!("vlan {}", v.value));
+    }
+    Ok((target, what, ops))
+}
+
+/// Route changes of a router, server or balancer.
+fn route_change(
+    cx: &Ctx<'_>,
+    e: &TimelineEntry,
+    net: &Network,
+    fields: &[(&'static str, Option<serde_saphyr::Location>)],
+) -> Result<NetChange, Error> {
+    let mut ops = Vec::new();
+    let mut what = Vec::new();
+    let at = e
+        .router
+        .as_ref()
+        .or(e.server.as_ref())
+        .or(e.balancer.as_ref())
+        .ok_or_else(|| cx.err(&e.at, "route changes apply to a `router`, `server` or `balancer`", None))?;
+    check_fields(cx, e, fields, "routing table", &["add_route", "remove_route", "replace_route", "routes"])?;
+    let nodes = node_of(cx, net, at)?;
+    let target = format!("routes of {}", at.value);
+    for node in nodes {
+        if let Some(r) = &e.add_route {
+            let route = compile_route(cx, net, node, r)?;
+            what.push(format!("add {}", describe_route(net, &route)));
+            ops.push(NetOp::AddRoute { node, route });
+        }
+        if let Some(p) = &e.remove_route {
+            let prefix: ipnet::IpNet =
+                p.value.trim().parse().map_err(|_| cx.err(p, format!("`{}` is not an IP prefix", p.value), None))?;
+            what.push(format!("remove {prefix}"));
+            ops.push(NetOp::RemoveRoute { node, prefix });
+        }
+        if let Some(r) = &e.replace_route {
+            let route = compile_route(cx, net, node, r)?;
+            what.push(format!("replace {}", describe_route(net, &route)));
+            ops.push(NetOp::ReplaceRoute { node, route });
+        }
+        if let Some(rs) = &e.routes {
+            let routes = rs.iter().map(|r| compile_route(cx, net, node, r)).collect::<Result<Vec<_>, _>>()?;
+            what.push(format!(
+                "table = [{}]",
+                routes.iter().map(|r| describe_route(net, r)).collect::<Vec<_>>().join("; ")
+            ));
+            ops.push(NetOp::SetRoutes { node, routes });
+        }
+    }
+    what.dedup();
+    Ok((target, what, ops))
 }
 
 /// `10.2.0.0/16 via core`, `10.9.0.0/16 blackhole`.

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::World;
-use crate::monitor::{Objective, parse_objective};
+use crate::model::slos::{Objective, parse_objective};
 use crate::time::{format_duration, secs_to_nanos};
 use crate::units::{format_percent, format_rate};
 

@@ -408,12 +408,12 @@ fn slo_verdicts(r: &RunResult) -> Vec<SloVerdict> {
 }
 
 /// A recorder window in the units SLO objectives use.
-fn monitor_stats(win: &WindowStats, end: u64) -> crate::monitor::WindowStats {
+fn monitor_stats(win: &WindowStats, end: u64) -> crate::sim::objectives::SloWindowStats {
     let users = win.users.counts();
     let seconds = (win.until.min(end).saturating_sub(win.from)) as f64 / 1e9;
     let known = |v: f64| if win.completed > 0 { v } else { f64::NAN };
     let l = win.latency_summary();
-    crate::monitor::WindowStats {
+    crate::sim::objectives::SloWindowStats {
         p50_ms: known(l.p50),
         p90_ms: known(l.p90),
         p99_ms: known(l.p99),

@@ -4,28 +4,24 @@
 //! and the terminal alike. Nothing else builds or reads entity text: code
 //! that needs to know what an event is about matches its subject and kind.
 
-use crate::metrics::{AlertChange, CrashCause, EventKind, LoggedEvent, Names, Subject};
+use crate::metrics::{AlertChange, CrashCause, EventKind, LoggedEvent, Subject};
 use crate::model::World;
-use crate::monitor::{AlertEngine, AlertEvent, EntityKind};
+use crate::model::alerts::{EntityKind, EntityNames};
 use crate::sim::RunResult;
+use crate::sim::alerts::{AlertEngine, AlertEvent};
 
 /// The names table the words are made from: a run's world, its entity
 /// names and its alert rules.
-#[derive(Clone, Copy)]
 pub struct EventWords<'a> {
     world: &'a World,
-    names: &'a Names,
+    names: EntityNames,
     alerts: &'a AlertEngine,
 }
 
 impl<'a> EventWords<'a> {
-    pub fn new(world: &'a World, names: &'a Names, alerts: &'a AlertEngine) -> EventWords<'a> {
-        EventWords { world, names, alerts }
-    }
-
     /// The words of a finished run.
     pub fn of(run: &'a RunResult) -> EventWords<'a> {
-        EventWords::new(&run.world, &run.recorder.names, &run.watch.engine)
+        EventWords { world: &run.world, names: run.world.entity_names(), alerts: &run.watch.engine }
     }
 
     /// `server web-01`, `balancer edge`, `alert errors`, a timeline entry's
@@ -87,8 +83,8 @@ impl<'a> EventWords<'a> {
             K::BackendReturned { balancer, .. } => format!("back in balancer {}", lb(*balancer)),
             K::PanicModeOn { .. } => "too few usable backends: balancing over all of them, healthy or not".to_string(),
             K::PanicModeOff { .. } => "enough usable backends again".to_string(),
-            K::AlertFiring(a) => self.alerts.describe(&alert_event(e.time_ns, a, true), self.names),
-            K::AlertResolved(a) => self.alerts.describe(&alert_event(e.time_ns, a, false), self.names),
+            K::AlertFiring(a) => self.alerts.describe(&alert_event(e.time_ns, a, true), &self.names),
+            K::AlertResolved(a) => self.alerts.describe(&alert_event(e.time_ns, a, false), &self.names),
             K::SloBreachStart { broken } => {
                 let names: Vec<&str> = broken.iter().map(|&i| w.slos[i].name.as_str()).collect();
                 format!("outside: {}", names.join(", "))

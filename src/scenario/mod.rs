@@ -7,6 +7,7 @@
 //! compiled into a [`crate::model::World`], using the `Spanned` locations
 //! kept here.
 
+pub mod monitoring;
 pub mod names;
 pub mod network;
 pub mod resilience;
@@ -28,7 +29,7 @@ use crate::units::{Duration, Percent, Rate};
 pub use network::{Foreign, LinkSpec, NetworkSpec, RouteAction, RouteSpec, RouterSpec, SubnetSpec, SwitchSpec};
 pub use resilience::*;
 pub use source::{Override, ScenarioSource};
-pub use timeline::{Action, TimelineEntry, WindowSpec};
+pub use timeline::{Action, IncidentWindowSpec, TimelineEntry};
 
 /// A mapping whose keys are names, kept in file order (ids follow it, so
 /// runs do not depend on hashing or sorting), with each key's location.
@@ -111,13 +112,13 @@ pub struct Scenario {
     pub timeline: Vec<TimelineEntry>,
     /// The period "within the incident" figures cover (default: from the
     /// first timeline change to the end of the last one's effect).
-    pub incident_window: Option<WindowSpec>,
+    pub incident_window: Option<IncidentWindowSpec>,
     /// Alert rules over the per-interval metrics.
     #[serde(default)]
-    pub alerts: Vec<crate::monitor::AlertSpec>,
+    pub alerts: Vec<monitoring::AlertSpec>,
     /// Service-level objectives: pass/fail verdicts.
     #[serde(default)]
-    pub slos: Vec<crate::monitor::SloSpec>,
+    pub slos: Vec<monitoring::SloSpec>,
     /// Routers, switches and links between the parts.
     pub network: Option<NetworkSpec>,
 }

@@ -98,7 +98,7 @@ pub struct TimelineEntry {
 /// The period a summary's "incident window" figures cover.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WindowSpec {
+pub struct IncidentWindowSpec {
     pub from: Spanned<TimeSpec>,
     pub until: Spanned<TimeSpec>,
 }

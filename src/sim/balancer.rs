@@ -3,9 +3,9 @@
 //! outlier detection, and panic mode.
 
 use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Pool};
+use crate::model::AllUnhealthy;
 use crate::model::{BalancerDef, HealthCheck, Outlier, ServerDef, Validation};
 use crate::rng::{SimRng, stable_hash};
-use crate::scenario::AllUnhealthy;
 use crate::time::{SimDuration, SimTime};
 
 /// One configuration change from the timeline.

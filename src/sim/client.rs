@@ -4,9 +4,9 @@
 use rand_distr::{Distribution, Exp1, Zipf};
 
 use crate::engine::{FifoTimers, Handle};
+use crate::model::{ArrivalKind, Popularity};
 use crate::model::{Budget, ClientDef, Load};
 use crate::rng::{SimRng, below};
-use crate::scenario::{ArrivalKind, Popularity};
 use crate::time::{SimTime, secs_to_nanos};
 
 /// Who sends the next request.

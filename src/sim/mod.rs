@@ -8,10 +8,15 @@
 //! Hot-path rules: no allocation per event, integer ids into flat vectors,
 //! time as integer nanoseconds. Calls and attempts live in slabs; events
 //! carry only ids and handles.
+//!
+//! Monitoring during the run (alert rules and SLO objectives judged on each
+//! closed interval) is in [`alerts`], [`objectives`] and `watch`.
 
+pub mod alerts;
 mod balancer;
 mod client;
 mod network;
+pub mod objectives;
 mod server;
 mod timeline;
 mod watch;
@@ -22,9 +27,9 @@ use crate::engine::{EventQueue, Handle, Slab};
 use crate::metrics::{
     BalancerGauge, CrashCause, EventKind, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge, ServerOutcome,
 };
-use crate::model::{Budget, Load, World};
+use crate::model::slos::SloWindow;
+use crate::model::{Budget, Jitter, Load, RetryOn, TargetPolicy, World};
 use crate::rng::{self, SimRng, mix64, unit_f64};
-use crate::scenario::{Jitter, RetryOn, TargetPolicy};
 use crate::time::{SimDuration, SimTime};
 
 use balancer::{BalancerState, Passive};
@@ -223,17 +228,18 @@ impl Simulation {
     /// Builds the run-time state of `world`, writing series rows to `sink`.
     pub fn new(world: World, sink: Box<dyn SeriesSink>) -> Simulation {
         let seed = world.seed;
-        let names = Names {
-            servers: world.servers.iter().map(|s| s.name.clone()).collect(),
-            balancers: world.balancers.iter().map(|b| b.name.clone()).collect(),
-            clients: world.clients.iter().map(|c| c.name.clone()).collect(),
-            subnets: crate::model::network::subnet_names(&world.clients, world.network.as_ref()),
-        };
+        let names = world.entity_names();
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
-        let watch = Watch::new(&world, names.clone());
+        let series_names = Names {
+            servers: names.servers.clone(),
+            balancers: names.balancers.clone(),
+            clients: names.clients.clone(),
+            subnets: names.subnets.clone(),
+        };
+        let watch = Watch::new(&world, names);
         let mut recorder =
-            Recorder::new(names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+            Recorder::new(series_names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
         if let Some((from, until)) = world.incident_window {
             recorder.add_window(from, until);
         }
@@ -242,9 +248,9 @@ impl Simulation {
             .slos
             .iter()
             .map(|slo| match slo.window {
-                crate::monitor::SloWindow::Run => Some(0),
-                crate::monitor::SloWindow::Incident => world.incident_window.map(|_| 1),
-                crate::monitor::SloWindow::Explicit { .. } => {
+                SloWindow::Run => Some(0),
+                SloWindow::Incident => world.incident_window.map(|_| 1),
+                SloWindow::Explicit { .. } => {
                     slo.window.bounds(run_bounds, world.incident_window).map(|(f, u)| recorder.add_window(f, u))
                 }
             })

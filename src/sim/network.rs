@@ -10,10 +10,10 @@
 use std::net::IpAddr;
 
 use crate::metrics::Failure;
+use crate::model::network::Foreign;
 use crate::model::network::{LinkId, Network, NodeId, NodeKind, Route, RouteTarget};
 use crate::model::{NetOp, World};
 use crate::rng::{SimRng, chance};
-use crate::scenario::Foreign;
 
 /// Hops before a packet dies (a TTL).
 pub(super) const MAX_HOPS: usize = 32;

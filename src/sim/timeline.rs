@@ -8,8 +8,7 @@ use super::balancer::ConfigLayer;
 use super::{Event, Simulation, Stage};
 use crate::engine::Handle;
 use crate::metrics::{CrashCause, EventKind, Failure};
-use crate::model::Change;
-use crate::scenario::Action;
+use crate::model::{Change, ServerAction as Action};
 
 impl Simulation {
     pub(super) fn on_timeline(&mut self, index: usize, revert: bool) {

@@ -3,9 +3,11 @@
 //! and end of each breach, and keeping what the summary reports (the impact
 //! window, the peak error rate, every alert with its times).
 
-use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Names, Snapshot, Subject};
+use super::alerts::{AlertEngine, AlertEvent};
+use super::objectives::ImpactTracker;
+use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Snapshot, Subject};
 use crate::model::World;
-use crate::monitor::{AlertEngine, AlertEvent, ImpactTracker};
+use crate::model::alerts::{EntityKind, EntityNames};
 
 /// One alert that fired, with when it resolved.
 #[derive(Clone, Debug)]
@@ -21,7 +23,7 @@ pub struct FiredAlert {
 
 /// An alert engine's event as the log keeps it.
 fn alert_change(ev: &AlertEvent) -> AlertChange {
-    use crate::monitor::EntityKind as K;
+    use EntityKind as K;
     let on = ev.entity.map(|(kind, i)| match kind {
         K::Server => Subject::Server(i as u32),
         K::Balancer => Subject::Balancer(i as u32),
@@ -51,7 +53,7 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub fn new(world: &World, names: Names) -> Watch {
+    pub fn new(world: &World, names: EntityNames) -> Watch {
         Watch {
             engine: AlertEngine::with_names(world.alerts.clone(), &names),
             impact: ImpactTracker::new(world.slos.len()),

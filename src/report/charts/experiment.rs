@@ -14,7 +14,7 @@ use super::figure::colours;
 use super::figure::{Callout, Figure, Guide, IntervalStyle, Key, KeyMark, Marks, Plot, Point, Points, Series, Shape};
 use super::scale::{self, Scale};
 use super::style::darker;
-use crate::monitor::{Objective, SloMetric, SloUnit, parse_objective};
+use crate::model::slos::{Objective, SloMetric, SloUnit, parse_objective};
 use crate::report::capacity::{CapacityReport, Probe};
 use crate::report::design::Kind;
 use crate::report::replications::{Verdict, confidence_pct};

@@ -6,13 +6,13 @@
 use std::fmt::Write;
 
 use crate::metrics::{EventKind, EventTag, LoggedEvent, Subject};
+use crate::model::{AllUnhealthy, TargetPolicy};
 use crate::model::{Budget, Change, World};
 use crate::report::Summary;
 use crate::report::markdown::{md_code, md_text};
 use crate::report::story::{self, Story, Times, times_word};
 use crate::report::text::thousands;
 use crate::report::words::EventWords;
-use crate::scenario::{AllUnhealthy, TargetPolicy};
 
 /// One mitigation in place: how it is set up and what it did.
 pub struct Measure {

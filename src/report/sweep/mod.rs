@@ -14,7 +14,7 @@ use super::design::{Axis, AxisValue, SloDef};
 use super::replications::{Replications, Verdict};
 use crate::error::Error;
 use crate::metrics::series::format_value;
-use crate::monitor::SloMetric;
+use crate::model::slos::SloMetric;
 
 /// One point of the grid with what its replications say.
 #[derive(Clone, Debug, Serialize)]
