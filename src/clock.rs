@@ -29,7 +29,7 @@ use serde::de::{self, Deserializer, Visitor};
 use crate::time::NANOS_PER_SEC;
 use crate::units::parse_duration;
 
-pub const SECS_PER_DAY: i64 = 86_400;
+pub(crate) const SECS_PER_DAY: i64 = 86_400;
 const NANOS_PER_DAY: u64 = 86_400 * NANOS_PER_SEC;
 
 const DATETIME_HELP: &str = "an RFC 3339 date-time like 2024-06-01T14:00:00Z or 2024-06-01T07:00:00-07:00";
@@ -268,12 +268,12 @@ impl<'de> Deserialize<'de> for TimeSpec {
 // Civil dates.
 
 /// Whether a year is a leap year in the proleptic Gregorian calendar.
-pub fn is_leap_year(y: i64) -> bool {
+pub(crate) fn is_leap_year(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
 /// Days in month `m` (1..=12) of year `y`.
-pub fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -284,7 +284,7 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 /// Days since 1970-01-01 of a civil date (month 1..=12, day 1..=31).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400; // 0..=399
@@ -295,7 +295,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// The civil date (year, month, day) of a count of days since 1970-01-01.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097; // 0..=146096

@@ -4,20 +4,20 @@
 //! compiled world) -> `engine` (the generic kernel) -> `sim` (the traffic model)
 //! -> `metrics` (streaming collectors) -> `report` (files and terminal output).
 
-pub mod balancer;
-pub mod cli;
-pub mod clock;
+pub(crate) mod balancer;
+pub(crate) mod cli;
+pub(crate) mod clock;
 pub mod commands;
-pub mod dist;
-pub mod engine;
+pub(crate) mod dist;
+pub(crate) mod engine;
 pub mod error;
-pub mod experiment;
+pub(crate) mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
-pub mod time;
-pub mod units;
+pub(crate) mod time;
+pub(crate) mod units;
 pub mod validation;

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 
-pub mod text;
-pub use text::{format_duration, in_one_unit, spoken};
+pub(crate) mod text;
+pub(crate) use text::{format_duration, in_one_unit, spoken};
 
 /// An instant of simulated time, in nanoseconds since the start of the run.
 #[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -15,7 +15,7 @@ pub struct SimTime(pub u64);
 #[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct SimDuration(pub u64);
 
-pub const NANOS_PER_SEC: u64 = 1_000_000_000;
+pub(crate) const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 impl SimTime {
     pub const ZERO: SimTime = SimTime(0);
@@ -57,7 +57,7 @@ impl SimDuration {
 
 /// Converts seconds to whole nanoseconds, rounding to nearest and saturating
 /// at the ends of the range (negative and NaN become zero).
-pub fn secs_to_nanos(secs: f64) -> u64 {
+pub(crate) fn secs_to_nanos(secs: f64) -> u64 {
     let ns = secs * NANOS_PER_SEC as f64;
     if ns.is_nan() || ns <= 0.0 {
         0

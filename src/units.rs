@@ -78,7 +78,7 @@ fn split_number(s: &str) -> Option<(f64, &str)> {
 }
 
 /// Parses `2h30m`, `1.5s`, `250ms`. Components must come in decreasing unit order.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s == "0" {
         return Ok(Duration::default());
@@ -116,7 +116,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses `1200/s`, `2k/min`, `1.5M/h`, `0/s`.
-pub fn parse_rate(text: &str) -> Result<Rate, String> {
+pub(crate) fn parse_rate(text: &str) -> Result<Rate, String> {
     let s = text.trim();
     if s.starts_with('-') {
         return Err(format!("`{text}` is negative: a rate must be zero or more, {RATE_HELP}"));
@@ -151,7 +151,7 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 }
 
 /// Parses `46%` or a plain fraction `0.46`.
-pub fn parse_percent(text: &str) -> Result<Percent, String> {
+pub(crate) fn parse_percent(text: &str) -> Result<Percent, String> {
     let s = text.trim();
     let fraction = if let Some(p) = s.strip_suffix('%') {
         let v: f64 = p.trim().parse().map_err(|_| format!("`{text}` is not {PERCENT_HELP}"))?;
@@ -174,13 +174,13 @@ fn check_fraction(text: &str, fraction: f64) -> Result<Percent, String> {
 }
 
 /// Formats a rate the way it would be written: `1200/s`, `2.5/s`.
-pub fn format_rate(per_sec: f64) -> String {
+pub(crate) fn format_rate(per_sec: f64) -> String {
     let text = format!("{per_sec:.6}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}/s")
 }
 
-pub fn format_percent(fraction: f64) -> String {
+pub(crate) fn format_percent(fraction: f64) -> String {
     let text = format!("{:.4}", fraction * 100.0);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}%")

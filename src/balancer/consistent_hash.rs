@@ -26,7 +26,7 @@ const MAX_POINTS_PER_BACKEND: u64 = 1 << 20;
 
 /// Ketama ring (NGINX `hash consistent`, Envoy `RING_HASH`).
 #[derive(Clone, Debug)]
-pub struct ConsistentHash {
+pub(crate) struct ConsistentHash {
     /// Points per unit of weight.
     vnodes: u32,
     /// (weight, name_hash) of every backend when the ring was built.
@@ -43,7 +43,7 @@ pub struct ConsistentHash {
 impl ConsistentHash {
     /// A ring with `vnodes` points per unit of weight (clamped to >= 1).
     /// Call `rebuild` before `pick`.
-    pub fn new(vnodes: u32) -> Self {
+    pub(crate) fn new(vnodes: u32) -> Self {
         ConsistentHash {
             vnodes: vnodes.max(1),
             signature: Vec::new(),
@@ -76,7 +76,8 @@ impl ConsistentHash {
     }
 
     /// The number of points on the ring.
-    pub fn ring_len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn ring_len(&self) -> usize {
         self.positions.len()
     }
 }

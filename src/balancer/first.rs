@@ -15,14 +15,14 @@ use crate::rng::SimRng;
 
 /// HAProxy `balance first`, with a least-full fallback when all are full.
 #[derive(Clone, Debug, Default)]
-pub struct First {
+pub(crate) struct First {
     /// Eligible backend indices at the last rebuild, ascending.
     members: Vec<u32>,
 }
 
 impl First {
     /// A `first` balancer: call `rebuild` before `pick`.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         First::default()
     }
 }

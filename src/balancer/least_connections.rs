@@ -17,7 +17,7 @@ use crate::rng::SimRng;
 
 /// Least connections relative to weight, round robin among equals.
 #[derive(Clone, Debug)]
-pub struct LeastConnections {
+pub(crate) struct LeastConnections {
     /// Eligible backend indices at the last rebuild, ascending.
     members: Vec<u32>,
     /// Position in `members` where the next scan starts.
@@ -31,7 +31,7 @@ pub struct LeastConnections {
 
 impl LeastConnections {
     /// A least-connections balancer: call `rebuild` before `pick`.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         LeastConnections { members: Vec::new(), start: 0, uniform: true, last: u32::MAX }
     }
 }

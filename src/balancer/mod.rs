@@ -7,27 +7,27 @@
 //! change. In-flight counts change on every request and do not trigger a
 //! rebuild: algorithms that need them read them in [`Algorithm::pick`].
 
-pub mod consistent_hash;
-pub mod first;
-pub mod least_connections;
-pub mod power_of_choices;
-pub mod random;
-pub mod round_robin;
+pub(crate) mod consistent_hash;
+pub(crate) mod first;
+pub(crate) mod least_connections;
+pub(crate) mod power_of_choices;
+pub(crate) mod random;
+pub(crate) mod round_robin;
 
 use serde::{Deserialize, Serialize};
 
 use crate::rng::SimRng;
 
-pub use consistent_hash::ConsistentHash;
-pub use first::First;
-pub use least_connections::LeastConnections;
-pub use power_of_choices::PowerOfChoices;
-pub use random::Random;
-pub use round_robin::RoundRobin;
+pub(crate) use consistent_hash::ConsistentHash;
+pub(crate) use first::First;
+pub(crate) use least_connections::LeastConnections;
+pub(crate) use power_of_choices::PowerOfChoices;
+pub(crate) use random::Random;
+pub(crate) use round_robin::RoundRobin;
 
 /// What one balancer knows about one of its backends.
 #[derive(Clone, Debug)]
-pub struct Backend {
+pub(crate) struct Backend {
     /// Configured weight; 0 takes the backend out of rotation.
     pub weight: u32,
     /// Whether the simulator currently lets this backend receive traffic
@@ -44,7 +44,7 @@ pub struct Backend {
 
 /// A balancer's backends and which of them may receive traffic now.
 #[derive(Clone, Debug, Default)]
-pub struct Pool {
+pub(crate) struct Pool {
     pub backends: Vec<Backend>,
     /// Indices into `backends`, ascending, of those with weight > 0 and
     /// `available`. Kept up to date by [`Pool::refresh`].
@@ -53,7 +53,7 @@ pub struct Pool {
 
 impl Pool {
     /// Recomputes `eligible` after weights or availability changed.
-    pub fn refresh(&mut self) {
+    pub(crate) fn refresh(&mut self) {
         self.eligible.clear();
         for (i, b) in self.backends.iter().enumerate() {
             if b.weight > 0 && b.available {
@@ -105,7 +105,7 @@ impl Default for AlgorithmParams {
 }
 
 /// One load-balancing algorithm.
-pub trait Algorithm: Send {
+pub(crate) trait Algorithm: Send {
     /// Called after the pool's membership, weights or eligibility changed,
     /// and once before the first pick.
     fn rebuild(&mut self, pool: &Pool);
@@ -120,7 +120,7 @@ pub trait Algorithm: Send {
 ///
 /// `params.choices` and `params.vnodes` are clamped to at least 1. The result
 /// needs a [`Algorithm::rebuild`] before its first pick.
-pub fn build(kind: AlgorithmKind, params: AlgorithmParams) -> Box<dyn Algorithm> {
+pub(crate) fn build(kind: AlgorithmKind, params: AlgorithmParams) -> Box<dyn Algorithm> {
     match kind {
         AlgorithmKind::RoundRobin => Box::new(RoundRobin::new()),
         AlgorithmKind::Random => Box::new(Random::new()),

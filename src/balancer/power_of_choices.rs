@@ -25,7 +25,7 @@ use crate::rng::SimRng;
 
 /// Power of d choices (Envoy `LEAST_REQUEST`/N_CHOICES, NGINX `random two`).
 #[derive(Clone, Debug)]
-pub struct PowerOfChoices {
+pub(crate) struct PowerOfChoices {
     choices: u32,
     sampler: WeightedSampler,
 }
@@ -33,7 +33,7 @@ pub struct PowerOfChoices {
 impl PowerOfChoices {
     /// A balancer drawing `choices` candidates per request (clamped to >= 1).
     /// Call `rebuild` before `pick`.
-    pub fn new(choices: u32) -> Self {
+    pub(crate) fn new(choices: u32) -> Self {
         PowerOfChoices { choices: choices.max(1), sampler: WeightedSampler::default() }
     }
 }

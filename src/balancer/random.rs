@@ -84,13 +84,13 @@ impl WeightedSampler {
 /// Each eligible backend is chosen with probability weight / total weight,
 /// independently of load and of earlier picks. The affinity key is ignored.
 #[derive(Clone, Debug, Default)]
-pub struct Random {
+pub(crate) struct Random {
     sampler: WeightedSampler,
 }
 
 impl Random {
     /// A random balancer with no backends yet: call `rebuild` before `pick`.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Random::default()
     }
 }

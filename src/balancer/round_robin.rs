@@ -37,7 +37,7 @@ const MAX_BLOCKS: usize = 16;
 
 /// NGINX smooth weighted round robin, with a tabulated-cycle fast path.
 #[derive(Clone, Debug, Default)]
-pub struct RoundRobin {
+pub(crate) struct RoundRobin {
     /// NGINX `current_weight` of every backend as of the last rebuild
     /// (stale for eligible backends between rebuilds; see `cur`).
     saved: Vec<i64>,
@@ -86,7 +86,7 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 impl RoundRobin {
     /// A round-robin balancer: call `rebuild` before `pick`.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         RoundRobin::default()
     }
 
@@ -144,7 +144,8 @@ impl RoundRobin {
     }
 
     /// True when picks replay a tabulated cycle (after any transient).
-    pub fn has_cycle(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has_cycle(&self) -> bool {
         !self.cycle.is_empty()
     }
 }

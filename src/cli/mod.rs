@@ -8,7 +8,7 @@
 
 mod progress;
 
-pub use progress::Progress;
+pub(crate) use progress::Progress;
 
 use std::path::Path;
 
@@ -51,7 +51,7 @@ impl ExperimentArgs {
 /// that has them. N must give an interval: at least 2 (with `one_is_plain`,
 /// as `run` allows, 1 means a plain run and only C is checked) and at most
 /// 100000. C is a level strictly between 0 and 1.
-pub fn check_replications(n: usize, confidence: f64, one_is_plain: bool) -> Result<(), Error> {
+pub(crate) fn check_replications(n: usize, confidence: f64, one_is_plain: bool) -> Result<(), Error> {
     if !(one_is_plain && n == 1) {
         if n < 2 {
             return Err(Error::Usage("--replications must be at least 2 to build a confidence interval".into()));
@@ -67,7 +67,7 @@ pub fn check_replications(n: usize, confidence: f64, one_is_plain: bool) -> Resu
 }
 
 /// A thread pool of `jobs` threads (`--jobs`; default: one per core).
-pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
+pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
     if jobs == Some(0) {
         return Err(Error::Usage("--jobs must be at least 1".into()));
     }
@@ -78,12 +78,12 @@ pub fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Error> {
 }
 
 /// Parses every `--set` argument.
-pub fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, Error> {
+pub(crate) fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, Error> {
     sets.iter().map(|s| Override::parse(s)).collect()
 }
 
 /// Loads and checks a scenario with its `--set` overrides.
-pub fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
+pub(crate) fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
     let overrides = parse_overrides(sets)?;
     model::load(path, &overrides, seed)
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// disabled (`--json`, `--quiet`) or when stderr is not a terminal, and drawn
 /// only once the work has gone on for [`Progress::DELAY`], so a quick run
 /// prints nothing at all. Safe to update from parallel replications.
-pub struct Progress {
+pub(crate) struct Progress {
     bar: ProgressBar,
     started: Instant,
     enabled: bool,
@@ -21,10 +21,10 @@ pub struct Progress {
 
 impl Progress {
     /// How long work runs before its bar appears.
-    pub const DELAY: Duration = Duration::from_millis(500);
+    pub(crate) const DELAY: Duration = Duration::from_millis(500);
 
     /// A bar counting up to `length`, prefixed by `label`.
-    pub fn new(enabled: bool, label: &str, length: u64) -> Progress {
+    pub(crate) fn new(enabled: bool, label: &str, length: u64) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::hidden());
         if let Ok(style) =
             ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})")
@@ -41,34 +41,36 @@ impl Progress {
     }
 
     /// Sets the position (out of the length).
-    pub fn set(&self, position: u64) {
+    #[cfg(test)]
+    pub(crate) fn set(&self, position: u64) {
         self.show_when_due();
         self.bar.set_position(position);
     }
 
     /// Changes the length (more work was added).
-    pub fn set_length(&self, length: u64) {
+    pub(crate) fn set_length(&self, length: u64) {
         self.bar.set_length(length);
     }
 
     /// Advances by `n`.
-    pub fn inc(&self, n: u64) {
+    pub(crate) fn inc(&self, n: u64) {
         self.show_when_due();
         self.bar.inc(n);
     }
 
     /// Runs `f` (which prints to the terminal) with the bar out of the way.
-    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         self.bar.suspend(f)
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 
     /// True while nothing is drawn (always, when disabled or not on a terminal).
-    pub fn is_hidden(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_hidden(&self) -> bool {
         self.bar.is_hidden()
     }
 

@@ -12,7 +12,7 @@
 //! All samples are whole nanoseconds, rounded to nearest, matching the
 //! simulator's integer virtual time.
 
-pub mod normal;
+pub(crate) mod normal;
 
 use std::f64::consts::PI;
 use std::fmt;

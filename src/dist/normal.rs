@@ -6,7 +6,7 @@ use std::f64::consts::{PI, SQRT_2};
 
 /// The standard normal CDF, `Phi(x) = erfc(-x / sqrt(2)) / 2`, accurate in
 /// both tails (uses `libm::erfc`).
-pub fn normal_cdf(x: f64) -> f64 {
+pub(crate) fn normal_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x / SQRT_2)
 }
 
@@ -18,7 +18,7 @@ pub fn normal_cdf(x: f64) -> f64 {
 /// precision. Evaluated on the lower half and mirrored, so upper-tail
 /// quantiles are as accurate as `p` itself. Example: `p = 0.975` gives
 /// 1.959964.
-pub fn normal_quantile(p: f64) -> f64 {
+pub(crate) fn normal_quantile(p: f64) -> f64 {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
     }

@@ -6,6 +6,6 @@ mod queue;
 mod slab;
 mod timers;
 
-pub use queue::EventQueue;
-pub use slab::{Handle, Slab};
-pub use timers::FifoTimers;
+pub(crate) use queue::EventQueue;
+pub(crate) use slab::{Handle, Slab};
+pub(crate) use timers::FifoTimers;

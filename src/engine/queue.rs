@@ -24,7 +24,7 @@ impl<E> Entry<E> {
 
 /// Events of type `E` waiting for their time.
 #[derive(Clone, Debug)]
-pub struct EventQueue<E: Copy> {
+pub(crate) struct EventQueue<E: Copy> {
     heap: Vec<Entry<E>>,
     next_seq: u64,
 }
@@ -38,27 +38,23 @@ impl<E: Copy> Default for EventQueue<E> {
 const ARITY: usize = 4;
 
 impl<E: Copy> EventQueue<E> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         EventQueue { heap: Vec::with_capacity(1024), next_seq: 0 }
     }
 
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 
     /// Time of the earliest pending event.
     #[inline]
-    pub fn peek_time(&self) -> Option<SimTime> {
+    pub(crate) fn peek_time(&self) -> Option<SimTime> {
         self.heap.first().map(|e| SimTime(e.time))
     }
 
     /// Schedules `event` at `time`; among equal times, earlier pushes pop first.
     #[inline(always)]
-    pub fn push(&mut self, time: SimTime, event: E) {
+    pub(crate) fn push(&mut self, time: SimTime, event: E) {
         let entry = Entry { time: time.0, seq: self.next_seq, event };
         self.next_seq += 1;
         self.heap.push(entry);
@@ -67,7 +63,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Removes and returns the earliest event.
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+    pub(crate) fn pop(&mut self) -> Option<(SimTime, E)> {
         let last = self.heap.pop()?;
         if self.heap.is_empty() {
             return Some((SimTime(last.time), last.event));

@@ -5,7 +5,7 @@
 
 /// Address of an item in a [`Slab`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Handle {
+pub(crate) struct Handle {
     pub index: u32,
     pub generation: u32,
 }
@@ -19,7 +19,7 @@ struct Slot<T> {
 
 /// Live items of type `T`; memory is bounded by the peak number alive.
 #[derive(Clone, Debug)]
-pub struct Slab<T> {
+pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     live: usize,
@@ -32,26 +32,27 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Slab { slots: Vec::new(), free: Vec::new(), live: 0 }
     }
 
     /// Number of live items.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.live
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.live == 0
     }
 
     /// Slots ever allocated (the high-water mark of live items).
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.slots.len()
     }
 
     #[inline]
-    pub fn insert(&mut self, item: T) -> Handle {
+    pub(crate) fn insert(&mut self, item: T) -> Handle {
         self.live += 1;
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
@@ -66,7 +67,7 @@ impl<T> Slab<T> {
     }
 
     #[inline]
-    pub fn get(&self, h: Handle) -> Option<&T> {
+    pub(crate) fn get(&self, h: Handle) -> Option<&T> {
         match self.slots.get(h.index as usize) {
             Some(s) if s.live && s.generation == h.generation => Some(&s.item),
             _ => None,
@@ -74,7 +75,7 @@ impl<T> Slab<T> {
     }
 
     #[inline]
-    pub fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
+    pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
         match self.slots.get_mut(h.index as usize) {
             Some(s) if s.live && s.generation == h.generation => Some(&mut s.item),
             _ => None,
@@ -83,7 +84,7 @@ impl<T> Slab<T> {
 
     /// Frees the item; its handle (and every copy) stops resolving.
     #[inline]
-    pub fn remove(&mut self, h: Handle) -> bool {
+    pub(crate) fn remove(&mut self, h: Handle) -> bool {
         match self.slots.get_mut(h.index as usize) {
             Some(s) if s.live && s.generation == h.generation => {
                 s.live = false;
@@ -97,7 +98,7 @@ impl<T> Slab<T> {
     }
 
     /// Handles of all live items, in slot order.
-    pub fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
+    pub(crate) fn handles(&self) -> impl Iterator<Item = Handle> + '_ {
         self.slots
             .iter()
             .enumerate()

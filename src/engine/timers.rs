@@ -15,12 +15,12 @@ use crate::time::SimTime;
 
 /// One list of (deadline, payload) in non-decreasing deadline order.
 #[derive(Clone, Debug, Default)]
-pub struct FifoTimers<T> {
+pub(crate) struct FifoTimers<T> {
     items: VecDeque<(SimTime, T)>,
 }
 
 impl<T: Copy> FifoTimers<T> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         FifoTimers { items: VecDeque::new() }
     }
 
@@ -30,7 +30,7 @@ impl<T: Copy> FifoTimers<T> {
     /// Deadlines must not decrease; with a constant length and a clock that
     /// only moves forward, they never do.
     #[inline]
-    pub fn push(&mut self, deadline: SimTime, payload: T) -> bool {
+    pub(crate) fn push(&mut self, deadline: SimTime, payload: T) -> bool {
         debug_assert!(self.items.back().is_none_or(|(d, _)| *d <= deadline));
         self.items.push_back((deadline, payload));
         self.items.len() == 1
@@ -38,7 +38,8 @@ impl<T: Copy> FifoTimers<T> {
 
     /// Removes and returns the head if its deadline is at or before `now`.
     #[inline]
-    pub fn pop_due(&mut self, now: SimTime) -> Option<T> {
+    #[cfg(test)]
+    pub(crate) fn pop_due(&mut self, now: SimTime) -> Option<T> {
         match self.items.front() {
             Some((d, _)) if *d <= now => self.items.pop_front().map(|(_, p)| p),
             _ => None,
@@ -46,27 +47,24 @@ impl<T: Copy> FifoTimers<T> {
     }
 
     /// Deadline of the head, to schedule the next event for.
-    pub fn next_deadline(&self) -> Option<SimTime> {
+    pub(crate) fn next_deadline(&self) -> Option<SimTime> {
         self.items.front().map(|(d, _)| *d)
     }
 
     /// The head, without removing it.
     #[inline]
-    pub fn front(&self) -> Option<(SimTime, T)> {
+    pub(crate) fn front(&self) -> Option<(SimTime, T)> {
         self.items.front().copied()
     }
 
     /// Removes the head.
     #[inline]
-    pub fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         self.items.pop_front().map(|(_, p)| p)
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 }

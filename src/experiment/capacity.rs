@@ -77,9 +77,7 @@ pub struct CapacityOptions {
 }
 
 /// What a finished search produced.
-pub struct CapacityOutcome {
-    pub report: CapacityReport,
-    pub files: Vec<PathBuf>,
+pub(crate) struct CapacityOutcome {
     pub stdout: String,
     /// 0 with an answer, 1 when no value in the interval meets the SLOs.
     pub exit_code: i32,
@@ -193,7 +191,7 @@ fn probe_line(path: &str, p: &Probe) -> String {
 }
 
 /// `lbsim capacity`.
-pub fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error> {
+pub(crate) fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error> {
     let c = &opts.common;
     c.check()?;
     let max_replications = opts.max_replications.unwrap_or(4 * c.replications);
@@ -624,5 +622,5 @@ fn finish(
         let _ = writeln!(s, "\n{}", report::text::reports_line(&names));
         s
     };
-    Ok(CapacityOutcome { report, files, stdout, exit_code })
+    Ok(CapacityOutcome { stdout, exit_code })
 }

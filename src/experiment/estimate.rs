@@ -20,19 +20,19 @@ use crate::validation::stats::{Estimate, mean_ci};
 /// The replications of one configuration as they finish, in any order: the
 /// samples kept by replication, the latencies merged into one pool at once
 /// (histograms add exactly, so the order they come in does not matter).
-pub struct PointAccumulator {
+pub(crate) struct PointAccumulator {
     samples: Vec<Option<Sample>>,
     pool: Option<LatencyPool>,
     missing: usize,
 }
 
 impl PointAccumulator {
-    pub fn new(replications: usize) -> PointAccumulator {
+    pub(crate) fn new(replications: usize) -> PointAccumulator {
         PointAccumulator { samples: vec![None; replications], pool: None, missing: replications }
     }
 
     /// Adds replication `r`; true once every replication is in.
-    pub fn add(&mut self, r: usize, sample: Sample, latency: LatencyPool) -> bool {
+    pub(crate) fn add(&mut self, r: usize, sample: Sample, latency: LatencyPool) -> bool {
         if self.samples[r].replace(sample).is_none() {
             self.missing -= 1;
         }
@@ -44,7 +44,7 @@ impl PointAccumulator {
     }
 
     /// What the replications say together (those added, in replication order).
-    pub fn finish(self, slos: &[SloDef], first_seed: u64, confidence: f64) -> Replications {
+    pub(crate) fn finish(self, slos: &[SloDef], first_seed: u64, confidence: f64) -> Replications {
         let samples: Vec<Sample> = self.samples.into_iter().flatten().collect();
         estimate(&samples, self.pool.as_ref(), slos, first_seed, confidence)
     }
@@ -52,7 +52,7 @@ impl PointAccumulator {
 
 /// Every metric and SLO over the samples of one configuration; `pooled`
 /// holds the latencies of all of them merged.
-pub fn estimate(
+pub(crate) fn estimate(
     samples: &[Sample],
     pooled: Option<&LatencyPool>,
     slos: &[SloDef],

@@ -16,15 +16,15 @@
 //! placed by item index, so the outputs do not depend on the number of
 //! threads or the order items finish in.
 
-pub mod capacity;
-pub mod estimate;
+pub(crate) mod capacity;
+pub(crate) mod estimate;
 #[cfg(test)]
 pub(crate) mod fixtures;
-pub mod paired;
-pub mod sample;
-pub mod shard;
-pub mod sweep;
-pub mod vary;
+pub(crate) mod paired;
+pub(crate) mod sample;
+pub(crate) mod shard;
+pub(crate) mod sweep;
+pub(crate) mod vary;
 
 use crate::metrics::NullSink;
 use crate::model::World;
@@ -34,7 +34,7 @@ use sample::{LatencyPool, Sample};
 
 /// Runs `world` once with `seed`, writing nothing, and keeps its figures
 /// and latencies.
-pub fn run_sample(world: &World, seed: u64) -> (Sample, LatencyPool) {
+pub(crate) fn run_sample(world: &World, seed: u64) -> (Sample, LatencyPool) {
     let mut world = world.clone();
     world.seed = seed;
     let result = Simulation::new(world, Box::new(NullSink)).run(|_| {});
@@ -46,7 +46,7 @@ pub fn run_sample(world: &World, seed: u64) -> (Sample, LatencyPool) {
 /// planning): each is down from the start and no balancer sends to it.
 /// Largest means most capacity (workers / mean service time); among equals
 /// the last declared go first. Returns the names taken out.
-pub fn take_down(world: &mut World, k: u32) -> Vec<String> {
+pub(crate) fn take_down(world: &mut World, k: u32) -> Vec<String> {
     if k == 0 {
         return Vec::new();
     }

@@ -17,7 +17,7 @@ use crate::sim::RunResult;
 
 /// One SLO in one run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SloSample {
+pub(crate) struct SloSample {
     /// In the objective's unit; None when its window saw no data.
     pub observed: Option<f64>,
     pub met: bool,
@@ -26,7 +26,7 @@ pub struct SloSample {
 /// The latencies of a run's successful requests: an HDR histogram plus the
 /// exact count, sum and extremes (the histogram alone rounds to its buckets).
 #[derive(Clone, Debug, PartialEq)]
-pub struct LatencyPool {
+pub(crate) struct LatencyPool {
     pub histogram: Histogram<u64>,
     pub count: u64,
     pub sum_ns: u128,
@@ -36,7 +36,7 @@ pub struct LatencyPool {
 
 impl LatencyPool {
     /// The successful requests of a recorder window.
-    pub fn of(w: &WindowStats) -> LatencyPool {
+    pub(crate) fn of(w: &WindowStats) -> LatencyPool {
         LatencyPool {
             histogram: w.latency.clone(),
             count: w.completed,
@@ -47,7 +47,7 @@ impl LatencyPool {
     }
 
     /// Adds another run's latencies.
-    pub fn merge(&mut self, other: &LatencyPool) {
+    pub(crate) fn merge(&mut self, other: &LatencyPool) {
         // Both come from the recorder's histogram, with the same bounds, so
         // adding cannot fail; saturate rather than panic if it ever did.
         if self.histogram.add(&other.histogram).is_err() {
@@ -63,7 +63,7 @@ impl LatencyPool {
 
     /// Mean and percentiles, ms, as a run's summary computes them (zeros
     /// when nothing succeeded).
-    pub fn summary(&self) -> LatencySummary {
+    pub(crate) fn summary(&self) -> LatencySummary {
         if self.count == 0 || self.histogram.is_empty() {
             return LatencySummary::default();
         }
@@ -81,7 +81,7 @@ impl LatencyPool {
 
 /// One run's figures, apart from its latencies.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub seed: u64,
     /// One value per [`METRICS`] entry, in order; None where undefined.
     pub metrics: Vec<Option<f64>>,
@@ -91,7 +91,7 @@ pub struct Sample {
 
 impl Sample {
     /// The figures of a finished run, from its summary.
-    pub fn of(summary: &Summary) -> Sample {
+    pub(crate) fn of(summary: &Summary) -> Sample {
         Sample {
             seed: summary.scenario.seed,
             metrics: METRICS.iter().map(|m| (m.get)(summary).filter(|v| v.is_finite())).collect(),
@@ -106,7 +106,7 @@ impl Sample {
 
 impl LatencyPool {
     /// The measured period's latencies of a finished run.
-    pub fn of_run(result: &RunResult) -> LatencyPool {
+    pub(crate) fn of_run(result: &RunResult) -> LatencyPool {
         LatencyPool::of(result.recorder.measured())
     }
 }
@@ -116,7 +116,7 @@ impl LatencyPool {
 /// misread), the histogram in HdrHistogram's V2 encoding as hex.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SampleFile {
+pub(crate) struct SampleFile {
     pub seed: u64,
     pub metrics: Vec<MetricValue>,
     pub slos: Vec<SloSample>,
@@ -125,14 +125,14 @@ pub struct SampleFile {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricValue {
+pub(crate) struct MetricValue {
     pub metric: String,
     pub value: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LatencyFile {
+pub(crate) struct LatencyFile {
     pub count: u64,
     /// A decimal string: the sum can exceed what JSON numbers hold exactly.
     pub sum_ns: String,
@@ -144,7 +144,7 @@ pub struct LatencyFile {
 
 impl Sample {
     /// The item file's contents: the sample and the run's latencies.
-    pub fn to_file(&self, latency: &LatencyPool) -> Result<SampleFile, String> {
+    pub(crate) fn to_file(&self, latency: &LatencyPool) -> Result<SampleFile, String> {
         let mut bytes = Vec::new();
         V2Serializer::new()
             .serialize(&latency.histogram, &mut bytes)
@@ -168,7 +168,7 @@ impl Sample {
     }
 
     /// Reads a sample and its latencies back; the error says what is wrong.
-    pub fn from_file(f: SampleFile) -> Result<(Sample, LatencyPool), String> {
+    pub(crate) fn from_file(f: SampleFile) -> Result<(Sample, LatencyPool), String> {
         let keys: Vec<&str> = f.metrics.iter().map(|m| m.metric.as_str()).collect();
         let expected: Vec<&str> = METRICS.iter().map(|m| m.key).collect();
         if keys != expected {

@@ -27,19 +27,19 @@ use crate::report::OutputDir;
 /// Which share of the work a shard runs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ShardSpec {
+pub(crate) struct ShardSpec {
     pub index: usize,
     pub count: usize,
 }
 
 impl ShardSpec {
     /// Parses `--shard I/N`, `auto` or `auto/N`, reading the environment for `auto`.
-    pub fn parse(text: &str) -> Result<ShardSpec, Error> {
+    pub(crate) fn parse(text: &str) -> Result<ShardSpec, Error> {
         ShardSpec::parse_with(text, &|k| std::env::var(k).ok())
     }
 
     /// As [`ShardSpec::parse`], with the environment given (for tests).
-    pub fn parse_with(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ShardSpec, Error> {
+    pub(crate) fn parse_with(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ShardSpec, Error> {
         let bad = |msg: String| {
             Error::argument(
                 "--shard",
@@ -96,12 +96,12 @@ impl ShardSpec {
     }
 
     /// The shard's directory name.
-    pub fn dir_name(self) -> String {
+    pub(crate) fn dir_name(self) -> String {
         format!("shard-{}-of-{}", self.index, self.count)
     }
 
     /// Whether work item `k` is this shard's.
-    pub fn owns(self, k: usize) -> bool {
+    pub(crate) fn owns(self, k: usize) -> bool {
         k % self.count == self.index
     }
 }
@@ -158,7 +158,7 @@ fn read_item(dir: &Path, plan: &Plan, k: usize) -> Result<Option<(Sample, Latenc
 
 /// Runs one shard's items into `base/shard-I-of-N/`, skipping those a
 /// previous attempt finished.
-pub fn run_shard(
+pub(crate) fn run_shard(
     prepared: &Prepared,
     spec: ShardSpec,
     base: &Path,
@@ -258,7 +258,7 @@ pub struct MergeOptions {
 
 /// `lbsim merge`: checks that the shards belong to one sweep and hold
 /// every item exactly once, then writes the sweep's outputs.
-pub fn merge(opts: &MergeOptions) -> Result<SweepOutcome, Error> {
+pub(crate) fn merge(opts: &MergeOptions) -> Result<SweepOutcome, Error> {
     let mut plan: Option<(Plan, PathBuf)> = None;
     let mut count: Option<(usize, PathBuf)> = None;
     for dir in &opts.dirs {

@@ -26,7 +26,7 @@ use crate::report::{self, OutputDir};
 use crate::scenario::{Override, ScenarioSource};
 
 /// Most points one sweep may have.
-pub const MAX_POINTS: usize = 10_000;
+pub(crate) const MAX_POINTS: usize = 10_000;
 
 /// Options of `lbsim sweep`, parsed straight from its command line.
 #[derive(Clone, Debug, clap::Args)]
@@ -65,7 +65,7 @@ pub struct SweepOptions {
 /// outputs from it and the items alone.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub lbsim_version: String,
     pub scenario: String,
     pub description: String,
@@ -82,17 +82,17 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn points(&self) -> usize {
+    pub(crate) fn points(&self) -> usize {
         self.axes.iter().map(|a| a.values.len()).product()
     }
 
-    pub fn items(&self) -> usize {
+    pub(crate) fn items(&self) -> usize {
         self.points() * self.replications
     }
 
     /// The value index of each axis at point `p`: the first axis varies
     /// slowest, as nested loops in `--vary` order.
-    pub fn point_values(&self, p: usize) -> Vec<usize> {
+    pub(crate) fn point_values(&self, p: usize) -> Vec<usize> {
         let mut rest = p;
         let mut idx = vec![0; self.axes.len()];
         for (i, a) in self.axes.iter().enumerate().rev() {
@@ -103,7 +103,7 @@ impl Plan {
     }
 
     /// The `--vary` overrides of point `p`.
-    pub fn overrides(&self, p: usize) -> Result<Vec<Override>, Error> {
+    pub(crate) fn overrides(&self, p: usize) -> Result<Vec<Override>, Error> {
         self.axes
             .iter()
             .zip(self.point_values(p))
@@ -112,21 +112,21 @@ impl Plan {
     }
 
     /// Work item `k` is replication `k % R` of point `k / R`.
-    pub fn item(&self, k: usize) -> (usize, usize) {
+    pub(crate) fn item(&self, k: usize) -> (usize, usize) {
         (k / self.replications, k % self.replications)
     }
 
-    pub fn seed(&self, replication: usize) -> u64 {
+    pub(crate) fn seed(&self, replication: usize) -> u64 {
         self.first_seed.wrapping_add(replication as u64)
     }
 
     /// What a point's replications say together.
-    pub fn finish(&self, acc: PointAccumulator) -> Replications {
+    pub(crate) fn finish(&self, acc: PointAccumulator) -> Replications {
         acc.finish(&self.slos, self.first_seed, self.confidence)
     }
 
     /// Builds the sweep's report from each point's replications, in point order.
-    pub fn report(&self, replications: Vec<Replications>) -> SweepReport {
+    pub(crate) fn report(&self, replications: Vec<Replications>) -> SweepReport {
         let points = replications
             .into_iter()
             .enumerate()
@@ -164,14 +164,14 @@ pub struct SweepOutcome {
 }
 
 /// A sweep ready to run: its plan and each point's compiled world.
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub plan: Plan,
     pub worlds: Vec<World>,
 }
 
 /// Checks every option and compiles every point before anything runs, so a
 /// bad `--vary` fails at once and writes nothing.
-pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
+pub(crate) fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
     let c = &opts.common;
     c.check()?;
     let axes: Vec<Axis> = opts.vary.iter().map(|v| parse_vary(v)).collect::<Result<_, _>>()?;
@@ -216,7 +216,7 @@ pub fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
 }
 
 /// The scenario file with the `--set` overrides every point shares.
-pub fn base_source(path: &Path, sets: &[String]) -> Result<ScenarioSource, Error> {
+pub(crate) fn base_source(path: &Path, sets: &[String]) -> Result<ScenarioSource, Error> {
     let mut source = ScenarioSource::read(path)?;
     source.apply_overrides(&crate::cli::parse_overrides(sets)?)?;
     Ok(source)
@@ -224,7 +224,7 @@ pub fn base_source(path: &Path, sets: &[String]) -> Result<ScenarioSource, Error
 
 /// One point's world: the base source with the point's overrides, and the
 /// K largest servers of each group out when `down` is K.
-pub fn load_point(
+pub(crate) fn load_point(
     source: &ScenarioSource,
     overrides: &[Override],
     seed: Option<u64>,
@@ -239,7 +239,7 @@ pub fn load_point(
 /// each point's replications say, in point order. A point is estimated as
 /// soon as its last replication ends, and its latencies are merged as each
 /// ends, so memory holds the points in progress, not every item's histogram.
-pub fn run_points(prepared: &Prepared, pool: &rayon::ThreadPool, progress: &Progress) -> Vec<Replications> {
+pub(crate) fn run_points(prepared: &Prepared, pool: &rayon::ThreadPool, progress: &Progress) -> Vec<Replications> {
     let plan = &prepared.plan;
     let lock = |m: &Mutex<Option<PointAccumulator>>| -> Option<PointAccumulator> {
         let mut slot = m.lock().unwrap_or_else(PoisonError::into_inner);
@@ -273,13 +273,13 @@ pub fn run_points(prepared: &Prepared, pool: &rayon::ThreadPool, progress: &Prog
 }
 
 /// Where a sweep's outputs go by default.
-pub fn default_out(scenario: &str) -> PathBuf {
+pub(crate) fn default_out(scenario: &str) -> PathBuf {
     Path::new("output").join("sweep").join(scenario)
 }
 
 /// Writes `sweep.csv`, `sweep.json`, the charts and `report.html` from the
 /// plan and each point's replications; returns what `lbsim sweep` prints.
-pub fn write_outputs(
+pub(crate) fn write_outputs(
     plan: &Plan,
     points: Vec<Replications>,
     out_dir: &Path,
@@ -300,7 +300,7 @@ pub fn write_outputs(
 }
 
 /// The terminal summary: one line per point.
-pub fn table(r: &SweepReport, files: &[PathBuf]) -> String {
+pub(crate) fn table(r: &SweepReport, files: &[PathBuf]) -> String {
     let mut s = format!(
         "lbsim sweep · {} · {} points x {} replications (seeds {}..{}), {} confidence\n\n",
         r.scenario,

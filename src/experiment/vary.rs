@@ -17,7 +17,7 @@ use crate::report::design::{Axis, AxisValue, Kind};
 use crate::units::{parse_duration, parse_percent, parse_rate};
 
 /// Reads one value: its kind and its number in the kind's base unit.
-pub fn parse_value(text: &str) -> (Kind, Option<f64>) {
+pub(crate) fn parse_value(text: &str) -> (Kind, Option<f64>) {
     let t = text.trim();
     if t.ends_with('%') {
         if let Ok(p) = parse_percent(t) {
@@ -40,7 +40,7 @@ pub fn parse_value(text: &str) -> (Kind, Option<f64>) {
 }
 
 /// Most values one axis may have.
-pub const MAX_AXIS_VALUES: usize = 10_000;
+pub(crate) const MAX_AXIS_VALUES: usize = 10_000;
 
 /// A parsed range: `lo..hi` with a step or a factor.
 struct Range {
@@ -56,7 +56,7 @@ enum Step {
 }
 
 /// Parses `PATH=LIST|RANGE`. Errors point into the argument.
-pub fn parse_vary(arg: &str) -> Result<Axis, Error> {
+pub(crate) fn parse_vary(arg: &str) -> Result<Axis, Error> {
     let flag = "--vary";
     let Some((path, spec)) = arg.split_once('=') else {
         return Err(Error::argument(
@@ -251,7 +251,7 @@ fn expand(r: &Range) -> Result<Vec<AxisValue>, String> {
 }
 
 /// `--between LO..HI` of a search: its kind and ends (base units).
-pub fn parse_between(arg: &str) -> Result<(Kind, f64, f64), Error> {
+pub(crate) fn parse_between(arg: &str) -> Result<(Kind, f64, f64), Error> {
     let flag = "--between";
     let err = |range: std::ops::Range<usize>, msg: String| {
         Error::argument(

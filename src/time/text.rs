@@ -8,7 +8,7 @@
 use super::NANOS_PER_SEC;
 
 /// Formats nanoseconds in the units a person would write in a scenario file.
-pub fn format_duration(ns: u64) -> String {
+pub(crate) fn format_duration(ns: u64) -> String {
     const MS: u64 = 1_000_000;
     const S: u64 = NANOS_PER_SEC;
     if ns == 0 {
@@ -47,7 +47,7 @@ pub fn format_duration(ns: u64) -> String {
 /// The one way the reports write a span of time (windows, delays, settings);
 /// measured latencies keep `report::text::ms`, the same style with the
 /// precision percentiles need (`2.76 s`).
-pub fn spoken(secs: f64) -> String {
+pub(crate) fn spoken(secs: f64) -> String {
     let whole = secs.round();
     if whole >= 3600.0 {
         let minutes = (secs / 60.0).round() as u64;
@@ -74,7 +74,7 @@ fn trim_zero(s: String) -> String {
 }
 
 /// A length of time in seconds, in the unit that suits it: `30 s`, `5 min`, `2 h`.
-pub fn in_one_unit(secs: f64) -> String {
+pub(crate) fn in_one_unit(secs: f64) -> String {
     let (value, unit) = match secs {
         s if s < 60.0 => (s, "s"),
         s if s < 3600.0 => (s / 60.0, "min"),

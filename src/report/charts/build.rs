@@ -17,7 +17,7 @@ const MAX_SHARE_BANDS: usize = 8;
 const MAX_SERVER_LINES: usize = 12;
 
 /// The figures of one run, in the order of the report.
-pub fn run_figures(d: &ChartData) -> Vec<Figure> {
+pub(super) fn run_figures(d: &ChartData) -> Vec<Figure> {
     let t = Timeline::of(d);
     vec![
         traffic_share(&t),
@@ -330,7 +330,7 @@ fn landmarks(d: &ChartData) -> Vec<String> {
 }
 
 /// The figures of a comparison: both runs on the same axes.
-pub fn overlay_figures(a: &ChartData, a_label: &str, b: &ChartData, b_label: &str) -> Vec<Figure> {
+pub(super) fn overlay_figures(a: &ChartData, a_label: &str, b: &ChartData, b_label: &str) -> Vec<Figure> {
     let sides = [Side::of(a, a_label, colours::BASELINE), Side::of(b, b_label, colours::CHANGED)];
     let both = Overlay { sides, heading: format!("{} vs {}", short(a_label), short(b_label)) };
     vec![both.latency(), both.errors(), both.users(), both.spectrum()]

@@ -34,7 +34,7 @@ fn frame_of<DB: DrawingBackend>(chart: &Chart<DB>, x: &Scale, y: &Scale) -> Fram
 }
 
 /// The whole chart.
-pub fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+pub(super) fn draw<DB: DrawingBackend>(fig: &Figure, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     root.draw(&Text::new(fig.heading.clone(), (16, 12), text_style(20.0, colours::TEXT)))?;
     let lane_h = if fig.marks.is_empty() { 0 } else { LANE_H };

@@ -35,7 +35,7 @@ fn font() -> Result<&'static FontRef<'static>, String> {
 }
 
 /// The figure as an SVG document.
-pub fn svg(fig: &Figure) -> Result<String, String> {
+pub(super) fn svg(fig: &Figure) -> Result<String, String> {
     font()?;
     let mut out = String::new();
     {
@@ -47,7 +47,7 @@ pub fn svg(fig: &Figure) -> Result<String, String> {
 }
 
 /// The figure as a PNG image.
-pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
+pub(super) fn png(fig: &Figure) -> Result<Vec<u8>, String> {
     let font = font()?;
     let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
     {
@@ -61,7 +61,7 @@ pub fn png(fig: &Figure) -> Result<Vec<u8>, String> {
 
 /// An RGB buffer as PNG. Fast compression: charts are written by every
 /// run, and flat colours compress well even so.
-pub fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
+pub(super) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);

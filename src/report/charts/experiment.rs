@@ -347,7 +347,7 @@ impl<'a> Curves<'a> {
 /// Every chart of a sweep: one per headline metric that some point defines
 /// and that is not the same at every point, then one per SLO that no
 /// headline metric matches.
-pub fn sweep_figures(r: &SweepReport) -> Vec<Figure> {
+pub(super) fn sweep_figures(r: &SweepReport) -> Vec<Figure> {
     let Some(curves) = Curves::of(r) else { return Vec::new() };
     if r.points.is_empty() {
         return Vec::new();
@@ -527,7 +527,7 @@ struct SearchSlo {
 /// The probes chart: one when every SLO is in one unit, else one per SLO
 /// (`capacity-probes-<i>`), since a latency and an error rate do not share
 /// an axis.
-pub fn capacity_figures(r: &CapacityReport) -> Vec<Figure> {
+pub(super) fn capacity_figures(r: &CapacityReport) -> Vec<Figure> {
     let slos: Vec<SearchSlo> = r
         .probes
         .iter()

@@ -12,7 +12,7 @@ use crate::report::chartdata::{AlertMark, ChangeMark};
 
 /// One chart, ready to draw.
 #[derive(Clone, Debug)]
-pub struct Figure {
+pub(super) struct Figure {
     /// File stem, like `latency` or `sweep-latency_p99_ms`.
     pub name: String,
     /// What the chart shows, for the HTML report.
@@ -29,7 +29,7 @@ pub struct Figure {
 
 impl Figure {
     /// Whether there is anything to draw besides the axes.
-    pub fn has_data(&self) -> bool {
+    pub(super) fn has_data(&self) -> bool {
         match &self.plot {
             Plot::Lines(lines) => lines.iter().any(|l| !runs(&l.points).is_empty()),
             Plot::Stack(bands) => bands.iter().any(|b| !runs(&b.points).is_empty()),
@@ -41,7 +41,7 @@ impl Figure {
 
 /// The body of a chart.
 #[derive(Clone, Debug)]
-pub enum Plot {
+pub(super) enum Plot {
     Lines(Vec<Line>),
     /// Bands stacked bottom to top.
     Stack(Vec<Band>),
@@ -53,7 +53,7 @@ pub enum Plot {
 
 /// A series drawn as a line; a point whose `y` is not finite breaks it.
 #[derive(Clone, Debug)]
-pub struct Line {
+pub(super) struct Line {
     pub label: String,
     pub colour: RGBColor,
     pub dashed: bool,
@@ -67,7 +67,7 @@ pub struct Line {
 /// A filled band between `lo` and `hi` for each `(x, lo, hi)`; a
 /// non-finite `hi` is a gap.
 #[derive(Clone, Debug)]
-pub struct Band {
+pub(super) struct Band {
     pub label: String,
     pub colour: RGBColor,
     pub points: Vec<(f64, f64, f64)>,
@@ -76,7 +76,7 @@ pub struct Band {
 
 /// Series of points, each with an interval, and what to draw over them.
 #[derive(Clone, Debug)]
-pub struct Points {
+pub(super) struct Points {
     pub series: Vec<Series>,
     /// Reference lines across the plot: SLO thresholds, a search's answer.
     pub guides: Vec<Guide>,
@@ -90,7 +90,7 @@ pub struct Points {
 
 /// One series of points, drawn in x order.
 #[derive(Clone, Debug)]
-pub struct Series {
+pub(super) struct Series {
     pub label: String,
     pub colour: RGBColor,
     /// Whether a line joins the points (not on a categorical axis).
@@ -101,7 +101,7 @@ pub struct Series {
 /// A mean with its interval (`lo`, `hi` NaN when there is none); a point
 /// whose `y` is not finite is a gap.
 #[derive(Clone, Debug)]
-pub struct Point {
+pub(super) struct Point {
     pub x: f64,
     pub y: f64,
     pub lo: f64,
@@ -113,7 +113,7 @@ pub struct Point {
 
 /// A point's marker.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Shape {
+pub(super) enum Shape {
     Filled,
     Hollow,
     Cross,
@@ -121,7 +121,7 @@ pub enum Shape {
 
 /// How intervals are drawn: a band along a curve, or error bars.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum IntervalStyle {
+pub(super) enum IntervalStyle {
     Band,
     Whiskers,
 }
@@ -129,7 +129,7 @@ pub enum IntervalStyle {
 /// A line across the plot at `at`: horizontal at a y value, or vertical at
 /// an x value; labelled at its end.
 #[derive(Clone, Debug)]
-pub struct Guide {
+pub(super) struct Guide {
     pub vertical: bool,
     pub at: f64,
     pub label: String,
@@ -139,7 +139,7 @@ pub struct Guide {
 
 /// A point ringed and labelled.
 #[derive(Clone, Debug)]
-pub struct Callout {
+pub(super) struct Callout {
     pub x: f64,
     pub y: f64,
     pub label: String,
@@ -148,21 +148,21 @@ pub struct Callout {
 
 /// One legend entry of a point plot.
 #[derive(Clone, Debug)]
-pub struct Key {
+pub(super) struct Key {
     pub mark: KeyMark,
     pub text: String,
 }
 
 impl Key {
     /// Text alone.
-    pub fn note(text: impl Into<String>) -> Key {
+    pub(super) fn note(text: impl Into<String>) -> Key {
         Key { mark: KeyMark::Note, text: text.into() }
     }
 }
 
 /// What stands before a legend entry of a point plot.
 #[derive(Clone, Debug)]
-pub enum KeyMark {
+pub(super) enum KeyMark {
     /// A series: a dot of its colour, on a line when its points are joined.
     Series {
         colour: RGBColor,
@@ -185,7 +185,7 @@ pub enum KeyMark {
 }
 
 /// Something that can be split into drawable runs: finite coordinates.
-pub trait Plottable {
+pub(super) trait Plottable {
     fn is_finite(&self) -> bool;
 }
 
@@ -202,13 +202,13 @@ impl Plottable for (f64, f64, f64) {
 }
 
 /// The stretches of consecutive finite points, between the gaps.
-pub fn runs<P: Plottable>(points: &[P]) -> Vec<&[P]> {
+pub(super) fn runs<P: Plottable>(points: &[P]) -> Vec<&[P]> {
     points.split(|p| !p.is_finite()).filter(|run| !run.is_empty()).collect()
 }
 
 /// What happened on the run's timeline, drawn over the time-series charts.
 #[derive(Clone, Debug, Default)]
-pub struct Marks {
+pub(super) struct Marks {
     /// The end of the run (open-ended spans stop there).
     pub end_s: f64,
     /// The warm-up, left out of the statistics (none when 0).
@@ -218,14 +218,14 @@ pub struct Marks {
 }
 
 impl Marks {
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.warmup_s <= 0.0 && self.alerts.is_empty() && self.changes.iter().all(|c| c.marks.is_empty())
     }
 }
 
 /// The changes of one run, in one tint (a comparison may show two runs').
 #[derive(Clone, Debug)]
-pub struct ChangeSet {
+pub(super) struct ChangeSet {
     pub colour: RGBColor,
     /// Whose changes these are, when there is more than one set.
     pub owner: Option<String>,
@@ -233,31 +233,31 @@ pub struct ChangeSet {
 }
 
 /// Colours for series that are not servers.
-pub mod colours {
+pub(super) mod colours {
     use plotters::style::RGBColor;
 
-    pub const P50: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
-    pub const P90: RGBColor = RGBColor(0xe8, 0x8a, 0x1a);
-    pub const P99: RGBColor = RGBColor(0x8e, 0x2c, 0x9a);
-    pub const ERRORS: RGBColor = RGBColor(0xd9, 0x5f, 0x0e);
-    pub const TIMEOUTS: RGBColor = RGBColor(0x5e, 0x4f, 0xa2);
-    pub const AFFECTED: RGBColor = RGBColor(0xd9, 0x5f, 0x0e);
-    pub const SLOWED: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
-    pub const SPECTRUM: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
-    pub const OTHERS: RGBColor = RGBColor(0xbd, 0xbd, 0xbd);
-    pub const CHANGE: RGBColor = RGBColor(0xf2, 0xa9, 0x00);
-    pub const ALERT: RGBColor = RGBColor(0xd6, 0x27, 0x28);
-    pub const WARMUP: RGBColor = RGBColor(0x80, 0x80, 0x80);
-    pub const BASELINE: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
-    pub const CHANGED: RGBColor = RGBColor(0xe8, 0x6a, 0x10);
-    pub const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
-    pub const TEXT: RGBColor = RGBColor(0x33, 0x33, 0x33);
-    pub const MUTED: RGBColor = RGBColor(0x77, 0x77, 0x77);
-    pub const NO_DATA: RGBColor = RGBColor(0xf0, 0xf0, 0xf0);
+    pub(crate) const P50: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
+    pub(crate) const P90: RGBColor = RGBColor(0xe8, 0x8a, 0x1a);
+    pub(crate) const P99: RGBColor = RGBColor(0x8e, 0x2c, 0x9a);
+    pub(crate) const ERRORS: RGBColor = RGBColor(0xd9, 0x5f, 0x0e);
+    pub(crate) const TIMEOUTS: RGBColor = RGBColor(0x5e, 0x4f, 0xa2);
+    pub(crate) const AFFECTED: RGBColor = RGBColor(0xd9, 0x5f, 0x0e);
+    pub(crate) const SLOWED: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
+    pub(crate) const SPECTRUM: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
+    pub(crate) const OTHERS: RGBColor = RGBColor(0xbd, 0xbd, 0xbd);
+    pub(crate) const CHANGE: RGBColor = RGBColor(0xf2, 0xa9, 0x00);
+    pub(crate) const ALERT: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+    pub(crate) const WARMUP: RGBColor = RGBColor(0x80, 0x80, 0x80);
+    pub(crate) const BASELINE: RGBColor = RGBColor(0x1f, 0x6f, 0xb4);
+    pub(crate) const CHANGED: RGBColor = RGBColor(0xe8, 0x6a, 0x10);
+    pub(crate) const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
+    pub(crate) const TEXT: RGBColor = RGBColor(0x33, 0x33, 0x33);
+    pub(crate) const MUTED: RGBColor = RGBColor(0x77, 0x77, 0x77);
+    pub(crate) const NO_DATA: RGBColor = RGBColor(0xf0, 0xf0, 0xf0);
     /// An SLO's threshold (the reports' red for a failure).
-    pub const THRESHOLD: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+    pub(crate) const THRESHOLD: RGBColor = RGBColor(0xc6, 0x28, 0x28);
     /// A capacity search's answer (the reports' green for a pass).
-    pub const ANSWER: RGBColor = RGBColor(0x1a, 0x7f, 0x37);
+    pub(crate) const ANSWER: RGBColor = RGBColor(0x1a, 0x7f, 0x37);
 
     /// Twelve colours that stay apart from each other, for one series a server.
     const SERVERS: [RGBColor; 12] = [
@@ -276,13 +276,13 @@ pub mod colours {
     ];
 
     /// The colour of the `i`th series of servers.
-    pub fn server(i: usize) -> RGBColor {
+    pub(crate) fn server(i: usize) -> RGBColor {
         SERVERS[i % SERVERS.len()]
     }
 
     /// The colour of level `level` of `levels` on the heat maps' scale, from
     /// pale yellow (idle) through orange to dark red (saturated).
-    pub fn heat(level: u8, levels: u8) -> RGBColor {
+    pub(crate) fn heat(level: u8, levels: u8) -> RGBColor {
         const ANCHORS: [(f64, f64, f64); 3] = [(255.0, 255.0, 204.0), (253.0, 141.0, 60.0), (128.0, 0.0, 38.0)];
         let t = f64::from(level) / f64::from(levels.max(2) - 1);
         let (a, b, local) =

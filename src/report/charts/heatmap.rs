@@ -7,13 +7,13 @@
 
 use super::scale::nice_step;
 
-pub const MAX_COLUMNS: usize = 120;
-pub const MAX_ROWS: usize = 60;
-pub const LEVELS: u8 = 10;
+pub(super) const MAX_COLUMNS: usize = 120;
+pub(super) const MAX_ROWS: usize = 60;
+pub(super) const LEVELS: u8 = 10;
 
 /// The aggregated grid, rows top to bottom.
 #[derive(Clone, Debug)]
-pub struct HeatMap {
+pub(super) struct HeatMap {
     /// A label per row: a server, or a range of neighbouring servers.
     pub rows: Vec<String>,
     /// Column boundaries in seconds since the start (columns + 1 of them).
@@ -29,7 +29,7 @@ pub struct HeatMap {
 }
 
 /// What a heat map is made from.
-pub struct HeatSource<'a> {
+pub(super) struct HeatSource<'a> {
     /// `[server][bucket]`, NaN for no data.
     pub values: &'a [Vec<f32>],
     pub names: &'a [String],
@@ -45,7 +45,7 @@ pub struct HeatSource<'a> {
 
 impl HeatSource<'_> {
     /// Folds the series into the grid.
-    pub fn build(&self) -> HeatMap {
+    pub(super) fn build(&self) -> HeatMap {
         let servers = self.values.len().min(self.names.len());
         let per_row = servers.div_ceil(MAX_ROWS).max(1);
         let per_col = self.t_s.len().div_ceil(MAX_COLUMNS).max(1);
@@ -106,7 +106,7 @@ fn range_label(first: &str, last: &str) -> String {
 
 /// The stretches of one row to draw as single rectangles: `(first column,
 /// column after the last, level)` for each run of equal levels.
-pub fn row_runs(row: &[Option<u8>]) -> Vec<(usize, usize, u8)> {
+pub(super) fn row_runs(row: &[Option<u8>]) -> Vec<(usize, usize, u8)> {
     let mut runs = Vec::new();
     let mut start = 0;
     for i in 1..=row.len() {

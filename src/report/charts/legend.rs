@@ -133,7 +133,7 @@ fn alert_names(marks: &Marks) -> Vec<Entry> {
 
 /// Draws the legend beside the plot, from its top down; what does not fit
 /// above the bottom of the image is counted instead.
-pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, fig: &Figure) -> DrawResult<DB> {
+pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, fig: &Figure) -> DrawResult<DB> {
     let x = frame.right + 24;
     let mut y = frame.top;
     if let Plot::Heat(heat) = &fig.plot {

@@ -31,7 +31,7 @@ fn marker_radius(p: &Points) -> i32 {
 }
 
 /// The band's tint of a series colour (and of its legend swatch).
-pub fn band_tint(colour: RGBColor) -> RGBAColor {
+pub(super) fn band_tint(colour: RGBColor) -> RGBAColor {
     colour.mix(BAND_ALPHA)
 }
 
@@ -41,7 +41,7 @@ fn pixel(frame: &Frame, x: f64, y: f64) -> Option<(i32, i32)> {
 }
 
 /// The whole plot, over the mesh the caller drew.
-pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, p: &Points) -> DrawResult<DB> {
+pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, p: &Points) -> DrawResult<DB> {
     let r = marker_radius(p);
     for s in &p.series {
         draw_intervals(root, frame, s, p.interval, r)?;
@@ -117,7 +117,7 @@ fn draw_intervals<DB: DrawingBackend>(
 
 /// An error bar at pixel column `x` from `top` to `bottom`, with caps as
 /// wide as a marker.
-pub fn whisker<DB: DrawingBackend>(
+pub(super) fn whisker<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     (x, top, bottom): (i32, i32, i32),
     r: i32,
@@ -143,7 +143,7 @@ fn draw_join<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, frame: &Frame, s
 
 /// A marker on a white disc, so that it stands off the lines and bands
 /// under it: a filled dot, a ring, or a cross.
-pub fn draw_marker<DB: DrawingBackend>(
+pub(super) fn draw_marker<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     (x, y): (i32, i32),
     r: i32,
@@ -164,7 +164,7 @@ pub fn draw_marker<DB: DrawingBackend>(
 
 /// 8 px dashes with 5 px gaps between two pixels, on a horizontal or a
 /// vertical line.
-pub fn dashed<DB: DrawingBackend>(
+pub(super) fn dashed<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     from: (i32, i32),
     to: (i32, i32),

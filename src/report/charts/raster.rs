@@ -17,13 +17,13 @@ const BASELINE: f32 = 0.64;
 type Error<'a> = DrawingErrorKind<<BitMapBackend<'a> as DrawingBackend>::ErrorType>;
 
 /// A bitmap backend that draws text with `font`.
-pub struct Raster<'a> {
+pub(super) struct Raster<'a> {
     inner: BitMapBackend<'a>,
     font: &'a FontRef<'static>,
 }
 
 impl<'a> Raster<'a> {
-    pub fn new(inner: BitMapBackend<'a>, font: &'a FontRef<'static>) -> Raster<'a> {
+    pub(super) fn new(inner: BitMapBackend<'a>, font: &'a FontRef<'static>) -> Raster<'a> {
         Raster { inner, font }
     }
 

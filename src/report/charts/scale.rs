@@ -16,14 +16,14 @@ const MAX_TICKS: usize = 8;
 
 /// A labelled position on an axis.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tick {
+pub(super) struct Tick {
     pub at: f64,
     pub text: String,
 }
 
 /// One axis: its range, whether it is logarithmic, its ticks and its title.
 #[derive(Clone, Debug)]
-pub struct Scale {
+pub(super) struct Scale {
     pub lo: f64,
     pub hi: f64,
     pub log: bool,
@@ -34,7 +34,7 @@ pub struct Scale {
 impl Scale {
     /// Where `v` falls between the ends, 0..1 (clamped, so that nothing is
     /// drawn outside the plot even if a value escapes the range).
-    pub fn fraction(&self, v: f64) -> f64 {
+    pub(super) fn fraction(&self, v: f64) -> f64 {
         let t = if self.log {
             let (lo, hi) = (self.lo.ln(), self.hi.ln());
             (v.max(self.lo).ln() - lo) / (hi - lo)
@@ -81,7 +81,7 @@ impl ValueFormatter<f64> for Scale {
 
 /// The smallest of 1, 2, 2.5, 5 x 10^k that cuts `span` into at most
 /// `count` steps.
-pub fn nice_step(span: f64, count: usize) -> f64 {
+pub(super) fn nice_step(span: f64, count: usize) -> f64 {
     let raw = span / count.max(1) as f64;
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
@@ -92,7 +92,7 @@ pub fn nice_step(span: f64, count: usize) -> f64 {
 
 /// A linear axis from 0 to a clean value at least `max` (and at least
 /// `floor`), with plain-number ticks.
-pub fn from_zero(max: f64, floor: f64, label: &str) -> Scale {
+pub(super) fn from_zero(max: f64, floor: f64, label: &str) -> Scale {
     let top = if max.is_finite() { max.max(floor) } else { floor };
     let step = nice_step(top * 1.05, MAX_TICKS - 2);
     let hi = (top * 1.05 / step).ceil().max(1.0) * step;
@@ -103,7 +103,7 @@ pub fn from_zero(max: f64, floor: f64, label: &str) -> Scale {
 
 /// A percentage axis: 0 to 100 in steps of 20, or further when values go
 /// beyond 100.
-pub fn percent(max: f64, label: &str) -> Scale {
+pub(super) fn percent(max: f64, label: &str) -> Scale {
     if max > 100.0 {
         return from_zero(max, 100.0, label);
     }
@@ -113,14 +113,14 @@ pub fn percent(max: f64, label: &str) -> Scale {
 
 /// A rate in percent from 0 to a clean value above `max` (at least 1%),
 /// but not past 100% for rates that reach it.
-pub fn rate_percent(max: f64, label: &str) -> Scale {
+pub(super) fn rate_percent(max: f64, label: &str) -> Scale {
     let scale = from_zero(max, 1.0, label);
     if scale.hi > 100.0 && max <= 100.0 { percent(max, label) } else { scale }
 }
 
 /// A plain number with as many decimals as `step` has (so that an axis's
 /// ticks all have the same), thousands grouped.
-pub fn number(v: f64, step: f64) -> String {
+pub(super) fn number(v: f64, step: f64) -> String {
     let decimals = (0..6).find(|d| {
         let scaled = step * 10f64.powi(*d);
         (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
@@ -144,7 +144,7 @@ fn group_thousands(text: &str) -> String {
 
 /// A response time in milliseconds with its unit, to three significant
 /// digits: `500 µs`, `20 ms`, `25.1 ms`, `1.5 s`.
-pub fn duration_ms(ms: f64) -> String {
+pub(super) fn duration_ms(ms: f64) -> String {
     if ms == 0.0 {
         "0".to_string()
     } else if ms < 1.0 {
@@ -171,7 +171,7 @@ fn significant(v: f64) -> String {
 
 /// A response-time axis: logarithmic when the values span more than 1.5
 /// decades (a p99 spike next to a steady p50), else linear from 0.
-pub fn response_time(values: impl Iterator<Item = f64>) -> Scale {
+pub(super) fn response_time(values: impl Iterator<Item = f64>) -> Scale {
     let (min, max) = finite_positive_range(values);
     let label = "response time";
     if min > 0.0 && (max / min).log10() > 1.5 {
@@ -214,7 +214,7 @@ fn log_scale(min: f64, max: f64, label: &str, text: fn(f64) -> String) -> Scale 
 /// A linear axis around `min..max`, a little wider so that points at the
 /// ends sit inside the plot, with clean ticks (whole numbers for `whole`,
 /// none below zero when no value is).
-pub fn linear(min: f64, max: f64, label: &str, whole: bool) -> Scale {
+pub(super) fn linear(min: f64, max: f64, label: &str, whole: bool) -> Scale {
     let (min, max) = if min.is_finite() && max.is_finite() && min <= max { (min, max) } else { (0.0, 1.0) };
     let span = max - min;
     let pad = if span > 0.0 {
@@ -249,7 +249,7 @@ pub fn linear(min: f64, max: f64, label: &str, whole: bool) -> Scale {
 
 /// A logarithmic axis of plain numbers around `min..max` (both above zero),
 /// for a geometric range of values.
-pub fn log_numbers(min: f64, max: f64, label: &str) -> Scale {
+pub(super) fn log_numbers(min: f64, max: f64, label: &str) -> Scale {
     if !(min.is_finite() && max.is_finite() && min > 0.0 && max >= min) {
         return linear(min, max, label, false);
     }
@@ -269,7 +269,7 @@ fn plain(v: f64) -> String {
 
 /// An axis of named choices, one position each (0, 1, ...), labelled in
 /// order; long names are cut and, past a dozen, only every few is named.
-pub fn categories(labels: &[String], title: &str) -> Scale {
+pub(super) fn categories(labels: &[String], title: &str) -> Scale {
     const MAX_LABELS: usize = 12;
     let n = labels.len();
     let every = n.div_ceil(MAX_LABELS).max(1);
@@ -287,7 +287,7 @@ pub fn categories(labels: &[String], title: &str) -> Scale {
 /// The time axis of a run `duration_s` long: wall-clock ticks in the
 /// scenario's offset when it has a start, else elapsed time in a unit that
 /// suits the length.
-pub fn time(duration_s: f64, clock: Option<WallClock>) -> Scale {
+pub(super) fn time(duration_s: f64, clock: Option<WallClock>) -> Scale {
     let end = if duration_s.is_finite() && duration_s > 0.0 { duration_s } else { 60.0 };
     match clock {
         Some(c) => wall_clock(end, c),
@@ -350,7 +350,7 @@ fn time_of_day(local_s: i64, step: i64) -> String {
 
 /// The percentile axis of a spectrum, in "nines" (-log10(1 - q)): 0%, 90%,
 /// 99%, 99.9%... up to `top_nines` (at least one nine).
-pub fn nines(top_nines: f64) -> Scale {
+pub(super) fn nines(top_nines: f64) -> Scale {
     let hi = if top_nines.is_finite() { top_nines.max(1.0) } else { 1.0 };
     let ticks = (0..=(hi + 1e-9).floor() as usize).map(|k| Tick { at: k as f64, text: percentile_name(k) }).collect();
     Scale { lo: 0.0, hi, log: false, ticks, label: "percentile (%, log scale of nines)".to_string() }
@@ -366,13 +366,13 @@ fn percentile_name(k: usize) -> String {
 }
 
 /// Nines of a quantile: how many leading nines `q` has, fractionally.
-pub fn nines_of(q: f64) -> f64 {
+pub(super) fn nines_of(q: f64) -> f64 {
     -(1.0 - q).log10()
 }
 
 /// An axis of `labels.len()` rows, the first at the top, each labelled at
 /// its middle (at most `MAX_ROW_LABELS` labels, evenly thinned).
-pub fn rows(labels: &[String], title: &str) -> Scale {
+pub(super) fn rows(labels: &[String], title: &str) -> Scale {
     const MAX_ROW_LABELS: usize = 24;
     let n = labels.len();
     let every = n.div_ceil(MAX_ROW_LABELS).max(1);
@@ -386,7 +386,7 @@ pub fn rows(labels: &[String], title: &str) -> Scale {
 }
 
 /// `text` cut to `max` characters, an ellipsis marking the cut.
-pub fn abbreviate(text: &str, max: usize) -> String {
+pub(super) fn abbreviate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

@@ -15,14 +15,14 @@ use crate::report::text::thousands;
 use crate::report::words::EventWords;
 
 /// One mitigation in place: how it is set up and what it did.
-pub struct Measure {
+pub(super) struct Measure {
     pub name: &'static str,
     pub setup: String,
     pub effect: String,
 }
 
 /// What the scenario has in place, and the names of what it has not.
-pub fn review(summary: &Summary, story: &Story) -> (Vec<Measure>, Vec<&'static str>) {
+pub(super) fn review(summary: &Summary, story: &Story) -> (Vec<Measure>, Vec<&'static str>) {
     let run = story.run;
     let cx = Cx { s: summary, story, w: &run.world, events: &run.recorder.events.events, words: EventWords::of(run) };
     let checks: [(&'static str, Option<Measure>); 7] = [
