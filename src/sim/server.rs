@@ -5,11 +5,17 @@
 //! Timeline changes (slow-downs, error rates, worker counts, deploys) are
 //! kept as layers keyed by the change that made them, so that reverting one
 //! change restores exactly what the others leave in force.
+//!
+//! The `impl Simulation` block at the end (run stage, `sim`) drives that
+//! life cycle on the run: overload checks, crashes (losing what the server
+//! holds), restarts, coming back up, and starting queued work on new workers.
 
 use std::collections::VecDeque;
 
+use super::{Event, Simulation, Stage};
 use crate::dist::Dist;
 use crate::engine::Handle;
+use crate::metrics::{CrashCause, EventKind, Failure, ServerOutcome};
 use crate::model::{ColdStart, CrashRule, Degrade, ServerDef};
 use crate::rng::{SimRng, chance};
 use crate::time::{SimDuration, SimTime};
@@ -291,5 +297,83 @@ impl ServerState {
             return false;
         }
         self.overload_level + now.since(self.overload_since).0 >= rule.after
+    }
+}
+
+// ------------------------------------------------------------------
+// The life cycle on the simulation: overload, crash, restart, back up.
+
+impl Simulation {
+    #[inline(always)]
+    pub(super) fn overload_changed(&mut self, server: u32) {
+        if let Some(check_at) = self.servers[server as usize].overload_changed(self.now) {
+            self.events.push(check_at, Event::OverloadCheck { server });
+        }
+    }
+
+    pub(super) fn on_overload_check(&mut self, server: u32) {
+        if self.servers[server as usize].overload_expired(self.now) {
+            self.crash_server(server, CrashCause::Overwhelmed);
+            let up = self.servers[server as usize].begin_restart(self.now);
+            let life = self.servers[server as usize].life;
+            self.events.push(up, Event::ServerUp { server, life });
+            self.log(EventKind::ServerRestarting { server, cause: CrashCause::Overwhelmed, up_at_ns: up.0 });
+        }
+    }
+
+    /// Everything the server holds is lost: clients see a reset.
+    pub(super) fn crash_server(&mut self, server: u32, cause: CrashCause) {
+        let now = self.now;
+        let queued = self.servers[server as usize].crash(now);
+        let mut lost: Vec<Handle> = queued;
+        for h in self.attempts.handles() {
+            if let Some(a) = self.attempts.get(h)
+                && a.server == server
+                && a.stage == Stage::Serving
+            {
+                lost.push(h);
+            }
+        }
+        let n = lost.len();
+        for h in lost {
+            if let Some(att) = self.attempts.get(h).copied() {
+                self.server_answers(h, att, Some(Failure::Reset), ServerOutcome::Reset);
+            }
+        }
+        self.log(EventKind::ServerCrashed { server, cause, lost: n });
+    }
+
+    pub(super) fn on_server_up(&mut self, server: u32, life: u32) {
+        let s = &mut self.servers[server as usize];
+        if s.life != life || !matches!(s.phase, Phase::Restarting(_)) {
+            return;
+        }
+        s.come_up(self.now);
+        self.log(EventKind::ServerUp { server });
+    }
+
+    /// Restarts a server: down now if it is up, up after its restart time.
+    pub(super) fn restart_server(&mut self, server: u32, cause: CrashCause) {
+        if self.servers[server as usize].phase == Phase::Up {
+            self.crash_server(server, cause);
+        }
+        let up = self.servers[server as usize].begin_restart(self.now);
+        let life = self.servers[server as usize].life;
+        self.events.push(up, Event::ServerUp { server, life });
+        self.log(EventKind::ServerRestarting { server, cause, up_at_ns: up.0 });
+    }
+
+    /// Starts queued requests on workers the timeline added.
+    pub(super) fn start_waiting(&mut self, server: u32) {
+        let mut started = std::mem::take(&mut self.scratch);
+        self.servers[server as usize].start_waiting(self.now, &mut started);
+        for &(h, done_at) in &started {
+            if let Some(a) = self.attempts.get_mut(h) {
+                a.stage = Stage::Serving;
+            }
+            self.events.push(done_at, Event::Complete { server, attempt: h });
+        }
+        started.clear();
+        self.scratch = started;
     }
 }

@@ -1,0 +1,48 @@
+//! Accounting during the run (run stage, `sim`): closing an interval (the
+//! gauges go to the recorder and monitoring judges the closed interval), the
+//! end of the warm-up, the time-weighted in-system count, and the event log.
+
+use super::Simulation;
+use crate::metrics::{BalancerGauge, EventKind, ServerGauge};
+use crate::time::SimTime;
+
+impl Simulation {
+    pub(super) fn close_interval(&mut self, boundary: SimTime) {
+        for (g, s) in self.gauges.servers.iter_mut().zip(self.servers.iter_mut()) {
+            s.touch(boundary);
+            *g = ServerGauge {
+                busy_ns: s.busy_area - s.busy_area_at_interval_start,
+                workers: s.workers,
+                queue: s.queue_len() as u64,
+                up: s.is_up(),
+            };
+            s.busy_area_at_interval_start = s.busy_area;
+        }
+        for (g, b) in self.gauges.balancers.iter_mut().zip(&self.balancers) {
+            *g = BalancerGauge { usable_backends: b.usable, up: !b.down };
+        }
+        self.gauges.in_flight = self.in_system;
+        self.recorder.close_interval(boundary.0, &self.gauges);
+        self.watch.observe(&self.recorder.snapshot, &self.world, &mut self.recorder.events);
+    }
+
+    pub(super) fn on_warmup_end(&mut self) {
+        let now = self.now;
+        for s in &mut self.servers {
+            s.touch(now);
+        }
+        self.touch_in_system();
+        self.warm = Some((self.servers.iter().map(|s| s.busy_area).collect(), self.in_system_area));
+    }
+
+    #[inline]
+    pub(super) fn touch_in_system(&mut self) {
+        let dt = self.now.since(self.in_system_since).0;
+        self.in_system_area += u128::from(self.in_system) * u128::from(dt);
+        self.in_system_since = self.now;
+    }
+
+    pub(super) fn log(&mut self, kind: EventKind) {
+        self.recorder.events.push(self.now.0, kind);
+    }
+}
