@@ -21,4 +21,5 @@ mod network;
 mod scenarios;
 mod sim;
 mod slurm;
+mod structure;
 mod verify;
