@@ -393,8 +393,7 @@ fn slo_verdicts(r: &RunResult) -> Vec<SloVerdict> {
         .iter()
         .zip(&r.slo_windows)
         .map(|(slo, win)| {
-            let stats = win.map(|i| monitor_stats(&r.recorder.windows[i], r.end.0)).unwrap_or_default();
-            let (value, met) = slo.objective.evaluate(&stats);
+            let (value, met) = r.slo_outcome(slo, *win);
             SloVerdict {
                 name: slo.name.clone(),
                 objective: slo.objective.text.clone(),
@@ -405,27 +404,6 @@ fn slo_verdicts(r: &RunResult) -> Vec<SloVerdict> {
             }
         })
         .collect()
-}
-
-/// A recorder window in the units SLO objectives use.
-fn monitor_stats(win: &WindowStats, end: u64) -> crate::sim::objectives::SloWindowStats {
-    let users = win.users.counts();
-    let seconds = (win.until.min(end).saturating_sub(win.from)) as f64 / 1e9;
-    let known = |v: f64| if win.completed > 0 { v } else { f64::NAN };
-    let l = win.latency_summary();
-    crate::sim::objectives::SloWindowStats {
-        p50_ms: known(l.p50),
-        p90_ms: known(l.p90),
-        p99_ms: known(l.p99),
-        p999_ms: known(l.p999),
-        mean_ms: known(l.mean),
-        max_ms: known(l.max),
-        error_rate: if win.completed + win.failed_total() > 0 { win.error_rate() } else { f64::NAN },
-        users_affected_pct: if users.active > 0 { users.pct(users.affected()) } else { f64::NAN },
-        users_unable_pct: if users.active > 0 { users.pct(users.unable) } else { f64::NAN },
-        users_slowed_pct: if users.active > 0 { users.pct(users.slowed) } else { f64::NAN },
-        throughput_rps: if seconds > 0.0 { win.completed as f64 / seconds } else { f64::NAN },
-    }
 }
 
 fn alerts(r: &RunResult, clock: &dyn Fn(u64) -> Option<String>) -> Vec<AlertSummary> {

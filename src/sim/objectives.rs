@@ -8,6 +8,8 @@
 //! statistic does not meet any objective; an unknown interval value judges
 //! nothing.
 
+use super::RunResult;
+use crate::metrics::WindowStats;
 use crate::metrics::snapshot::{GlobalMetric, Snapshot};
 use crate::model::slos::{Objective, Slo, SloMetric};
 
@@ -166,6 +168,40 @@ impl ImpactTracker {
 
     pub fn per_slo(&self) -> &[Option<ImpactWindow>] {
         &self.per_slo
+    }
+}
+
+impl SloWindowStats {
+    /// A recorder window in the units SLO objectives use, up to `end`.
+    pub fn of(win: &WindowStats, end: u64) -> SloWindowStats {
+        let users = win.users.counts();
+        let seconds = (win.until.min(end).saturating_sub(win.from)) as f64 / 1e9;
+        let known = |v: f64| if win.completed > 0 { v } else { f64::NAN };
+        let l = win.latency_summary();
+        SloWindowStats {
+            p50_ms: known(l.p50),
+            p90_ms: known(l.p90),
+            p99_ms: known(l.p99),
+            p999_ms: known(l.p999),
+            mean_ms: known(l.mean),
+            max_ms: known(l.max),
+            error_rate: if win.completed + win.failed_total() > 0 { win.error_rate() } else { f64::NAN },
+            users_affected_pct: if users.active > 0 { users.pct(users.affected()) } else { f64::NAN },
+            users_unable_pct: if users.active > 0 { users.pct(users.unable) } else { f64::NAN },
+            users_slowed_pct: if users.active > 0 { users.pct(users.slowed) } else { f64::NAN },
+            throughput_rps: if seconds > 0.0 { win.completed as f64 / seconds } else { f64::NAN },
+        }
+    }
+}
+
+impl RunResult {
+    /// An SLO judged on its window at the end of the run (`window`, an index
+    /// into the recorder's windows; `None` when it never opened): the
+    /// observed value in the objective's unit (NaN when unknown) and whether
+    /// the objective is met.
+    pub fn slo_outcome(&self, slo: &Slo, window: Option<usize>) -> (f64, bool) {
+        let stats = window.map(|i| SloWindowStats::of(&self.recorder.windows[i], self.end.0)).unwrap_or_default();
+        slo.objective.evaluate(&stats)
     }
 }
 
