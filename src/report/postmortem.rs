@@ -626,7 +626,8 @@ timeline:
     fn a_blocked_change_is_told_with_the_reason_the_run_recorded() {
         let (s, r) = fixtures::run(ROUTE_AUDIT);
         let reason = "routing check: it would slow web-01 -> lb-01 beyond the allowed latency";
-        assert_eq!((r.blocked_changes(), r.blocked_reason(0)), (vec![0], Some(reason)));
+        let words = crate::report::words::EventWords::of(&r);
+        assert_eq!((r.blocked_changes(), r.blocked_reason(0).map(|b| words.reason(b))), (vec![0], Some(reason.into())));
         let md = render(&s, &Story::build(&s, &r));
         let line = format!("blocked `wrong-route` at 09:58:00 ({reason}): it never took effect.");
         assert!(md.contains(&line), "{line}\n{md}");
