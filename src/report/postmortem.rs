@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::markdown::{md_code, md_code_cell, md_text};
-use super::story::{self, Injected, ROWS_SHOWN, Role, Row, Story, Times};
+use super::story::{self, Injected, ROWS_SHOWN, Role, Story, StoryRow, Times};
 use super::summary::{FailedCounts, UsersSummary};
 use super::text::{self, ms, thousands};
 use crate::time::secs_to_nanos;
@@ -70,7 +70,7 @@ fn replications(o: &mut String, r: &super::replications::Replications) {
 struct Postmortem<'a> {
     s: &'a Summary,
     times: Times<'a>,
-    rows: &'a [Row],
+    rows: &'a [StoryRow],
     root: Option<&'a Injected>,
     blocked: Option<&'a Injected>,
     /// Some change was applied (the root cause may still be None: averted).
@@ -343,7 +343,7 @@ impl Postmortem<'_> {
         o.push('\n');
     }
 
-    fn line(&self, r: &Row) -> String {
+    fn line(&self, r: &StoryRow) -> String {
         let entity = if r.entity.is_empty() { String::new() } else { format!(" ({})", md_text(&r.entity)) };
         let label = capitalised(&r.label);
         let head = match r.role {
