@@ -2,8 +2,9 @@
 //! by reason, route changes applied and reverted mid-run, and faults scoped
 //! to a prefix hitting exactly the users behind it.
 
-use lbsim::metrics::GlobalMetric;
+use lbsim::metrics::{BlockReason, GlobalMetric};
 use lbsim::model::load_str;
+use lbsim::report::words::EventWords;
 use lbsim::report::{RunContext, Summary};
 use lbsim::sim::{RunResult, run_quiet};
 
@@ -209,14 +210,15 @@ fn a_routing_check_blocks_changes_that_cut_or_slow_a_path() {
     // Cutting the US users off is blocked; the run is clean.
     let (r, s) = run(&(checked.clone()
         + "timeline:\n  - {at: 60s, router: edge, replace_route: {prefix: 10.2.0.0/16, action: blackhole}}\n"));
-    let blocked: Vec<(usize, &str)> = r.recorder.events.blocked().collect();
+    let words = EventWords::of(&r);
+    let blocked: Vec<(usize, String)> = r.recorder.events.blocked().map(|(i, b)| (i, words.reason(b))).collect();
     assert_eq!(blocked.len(), 1);
-    let reason = blocked[0].1;
+    let reason = &blocked[0].1;
     assert!(reason.contains("routing check: it would cut") && reason.contains("users.us"), "{reason}");
     assert_eq!(s.error_rate, 0.0);
     // Slowing a link by more than 50 ms is blocked too; by 10 ms it is not.
     let (r, _) = run(&(checked.clone() + "timeline:\n  - {at: 60s, link: [edge, core], latency: {constant: 100ms}}\n"));
-    assert!(r.recorder.events.blocked().any(|(_, reason)| reason.contains("slow")));
+    assert!(r.recorder.events.blocked().any(|(_, b)| matches!(b, BlockReason::PathsSlowed { .. })));
     let (r, s) = run(&(checked + "timeline:\n  - {at: 60s, link: [edge, core], latency: {constant: 12ms}}\n"));
     assert_eq!(r.recorder.events.blocked().count(), 0);
     assert!(s.latency_ms.max > 57.0);

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::cli::{self, Progress, load};
 use crate::error::Error;
-use crate::experiment::paired::{self, Comparison, Effect, Row};
+use crate::experiment::paired::{self, Effect, MetricComparison, RunComparison};
 use crate::metrics::NullSink;
 use crate::model::World;
 use crate::report::chartdata::ChartData;
@@ -66,7 +66,7 @@ pub struct CompareOptions {
 
 /// What `lbsim compare` produced.
 pub struct CompareOutcome {
-    pub comparison: Comparison,
+    pub comparison: RunComparison,
     pub files: Vec<PathBuf>,
     pub stdout: String,
     /// 1 with `--fail-on-worse` when a metric got worse, else 0.
@@ -158,7 +158,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         if side == 0 { base.push(o) } else { changed.push(o) }
     }
 
-    let comparison = Comparison {
+    let comparison = RunComparison {
         baseline: sides[0].name.clone(),
         baseline_file: sides[0].file.clone(),
         changed: sides[1].name.clone(),
@@ -223,7 +223,7 @@ const COLUMNS: usize = 7;
 
 /// The cells of one row, shared by the terminal and Markdown tables.
 /// Differences of percentages are in percentage points (pp).
-fn cells(r: &Row, n: usize) -> [String; COLUMNS] {
+fn cells(r: &MetricComparison, n: usize) -> [String; COLUMNS] {
     let side = |mean: f64, defined: usize| {
         let v = if mean.is_finite() { with_unit(num(mean), r.unit) } else { "n/a".into() };
         if defined < n { format!("{v} ({defined}/{n} runs)") } else { v }
@@ -249,7 +249,7 @@ fn cells(r: &Row, n: usize) -> [String; COLUMNS] {
     ]
 }
 
-fn header(c: &Comparison) -> [String; COLUMNS] {
+fn header(c: &RunComparison) -> [String; COLUMNS] {
     let pct = (c.confidence * 1000.0).round() / 10.0;
     [
         "metric".into(),
@@ -262,7 +262,7 @@ fn header(c: &Comparison) -> [String; COLUMNS] {
     ]
 }
 
-fn replication_note(c: &Comparison) -> String {
+fn replication_note(c: &RunComparison) -> String {
     let mut s = format!(
         "{} replications each, common random numbers (replication i of both uses seed {} + i); paired Student-t \
          intervals at {}% confidence, each metric on its own; significant when the interval excludes zero, better or \
@@ -283,7 +283,7 @@ fn replication_note(c: &Comparison) -> String {
 }
 
 /// The terminal table.
-pub fn table(c: &Comparison) -> String {
+pub fn table(c: &RunComparison) -> String {
     let rows: Vec<[String; COLUMNS]> =
         std::iter::once(header(c)).chain(c.rows.iter().map(|r| cells(r, c.replications))).collect();
     let widths: Vec<usize> =
@@ -301,7 +301,7 @@ pub fn table(c: &Comparison) -> String {
 }
 
 /// The Markdown table, fit for a pull-request comment.
-pub fn markdown(c: &Comparison) -> String {
+pub fn markdown(c: &RunComparison) -> String {
     let mut s = format!(
         "### lbsim compare: {} → {}\n\nBaseline {}, changed {}.\n\n",
         md_text(&c.baseline),
@@ -323,7 +323,7 @@ pub fn markdown(c: &Comparison) -> String {
     s
 }
 
-fn csv(c: &Comparison) -> Result<Vec<u8>, Error> {
+fn csv(c: &RunComparison) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| Error::Internal(e.to_string());
     w.write_record([
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn markdown_escapes_pipes_and_bolds_only_real_changes() {
         let mut row = paired::latency_mean_row(&[50.0, 51.0, 49.0], &[40.0, 40.0, 40.0], 1.0);
-        let c = |rows: Vec<Row>| Comparison {
+        let c = |rows: Vec<MetricComparison>| RunComparison {
             baseline: "a|b".into(),
             baseline_file: "a.yaml".into(),
             changed: "c".into(),

@@ -18,7 +18,7 @@ use crate::validation::stats::{Estimate, diff_ci, mean_ci};
 
 /// One metric compared.
 #[derive(Clone, Debug, Serialize)]
-pub struct Row {
+pub struct MetricComparison {
     pub metric: &'static str,
     pub label: &'static str,
     pub unit: &'static str,
@@ -74,7 +74,7 @@ impl Effect {
 
 /// The whole comparison.
 #[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
+pub struct RunComparison {
     pub baseline: String,
     pub baseline_file: String,
     pub changed: String,
@@ -86,12 +86,12 @@ pub struct Comparison {
     pub first_seed: u64,
     pub confidence: f64,
     pub min_effect_pct: f64,
-    pub rows: Vec<Row>,
+    pub rows: Vec<MetricComparison>,
 }
 
 /// Every headline metric compared; a metric neither side ever defines (no
 /// incident window, say) is left out.
-pub fn rows(base: &[&Summary], changed: &[&Summary], confidence: f64, min_effect_pct: f64) -> Vec<Row> {
+pub fn rows(base: &[&Summary], changed: &[&Summary], confidence: f64, min_effect_pct: f64) -> Vec<MetricComparison> {
     METRICS
         .iter()
         .map(|m| compare_metric(m, base, changed, confidence, min_effect_pct))
@@ -106,7 +106,7 @@ pub fn compare_metric(
     changed: &[&Summary],
     confidence: f64,
     min_effect_pct: f64,
-) -> Row {
+) -> MetricComparison {
     let values = |side: &[&Summary]| side.iter().map(|s| (m.get)(s)).collect::<Vec<Option<f64>>>();
     let (a, b) = (values(base), values(changed));
     let defined = |v: &[Option<f64>]| v.iter().flatten().copied().collect::<Vec<f64>>();
@@ -136,7 +136,7 @@ pub fn compare_metric(
         (true, true, false) => Effect::Worse,
     };
     let finite = |e: &Estimate| if e.half_width.is_finite() { e.half_width } else { f64::NAN };
-    Row {
+    MetricComparison {
         metric: m.key,
         label: m.label,
         unit: m.unit,
@@ -173,7 +173,7 @@ pub(crate) fn summary_with(latency_mean: f64) -> Summary {
 
 #[cfg(test)]
 /// The mean-latency row of a comparison between sides with these means.
-pub(crate) fn latency_mean_row(base: &[f64], changed: &[f64], min_effect: f64) -> Row {
+pub(crate) fn latency_mean_row(base: &[f64], changed: &[f64], min_effect: f64) -> MetricComparison {
     let metric = METRICS.iter().find(|m| m.key == "latency_mean_ms").unwrap();
     let a: Vec<Summary> = base.iter().map(|&v| summary_with(v)).collect();
     let b: Vec<Summary> = changed.iter().map(|&v| summary_with(v)).collect();

@@ -52,6 +52,22 @@ pub struct AlertChange {
     pub fired_ns: u64,
 }
 
+/// Why validation refused a timeline change: the figures its message needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BlockReason {
+    /// A change of `balancer` would leave `left` backends in rotation, under `min`.
+    TooFewBackends { balancer: u32, left: usize, min: u32 },
+    /// A change of `balancer` would give one backend `weight` of `total`,
+    /// a share over `max` (a fraction).
+    WeightShare { balancer: u32, weight: u32, total: u64, max: f64 },
+    /// The pre-flight check of `balancer`: these servers (ids) the change puts into rotation are not up.
+    PreflightFails { balancer: u32, servers: Vec<u32> },
+    /// A network change would stop these (from, to) node paths delivering.
+    PathsCut { pairs: Vec<(u32, u32)> },
+    /// A network change would slow these (from, to) node paths beyond the allowed latency.
+    PathsSlowed { pairs: Vec<(u32, u32)> },
+}
+
 /// What happened, with its figures.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
@@ -75,7 +91,7 @@ pub enum EventKind {
     /// Validation refused entry `change`.
     ChangeBlocked {
         change: usize,
-        reason: String,
+        reason: BlockReason,
     },
     ServerCrashed {
         server: u32,
@@ -294,9 +310,9 @@ impl EventLog {
     }
 
     /// The timeline entries validation blocked, with why, in the order blocked.
-    pub fn blocked(&self) -> impl Iterator<Item = (usize, &str)> {
+    pub fn blocked(&self) -> impl Iterator<Item = (usize, &BlockReason)> {
         self.events.iter().filter_map(|e| match &e.kind {
-            EventKind::ChangeBlocked { change, reason } => Some((*change, reason.as_str())),
+            EventKind::ChangeBlocked { change, reason } => Some((*change, reason)),
             _ => None,
         })
     }

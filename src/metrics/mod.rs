@@ -16,7 +16,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::time::NANOS_PER_SEC;
-pub use events::{AlertChange, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
+pub use events::{AlertChange, BlockReason, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
 pub use series::{CsvSink, NullSink, SeriesSink};
 pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot, SubnetMetric};
 pub use users::{UserCounts, UserFlags, UserIndex};

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::Chart;
 use super::Summary;
 use super::replications::Verdict;
-use super::story::{self, ROWS_SHOWN, Role, Row, RowKind, Story, Times};
+use super::story::{self, ROWS_SHOWN, Role, RowKind, Story, StoryRow, Times};
 use super::summary::{ServerSummary, UsersSummary};
 use super::text::{self, ms, server_order, thousands};
 use crate::time::secs_to_nanos;
@@ -383,7 +383,7 @@ fn users_row(o: &mut String, who: &str, u: &UsersSummary) {
     o.push_str("</tr>\n");
 }
 
-fn timeline(o: &mut String, rows: &[Row], times: &Times) {
+fn timeline(o: &mut String, rows: &[StoryRow], times: &Times) {
     o.push_str("<section id=\"timeline\">\n<h2>Timeline</h2>\n");
     if rows.is_empty() {
         o.push_str(
@@ -402,7 +402,7 @@ fn timeline(o: &mut String, rows: &[Row], times: &Times) {
     o.push_str("</section>\n");
 }
 
-fn timeline_table(o: &mut String, rows: &[Row], times: &Times) {
+fn timeline_table(o: &mut String, rows: &[StoryRow], times: &Times) {
     let clock = times.clock.is_some();
     o.push_str("<table>\n<thead><tr><th>Time</th>");
     if clock {
@@ -426,7 +426,7 @@ fn timeline_table(o: &mut String, rows: &[Row], times: &Times) {
     o.push_str("</tbody>\n</table>\n");
 }
 
-fn row_class(r: &Row) -> String {
+fn row_class(r: &StoryRow) -> String {
     let kind = match r.kind {
         RowKind::Change => "change",
         RowKind::Blocked => "blocked",
@@ -440,7 +440,7 @@ fn row_class(r: &Row) -> String {
     format!("k-{kind}{key}")
 }
 
-fn row_tag(r: &Row) -> &'static str {
+fn row_tag(r: &StoryRow) -> &'static str {
     match (r.role, r.kind) {
         (Role::RootCause, _) => "<span class=\"tag\">root cause</span>",
         (Role::Detection, _) => "<span class=\"tag\">detection</span>",

@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use super::Summary;
 use super::markdown::{md_code, md_code_cell, md_text};
-use super::story::{self, Injected, ROWS_SHOWN, Role, Row, Story, Times};
+use super::story::{self, Injected, ROWS_SHOWN, Role, Story, StoryRow, Times};
 use super::summary::{FailedCounts, UsersSummary};
 use super::text::{self, ms, thousands};
 use crate::time::secs_to_nanos;
@@ -70,7 +70,7 @@ fn replications(o: &mut String, r: &super::replications::Replications) {
 struct Postmortem<'a> {
     s: &'a Summary,
     times: Times<'a>,
-    rows: &'a [Row],
+    rows: &'a [StoryRow],
     root: Option<&'a Injected>,
     blocked: Option<&'a Injected>,
     /// Some change was applied (the root cause may still be None: averted).
@@ -343,7 +343,7 @@ impl Postmortem<'_> {
         o.push('\n');
     }
 
-    fn line(&self, r: &Row) -> String {
+    fn line(&self, r: &StoryRow) -> String {
         let entity = if r.entity.is_empty() { String::new() } else { format!(" ({})", md_text(&r.entity)) };
         let label = capitalised(&r.label);
         let head = match r.role {
@@ -626,7 +626,8 @@ timeline:
     fn a_blocked_change_is_told_with_the_reason_the_run_recorded() {
         let (s, r) = fixtures::run(ROUTE_AUDIT);
         let reason = "routing check: it would slow web-01 -> lb-01 beyond the allowed latency";
-        assert_eq!((r.blocked_changes(), r.blocked_reason(0)), (vec![0], Some(reason)));
+        let words = crate::report::words::EventWords::of(&r);
+        assert_eq!((r.blocked_changes(), r.blocked_reason(0).map(|b| words.reason(b))), (vec![0], Some(reason.into())));
         let md = render(&s, &Story::build(&s, &r));
         let line = format!("blocked `wrong-route` at 09:58:00 ({reason}): it never took effect.");
         assert!(md.contains(&line), "{line}\n{md}");

@@ -146,7 +146,7 @@ pub enum Role {
 
 /// One row of the merged timeline.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Row {
+pub struct StoryRow {
     pub time_ns: u64,
     /// `change applied`, `crashed 49 times`, `alert fired`, ...
     pub label: String,
@@ -179,7 +179,7 @@ pub struct Story<'a> {
     /// The merged timeline: changes, notes, crashes, health and alerts,
     /// folded, with the root cause, detection and fix marked and the
     /// impact's edges added.
-    pub rows: Vec<Row>,
+    pub rows: Vec<StoryRow>,
     /// The change behind the incident (see [`root_cause`]).
     pub root: Option<Injected>,
     /// The first change applied; with no root cause, the incident was averted.
@@ -233,7 +233,7 @@ fn timeline(
     root: Option<&Injected>,
     times: &Times,
     words: &EventWords,
-) -> Vec<Row> {
+) -> Vec<StoryRow> {
     let events: Vec<&LoggedEvent> = result
         .recorder
         .events
@@ -331,7 +331,7 @@ impl Family {
 ///
 /// A day-long crash loop over hundreds of servers logs hundreds of thousands
 /// of events, so the groups are found in one pass, not by a scan per event.
-fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times, words: &EventWords) -> Vec<Row> {
+fn fold(events: &[&LoggedEvent], roles: &[Role], times: &Times, words: &EventWords) -> Vec<StoryRow> {
     type Key = (Family, Subject);
     let key = |i: usize| Family::of(events[i].tag()).map(|f| (f, events[i].subject()));
     // The foldable events of each family on each entity, in log order; and
@@ -391,7 +391,7 @@ fn folded(
     more: bool,
     times: &Times,
     words: &EventWords,
-) -> Row {
+) -> StoryRow {
     let (start_kind, end_kind) = family.edges();
     let first = group.iter().map(|&j| events[j]).find(|e| e.tag() == start_kind).expect("counted");
     let last = group.iter().map(|&j| events[j]).rfind(|e| e.tag() == start_kind).expect("counted");
@@ -403,7 +403,7 @@ fn folded(
         _ => detail += "; not over at the end of the run",
     }
     let more = if more { " more" } else { "" };
-    Row {
+    StoryRow {
         time_ns: first.time_ns,
         label: format!("{verb} {starts}{more} times"),
         entity: words.subject(first.subject()),
@@ -413,9 +413,9 @@ fn folded(
     }
 }
 
-fn single(e: &LoggedEvent, role: Role, words: &EventWords) -> Row {
+fn single(e: &LoggedEvent, role: Role, words: &EventWords) -> StoryRow {
     let note = e.tag() == EventTag::Note;
-    Row {
+    StoryRow {
         time_ns: e.time_ns,
         label: label_of(e.tag()).to_string(),
         entity: if note { String::new() } else { words.subject(e.subject()) },
@@ -465,9 +465,9 @@ fn kind_of(kind: EventTag) -> RowKind {
 }
 
 /// The impact window's start and end as rows.
-fn impact_rows(summary: &Summary) -> Vec<Row> {
+fn impact_rows(summary: &Summary) -> Vec<StoryRow> {
     let Some(w) = &summary.impact.window else { return Vec::new() };
-    let row = |secs: f64, label: &str, detail: String, role| Row {
+    let row = |secs: f64, label: &str, detail: String, role| StoryRow {
         time_ns: secs_to_nanos(secs),
         label: label.to_string(),
         entity: String::new(),
@@ -597,7 +597,7 @@ mod tests {
 
     /// `fold` as it was before it grouped in one pass (a scan per event):
     /// the reference the single pass must agree with.
-    fn fold_by_scanning(events: &[&LoggedEvent], roles: &[Role], times: &Times, words: &EventWords) -> Vec<Row> {
+    fn fold_by_scanning(events: &[&LoggedEvent], roles: &[Role], times: &Times, words: &EventWords) -> Vec<StoryRow> {
         let foldable = |i: usize| roles[i] == Role::Plain && Family::of(events[i].tag()).is_some();
         let key = |i: usize| (Family::of(events[i].tag()), events[i].subject());
         let mut rows = Vec::new();
@@ -763,7 +763,7 @@ mod tests {
         let (summary, result) = fixtures::run(&text);
         assert_eq!(result.blocked_changes(), [0, 1]);
         let story = Story::build(&summary, &result);
-        let blocked: Vec<&Row> = story.rows.iter().filter(|r| r.kind == RowKind::Blocked).collect();
+        let blocked: Vec<&StoryRow> = story.rows.iter().filter(|r| r.kind == RowKind::Blocked).collect();
         assert_eq!(blocked.len(), 2);
         assert!(blocked.iter().all(|r| (r.time_ns, r.entity.as_str()) == (blocked[0].time_ns, "balancer lb")));
         assert!(blocked[0].detail.starts_with("backends = web-02 blocked: "), "{}", blocked[0].detail);

@@ -4,7 +4,7 @@
 //! and the terminal alike. Nothing else builds or reads entity text: code
 //! that needs to know what an event is about matches its subject and kind.
 
-use crate::metrics::{AlertChange, CrashCause, EventKind, LoggedEvent, Subject};
+use crate::metrics::{AlertChange, BlockReason, CrashCause, EventKind, LoggedEvent, Subject};
 use crate::model::World;
 use crate::model::alerts::{EntityKind, EntityNames};
 use crate::sim::RunResult;
@@ -61,7 +61,7 @@ impl<'a> EventWords<'a> {
                 };
                 with_note(text, by.and_then(|b| b.note.as_deref()))
             }
-            K::ChangeBlocked { change, reason } => format!("{} blocked: {reason}", tl[*change].what),
+            K::ChangeBlocked { change, reason } => format!("{} blocked: {}", tl[*change].what, self.reason(reason)),
             K::ServerCrashed { cause, lost, .. } => format!("{}; {lost} requests lost", cause_words(*cause)),
             K::ServerRestarting { cause: CrashCause::Overwhelmed, .. } => "restarting after the crash".to_string(),
             K::ServerRestarting { cause, up_at_ns, .. } => {
@@ -95,6 +95,37 @@ impl<'a> EventWords<'a> {
 }
 
 impl EventWords<'_> {
+    /// Why validation blocked a change: `would leave 1 backend(s) in
+    /// rotation; ...`, `routing check: it would cut a -> b, ...`.
+    pub fn reason(&self, r: &BlockReason) -> String {
+        let w = self.world;
+        let node = |n: u32| w.network.as_ref().map_or("", |net| net.nodes[n as usize].name.as_str());
+        let paths = |pairs: &[(u32, u32)]| {
+            let shown: Vec<String> =
+                pairs.iter().take(3).map(|&(a, b)| format!("{} -> {}", node(a), node(b))).collect();
+            let more = if pairs.len() > 3 { format!(" and {} more", pairs.len() - 3) } else { String::new() };
+            format!("{}{more}", shown.join(", "))
+        };
+        match r {
+            BlockReason::TooFewBackends { left, min, .. } => {
+                format!("would leave {left} backend(s) in rotation; validation requires at least {min}")
+            }
+            BlockReason::WeightShare { weight, total, max, .. } => format!(
+                "would give one backend {:.0}% of the weight; validation allows at most {:.0}%",
+                100.0 * *weight as f64 / *total as f64,
+                100.0 * max
+            ),
+            BlockReason::PreflightFails { servers, .. } => {
+                let names: Vec<&str> = servers.iter().map(|&s| w.servers[s as usize].name.as_str()).collect();
+                format!("pre-flight check fails on {}", names.join(", "))
+            }
+            BlockReason::PathsCut { pairs } => format!("routing check: it would cut {}", paths(pairs)),
+            BlockReason::PathsSlowed { pairs } => {
+                format!("routing check: it would slow {} beyond the allowed latency", paths(pairs))
+            }
+        }
+    }
+
     /// [`EventWords::detail`] for the reports' timelines: a blocked change
     /// also gives its entry's note, as an applied change's detail does
     /// (`events.csv` keeps the reason alone).

@@ -3,6 +3,7 @@
 //! outlier detection, and panic mode.
 
 use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Pool};
+use crate::metrics::BlockReason;
 use crate::model::AllUnhealthy;
 use crate::model::{BalancerDef, HealthCheck, Outlier, ServerDef, Validation};
 use crate::rng::{SimRng, stable_hash};
@@ -138,26 +139,18 @@ impl BalancerState {
     }
 
     /// Why `layer` would break this balancer's validation rules, if it would.
-    pub fn violates(&self, layer: &ConfigLayer) -> Option<String> {
+    pub fn violates(&self, balancer: u32, layer: &ConfigLayer) -> Option<BlockReason> {
         let v = self.validation?;
         let (members, weights) = self.effective(Some(layer));
         let in_rotation: Vec<u32> =
             members.iter().zip(&weights).filter(|(m, w)| **m && **w > 0).map(|(_, w)| *w).collect();
         if (in_rotation.len() as u32) < v.min_backends {
-            return Some(format!(
-                "would leave {} backend(s) in rotation; validation requires at least {}",
-                in_rotation.len(),
-                v.min_backends
-            ));
+            return Some(BlockReason::TooFewBackends { balancer, left: in_rotation.len(), min: v.min_backends });
         }
         let total: u64 = in_rotation.iter().map(|&w| u64::from(w)).sum();
         let max = in_rotation.iter().copied().max().unwrap_or(0);
         if total > 0 && (max as f64 / total as f64) > v.max_weight_share + 1e-12 {
-            return Some(format!(
-                "would give one backend {:.0}% of the weight; validation allows at most {:.0}%",
-                100.0 * max as f64 / total as f64,
-                100.0 * v.max_weight_share
-            ));
+            return Some(BlockReason::WeightShare { balancer, weight: max, total, max: v.max_weight_share });
         }
         None
     }

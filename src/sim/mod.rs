@@ -194,7 +194,7 @@ impl RunResult {
     }
 
     /// Why validation blocked timeline entry `index`; None if it did not.
-    pub fn blocked_reason(&self, index: usize) -> Option<&str> {
+    pub fn blocked_reason(&self, index: usize) -> Option<&crate::metrics::BlockReason> {
         self.recorder.events.blocked().find(|&(i, _)| i == index).map(|(_, reason)| reason)
     }
 }

@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::metrics::Failure;
+use crate::metrics::{BlockReason, Failure};
 use crate::model::network::Foreign;
 use crate::model::network::{LinkId, Network, NodeId, NodeKind, Route, RouteTarget};
 use crate::model::{NetOp, World};
@@ -412,7 +412,7 @@ impl NetState {
 
     /// Why `ops` would fail the network's validation, if they would: a path
     /// that delivers now would stop, or would get slower than allowed.
-    pub fn violates(&self, ops: &[NetOp]) -> Option<String> {
+    pub fn violates(&self, ops: &[NetOp]) -> Option<BlockReason> {
         let v = self.net.validation?;
         let mut next = self.net.clone();
         for op in ops {
@@ -427,10 +427,9 @@ impl NetState {
                 continue;
             }
             let after = if a == NodeId::MAX || b == NodeId::MAX { Path::direct() } else { resolve(&next, a, b) };
-            let name = |n: NodeId| self.net.nodes[n as usize].name.clone();
             if after.outcome != Outcome::Delivered {
                 if v.keep_reachable {
-                    broken.push(format!("{} -> {}", name(a), name(b)));
+                    broken.push((a, b));
                 }
             } else if v.max_added_latency != u64::MAX {
                 let mean = |p: &Path, net: &Network| {
@@ -438,20 +437,15 @@ impl NetState {
                         + p.var_links.iter().map(|&l| net.links[l as usize].latency.mean_secs() * 1e9).sum::<f64>()
                 };
                 if mean(&after, &next) > mean(&before, &self.net) + v.max_added_latency as f64 {
-                    slower.push(format!("{} -> {}", name(a), name(b)));
+                    slower.push((a, b));
                 }
             }
         }
-        let list = |v: &[String]| {
-            let shown: Vec<&str> = v.iter().take(3).map(String::as_str).collect();
-            let more = if v.len() > 3 { format!(" and {} more", v.len() - 3) } else { String::new() };
-            format!("{}{more}", shown.join(", "))
-        };
         if !broken.is_empty() {
-            return Some(format!("routing check: it would cut {}", list(&broken)));
+            return Some(BlockReason::PathsCut { pairs: broken });
         }
         if !slower.is_empty() {
-            return Some(format!("routing check: it would slow {} beyond the allowed latency", list(&slower)));
+            return Some(BlockReason::PathsSlowed { pairs: slower });
         }
         None
     }

@@ -7,7 +7,7 @@
 use super::balancer::ConfigLayer;
 use super::{Event, Simulation, Stage};
 use crate::engine::Handle;
-use crate::metrics::{CrashCause, EventKind, Failure};
+use crate::metrics::{BlockReason, CrashCause, EventKind, Failure};
 use crate::model::{Change, ServerAction as Action};
 
 impl Simulation {
@@ -129,7 +129,7 @@ impl Simulation {
         }
     }
 
-    fn blocked_by_validation(&self, index: usize) -> Option<String> {
+    fn blocked_by_validation(&self, index: usize) -> Option<BlockReason> {
         if let Change::Network { ops } = &self.world.timeline[index].change {
             return self.net.as_ref().and_then(|n| n.violates(ops));
         }
@@ -145,21 +145,21 @@ impl Simulation {
             down: *down,
         };
         let lb = &self.balancers[*balancer as usize];
-        if let Some(reason) = lb.violates(&layer) {
+        if let Some(reason) = lb.violates(*balancer, &layer) {
             return Some(reason);
         }
         // A pre-flight check: every backend the change puts into rotation must be up.
         if lb.validation.is_some_and(|v| v.require_healthy)
             && let Some(members) = members
         {
-            let failing: Vec<&str> = members
+            let failing: Vec<u32> = members
                 .iter()
                 .enumerate()
                 .filter(|(i, m)| **m && !self.servers[lb.servers[*i] as usize].is_up())
-                .map(|(i, _)| self.world.servers[lb.servers[i] as usize].name.as_str())
+                .map(|(i, _)| lb.servers[i])
                 .collect();
             if !failing.is_empty() {
-                return Some(format!("pre-flight check fails on {}", failing.join(", ")));
+                return Some(BlockReason::PreflightFails { balancer: *balancer, servers: failing });
             }
         }
         None

@@ -39,7 +39,7 @@ impl Default for Config {
 
 /// One metric compared with theory.
 #[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
+pub struct TheoryCheck {
     pub metric: String,
     pub theory: f64,
     /// Mean over replications with its confidence interval.
@@ -57,7 +57,7 @@ pub struct Comparison {
 pub struct CheckResult {
     pub name: String,
     pub model: String,
-    pub comparisons: Vec<Comparison>,
+    pub comparisons: Vec<TheoryCheck>,
     /// Invariants every run must satisfy (accounting, Little's law).
     pub invariants: Vec<Invariant>,
 }
@@ -356,7 +356,7 @@ pub fn run_check(
         .map(|m| {
             let samples: Vec<f64> = runs.iter().map(m.measure).collect();
             let e: Estimate = mean_ci(&samples, per_comparison);
-            Comparison {
+            TheoryCheck {
                 metric: m.name.to_string(),
                 theory: m.theory,
                 simulated: e.mean,

@@ -18,7 +18,7 @@ use crate::model::slos::{Objective, SloMetric, SloUnit, parse_objective};
 use crate::report::capacity::{CapacityReport, Probe};
 use crate::report::design::Kind;
 use crate::report::replications::{Verdict, confidence_pct};
-use crate::report::sweep::{PointReport, SweepReport, Threshold};
+use crate::report::sweep::{PointReport, SloThreshold, SweepReport};
 
 /// A threshold further above the data than this many times its top is
 /// named in the legend instead of drawn (it would flatten the curves).
@@ -379,7 +379,7 @@ fn or_nan(v: Option<f64>) -> f64 {
 /// A headline metric's curves, its SLO thresholds and knees.
 fn metric_figure(c: &Curves, key: &'static str, label: &str, unit: &str) -> Figure {
     let r = c.report;
-    let bounds: Vec<&Threshold> =
+    let bounds: Vec<&SloThreshold> =
         r.thresholds.iter().filter(|t| t.metric == Some(key) && t.metric_value.is_some_and(f64::is_finite)).collect();
     let value = |p: &PointReport| {
         let e = p.replications.metrics.iter().find(|e| e.metric == key);
@@ -476,7 +476,7 @@ fn slo_title(name: &str, objective: &str) -> String {
 }
 
 /// An SLO that no headline metric matches: its observed value at each point.
-fn slo_figure(c: &Curves, t: &Threshold) -> Figure {
+fn slo_figure(c: &Curves, t: &SloThreshold) -> Figure {
     let r = c.report;
     let objective = parse_objective(&t.objective).ok();
     let (factor, unit, label) = slo_display(objective.as_ref());

@@ -299,7 +299,7 @@ impl Cx<'_> {
             .filter(|(_, t)| !t.applied)
             .map(|(i, t)| {
                 let reason = self.story.run.blocked_reason(i);
-                let reason = reason.map(|r| format!(" ({})", md_text(r))).unwrap_or_default();
+                let reason = reason.map(|r| format!(" ({})", md_text(&self.words.reason(r)))).unwrap_or_default();
                 let label = t.name.clone().unwrap_or_else(|| t.change.clone());
                 let at = self.times().at(self.w.timeline[i].at);
                 format!("blocked {} at {at}{reason}: it never took effect", md_code(&label))

@@ -43,7 +43,7 @@ pub struct Knee {
 
 /// An SLO's threshold, for the charts.
 #[derive(Clone, Debug, Serialize)]
-pub struct Threshold {
+pub struct SloThreshold {
     /// Index in each point's `replications.slos`.
     pub slo: usize,
     pub name: String,
@@ -73,7 +73,7 @@ pub struct SweepReport {
     /// `--down K`: the K largest servers of each group were out at every point.
     pub down: u32,
     pub points: Vec<PointReport>,
-    pub thresholds: Vec<Threshold>,
+    pub thresholds: Vec<SloThreshold>,
     pub knees: Vec<Knee>,
 }
 
@@ -191,7 +191,7 @@ pub fn knee(points: &[(f64, f64)]) -> Option<(usize, f64)> {
 }
 
 /// Each SLO's threshold, and the headline metric it bounds when one does.
-pub fn thresholds(slos: &[SloDef]) -> Vec<Threshold> {
+pub fn thresholds(slos: &[SloDef]) -> Vec<SloThreshold> {
     slos.iter()
         .enumerate()
         .filter_map(|(i, def)| {
@@ -214,7 +214,7 @@ pub fn thresholds(slos: &[SloDef]) -> Vec<Threshold> {
                 SloMetric::Throughput => (on("throughput_rps", None), t),
                 SloMetric::P90 | SloMetric::P999 | SloMetric::Max => (None, t),
             };
-            Some(Threshold {
+            Some(SloThreshold {
                 slo: i,
                 name: def.name.clone(),
                 objective: def.objective.clone(),
