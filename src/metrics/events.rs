@@ -7,12 +7,14 @@
 //! model's flat vectors) and an [`EventKind`] carrying its figures. The log
 //! holds no words: `report::words` writes them, for every output alike.
 
+use crate::ids::ServerId;
+
 /// What an event is about, by index into the model's vectors.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     /// Timeline entry `i` (`world.timeline[i]`): its target, or the note.
     Change(usize),
-    Server(u32),
+    Server(ServerId),
     Balancer(u32),
     ClientGroup(u32),
     /// A client subnet, by global subnet index.
@@ -78,18 +80,18 @@ pub enum EventKind {
         reason: String,
     },
     ServerCrashed {
-        server: u32,
+        server: ServerId,
         cause: CrashCause,
         lost: usize,
     },
     /// Restarting, up at `up_at_ns` (after an overload crash: by itself).
     ServerRestarting {
-        server: u32,
+        server: ServerId,
         cause: CrashCause,
         up_at_ns: u64,
     },
     ServerUp {
-        server: u32,
+        server: ServerId,
     },
     BalancerDown {
         balancer: u32,
@@ -99,20 +101,20 @@ pub enum EventKind {
         balancer: u32,
     },
     BackendUnhealthy {
-        server: u32,
+        server: ServerId,
         balancer: u32,
     },
     BackendHealthy {
-        server: u32,
+        server: ServerId,
         balancer: u32,
     },
     BackendEjected {
-        server: u32,
+        server: ServerId,
         balancer: u32,
         for_ns: u64,
     },
     BackendReturned {
-        server: u32,
+        server: ServerId,
         balancer: u32,
     },
     PanicModeOn {
