@@ -12,6 +12,7 @@ pub(crate) mod dist;
 pub(crate) mod engine;
 pub mod error;
 pub(crate) mod experiment;
+pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod report;

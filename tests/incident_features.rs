@@ -3,7 +3,7 @@
 //! balancers, overload crashes, users by category, alerts and SLOs.
 
 use lbsim::metrics::{EventTag, LoggedEvent, Subject};
-use lbsim::model::load_str;
+use lbsim::model::{ServerId, load_str};
 use lbsim::report::{RunContext, Summary};
 use lbsim::sim::{RunResult, run_quiet};
 
@@ -148,7 +148,7 @@ timeline:
     let (r, s) = run(text);
     let crashes = events(&r, EventTag::ServerCrashed);
     assert!(crashes.len() >= 3, "{}", crashes.len());
-    let web1 = r.world.servers.iter().position(|s| s.name == "web-1").unwrap() as u32;
+    let web1 = ServerId::from_index(r.world.servers.iter().position(|s| s.name == "web-1").unwrap());
     assert!(crashes.iter().all(|e| e.subject() == Subject::Server(web1)));
     assert!(crashes[0].time_ns > 120 * S + 30 * S, "crashes only after 30s of overload");
     assert!(s.requests.failed.refused > 0 && s.requests.failed.reset > 0);

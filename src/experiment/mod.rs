@@ -27,7 +27,7 @@ pub(crate) mod sweep;
 pub(crate) mod vary;
 
 use crate::metrics::NullSink;
-use crate::model::World;
+use crate::model::{ServerId, World};
 use crate::report::{RunContext, Summary};
 use crate::sim::Simulation;
 use sample::{LatencyPool, Sample};
@@ -50,18 +50,17 @@ pub(crate) fn take_down(world: &mut World, k: u32) -> Vec<String> {
     if k == 0 {
         return Vec::new();
     }
-    let groups: Vec<std::ops::Range<u32>> = world.server_groups.iter().map(|g| g.servers.clone()).collect();
+    let groups: Vec<Vec<ServerId>> = world.server_groups.iter().map(|g| g.ids().collect()).collect();
     let mut out = Vec::new();
-    for g in groups {
-        let mut ids: Vec<u32> = g.collect();
-        let capacity = |id: u32| {
-            let s = &world.servers[id as usize];
+    for mut ids in groups {
+        let capacity = |id: ServerId| {
+            let s = &world.servers[id.index()];
             f64::from(s.workers) / s.service.mean_secs().max(f64::MIN_POSITIVE)
         };
         ids.sort_by(|&a, &b| capacity(b).total_cmp(&capacity(a)).then(b.cmp(&a)));
         for &id in ids.iter().take(k as usize) {
-            out.push(world.servers[id as usize].name.clone());
-            world.servers[id as usize].initially_down = true;
+            out.push(world.servers[id.index()].name.clone());
+            world.servers[id.index()].initially_down = true;
             for b in &mut world.balancers {
                 for be in b.backends.iter_mut().filter(|be| be.server == id) {
                     be.member = false;

@@ -7,12 +7,14 @@
 //! model's flat vectors) and an [`EventKind`] carrying its figures. The log
 //! holds no words: `report::words` writes them, for every output alike.
 
+use crate::ids::ServerId;
+
 /// What an event is about, by index into the model's vectors.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     /// Timeline entry `i` (`world.timeline[i]`): its target, or the note.
     Change(usize),
-    Server(u32),
+    Server(ServerId),
     Balancer(u32),
     ClientGroup(u32),
     /// A client subnet, by global subnet index.
@@ -61,7 +63,7 @@ pub enum BlockReason {
     /// a share over `max` (a fraction).
     WeightShare { balancer: u32, weight: u32, total: u64, max: f64 },
     /// The pre-flight check of `balancer`: these servers (ids) the change puts into rotation are not up.
-    PreflightFails { balancer: u32, servers: Vec<u32> },
+    PreflightFails { balancer: u32, servers: Vec<ServerId> },
     /// A network change would stop these (from, to) node paths delivering.
     PathsCut { pairs: Vec<(u32, u32)> },
     /// A network change would slow these (from, to) node paths beyond the allowed latency.
@@ -94,18 +96,18 @@ pub enum EventKind {
         reason: BlockReason,
     },
     ServerCrashed {
-        server: u32,
+        server: ServerId,
         cause: CrashCause,
         lost: usize,
     },
     /// Restarting, up at `up_at_ns` (after an overload crash: by itself).
     ServerRestarting {
-        server: u32,
+        server: ServerId,
         cause: CrashCause,
         up_at_ns: u64,
     },
     ServerUp {
-        server: u32,
+        server: ServerId,
     },
     BalancerDown {
         balancer: u32,
@@ -115,20 +117,20 @@ pub enum EventKind {
         balancer: u32,
     },
     BackendUnhealthy {
-        server: u32,
+        server: ServerId,
         balancer: u32,
     },
     BackendHealthy {
-        server: u32,
+        server: ServerId,
         balancer: u32,
     },
     BackendEjected {
-        server: u32,
+        server: ServerId,
         balancer: u32,
         for_ns: u64,
     },
     BackendReturned {
-        server: u32,
+        server: ServerId,
         balancer: u32,
     },
     PanicModeOn {

@@ -15,6 +15,7 @@ pub mod users;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::ids::ServerId;
 use crate::time::NANOS_PER_SEC;
 pub use events::{AlertChange, BlockReason, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
 pub use series::{CsvSink, NullSink, SeriesSink};
@@ -507,8 +508,8 @@ impl Recorder {
     }
 
     #[inline(always)]
-    pub fn on_server_arrival(&mut self, server: u32, queue_len: u64, counted: bool) {
-        let s = server as usize;
+    pub fn on_server_arrival(&mut self, server: ServerId, queue_len: u64, counted: bool) {
+        let s = server.index();
         self.cur.server_requests[s] += 1;
         if queue_len > self.cur.server_max_queue[s] {
             self.cur.server_max_queue[s] = queue_len;
@@ -521,8 +522,8 @@ impl Recorder {
     }
 
     #[inline]
-    pub fn on_server_outcome(&mut self, server: u32, outcome: ServerOutcome, counted: bool) {
-        let s = server as usize;
+    pub fn on_server_outcome(&mut self, server: ServerId, outcome: ServerOutcome, counted: bool) {
+        let s = server.index();
         match outcome {
             ServerOutcome::Completed => self.cur.server_completed[s] += 1,
             ServerOutcome::Rejected => {
@@ -547,12 +548,12 @@ impl Recorder {
     /// A client got its response `latency_ns` after the call was created,
     /// from `server`.
     #[inline(always)]
-    pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64, server: u32, subnet: u32) {
+    pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64, server: ServerId, subnet: u32) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;
-        if let Some(x) = self.cur.server_latency_ns.get_mut(server as usize) {
+        if let Some(x) = self.cur.server_latency_ns.get_mut(server.index()) {
             *x += latency_ns;
-            self.cur.server_answered[server as usize] += 1;
+            self.cur.server_answered[server.index()] += 1;
         }
         if let Some(x) = self.cur.subnet_completed.get_mut(subnet as usize) {
             *x += 1;
@@ -776,8 +777,8 @@ mod tests {
         for i in 0..4 {
             r.on_call(0, i, 0, u32::MAX);
             r.on_attempt(0, false, true);
-            let server = if i == 0 { 1 } else { 0 };
-            r.on_balancer(0, server, true);
+            let server = ServerId::from_index(if i == 0 { 1 } else { 0 });
+            r.on_balancer(0, server.index() as u32, true);
             r.on_server_arrival(server, 0, true);
             r.on_server_outcome(server, ServerOutcome::Completed, true);
             r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000, server, u32::MAX);
@@ -822,7 +823,7 @@ mod tests {
         r.on_call(0, 0, 5, u32::MAX);
         r.on_call(0, 1, 15, u32::MAX);
         r.on_failure(0, 1, 15, Failure::Refused, u32::MAX);
-        r.on_success(0, 0, 5, 100, u32::MAX, u32::MAX);
+        r.on_success(0, 0, 5, 100, ServerId::NONE, u32::MAX);
         assert_eq!(r.windows[w].generated, 1);
         assert_eq!(r.windows[w].failed_total(), 1);
         assert_eq!(r.windows[w].users.counts().unable, 1);

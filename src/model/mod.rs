@@ -29,6 +29,7 @@ use crate::scenario::ScenarioSource;
 use crate::scenario::names::{self, ResolveError};
 use crate::time::SimTime;
 
+pub use crate::ids::ServerId;
 pub use arrivals::{ArrivalKind, Popularity};
 pub use compile::compile;
 pub use profile::{RateProfile, Segment};
@@ -42,7 +43,6 @@ use crate::clock::WallClock;
 
 pub type ClientId = u32;
 pub type BalancerId = u32;
-pub type ServerId = u32;
 
 /// A server as compiled.
 #[derive(Clone, Debug)]
@@ -69,10 +69,23 @@ pub struct ServerDef {
 pub struct ServerGroup {
     /// The key as written (`app`, `web-{01..05}`, `web-06`).
     pub name: String,
-    /// The group's server ids, contiguous in declaration order.
+    /// Indices of the group's servers, contiguous in declaration order
+    /// (as ids: [`ServerGroup::ids`]).
     pub servers: std::ops::Range<u32>,
     /// Declared with `count:` (so `servers.<name>.count` is settable).
     pub counted: bool,
+}
+
+impl ServerGroup {
+    /// The group's server ids, in declaration order.
+    pub fn ids(&self) -> impl Iterator<Item = ServerId> + use<> {
+        self.servers.clone().map(|i| ServerId::from_index(i as usize))
+    }
+
+    /// Whether server `id` is one of the group's.
+    pub fn contains(&self, id: ServerId) -> bool {
+        self.servers.contains(&(id.index() as u32))
+    }
 }
 
 /// Resolves a reference to servers (a balancer's backends or weights, a
@@ -194,7 +207,7 @@ pub struct World {
 
 impl World {
     pub fn server_index(&self, name: &str) -> Option<ServerId> {
-        self.servers.iter().position(|s| s.name == name).map(|i| i as ServerId)
+        self.servers.iter().position(|s| s.name == name).map(ServerId::from_index)
     }
     /// The declared names of the entities with per-entity metrics.
     pub fn entity_names(&self) -> alerts::EntityNames {
@@ -368,7 +381,7 @@ mod tests {
             w.server_groups.iter().map(|g| (g.name.as_str(), g.servers.clone(), g.counted)).collect();
         assert_eq!(groups, [("web-{01..02}", 0..2, false), ("app", 2..5, true), ("db", 5..6, false)]);
         // `app` in the backends means its three servers, in order.
-        let backends: Vec<u32> = w.balancers[0].backends.iter().map(|b| b.server).collect();
+        let backends: Vec<usize> = w.balancers[0].backends.iter().map(|b| b.server.index()).collect();
         assert_eq!(backends, [2, 3, 4, 0, 1, 5]);
     }
 
@@ -381,14 +394,14 @@ mod tests {
         let weights: Vec<u32> = w.balancers[0].backends.iter().map(|b| b.weight).collect();
         assert_eq!(weights, [3, 3, 3, 1, 1, 1]);
         let Change::Server { servers, .. } = &w.timeline[0].change else { panic!("{:?}", w.timeline[0]) };
-        assert_eq!(servers, &[2, 3, 4]);
+        assert_eq!(servers, &[2, 3, 4].map(ServerId::from_index));
         let Change::Balancer { members: Some(members), .. } = &w.timeline[1].change else { panic!() };
         assert_eq!(members, &[true, true, true, false, false, false]);
         // A server literally named `app` wins over the group of that name.
         let literal = GROUPS.replace("  db: {", "  \"{app,db}\": {").replace("[app, \"web-*\", db]", "[app]");
         let w = load_str("t.yaml", &literal).unwrap();
         assert_eq!(w.balancers[0].backends.len(), 1);
-        assert_eq!(w.servers[w.balancers[0].backends[0].server as usize].name, "app");
+        assert_eq!(w.servers[w.balancers[0].backends[0].server.index()].name, "app");
         // Only counted groups are referred to by their key.
         let e = compile_err(&GROUPS.replace("[app, \"web-*\", db]", "[web]"));
         assert!(e.starts_with("t.yaml:6:21: unknown server `web`"), "{e}");

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_saphyr::Spanned;
 
-use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, did_you_mean};
+use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, ServerId, did_you_mean};
 use crate::dist::Dist;
 use crate::error::Error;
 use crate::scenario::names::{self, ResolveError};
@@ -51,7 +51,7 @@ pub enum NodeKind {
         subnet: u32,
     },
     Balancer(u32),
-    Server(u32),
+    Server(ServerId),
     Router(u32),
     Switch(u32),
 }
@@ -405,7 +405,7 @@ fn add_endpoint_nodes(
         net.server_node.push(net.nodes.len() as NodeId);
         net.nodes.push(Node {
             name: sv.name.clone(),
-            kind: NodeKind::Server(si as u32),
+            kind: NodeKind::Server(ServerId::from_index(si)),
             address: addrs.servers[si].map(IpNet::from),
             links: Vec::new(),
             routes: Vec::new(),
@@ -624,10 +624,10 @@ fn endpoint_location(s: &crate::scenario::Scenario, groups: &[ServerGroup], kind
 }
 
 /// Where server `id` (possibly one of a range or counted group) was declared.
-fn server_key_location(s: &crate::scenario::Scenario, groups: &[ServerGroup], id: u32) -> serde_saphyr::Location {
+fn server_key_location(s: &crate::scenario::Scenario, groups: &[ServerGroup], id: ServerId) -> serde_saphyr::Location {
     s.servers
         .iter()
         .zip(groups)
-        .find(|(_, g)| g.servers.contains(&id))
+        .find(|(_, g)| g.contains(id))
         .map_or(serde_saphyr::Location::UNKNOWN, |((k, _), _)| k.referenced)
 }

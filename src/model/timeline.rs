@@ -360,9 +360,9 @@ fn balancer_change(
                 chosen.extend(lookup_servers(cx, r, server_names, groups)?);
             }
             for &sid in &chosen {
-                if !bal.backends.iter().any(|be| be.server as usize == sid) {
+                if !bal.backends.iter().any(|be| be.server.index() == sid) {
                     bal.backends.push(BackendDef {
-                        server: sid as ServerId,
+                        server: ServerId::from_index(sid),
                         weight: 1,
                         max_conn: servers[sid].workers,
                         member: false,
@@ -373,7 +373,7 @@ fn balancer_change(
                 "backends = {}",
                 chosen.iter().map(|&i| server_names[i].as_str()).collect::<Vec<_>>().join(", ")
             ));
-            Some(bal.backends.iter().map(|be| chosen.contains(&(be.server as usize))).collect())
+            Some(bal.backends.iter().map(|be| chosen.contains(&be.server.index())).collect())
         }
         None => None,
     };
@@ -381,7 +381,7 @@ fn balancer_change(
     if let Some(map) = &e.weights {
         for (k, &w) in map.iter() {
             for sid in lookup_servers(cx, k, server_names, groups)? {
-                let idx = bal.backends.iter().position(|be| be.server as usize == sid).ok_or_else(|| {
+                let idx = bal.backends.iter().position(|be| be.server.index() == sid).ok_or_else(|| {
                     cx.err(
                         k,
                         format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
@@ -472,7 +472,7 @@ fn server_change(
         label,
         what.join(", "),
         Change::Server {
-            servers: ids.iter().map(|&i| i as ServerId).collect(),
+            servers: ids.iter().map(|&i| ServerId::from_index(i)).collect(),
             action,
             slow_down,
             error_rate,

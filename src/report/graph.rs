@@ -74,7 +74,7 @@ pub fn dot(world: &World) -> String {
     }
     for (bi, b) in world.balancers.iter().enumerate() {
         for be in b.backends.iter().filter(|be| be.member) {
-            g.add_edge(balancer_idx[bi], server_idx[be.server as usize], Edge::Backend(be.weight));
+            g.add_edge(balancer_idx[bi], server_idx[be.server.index()], Edge::Backend(be.weight));
         }
     }
     match &world.network {
@@ -102,7 +102,7 @@ pub fn dot(world: &World) -> String {
                     .collect();
                 let i = match n.kind {
                     NodeKind::Balancer(b) => balancer_idx[b as usize],
-                    NodeKind::Server(s) => server_idx[s as usize],
+                    NodeKind::Server(s) => server_idx[s.index()],
                     NodeKind::Subnet { .. } => g.add_node(Vertex {
                         label: format!("{}\\n{}", n.name, n.address.map(|a| a.to_string()).unwrap_or_default()),
                         shape: "ellipse",

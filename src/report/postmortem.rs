@@ -506,8 +506,10 @@ mod tests {
         let unhealthy = log.count(EventTag::BackendUnhealthy);
         assert!(unhealthy > 0, "the fixture's health checks must act");
         let first = r.world.clock.unwrap().format_short(log.first(EventTag::BackendUnhealthy).unwrap().time_ns);
-        let web01 =
-            log.of(EventTag::BackendUnhealthy).filter(|e| e.subject() == crate::metrics::Subject::Server(0)).count();
+        let web01 = log
+            .of(EventTag::BackendUnhealthy)
+            .filter(|e| e.subject() == crate::metrics::Subject::Server(crate::model::ServerId::from_index(0)))
+            .count();
         let health = format!(
             "- **Health checks** (balancer lb probes every 5 s, out after 3 failures, back after 2 passes): lb marked unhealthy: web-01 {}",
             story::times_word(web01)

@@ -635,7 +635,7 @@ mod tests {
         use crate::metrics::{AlertChange, CrashCause};
         use EventKind as E;
         use EventTag as K;
-        let (server, balancer) = (n, 0);
+        let (server, balancer) = (crate::model::ServerId::from_index(n as usize), 0);
         let alert =
             AlertChange { rule: n as usize % 2, on: None, value: 1.0, threshold: 0.5, since_ns: 0, fired_ns: 0 };
         match tag {

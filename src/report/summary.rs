@@ -493,7 +493,7 @@ impl Summary {
         let failed = FailedCounts::from(&m.failed);
 
         let crashes = |server: usize| {
-            let me = crate::metrics::Subject::Server(server as u32);
+            let me = crate::metrics::Subject::Server(crate::model::ServerId::from_index(server));
             rec.events.of(crate::metrics::EventTag::ServerCrashed).filter(|e| e.subject() == me).count()
         };
         let server_requests_total: u64 = rec.servers.iter().map(|s| s.requests).sum();

@@ -30,7 +30,7 @@ impl<'a> EventWords<'a> {
         let w = self.world;
         match s {
             Subject::Change(i) => w.timeline[i].target.clone(),
-            Subject::Server(i) => format!("server {}", w.servers[i as usize].name),
+            Subject::Server(i) => format!("server {}", w.servers[i.index()].name),
             Subject::Balancer(i) => format!("balancer {}", w.balancers[i as usize].name),
             Subject::ClientGroup(i) => format!("client {}", self.names.clients[i as usize]),
             Subject::Subnet(i) => format!("subnet {}", self.names.subnets[i as usize]),
@@ -116,7 +116,7 @@ impl EventWords<'_> {
                 100.0 * max
             ),
             BlockReason::PreflightFails { servers, .. } => {
-                let names: Vec<&str> = servers.iter().map(|&s| w.servers[s as usize].name.as_str()).collect();
+                let names: Vec<&str> = servers.iter().map(|&s| w.servers[s.index()].name.as_str()).collect();
                 format!("pre-flight check fails on {}", names.join(", "))
             }
             BlockReason::PathsCut { pairs } => format!("routing check: it would cut {}", paths(pairs)),
@@ -158,7 +158,7 @@ fn cause_words(cause: CrashCause) -> &'static str {
 /// The alert engine's own event back, for its sentence.
 fn alert_event(time_ns: u64, a: &AlertChange, firing: bool) -> AlertEvent {
     let entity = a.on.and_then(|s| match s {
-        Subject::Server(i) => Some((EntityKind::Server, i as usize)),
+        Subject::Server(i) => Some((EntityKind::Server, i.index())),
         Subject::Balancer(i) => Some((EntityKind::Balancer, i as usize)),
         Subject::ClientGroup(i) => Some((EntityKind::Client, i as usize)),
         Subject::Subnet(i) => Some((EntityKind::Subnet, i as usize)),

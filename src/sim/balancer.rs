@@ -5,7 +5,7 @@
 use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Pool};
 use crate::metrics::BlockReason;
 use crate::model::AllUnhealthy;
-use crate::model::{BalancerDef, HealthCheck, Outlier, ServerDef, Validation};
+use crate::model::{BalancerDef, HealthCheck, Outlier, ServerDef, ServerId, Validation};
 use crate::rng::{SimRng, stable_hash};
 use crate::time::{SimDuration, SimTime};
 
@@ -63,7 +63,7 @@ pub(super) struct BalancerState {
     params: balancer::AlgorithmParams,
     pub rng: SimRng,
     /// Backend index -> server id.
-    pub servers: Vec<u32>,
+    pub servers: Vec<ServerId>,
     base_members: Vec<bool>,
     base_weights: Vec<u32>,
     base_algorithm: AlgorithmKind,
@@ -92,7 +92,7 @@ impl BalancerState {
                     available: true,
                     inflight: 0,
                     max_conn: be.max_conn,
-                    name_hash: stable_hash(servers[be.server as usize].name.as_bytes()),
+                    name_hash: stable_hash(servers[be.server.index()].name.as_bytes()),
                 })
                 .collect(),
             eligible: Vec::new(),

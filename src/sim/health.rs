@@ -13,7 +13,7 @@ impl Simulation {
     pub(super) fn on_probe(&mut self, balancer: u32, backend: u32) {
         let lb = &self.balancers[balancer as usize];
         let Some(hc) = lb.health_check else { return };
-        let server = lb.servers[backend as usize] as usize;
+        let server = lb.servers[backend as usize].index();
         let s = &self.servers[server];
         // A probe is refused by a down server, answered with an error at the
         // server's error rate, and times out when the queue ahead of it (or

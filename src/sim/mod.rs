@@ -37,7 +37,7 @@ use std::time::Instant;
 use crate::engine::{EventQueue, Handle, Slab};
 use crate::metrics::{BalancerGauge, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge};
 use crate::model::slos::SloWindow;
-use crate::model::{Load, World};
+use crate::model::{Load, ServerId, World};
 use crate::rng::{self, SimRng, unit_f64};
 use crate::time::{SimDuration, SimTime};
 
@@ -55,7 +55,7 @@ enum Event {
     /// A closed-loop user sends its next request.
     UserSend { client: u32, user: u32 },
     /// A server finishes serving an attempt.
-    Complete { server: u32, attempt: Handle },
+    Complete { server: ServerId, attempt: Handle },
     /// An attempt reaches its balancer over the network.
     AtBalancer { attempt: Handle },
     /// An attempt reaches its server over the network.
@@ -77,9 +77,9 @@ enum Event {
     /// An outlier ejection ends.
     Unject { balancer: u32, backend: u32, generation: u32 },
     /// A restarting server comes back.
-    ServerUp { server: u32, life: u32 },
+    ServerUp { server: ServerId, life: u32 },
     /// A server's overload clock may have run out.
-    OverloadCheck { server: u32 },
+    OverloadCheck { server: ServerId },
 }
 
 /// A user's request, across its attempts.
@@ -120,7 +120,7 @@ struct Attempt {
     user: u32,
     balancer: u32,
     backend: u32,
-    server: u32,
+    server: ServerId,
     /// Constant latency from the balancer to the server, applied to the
     /// answer instead (see `balance`), ns. 32 bits keep the attempt at 48
     /// bytes, which the hot path notices.
@@ -275,7 +275,7 @@ impl Simulation {
             .collect();
         let mut clients: Vec<ClientState> =
             world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
-        let backends: Vec<Vec<u32>> =
+        let backends: Vec<Vec<ServerId>> =
             world.balancers.iter().map(|b| b.backends.iter().map(|be| be.server).collect()).collect();
         let net = NetState::new(&world, backends, rng::stream(seed, "network", "links"));
         if let Some(n) = &net {

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use crate::metrics::{BlockReason, Failure};
 use crate::model::network::Foreign;
 use crate::model::network::{LinkId, Network, NodeId, NodeKind, Route, RouteTarget};
-use crate::model::{NetOp, World};
+use crate::model::{NetOp, ServerId, World};
 use crate::rng::{SimRng, chance};
 
 /// Hops before a packet dies (a TTL).
@@ -238,7 +238,7 @@ pub(super) struct NetState {
     subnet_nodes: Vec<NodeId>,
     balancer_nodes: Vec<NodeId>,
     /// Backend index -> server, per balancer.
-    backends: Vec<Vec<u32>>,
+    backends: Vec<Vec<ServerId>>,
     to_balancer: Vec<Path>,
     to_client: Vec<Path>,
     to_server: Vec<Vec<Path>>,
@@ -251,7 +251,7 @@ pub(super) struct NetState {
 }
 
 impl NetState {
-    pub fn new(world: &World, backends: Vec<Vec<u32>>, rng: SimRng) -> Option<NetState> {
+    pub fn new(world: &World, backends: Vec<Vec<ServerId>>, rng: SimRng) -> Option<NetState> {
         let net = world.network.clone()?;
         let mut subnet_offset = Vec::new();
         let mut subnet_nodes = Vec::new();
@@ -310,7 +310,7 @@ impl NetState {
         self.to_server = (0..nb)
             .map(|b| {
                 let bn = self.balancer_nodes[b];
-                self.backends[b].iter().map(|&s| self.path_between(bn, self.net.server_node[s as usize])).collect()
+                self.backends[b].iter().map(|&s| self.path_between(bn, self.net.server_node[s.index()])).collect()
             })
             .collect();
         self.to_server_fixed = self
@@ -326,7 +326,7 @@ impl NetState {
         self.from_server = (0..nb)
             .map(|b| {
                 let bn = self.balancer_nodes[b];
-                self.backends[b].iter().map(|&s| self.path_between(self.net.server_node[s as usize], bn)).collect()
+                self.backends[b].iter().map(|&s| self.path_between(self.net.server_node[s.index()], bn)).collect()
             })
             .collect();
     }
@@ -464,7 +464,7 @@ impl NetState {
         for (b, servers) in self.backends.iter().enumerate() {
             let bn = self.balancer_nodes[b];
             for &s in servers {
-                let sn = self.net.server_node[s as usize];
+                let sn = self.net.server_node[s.index()];
                 out.push((bn, sn));
                 out.push((sn, bn));
             }

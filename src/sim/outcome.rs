@@ -7,7 +7,7 @@
 use super::{Attempt, Call, Event, Simulation, Stage};
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
-use crate::model::{Budget, Jitter, Load, RetryOn};
+use crate::model::{Budget, Jitter, Load, RetryOn, ServerId};
 use crate::rng::unit_f64;
 use crate::time::SimDuration;
 
@@ -65,7 +65,7 @@ impl Simulation {
     }
 
     /// The call succeeded; the client has the answer `delay` ns from now.
-    fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: u32) {
+    fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: ServerId) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
         if call.done {
             return;

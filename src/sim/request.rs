@@ -10,7 +10,7 @@ use super::server::Arrival;
 use super::{Attempt, Call, Event, Simulation, Stage};
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
-use crate::model::TargetPolicy;
+use crate::model::{ServerId, TargetPolicy};
 use crate::rng::mix64;
 use crate::time::{SimDuration, SimTime};
 
@@ -133,7 +133,7 @@ impl Simulation {
             user,
             balancer,
             backend: u32::MAX,
-            server: u32::MAX,
+            server: ServerId::NONE,
             shift: 0,
             deadline: call_deadline.min(try_deadline),
             stage: Stage::ToBalancer,
@@ -277,7 +277,7 @@ impl Simulation {
     fn arrive_at_server(&mut self, handle: Handle, mut att: Attempt) {
         let now = self.now;
         let server = att.server;
-        let s = &mut self.servers[server as usize];
+        let s = &mut self.servers[server.index()];
         let outcome = s.arrive(now, handle);
         let queue_len = s.queue_len() as u64;
         match outcome {
@@ -308,14 +308,14 @@ impl Simulation {
         self.overload_changed(server);
     }
 
-    pub(super) fn on_complete(&mut self, server: u32, handle: Handle) {
+    pub(super) fn on_complete(&mut self, server: ServerId, handle: Handle) {
         // A completion from before a crash: the crash already ended the attempt.
         let Some(att) = self.attempts.get(handle).copied() else { return };
         if att.server != server || att.stage != Stage::Serving {
             return;
         }
         let now = self.now;
-        if let Some((next, done_at)) = self.servers[server as usize].complete(now) {
+        if let Some((next, done_at)) = self.servers[server.index()].complete(now) {
             if let Some(a) = self.attempts.get_mut(next) {
                 a.stage = Stage::Serving;
             }

@@ -16,7 +16,7 @@ use super::{Event, Simulation, Stage};
 use crate::dist::Dist;
 use crate::engine::Handle;
 use crate::metrics::{CrashCause, EventKind, Failure, ServerOutcome};
-use crate::model::{ColdStart, CrashRule, Degrade, ServerDef};
+use crate::model::{ColdStart, CrashRule, Degrade, ServerDef, ServerId};
 use crate::rng::{SimRng, chance};
 use crate::time::{SimDuration, SimTime};
 
@@ -305,26 +305,26 @@ impl ServerState {
 
 impl Simulation {
     #[inline(always)]
-    pub(super) fn overload_changed(&mut self, server: u32) {
-        if let Some(check_at) = self.servers[server as usize].overload_changed(self.now) {
+    pub(super) fn overload_changed(&mut self, server: ServerId) {
+        if let Some(check_at) = self.servers[server.index()].overload_changed(self.now) {
             self.events.push(check_at, Event::OverloadCheck { server });
         }
     }
 
-    pub(super) fn on_overload_check(&mut self, server: u32) {
-        if self.servers[server as usize].overload_expired(self.now) {
+    pub(super) fn on_overload_check(&mut self, server: ServerId) {
+        if self.servers[server.index()].overload_expired(self.now) {
             self.crash_server(server, CrashCause::Overwhelmed);
-            let up = self.servers[server as usize].begin_restart(self.now);
-            let life = self.servers[server as usize].life;
+            let up = self.servers[server.index()].begin_restart(self.now);
+            let life = self.servers[server.index()].life;
             self.events.push(up, Event::ServerUp { server, life });
             self.log(EventKind::ServerRestarting { server, cause: CrashCause::Overwhelmed, up_at_ns: up.0 });
         }
     }
 
     /// Everything the server holds is lost: clients see a reset.
-    pub(super) fn crash_server(&mut self, server: u32, cause: CrashCause) {
+    pub(super) fn crash_server(&mut self, server: ServerId, cause: CrashCause) {
         let now = self.now;
-        let queued = self.servers[server as usize].crash(now);
+        let queued = self.servers[server.index()].crash(now);
         let mut lost: Vec<Handle> = queued;
         for h in self.attempts.handles() {
             if let Some(a) = self.attempts.get(h)
@@ -343,8 +343,8 @@ impl Simulation {
         self.log(EventKind::ServerCrashed { server, cause, lost: n });
     }
 
-    pub(super) fn on_server_up(&mut self, server: u32, life: u32) {
-        let s = &mut self.servers[server as usize];
+    pub(super) fn on_server_up(&mut self, server: ServerId, life: u32) {
+        let s = &mut self.servers[server.index()];
         if s.life != life || !matches!(s.phase, Phase::Restarting(_)) {
             return;
         }
@@ -353,20 +353,20 @@ impl Simulation {
     }
 
     /// Restarts a server: down now if it is up, up after its restart time.
-    pub(super) fn restart_server(&mut self, server: u32, cause: CrashCause) {
-        if self.servers[server as usize].phase == Phase::Up {
+    pub(super) fn restart_server(&mut self, server: ServerId, cause: CrashCause) {
+        if self.servers[server.index()].phase == Phase::Up {
             self.crash_server(server, cause);
         }
-        let up = self.servers[server as usize].begin_restart(self.now);
-        let life = self.servers[server as usize].life;
+        let up = self.servers[server.index()].begin_restart(self.now);
+        let life = self.servers[server.index()].life;
         self.events.push(up, Event::ServerUp { server, life });
         self.log(EventKind::ServerRestarting { server, cause, up_at_ns: up.0 });
     }
 
     /// Starts queued requests on workers the timeline added.
-    pub(super) fn start_waiting(&mut self, server: u32) {
+    pub(super) fn start_waiting(&mut self, server: ServerId) {
         let mut started = std::mem::take(&mut self.scratch);
-        self.servers[server as usize].start_waiting(self.now, &mut started);
+        self.servers[server.index()].start_waiting(self.now, &mut started);
         for &(h, done_at) in &started {
             if let Some(a) = self.attempts.get_mut(h) {
                 a.stage = Stage::Serving;

@@ -8,7 +8,7 @@ use super::balancer::ConfigLayer;
 use super::{Event, Simulation, Stage};
 use crate::engine::Handle;
 use crate::metrics::{BlockReason, CrashCause, EventKind, Failure};
-use crate::model::{Change, ServerAction as Action};
+use crate::model::{Change, ServerAction as Action, ServerId};
 
 impl Simulation {
     pub(super) fn on_timeline(&mut self, index: usize, revert: bool) {
@@ -51,13 +51,13 @@ impl Simulation {
             Change::Server { servers, action, slow_down, error_rate, workers, service } => {
                 for &s in &servers {
                     match action {
-                        Some(Action::Crash) if self.servers[s as usize].is_up() => {
+                        Some(Action::Crash) if self.servers[s.index()].is_up() => {
                             self.crash_server(s, CrashCause::TimelineCrash);
                         }
                         Some(Action::Restart) => self.restart_server(s, CrashCause::TimelineRestart),
                         _ => {}
                     }
-                    let st = &mut self.servers[s as usize];
+                    let st = &mut self.servers[s.index()];
                     if let Some(f) = slow_down {
                         st.layers.slow_down.push((tag, f));
                     }
@@ -106,10 +106,10 @@ impl Simulation {
             }
             Change::Server { servers, action, .. } => {
                 for &s in &servers {
-                    if action == Some(Action::Crash) && self.servers[s as usize].phase == super::Phase::Down {
+                    if action == Some(Action::Crash) && self.servers[s.index()].phase == super::Phase::Down {
                         self.restart_server(s, CrashCause::UndoCrash);
                     }
-                    let st = &mut self.servers[s as usize];
+                    let st = &mut self.servers[s.index()];
                     st.layers.remove(tag);
                     st.apply_layers();
                     self.start_waiting(s);
@@ -152,10 +152,10 @@ impl Simulation {
         if lb.validation.is_some_and(|v| v.require_healthy)
             && let Some(members) = members
         {
-            let failing: Vec<u32> = members
+            let failing: Vec<ServerId> = members
                 .iter()
                 .enumerate()
-                .filter(|(i, m)| **m && !self.servers[lb.servers[*i] as usize].is_up())
+                .filter(|(i, m)| **m && !self.servers[lb.servers[*i].index()].is_up())
                 .map(|(i, _)| lb.servers[i])
                 .collect();
             if !failing.is_empty() {

@@ -6,8 +6,8 @@
 use super::alerts::{AlertEngine, AlertEvent};
 use super::objectives::ImpactTracker;
 use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Snapshot, Subject};
-use crate::model::World;
 use crate::model::alerts::{EntityKind, EntityNames};
+use crate::model::{ServerId, World};
 
 /// One alert that fired, with when it resolved.
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub struct FiredAlert {
 fn alert_change(ev: &AlertEvent) -> AlertChange {
     use EntityKind as K;
     let on = ev.entity.map(|(kind, i)| match kind {
-        K::Server => Subject::Server(i as u32),
+        K::Server => Subject::Server(ServerId::from_index(i)),
         K::Balancer => Subject::Balancer(i as u32),
         K::Client => Subject::ClientGroup(i as u32),
         K::Subnet => Subject::Subnet(i as u32),

@@ -119,7 +119,7 @@ fn compile_backends(
             ResolveError::NoMatch(p) => cx.err(reference, format!("no server matches `{p}`"), None),
         })?;
         for id in found {
-            if backends.iter().any(|b| b.server == id as ServerId) {
+            if backends.iter().any(|b| b.server == ServerId::from_index(id)) {
                 return Err(cx.err(
                     reference,
                     format!("server `{}` is listed twice in balancer `{}`", server_names[id], key.value),
@@ -127,7 +127,7 @@ fn compile_backends(
                 ));
             }
             let max_conn = spec.max_conn.as_ref().map_or(servers.defs[id].workers, |m| m.value);
-            backends.push(BackendDef { server: id as ServerId, weight: 1, max_conn, member: true });
+            backends.push(BackendDef { server: ServerId::from_index(id), weight: 1, max_conn, member: true });
         }
     }
     Ok(backends)
@@ -151,7 +151,7 @@ fn apply_weights(
             )
         })?;
         for id in found {
-            let b = backends.iter_mut().find(|b| b.server == id as ServerId).ok_or_else(|| {
+            let b = backends.iter_mut().find(|b| b.server == ServerId::from_index(id)).ok_or_else(|| {
                 cx.err(
                     wkey,
                     format!(

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::error::Error;
-use crate::model::{Ctx, ServerDef, ServerGroup, ServerId, resilience};
+use crate::model::{Ctx, ServerDef, ServerGroup, resilience};
 use crate::scenario::Scenario;
 use crate::time::NANOS_PER_SEC;
 
@@ -39,7 +39,7 @@ pub(super) fn compile_servers(
         let degrade = spec.degrade.as_ref().map(|d| resilience::degrade(cx, d)).transpose()?;
         let crash = spec.crash.as_ref().map(|c| resilience::crash(cx, c, key, workers, queue_limit)).transpose()?;
         let error_rate = spec.error_rate.as_ref().map_or(0.0, |e| e.value.fraction());
-        let first = servers.len() as ServerId;
+        let first = servers.len() as u32;
         for n in expanded {
             if server_names.contains(&n) {
                 return Err(cx.err(key, format!("server `{n}` is defined twice"), None));
@@ -60,7 +60,7 @@ pub(super) fn compile_servers(
         }
         server_groups.push(ServerGroup {
             name: key.value.clone(),
-            servers: first..servers.len() as ServerId,
+            servers: first..servers.len() as u32,
             counted: spec.count.is_some(),
         });
     }

@@ -12,12 +12,13 @@ pub(super) fn build_topology(
     servers: &[ServerDef],
 ) -> DiGraph<NodeRef, ()> {
     let mut g = DiGraph::new();
-    let server_nodes: Vec<NodeIndex> = (0..servers.len()).map(|i| g.add_node(NodeRef::Server(i as ServerId))).collect();
+    let server_nodes: Vec<NodeIndex> =
+        (0..servers.len()).map(|i| g.add_node(NodeRef::Server(ServerId::from_index(i)))).collect();
     let balancer_nodes: Vec<NodeIndex> =
         (0..balancers.len()).map(|i| g.add_node(NodeRef::Balancer(i as BalancerId))).collect();
     for (i, b) in balancers.iter().enumerate() {
         for be in b.backends.iter().filter(|be| be.member) {
-            g.add_edge(balancer_nodes[i], server_nodes[be.server as usize], ());
+            g.add_edge(balancer_nodes[i], server_nodes[be.server.index()], ());
         }
     }
     for (i, c) in clients.iter().enumerate() {
@@ -36,7 +37,7 @@ pub(super) fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef
         let mut dfs = Dfs::new(g, start);
         while let Some(n) = dfs.next(g) {
             if let NodeRef::Server(s) = g[n] {
-                reached[s as usize] = true;
+                reached[s.index()] = true;
             }
         }
     }

@@ -77,7 +77,7 @@ impl Cx<'_> {
         }
         let first = hits.first()?;
         let name = |s: Subject| match s {
-            Subject::Server(i) => self.w.servers[i as usize].name.as_str(),
+            Subject::Server(i) => self.w.servers[i.index()].name.as_str(),
             _ => unreachable!("health flips and ejections are about servers"),
         };
         let list: Vec<String> =
