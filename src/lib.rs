@@ -4,6 +4,8 @@
 //! compiled world) -> `engine` (the generic kernel) -> `sim` (the traffic model)
 //! -> `metrics` (streaming collectors) -> `report` (files and terminal output).
 
+#![warn(unreachable_pub)]
+
 pub(crate) mod balancer;
 pub(crate) mod cli;
 pub(crate) mod clock;

@@ -14,12 +14,12 @@ use crate::report::replications::{MetricEstimate, Replications, SloEstimate, Ver
 use crate::report::sweep::{PointReport, SweepReport, point_label, thresholds};
 
 /// An axis from a `--vary` argument (`clients.web.rate=300/s..600/s/100/s`).
-pub fn axis(arg: &str) -> Axis {
+pub(crate) fn axis(arg: &str) -> Axis {
     parse_vary(arg).unwrap_or_else(|e| panic!("{arg}: {e}"))
 }
 
 /// A text axis of these choices.
-pub fn choices(path: &str, values: &[&str]) -> Axis {
+pub(crate) fn choices(path: &str, values: &[&str]) -> Axis {
     let values = values.iter().map(|v| AxisValue { text: (*v).to_string(), number: None }).collect();
     Axis { path: path.to_string(), kind: Kind::Text, values }
 }
@@ -65,7 +65,7 @@ fn observed(objective: &str, t: f64, c: usize) -> Option<f64> {
 
 /// A sweep over `axes` with these SLO objectives (judged over the run),
 /// knees found as a sweep finds them.
-pub fn sweep(axes: Vec<Axis>, objectives: &[&str]) -> SweepReport {
+pub(crate) fn sweep(axes: Vec<Axis>, objectives: &[&str]) -> SweepReport {
     let defs: Vec<SloDef> = objectives
         .iter()
         .map(|o| SloDef { name: (*o).to_string(), objective: (*o).to_string(), window: "run".into() })
@@ -164,7 +164,7 @@ fn replications(defs: &[SloDef], t: f64, c: usize) -> Replications {
 
 /// A probe at `number` (per second) whose p99 is `p99` ms (interval 10% either
 /// side) and, when `error_rate` is given, a second SLO `error_rate < 1%`.
-pub fn probe(order: usize, number: f64, p99: f64, verdict: Verdict, error_rate: Option<f64>) -> Probe {
+pub(crate) fn probe(order: usize, number: f64, p99: f64, verdict: Verdict, error_rate: Option<f64>) -> Probe {
     let mut r = sweep(vec![axis("a.b=1,2")], &["p99 < 300ms", "error_rate < 1%"]).points.remove(0).replications;
     r.slos[0].observed_mean = Some(p99);
     r.slos[0].ci_low = Some(p99 * 0.9);
@@ -180,7 +180,7 @@ pub fn probe(order: usize, number: f64, p99: f64, verdict: Verdict, error_rate: 
 }
 
 /// A search for the largest `clients.web.rate` in 300/s..2000/s.
-pub fn search(probes: Vec<Probe>, answer: Option<f64>) -> CapacityReport {
+pub(crate) fn search(probes: Vec<Probe>, answer: Option<f64>) -> CapacityReport {
     CapacityReport {
         lbsim_version: "0.1.0".into(),
         scenario: "made-up".into(),

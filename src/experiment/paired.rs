@@ -91,7 +91,12 @@ pub struct RunComparison {
 
 /// Every headline metric compared; a metric neither side ever defines (no
 /// incident window, say) is left out.
-pub fn rows(base: &[&Summary], changed: &[&Summary], confidence: f64, min_effect_pct: f64) -> Vec<MetricComparison> {
+pub(crate) fn rows(
+    base: &[&Summary],
+    changed: &[&Summary],
+    confidence: f64,
+    min_effect_pct: f64,
+) -> Vec<MetricComparison> {
     METRICS
         .iter()
         .map(|m| compare_metric(m, base, changed, confidence, min_effect_pct))
@@ -100,7 +105,7 @@ pub fn rows(base: &[&Summary], changed: &[&Summary], confidence: f64, min_effect
 }
 
 /// One metric compared over the paired replications of both sides.
-pub fn compare_metric(
+pub(crate) fn compare_metric(
     m: &Metric,
     base: &[&Summary],
     changed: &[&Summary],

@@ -500,7 +500,7 @@ pub(crate) mod fixtures {
 
     /// `validation` blocks `pin-web-01`; `skew` then sends most traffic to
     /// web-01, which crash-loops until the fix.
-    pub const INCIDENT: &str = r#"
+    pub(crate) const INCIDENT: &str = r#"
 name: fixture-incident
 description: "A <b>test</b> & 'quotes' for the report"
 seed: 5
@@ -536,7 +536,7 @@ slos:
 "#;
 
     /// No timeline: the steady state of a small healthy tier.
-    pub const STEADY: &str = r#"
+    pub(crate) const STEADY: &str = r#"
 name: fixture-steady
 seed: 9
 duration: 5m
@@ -551,7 +551,7 @@ slos:
   - {name: latency, objective: "p99 < 1s"}
 "#;
 
-    pub fn run(text: &str) -> (Summary, RunResult) {
+    pub(crate) fn run(text: &str) -> (Summary, RunResult) {
         let world = crate::model::load_str("fixture.yaml", text).unwrap_or_else(|e| panic!("{e}"));
         let result = crate::sim::run_quiet(world);
         let ctx = RunContext { file: "fixture.yaml".into(), overrides: vec!["seed=5".into()], reproducible: true };

@@ -82,7 +82,7 @@ pub(super) struct BalancerState {
 }
 
 impl BalancerState {
-    pub fn new(def: &BalancerDef, servers: &[ServerDef], rng: SimRng) -> BalancerState {
+    pub(super) fn new(def: &BalancerDef, servers: &[ServerDef], rng: SimRng) -> BalancerState {
         let pool = Pool {
             backends: def
                 .backends
@@ -139,7 +139,7 @@ impl BalancerState {
     }
 
     /// Why `layer` would break this balancer's validation rules, if it would.
-    pub fn violates(&self, balancer: u32, layer: &ConfigLayer) -> Option<BlockReason> {
+    pub(super) fn violates(&self, balancer: u32, layer: &ConfigLayer) -> Option<BlockReason> {
         let v = self.validation?;
         let (members, weights) = self.effective(Some(layer));
         let in_rotation: Vec<u32> =
@@ -157,7 +157,7 @@ impl BalancerState {
 
     /// Recomputes weights, availability (health, ejection, panic) and the
     /// algorithm after anything changed. Returns whether panic mode changed.
-    pub fn refresh(&mut self) -> bool {
+    pub(super) fn refresh(&mut self) -> bool {
         let (members, weights) = self.effective(None);
         let algorithm = self.layers.iter().rev().find_map(|l| l.algorithm).unwrap_or(self.base_algorithm);
         self.down = self.layers.iter().any(|l| l.down);
@@ -194,7 +194,7 @@ impl BalancerState {
 
     /// Records a probe result. Returns `Some(healthy)` when the backend's
     /// health flipped.
-    pub fn probe_result(&mut self, backend: usize, ok: bool) -> Option<bool> {
+    pub(super) fn probe_result(&mut self, backend: usize, ok: bool) -> Option<bool> {
         let hc = self.health_check?;
         let h = &mut self.health[backend];
         if ok {
@@ -216,7 +216,7 @@ impl BalancerState {
     }
 
     /// Time to the next probe: the interval plus jitter.
-    pub fn next_probe_delay(&mut self) -> SimDuration {
+    pub(super) fn next_probe_delay(&mut self) -> SimDuration {
         let hc = self.health_check.expect("probing needs a health check");
         let jitter = if hc.jitter > 0.0 { crate::rng::unit_f64(&mut self.rng) * hc.jitter } else { 0.0 };
         SimDuration((hc.interval as f64 * (1.0 + jitter)) as u64)
@@ -224,7 +224,7 @@ impl BalancerState {
 
     /// Passive detection sees a response from `backend`.
     #[inline]
-    pub fn observe(&mut self, backend: usize, failed: bool, now: SimTime) -> Passive {
+    pub(super) fn observe(&mut self, backend: usize, failed: bool, now: SimTime) -> Passive {
         let Some(o) = self.outlier else { return Passive::Nothing };
         let h = &mut self.health[backend];
         if !failed {
@@ -252,7 +252,7 @@ impl BalancerState {
     }
 
     /// An ejection ends (unless superseded).
-    pub fn unject(&mut self, backend: usize, generation: u32, now: SimTime) -> bool {
+    pub(super) fn unject(&mut self, backend: usize, generation: u32, now: SimTime) -> bool {
         let h = &mut self.health[backend];
         if !h.ejected || h.ejection_gen != generation {
             return false;

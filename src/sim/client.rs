@@ -55,7 +55,7 @@ pub(super) struct ClientState {
 }
 
 impl ClientState {
-    pub fn new(def: &ClientDef, rng: SimRng) -> ClientState {
+    pub(super) fn new(def: &ClientDef, rng: SimRng) -> ClientState {
         let n = def.users.min(u64::from(u32::MAX)) as u32;
         let users = match def.popularity {
             Popularity::Uniform => UserPicker::Uniform(n.max(1)),
@@ -105,7 +105,7 @@ impl ClientState {
 
     /// A user id in `0..users`.
     #[inline]
-    pub fn pick_user(&mut self) -> u32 {
+    pub(super) fn pick_user(&mut self) -> u32 {
         match &self.users {
             UserPicker::Uniform(n) => below(&mut self.rng, *n),
             UserPicker::Zipf(z) => (z.sample(&mut self.rng) as u32).saturating_sub(1),
@@ -114,7 +114,7 @@ impl ClientState {
 
     /// Recomputes the rate override and factor from the layers, and
     /// restarts the arrival process at `now` (memoryless for Poisson).
-    pub fn apply_rate_layers(&mut self, now: SimTime, def: &ClientDef) {
+    pub(super) fn apply_rate_layers(&mut self, now: SimTime, def: &ClientDef) {
         self.rate_override = self.rate_layers.iter().rev().find_map(|l| l.1);
         self.rate_factor = self.rate_layers.iter().filter_map(|l| l.2).product();
         self.constant_gap = self.compute_gap(def);
@@ -125,7 +125,7 @@ impl ClientState {
     /// Time of the next open-loop arrival, or `None` when the rate stays at
     /// zero from now on.
     #[inline]
-    pub fn next_open_arrival(&mut self, def: &ClientDef) -> Option<SimTime> {
+    pub(super) fn next_open_arrival(&mut self, def: &ClientDef) -> Option<SimTime> {
         let Load::Open { arrival, profile } = &def.load else {
             return None;
         };

@@ -20,7 +20,7 @@ pub(super) const MAX_HOPS: usize = 32;
 
 /// How a path ends.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     Delivered,
     /// Refused at once: a reject route, no route, or a host refusing
     /// traffic that is not for it.
@@ -36,7 +36,7 @@ pub enum Outcome {
 
 /// A resolved path from one endpoint to another.
 #[derive(Clone, Debug)]
-pub struct Path {
+pub(super) struct Path {
     pub outcome: Outcome,
     /// The nodes visited, from the source.
     pub hops: Vec<NodeId>,
@@ -54,7 +54,7 @@ impl Path {
     }
 
     /// Constant latency, when nothing on the path varies.
-    pub fn fixed_latency(&self) -> Option<u64> {
+    pub(super) fn fixed_latency(&self) -> Option<u64> {
         (self.outcome == Outcome::Delivered && self.var_links.is_empty()).then_some(self.const_ns)
     }
 }
@@ -99,7 +99,7 @@ fn owns(node: &crate::model::network::Node, addr: IpAddr) -> bool {
 }
 
 /// Resolves the path a packet from `src` to `dst` takes.
-pub fn resolve(net: &Network, src: NodeId, dst: NodeId) -> Path {
+pub(super) fn resolve(net: &Network, src: NodeId, dst: NodeId) -> Path {
     if !net.attached(src) || !net.attached(dst) {
         return Path::direct();
     }
@@ -251,7 +251,7 @@ pub(super) struct NetState {
 }
 
 impl NetState {
-    pub fn new(world: &World, backends: Vec<Vec<ServerId>>, rng: SimRng) -> Option<NetState> {
+    pub(super) fn new(world: &World, backends: Vec<Vec<ServerId>>, rng: SimRng) -> Option<NetState> {
         let net = world.network.clone()?;
         let mut subnet_offset = Vec::new();
         let mut subnet_nodes = Vec::new();
@@ -292,7 +292,7 @@ impl NetState {
     }
 
     /// Re-resolves every cached path (after a routing change).
-    pub fn resolve_all(&mut self) {
+    pub(super) fn resolve_all(&mut self) {
         let nb = self.balancer_nodes.len();
         self.to_balancer.clear();
         self.to_client.clear();
@@ -333,17 +333,17 @@ impl NetState {
 
     /// The user's subnet (global index) for client group `client`.
     #[inline]
-    pub fn subnet_of(&self, client: u32, user: u32) -> usize {
+    pub(super) fn subnet_of(&self, client: u32, user: u32) -> usize {
         self.subnet_offset[client as usize] + self.net.user_subnet(client, user)
     }
 
     /// The constant, lossless latency from a balancer to a backend, if so.
     #[inline]
-    pub fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u32> {
+    pub(super) fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u32> {
         self.to_server_fixed[balancer as usize][backend as usize]
     }
 
-    pub fn path(&self, leg: Leg) -> &Path {
+    pub(super) fn path(&self, leg: Leg) -> &Path {
         let nb = self.balancer_nodes.len();
         match leg {
             Leg::ToBalancer { subnet, balancer } => &self.to_balancer[subnet * nb + balancer as usize],
@@ -355,7 +355,7 @@ impl NetState {
 
     /// One packet crosses `leg`.
     #[inline]
-    pub fn cross(&mut self, leg: Leg) -> Crossing {
+    pub(super) fn cross(&mut self, leg: Leg) -> Crossing {
         let nb = self.balancer_nodes.len();
         let ns = self.subnet_nodes.len();
         let path = match leg {
@@ -383,7 +383,7 @@ impl NetState {
 
     /// The constant latency from a client group's subnets to its targets,
     /// when every such path has the same one (None otherwise).
-    pub fn fixed_client_latency(&self, client: u32, subnets: usize, targets: &[(u32, u32)]) -> Option<u64> {
+    pub(super) fn fixed_client_latency(&self, client: u32, subnets: usize, targets: &[(u32, u32)]) -> Option<u64> {
         let off = self.subnet_offset[client as usize];
         let mut fixed: Option<u64> = None;
         for s in off..off + subnets.max(1) {
@@ -400,7 +400,7 @@ impl NetState {
 
     /// Whether every path from the group's subnets to its targets arrives
     /// with exactly `latency` and cannot be lost.
-    pub fn forward_is_fixed(&self, client: u32, subnets: usize, targets: &[(u32, u32)], latency: u64) -> bool {
+    pub(super) fn forward_is_fixed(&self, client: u32, subnets: usize, targets: &[(u32, u32)], latency: u64) -> bool {
         let off = self.subnet_offset[client as usize];
         (off..off + subnets.max(1)).all(|s| {
             targets.iter().all(|&(b, _)| {
@@ -412,7 +412,7 @@ impl NetState {
 
     /// Why `ops` would fail the network's validation, if they would: a path
     /// that delivers now would stop, or would get slower than allowed.
-    pub fn violates(&self, ops: &[NetOp]) -> Option<BlockReason> {
+    pub(super) fn violates(&self, ops: &[NetOp]) -> Option<BlockReason> {
         let v = self.net.validation?;
         let mut next = self.net.clone();
         for op in ops {
@@ -473,13 +473,13 @@ impl NetState {
     }
 
     /// Applies timeline entry `change`'s network operations.
-    pub fn apply(&mut self, change: u32, ops: Vec<NetOp>) {
+    pub(super) fn apply(&mut self, change: u32, ops: Vec<NetOp>) {
         self.layers.push((change, ops));
         self.rebuild();
     }
 
     /// Undoes entry `change`.
-    pub fn revert(&mut self, change: u32) {
+    pub(super) fn revert(&mut self, change: u32) {
         self.layers.retain(|l| l.0 != change);
         self.rebuild();
     }

@@ -60,7 +60,7 @@ pub(super) struct Layers {
 }
 
 impl Layers {
-    pub fn remove(&mut self, change: u32) {
+    pub(super) fn remove(&mut self, change: u32) {
         self.slow_down.retain(|l| l.0 != change);
         self.error_rate.retain(|l| l.0 != change);
         self.workers.retain(|l| l.0 != change);
@@ -104,7 +104,7 @@ pub(super) struct ServerState {
 }
 
 impl ServerState {
-    pub fn new(def: &ServerDef, rng: SimRng) -> ServerState {
+    pub(super) fn new(def: &ServerDef, rng: SimRng) -> ServerState {
         let mut s = ServerState {
             base_workers: def.workers,
             base_error_rate: def.error_rate,
@@ -141,26 +141,26 @@ impl ServerState {
         self.plain_service = self.slow_down == 1.0 && self.degrade.is_none() && self.cold_start.is_none();
     }
 
-    pub fn queue_len(&self) -> usize {
+    pub(super) fn queue_len(&self) -> usize {
         self.queue.len()
     }
 
     /// Requests in the server: being served and waiting.
-    pub fn in_system(&self) -> u64 {
+    pub(super) fn in_system(&self) -> u64 {
         u64::from(self.busy) + self.queue.len() as u64
     }
 
-    pub fn is_up(&self) -> bool {
+    pub(super) fn is_up(&self) -> bool {
         self.phase == Phase::Up
     }
 
-    pub fn mean_service_secs(&self) -> f64 {
+    pub(super) fn mean_service_secs(&self) -> f64 {
         self.service.mean_secs() * self.slow_down
     }
 
     /// Brings the busy-time integral up to `now`.
     #[inline]
-    pub fn touch(&mut self, now: SimTime) {
+    pub(super) fn touch(&mut self, now: SimTime) {
         if now > self.last_change {
             self.busy_area += f64::from(self.busy) * (now.0 - self.last_change.0) as f64;
             self.last_change = now;
@@ -189,7 +189,7 @@ impl ServerState {
 
     /// A request arrives.
     #[inline(always)]
-    pub fn arrive(&mut self, now: SimTime, request: Handle) -> Arrival {
+    pub(super) fn arrive(&mut self, now: SimTime, request: Handle) -> Arrival {
         if self.phase != Phase::Up {
             return Arrival::Refused;
         }
@@ -210,7 +210,7 @@ impl ServerState {
 
     /// A worker finished; returns the next request it starts, if any.
     #[inline]
-    pub fn complete(&mut self, now: SimTime) -> Option<(Handle, SimTime)> {
+    pub(super) fn complete(&mut self, now: SimTime) -> Option<(Handle, SimTime)> {
         if self.busy <= self.workers
             && let Some(next) = self.queue.pop_front()
         {
@@ -223,7 +223,7 @@ impl ServerState {
     }
 
     /// Starts queued requests on idle workers (after the worker count grew).
-    pub fn start_waiting(&mut self, now: SimTime, out: &mut Vec<(Handle, SimTime)>) {
+    pub(super) fn start_waiting(&mut self, now: SimTime, out: &mut Vec<(Handle, SimTime)>) {
         while self.busy < self.workers && self.phase == Phase::Up {
             let Some(next) = self.queue.pop_front() else { break };
             self.touch(now);
@@ -235,7 +235,7 @@ impl ServerState {
 
     /// Crashes the server: everything it held is lost. Returns the queued
     /// requests (the ones in service are found by the caller).
-    pub fn crash(&mut self, now: SimTime) -> Vec<Handle> {
+    pub(super) fn crash(&mut self, now: SimTime) -> Vec<Handle> {
         self.touch(now);
         self.busy = 0;
         self.phase = Phase::Down;
@@ -246,7 +246,7 @@ impl ServerState {
     }
 
     /// Begins a restart; returns when the server will be up.
-    pub fn begin_restart(&mut self, now: SimTime) -> SimTime {
+    pub(super) fn begin_restart(&mut self, now: SimTime) -> SimTime {
         let up = now + SimDuration(self.restart_time);
         self.phase = Phase::Restarting(up);
         self.life += 1;
@@ -254,14 +254,14 @@ impl ServerState {
     }
 
     /// Restart finished: up again, cold.
-    pub fn come_up(&mut self, now: SimTime) {
+    pub(super) fn come_up(&mut self, now: SimTime) {
         self.touch(now);
         self.phase = Phase::Up;
         self.up_since = now;
     }
 
     /// Recomputes the effective values from the base and the active layers.
-    pub fn apply_layers(&mut self) {
+    pub(super) fn apply_layers(&mut self) {
         self.slow_down = self.layers.slow_down.iter().map(|l| l.1).product();
         let ok: f64 = self.layers.error_rate.iter().map(|l| 1.0 - l.1).product::<f64>() * (1.0 - self.base_error_rate);
         self.error_rate = 1.0 - ok;
@@ -273,7 +273,7 @@ impl ServerState {
     /// Updates the overload clock after the load changed. Returns the time
     /// at which to check for a crash when the server just became overloaded.
     #[inline]
-    pub fn overload_changed(&mut self, now: SimTime) -> Option<SimTime> {
+    pub(super) fn overload_changed(&mut self, now: SimTime) -> Option<SimTime> {
         let rule = self.crash?;
         let over = self.phase == Phase::Up && self.in_system() > rule.threshold;
         if over == self.overloaded {
@@ -291,7 +291,7 @@ impl ServerState {
     }
 
     /// Whether the overload clock has run out (the server should crash now).
-    pub fn overload_expired(&mut self, now: SimTime) -> bool {
+    pub(super) fn overload_expired(&mut self, now: SimTime) -> bool {
         let Some(rule) = self.crash else { return false };
         if !self.overloaded || self.phase != Phase::Up {
             return false;
