@@ -7,6 +7,7 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod balancer;
+pub mod check;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub mod commands;

@@ -105,6 +105,28 @@ enum Command {
         split over all comparisons by Bonferroni). Exit status 1 when any check fails.\n\n\
         Examples:\n  lbsim verify\n  lbsim verify --only supermarket --replications 40\n  lbsim verify --json > verify.json")]
     Verify(commands::verify::VerifyOptions),
+    /// Check a scenario for misconfigurations without simulating it: the
+    /// standing configuration and every timeline change, by a catalogue of
+    /// rules with stable IDs.
+    #[command(after_help = "Builds the whole model as `run` does, then runs every rule (lbsim check --list-rules): \
+        balancers with one backend or a dominant weight, backends that are down, routes that send a client subnet \
+        somewhere that does not reach its balancer (wrong destination, blackhole, reject, loop, missing return \
+        route), switch ports on the wrong VLAN, single points of failure, load above capacity (also with the \
+        largest server out), balancers without health checks whose servers can fail, retries without a budget, \
+        timeouts below the service's p99, alerts that cannot fire and SLOs no alert watches. Every timeline change \
+        is checked against the state it applies to; one the scenario's validation would block is a note.\n\n\
+        --against BASELINE reports what SCENARIO introduces: client subnet -> service pairs that change outcome, \
+        balancers whose capacity drops, and findings the baseline does not have.\n\n\
+        Exit status: 0 clean (warnings and notes allowed), 1 an error was found (or a warning, with --deny \
+        warnings), 2 the scenario cannot be read.\n\n\
+        Examples:\n  \
+        lbsim check scenarios/quickstart.yaml\n  \
+        lbsim check scenarios/incidents/003-all-traffic-to-one-server.yaml\n  \
+        lbsim check scenarios/incidents/004-wrong-route-on-web-01.yaml --against scenarios/incidents/004-with-route-audit.yaml\n  \
+        lbsim check scenarios/capacity.yaml --format sarif > lbsim.sarif\n  \
+        lbsim check scenarios/quickstart.yaml --deny warnings --junit check.xml\n  \
+        lbsim check --list-rules")]
+    Check(commands::check::CheckOptions),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +159,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Merge(opts) => commands::merge::execute(opts),
         Command::Capacity(opts) => commands::capacity::execute(opts),
         Command::Verify(opts) => commands::verify::execute(opts),
+        Command::Check(opts) => commands::check::execute(opts),
     }
 }
 

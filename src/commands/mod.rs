@@ -7,6 +7,7 @@
 //! and a variant in `main.rs`.
 
 pub mod capacity;
+pub mod check;
 pub mod compare;
 pub mod graph;
 pub mod merge;

@@ -21,10 +21,10 @@
 
 mod accounting;
 pub mod alerts;
-mod balancer;
+pub(crate) mod balancer;
 mod client;
 mod health;
-mod network;
+pub(crate) mod network;
 pub mod objectives;
 mod outcome;
 mod request;
