@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use lbsim::commands;
 use lbsim::error::Error;
@@ -127,6 +127,29 @@ enum Command {
         lbsim check scenarios/quickstart.yaml --deny warnings --junit check.xml\n  \
         lbsim check --list-rules")]
     Check(commands::check::CheckOptions),
+    /// List what a scenario can name: algorithms, distributions, metrics, or
+    /// `lbsim check`'s rules, one line each.
+    #[command(
+        after_help = "Examples:\n  lbsim list algorithms\n  lbsim list distributions\n  lbsim list metrics\n  lbsim list rules"
+    )]
+    List(commands::list::ListOptions),
+    /// Print the JSON Schema of the scenario format, with every field's doc
+    /// and default, for editors (the YAML language server).
+    #[command(after_help = "Save it and name it on a scenario's first line, and the YAML language server \
+        (VS Code's YAML extension, Neovim, Helix, ...) completes fields, shows their docs and flags mistakes:\n\n  \
+        lbsim schema > lbsim-scenario.schema.json\n  \
+        # yaml-language-server: $schema=lbsim-scenario.schema.json\n\n\
+        Example:\n  lbsim schema > lbsim-scenario.schema.json")]
+    Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        lbsim completions bash > ~/.local/share/bash-completion/completions/lbsim\n  \
+        lbsim completions zsh > ~/.zfunc/_lbsim\n  \
+        lbsim completions fish > ~/.config/fish/completions/lbsim.fish")]
+    Completions(commands::completions::CompletionsOptions),
+    /// Print the man page (roff), or write one per command with --out DIR.
+    #[command(after_help = "Examples:\n  lbsim man | man -l -\n  lbsim man --out /usr/local/share/man/man1")]
+    Man(commands::completions::ManOptions),
 }
 
 fn main() -> ExitCode {
@@ -160,6 +183,10 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Capacity(opts) => commands::capacity::execute(opts),
         Command::Verify(opts) => commands::verify::execute(opts),
         Command::Check(opts) => commands::check::execute(opts),
+        Command::List(opts) => commands::list::execute(opts),
+        Command::Schema => commands::schema::execute(),
+        Command::Completions(opts) => commands::completions::execute(opts, Cli::command()),
+        Command::Man(opts) => commands::completions::man(opts, Cli::command()),
     }
 }
 

@@ -11,6 +11,7 @@
 mod common;
 
 mod browser;
+mod check;
 mod cli;
 mod compare;
 mod count_groups;

@@ -64,7 +64,7 @@ impl Pool {
 }
 
 /// The algorithms a scenario can name.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlgorithmKind {
     RoundRobin,

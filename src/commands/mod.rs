@@ -9,8 +9,11 @@
 pub mod capacity;
 pub mod check;
 pub mod compare;
+pub mod completions;
 pub mod graph;
+pub mod list;
 pub mod merge;
 pub mod run;
+pub mod schema;
 pub mod sweep;
 pub mod verify;
