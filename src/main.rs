@@ -29,7 +29,7 @@ enum Command {
     /// Simulate a scenario and write its reports.
     #[command(after_help = "Examples:\n  \
         lbsim run scenarios/quickstart.yaml\n  \
-        lbsim run scenarios/quickstart.yaml --set clients.web.rate=900/s --seed 7 --out /tmp/q\n  \
+        lbsim run scenarios/quickstart.yaml --set clients.browsers.load=1.1x --seed 7 --out /tmp/q\n  \
         lbsim run scenarios/quickstart.yaml --json | jq .latency_ms\n  \
         lbsim run scenarios/quickstart.yaml --replications 10 --down 1\n\n\
         Reports go to output/<scenario name>/ unless --out is given: report.html (self-contained, for reviews), \
@@ -38,7 +38,10 @@ enum Command {
         With --replications N (N >= 2) every headline metric and SLO is also given over all N replications, with \
         a confidence interval, in the terminal, summary.json (`replications`), report.html and report.md.\n\
         Exit status 1 when a declared SLO fails (with replications: unless every SLO holds with the stated \
-        confidence), unless --no-fail.")]
+        confidence), unless --no-fail.\n\
+        Before simulating, run applies `lbsim check`'s rules: an error in the standing configuration stops it \
+        (exit status 2, nothing written; --no-check simulates it anyway), warnings and the timeline's findings are \
+        printed on stderr and the run goes on. --junit FILE writes the SLO verdicts as JUnit XML.")]
     Run(commands::run::RunOptions),
     /// Draw the topology: clients, balancers, servers, routers, switches,
     /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).
@@ -54,13 +57,17 @@ enum Command {
         the same users send the same requests at the same times) and reports each headline metric's difference \
         with a paired confidence interval and whether it is significant. Writes compare.csv, compare.md (a \
         Markdown table for a pull-request comment), compare.json and charts overlaying the first replication \
-        of both to output/compare/<baseline>--<changed>/ (or --out).\n\n\
+        of both to output/compare/<baseline>--<the change>/ (or --out).\n\n\
         A change counts as better or worse when it is significant and at least --min-effect percent of the \
         baseline; smaller significant changes are negligible. --fail-on-worse makes any worse metric exit 1.\n\n\
         Examples:\n  \
         lbsim compare scenarios/incidents/003-all-traffic-to-one-server.yaml scenarios/incidents/003-with-health-checks.yaml\n  \
         lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
-        lbsim compare a.yaml b.yaml --set requests=100000 --replications 20 --json")]
+        lbsim compare scenarios/capacity.yaml --change servers.app.count=22 --label-base '24 servers' --label-changed '22 servers'\n  \
+        lbsim compare scenarios/quickstart.yaml --change clients.browsers.load=1.1x --set duration=2m --replications 20 --json\n\n\
+        The sides are labelled by --label-base and --label-changed (default: the baseline's name, and the --change \
+        paths and values or the changed file's name). --junit FILE writes one JUnit test case per metric, failed \
+        when it is worse.")]
     Compare(commands::compare::CompareOptions),
     /// Run a grid of configurations, each over N replications with common
     /// random numbers: curves with confidence bands, knees, SLO verdicts.
@@ -76,7 +83,7 @@ enum Command {
         SLURM_ARRAY_TASK_COUNT; --shard auto/N reads Kubernetes' JOB_COMPLETION_INDEX.\n\n\
         Examples:\n  \
         lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s\n  \
-        lbsim sweep scenarios/capacity.yaml --vary servers.app.count=16..28/2 --vary clients.web.rate=3000/s,4000/s\n  \
+        lbsim sweep scenarios/capacity.yaml --vary servers.app.count=16..28/2 --vary clients.api.rate=3000/s,4000/s\n  \
         lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s --shard 0/4 --out /shared/q"
     )]
     Sweep(commands::sweep::SweepOptions),
@@ -96,7 +103,7 @@ enum Command {
         (or --out). Exit status 1 when no value in the interval meets the SLOs.\n\n\
         Examples:\n  \
         lbsim capacity scenarios/capacity.yaml --find min servers.app.count --between 8..40 --down 1\n  \
-        lbsim capacity scenarios/capacity.yaml --find max clients.web.rate --between 1000/s..8000/s")]
+        lbsim capacity scenarios/capacity.yaml --find max clients.api.rate --between 1000/s..8000/s")]
     Capacity(commands::capacity::CapacityOptions),
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).

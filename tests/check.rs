@@ -31,10 +31,28 @@ fn findings(v: &serde_json::Value) -> Vec<&serde_json::Value> {
 /// (replay, its validation counterfactual, the rule, the entry's time, words in the message).
 const INCIDENTS: &[(&str, &str, &str, &str, &str)] = &[
     ("000-routing-tables", "000-with-routing-check", "NET001", "19:58", "goes to `old-storage`, the wrong host"),
-    ("001-network-switch", "001-with-config-check", "NET004", "22:00", "cuts balancer `lb` off from app-1, app-2, app-3, app-4"),
+    (
+        "001-network-switch",
+        "001-with-config-check",
+        "NET004",
+        "22:00",
+        "cuts balancer `lb` off from app-1, app-2, app-3, app-4",
+    ),
     ("002-balancer-routes", "002-with-config-validation", "BAL003", "09:59", "legacy-1, legacy-2 are down"),
-    ("003-all-traffic-to-one-server", "003-with-config-validation", "BAL001", "13:58", "with one backend in rotation (web-01)"),
-    ("004-wrong-route-on-web-01", "004-with-route-audit", "NET005", "09:58", "from `web-01` to `lb-01` through backup-gw"),
+    (
+        "003-all-traffic-to-one-server",
+        "003-with-config-validation",
+        "BAL001",
+        "13:58",
+        "with one backend in rotation (web-01)",
+    ),
+    (
+        "004-wrong-route-on-web-01",
+        "004-with-route-audit",
+        "NET005",
+        "09:58",
+        "from `web-01` to `lb-01` through backup-gw",
+    ),
 ];
 
 #[test]
@@ -80,7 +98,10 @@ fn the_text_form_names_the_place_rule_time_help_and_why() {
     assert!(text.contains(" 48 │     at: \"13:58\""), "{text}");
     assert!(text.contains("help: put at least two servers in rotation"), "{text}");
     assert!(text.contains("why: one server takes all of the balancer's traffic"), "{text}");
-    assert!(text.ends_with("scenarios/incidents/003-all-traffic-to-one-server.yaml: 2 errors, 1 warning, 1 note\n"), "{text}");
+    assert!(
+        text.ends_with("scenarios/incidents/003-all-traffic-to-one-server.yaml: 2 errors, 1 warning, 1 note\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -119,7 +140,10 @@ fn against_a_baseline_reports_pairs_that_lose_service_and_capacity_that_drops() 
         .map(|f| f["message"].as_str().unwrap())
         .collect();
     assert_eq!(lost.len(), 2, "{v:#}");
-    assert!(lost[0].starts_with("`storage-users.region-b` -> `storage-lb` was served in the baseline and is not now"), "{lost:?}");
+    assert!(
+        lost[0].starts_with("`storage-users.region-b` -> `storage-lb` was served in the baseline and is not now"),
+        "{lost:?}"
+    );
     assert!(lost[1].starts_with("`storage-users.region-c` -> `storage-lb`"), "{lost:?}");
     // The baseline's own findings (its timeline's) are not repeated.
     assert!(findings(&v).iter().all(|f| f["time"].is_null() || f["time"] != "19:58"), "{v:#}");
@@ -165,7 +189,11 @@ fn unreadable_input_exits_2_and_a_scenario_that_does_not_compile_is_a_finding() 
     let (v, code) = check_json(&[unknown.to_str().unwrap()]);
     assert_eq!(code, 1, "{v:#}");
     let f = findings(&v)[0];
-    assert_eq!((f["rule"].as_str(), f["line"].as_u64(), f["column"].as_u64()), (Some("SCN001"), Some(39), Some(28)), "{f}");
+    assert_eq!(
+        (f["rule"].as_str(), f["line"].as_u64(), f["column"].as_u64()),
+        (Some("SCN001"), Some(39), Some(24)),
+        "{f}"
+    );
     assert_eq!(f["message"], "unknown server `web-9` in the backends of balancer `edge`");
     assert_eq!(f["help"], "did you mean `web-01`?");
 }
@@ -185,7 +213,11 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string("tests/data/sarif-schema-2.1.0.json").unwrap()).unwrap();
     let url = schema["id"].as_str().unwrap().to_string();
-    for f in ["scenarios/incidents/003-all-traffic-to-one-server.yaml", "scenarios/incidents/001-network-switch.yaml", "scenarios/quickstart.yaml"] {
+    for f in [
+        "scenarios/incidents/003-all-traffic-to-one-server.yaml",
+        "scenarios/incidents/001-network-switch.yaml",
+        "scenarios/quickstart.yaml",
+    ] {
         let o = lbsim(&["check", f, "--format", "sarif"]);
         let log: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         validate(schema.clone(), &url, &log).unwrap_or_else(|e| panic!("{f}: {e}"));
@@ -214,12 +246,16 @@ fn list_rules_names_every_rule_and_junit_has_a_case_per_finding() {
     let o = lbsim(&["check", "--list-rules"]);
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
-    for id in ["SCN001", "BAL001", "BAL004", "NET001", "NET005", "SPF002", "CAP001", "CAP003", "CLI001", "CLI002", "MON001", "MON003", "TLN001", "DIF001", "DIF002"] {
+    for id in [
+        "SCN001", "BAL001", "BAL004", "NET001", "NET005", "SPF002", "CAP001", "CAP003", "CLI001", "CLI002", "MON001",
+        "MON003", "TLN001", "DIF001", "DIF002",
+    ] {
         assert!(text.contains(&format!("{id}  ")), "{id}: {text}");
     }
     let dir = scratch("check", "junit");
     let xml = dir.join("sub/check.xml");
-    let o = lbsim(&["check", "scenarios/incidents/003-all-traffic-to-one-server.yaml", "--junit", xml.to_str().unwrap()]);
+    let o =
+        lbsim(&["check", "scenarios/incidents/003-all-traffic-to-one-server.yaml", "--junit", xml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let x = std::fs::read_to_string(&xml).unwrap();
     assert!(x.contains("tests=\"4\" failures=\"2\""), "{x}");
@@ -232,46 +268,110 @@ fn run_checks_first_stops_on_a_standing_error_and_warns_about_the_timeline() {
     let dir = scratch("check", "run");
     // Over capacity as written: nothing is simulated or written, exit 2.
     let out = dir.join("over");
-    let o = lbsim(&["run", "scenarios/quickstart.yaml", "--set", "clients.browsers.load=3x", "--out", out.to_str().unwrap()]);
+    let o = lbsim(&[
+        "run",
+        "scenarios/quickstart.yaml",
+        "--set",
+        "clients.browsers.load=3x",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("error[CAP001]: scenarios/quickstart.yaml:37:3: balancer `edge` is offered"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("error[CAP001]: scenarios/quickstart.yaml:37:3: balancer `edge` is offered"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("--no-check simulates it anyway"), "{}", stderr(&o));
     assert!(!out.exists());
     // --no-check simulates it.
     let o = lbsim(&[
-        "run", "scenarios/quickstart.yaml", "--set", "clients.browsers.load=3x", "--set", "duration=20s", "--set",
-        "warmup=1s", "--no-check", "--no-charts", "--out", out.to_str().unwrap(),
+        "run",
+        "scenarios/quickstart.yaml",
+        "--set",
+        "clients.browsers.load=3x",
+        "--set",
+        "duration=20s",
+        "--set",
+        "warmup=1s",
+        "--no-check",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(out.join("summary.json").exists());
     // An incident replay runs: its timeline's findings are warnings.
     let out = dir.join("replay");
-    let o = lbsim(&[
-        "run", "scenarios/incidents/002-balancer-routes.yaml", "--set", "duration=35m", "--no-fail", "--no-charts",
-        "--out", out.to_str().unwrap(), "--junit", dir.join("run.xml").to_str().unwrap(),
-    ]);
+    let xml = dir.join("run.xml");
+    let replay = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "scenarios/incidents/002-balancer-routes.yaml",
+            "--set",
+            "duration=35m",
+            "--no-fail",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        lbsim(&args)
+    };
+    let o = replay(&["--junit", xml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("check: warning[BAL003] scenarios/incidents/002-balancer-routes.yaml:48:9: at 09:59, `bad-routes` leaves balancer `lb` with no backend that can serve"), "{err}");
     assert!(!err.contains("check: error"), "{err}");
-    let x = std::fs::read_to_string(dir.join("run.xml")).unwrap();
-    assert!(x.contains("<testcase classname=\"slo\" name=\"availability (availability &gt;= 99.9%, window run)\">"), "{x}");
+    let x = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        x.contains("<testcase classname=\"slo\" name=\"availability (availability &gt;= 99.9%, window run)\">"),
+        "{x}"
+    );
     assert!(x.contains("<failure message=\"not met: observed"), "{x}");
     // --quiet silences the warnings.
-    let o = lbsim(&["run", "scenarios/incidents/002-balancer-routes.yaml", "--set", "duration=35m", "--no-fail", "--no-charts", "--quiet", "--out", out.to_str().unwrap()]);
+    let o = replay(&["--quiet"]);
     assert!(!stderr(&o).contains("check:"), "{}", stderr(&o));
 }
 
+/// The ```yaml block after each `<!-- check: KIND -->` marker of a section.
+fn examples(section: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    for (at, _) in section.match_indices("<!-- check: ") {
+        let rest = &section[at + "<!-- check: ".len()..];
+        let kind = &rest[..rest.find(" -->").unwrap()];
+        let start = rest.find("```yaml\n").unwrap() + "```yaml\n".len();
+        let end = rest[start..].find("```").unwrap();
+        out.push((kind, &rest[start..start + end]));
+    }
+    out
+}
+
 #[test]
-fn the_docs_document_every_rule_with_a_bad_and_a_good_example() {
+fn every_rule_is_documented_with_a_bad_example_it_finds_and_a_good_one_it_does_not() {
     let docs = std::fs::read_to_string(Path::new("docs/check.md")).unwrap();
     let o = lbsim(&["check", "--list-rules", "--format", "json"]);
     let rules: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let dir = scratch("check", "docs");
     for r in rules.as_array().unwrap() {
         let id = r["id"].as_str().unwrap();
         let heading = format!("### {id} `{}`", r["name"].as_str().unwrap());
         let at = docs.find(&heading).unwrap_or_else(|| panic!("docs/check.md has no `{heading}`"));
         let section = &docs[at..docs[at + 4..].find("\n### ").map_or(docs.len(), |e| at + 4 + e)];
-        assert!(section.contains("<!-- check: bad -->") && section.contains("<!-- check: good -->"), "{id}: {section}");
+        let blocks = examples(section);
+        let baseline =
+            blocks.iter().find(|(k, _)| *k == "baseline").map(|(_, y)| write(&dir, &format!("{id}-base.yaml"), y));
+        for kind in ["bad", "good"] {
+            let (_, yaml) =
+                blocks.iter().find(|(k, _)| *k == kind).unwrap_or_else(|| panic!("{id}: no {kind} example"));
+            let file = write(&dir, &format!("{id}-{kind}.yaml"), yaml);
+            let mut args = vec![file.to_str().unwrap()];
+            if let Some(b) = &baseline {
+                args.extend(["--against", b.to_str().unwrap()]);
+            }
+            let (v, _) = check_json(&args);
+            let found = findings(&v).iter().any(|f| f["rule"] == id);
+            assert_eq!(found, kind == "bad", "{id} {kind} example: {v:#}");
+        }
     }
 }

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod authoring;
 mod browser;
 mod check;
 mod cli;

@@ -49,7 +49,12 @@ pub fn man(opts: &ManOptions, cmd: clap::Command) -> Result<i32, Error> {
     let mut written = vec![out.write("lbsim.1", &page(&cmd, "lbsim")?)?];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("lbsim-{}", sub.get_name());
-        written.push(out.write(&format!("{name}.1"), &page(sub, &name)?)?);
+        let sub = sub
+            .clone()
+            .name(name.clone())
+            .bin_name(format!("lbsim {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"));
+        written.push(out.write(&format!("{name}.1"), &page(&sub, &name)?)?);
     }
     for p in written {
         println!("{}", p.display());

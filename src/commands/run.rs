@@ -28,7 +28,8 @@ use crate::sim::{RunResult, Simulation};
 pub struct RunOptions {
     /// Scenario file (YAML or JSON).
     pub scenario: PathBuf,
-    /// Directory for the reports [default: output/<scenario name>].
+    /// Directory for the reports [default: output/<scenario name>, and with
+    /// --set output/<scenario name>--<path=value>...].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Override a value in the file: --set clients.web.rate=900/s (repeatable).
@@ -115,7 +116,8 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
             eprintln!("--down {}: out of rotation: {}", opts.down, taken.join(", "));
         }
     }
-    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
+    let out_dir =
+        opts.out.clone().unwrap_or_else(|| Path::new("output").join(cli::variant_name(&world.name, &opts.sets)));
     let out = OutputDir::create(&out_dir)?;
     let series_name = files::TIMESERIES_CSV.name;
     let sink =

@@ -209,9 +209,13 @@ pub enum Popularity {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePoint {
+    /// When the point starts (an offset from the start).
     pub at: Spanned<Duration>,
+    /// A step to this rate.
     pub rate: Option<Rate>,
+    /// A linear ramp to this rate, lasting `over`.
     pub ramp_to: Option<Rate>,
+    /// The length of a ramp.
     pub over: Option<Duration>,
 }
 
@@ -220,6 +224,7 @@ pub struct ProfilePoint {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClosedLoopSpec {
+    /// Time a user thinks between an answer and its next request.
     pub think_time: Spanned<DistSpec>,
 }
 
@@ -379,6 +384,7 @@ impl schemars::JsonSchema for LoadFactor {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalancerSpec {
+    /// How the balancer picks a backend (default `round_robin`; `lbsim list algorithms`).
     #[serde(default = "default_algorithm")]
     pub algorithm: AlgorithmKind,
     /// Candidates for `power_of_two_choices` (default 2).
@@ -564,7 +570,7 @@ mod tests {
         assert!(err.starts_with("t.yaml:3:"), "{err}");
         assert!(err.contains("negative"), "{err}");
         let err = parse_text(&MINIMAL.replace("{backends", "{algorithm: round_robbin, backends")).unwrap_err();
-        assert!(err.contains("t.yaml:5:") && err.contains("round_robin"), "{err}");
+        assert!(err.contains("t.yaml:5:") && err.contains("unknown value `round_robbin`"), "{err}");
         let err = parse_text(&MINIMAL.replace("duration", "durration")).unwrap_err();
         assert!(err.starts_with("t.yaml:1:1") && err.contains("unknown field"), "{err}");
         let err = parse_text(&MINIMAL.replace("s1: {service", "s1: {workers: -2, service")).unwrap_err();

@@ -182,7 +182,9 @@ pub struct AlertSpec {
     pub scope: Option<Spanned<Scope>>,
     /// Only these entities (a name, `{..}` pattern or `*` glob); default all.
     pub entity: Option<Spanned<String>>,
+    /// Fires when the metric is above this (give `above` or `below`).
     pub above: Option<Spanned<Threshold>>,
+    /// Fires when the metric is below this.
     pub below: Option<Spanned<Threshold>>,
     /// How long the condition must hold before the alert fires (default 0).
     #[serde(rename = "for")]

@@ -42,7 +42,9 @@ pub struct RouteSpec {
 #[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouterSpec {
+    /// The router's own address (optional: routers forward, they are not addressed).
     pub address: Option<Spanned<String>>,
+    /// Its routing table: longest-prefix match, lowest metric first.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
 }
@@ -62,6 +64,7 @@ pub struct SwitchSpec {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSpec {
+    /// The two ends: node names; one side may be a pattern or glob (several links).
     pub between: Spanned<Vec<Spanned<String>>>,
     /// One-way latency (default 0).
     #[schemars(extend("default" = {"constant": "0s"}))]
@@ -95,10 +98,13 @@ pub struct NetworkSpec {
     /// Checks that block bad network changes from the timeline.
     pub validation: Option<NetworkValidationSpec>,
     #[serde(default)]
+    /// Routers by name.
     pub routers: NamedMap<RouterSpec>,
     #[serde(default)]
+    /// Switches by name.
     pub switches: NamedMap<SwitchSpec>,
     #[serde(default)]
+    /// Links between nodes.
     pub links: Vec<LinkSpec>,
 }
 
@@ -108,6 +114,7 @@ pub struct NetworkSpec {
 pub struct SubnetSpec {
     /// Names the subnet's node: `<group>.<name>` (default: its index).
     pub name: Option<Spanned<String>>,
+    /// The subnet's prefix, e.g. `10.1.0.0/16`.
     pub prefix: Spanned<String>,
     /// Share of the group's users behind it (default: equal shares).
     pub share: Option<Spanned<Percent>>,

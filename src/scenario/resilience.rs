@@ -136,6 +136,7 @@ pub struct BudgetSpec {
     /// gRPC-style token bucket: tokens start full at this many; a failure
     /// costs one, a success earns `token_ratio`; retry only above half full.
     pub max_tokens: Option<Spanned<f64>>,
+    /// With `max_tokens`: the tokens a success earns back.
     pub token_ratio: Option<Spanned<f64>>,
 }
 
@@ -147,7 +148,9 @@ pub struct RetrySpec {
     pub attempts: Spanned<u32>,
     /// Give up on one try after this long and retry (default: no per-try limit).
     pub per_try_timeout: Option<Spanned<Duration>>,
+    /// Delays between attempts.
     pub backoff: Option<BackoffSpec>,
+    /// A limit on retries, so that they do not multiply the load.
     pub budget: Option<BudgetSpec>,
     /// Failures to retry (default: all).
     pub on: Option<Vec<RetryOn>>,

@@ -44,8 +44,11 @@ pub struct TimelineEntry {
     #[serde(default)]
     pub fix: bool,
 
+    /// A balancer (its backends, weights, algorithm, `down`, or routes).
     pub balancer: Option<Spanned<String>>,
+    /// Servers by name, pattern, glob or counted group (a crash, a restart, new service behaviour, or routes).
     pub server: Option<Spanned<String>>,
+    /// An open-loop client group (its rate).
     pub client: Option<Spanned<String>>,
     /// A router (for route changes).
     pub router: Option<Spanned<String>>,
@@ -99,6 +102,8 @@ pub struct TimelineEntry {
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentWindowSpec {
+    /// Start of the window.
     pub from: Spanned<TimeSpec>,
+    /// End of the window.
     pub until: Spanned<TimeSpec>,
 }
