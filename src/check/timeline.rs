@@ -235,3 +235,68 @@ fn blocked(world: &World, current: &Snapshot, after: &Snapshot, i: usize) -> Opt
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Severity, check_world};
+    use crate::model::compile;
+    use crate::scenario::{ScenarioSource, parse};
+    use std::path::Path;
+
+    /// (rule, severity, message) of each timeline finding of `text`.
+    fn timeline_findings(text: &str) -> Vec<(&'static str, Severity, String)> {
+        let src = ScenarioSource::from_text(Path::new("t.yaml"), text.to_string());
+        let scenario = parse(&src).unwrap();
+        let world = compile(&scenario, &src).unwrap();
+        check_world(&world, &scenario, &src)
+            .into_iter()
+            .filter(|f| f.change.is_some())
+            .map(|f| (f.rule.id, f.severity, f.message))
+            .collect()
+    }
+
+    const TIER: &str = "name: t\nduration: 10m\nclients:\n  web: {target: lb, rate: 100/s, timeout: 2s}\nbalancers:\n  lb: {backends: [\"s{1..3}\"]}\nservers:\n  s{1..3}: {workers: 4, service: {constant: 10ms}}\n";
+
+    #[test]
+    fn a_configuration_change_raises_a_warning_to_an_error_and_an_event_does_not() {
+        // Weights that give s1 5 of 7: a warning as configured, an error as a change.
+        let f = timeline_findings(&format!(
+            "{TIER}timeline:\n  - {{name: skew, at: 1m, balancer: lb, weights: {{s1: 5}}}}\n"
+        ));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].0, f[0].1), ("BAL002", Severity::Error));
+        assert_eq!(f[0].2, "at 1m, `skew` gives s1 71% of balancer `lb`'s traffic (5 of 7)");
+        // A crash is an event: the down backend keeps its warning.
+        let f =
+            timeline_findings(&format!("{TIER}timeline:\n  - {{at: 1m, server: s2, action: crash, duration: 2m}}\n"));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].0, f[0].1), ("BAL005", Severity::Warning));
+        assert!(f[0].2.starts_with("at 1m, `server s2: crash` puts server `s2`, which is down,"), "{}", f[0].2);
+        assert!(f[0].2.ends_with(", until 3m"), "{}", f[0].2);
+    }
+
+    #[test]
+    fn each_change_is_judged_on_the_state_it_applies_to() {
+        // The second change leaves one backend only because the first left two.
+        let text = format!(
+            "{TIER}timeline:\n  - {{name: drain-3, at: 1m, balancer: lb, backends: [s1, s2]}}\n  - {{name: crash-2, at: 2m, server: s2, action: crash}}\n  - {{at: 3m, revert: drain-3}}\n"
+        );
+        let f = timeline_findings(&text);
+        let rules: Vec<(&str, Severity)> = f.iter().map(|x| (x.0, x.1)).collect();
+        // crash-2 (an event) leaves s2 down in a rotation of two: BAL005;
+        // the revert brings s3 back, and nothing new is wrong.
+        assert_eq!(rules, [("BAL005", Severity::Warning)], "{f:?}");
+        // With validation requiring three, the drain is blocked: a note,
+        // and the crash is then judged on a rotation of three.
+        let blocked =
+            text.replace("backends: [\"s{1..3}\"]}", "backends: [\"s{1..3}\"], validation: {min_backends: 3}}");
+        let f = timeline_findings(&blocked);
+        assert_eq!(f[0].0, "TLN001", "{f:?}");
+        assert_eq!(f[0].1, Severity::Note);
+        assert!(
+            f[0].2.starts_with("at 1m, `drain-3` would be blocked by validation: would leave 2 backend(s)"),
+            "{}",
+            f[0].2
+        );
+    }
+}
