@@ -8,7 +8,6 @@ use super::state::Snapshot;
 use super::{Issue, list};
 use crate::balancer::AlgorithmKind;
 use crate::model::{Change, ServerAction, World};
-use crate::scenario::Scenario;
 
 /// The balancers some client group sends to.
 pub(crate) fn targeted(world: &World) -> Vec<bool> {
@@ -113,7 +112,7 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
 /// `BAL004`: balancers without health checks or outlier detection whose
 /// servers can fail in this scenario (a crash rule, an error rate, down at
 /// the start, or a timeline crash, restart or error rate).
-pub(crate) fn standing(world: &World, _scenario: &Scenario, loc: &Locator<'_>) -> Vec<Issue> {
+pub(crate) fn standing(world: &World, loc: &Locator<'_>) -> Vec<Issue> {
     let mut why_fails: Vec<Option<&'static str>> = world
         .servers
         .iter()

@@ -163,10 +163,11 @@ pub fn check_world(world: &World, scenario: &Scenario, source: &ScenarioSource) 
     let loc = Locator::new(world, scenario);
     let base = Snapshot::base(world);
     let mut issues = state_issues(world, &base, &loc);
-    issues.extend(balancers::standing(world, scenario, &loc));
+    let keys: std::collections::HashSet<String> = issues.iter().map(|i| i.key.clone()).collect();
+    issues.extend(balancers::standing(world, &loc));
     issues.extend(redundancy::check(world, &base, &loc));
     issues.extend(clients::check(world, &loc));
-    issues.extend(monitoring::check(world, scenario, &loc));
+    issues.extend(monitoring::check(world, &loc));
     let mut findings: Vec<Finding> = world
         .warnings
         .iter()
@@ -174,7 +175,7 @@ pub fn check_world(world: &World, scenario: &Scenario, source: &ScenarioSource) 
         .chain(issues)
         .map(|i| standing_finding(source, i))
         .collect();
-    findings.extend(timeline::check(world, &base, &loc, source));
+    findings.extend(timeline::check(world, &base, keys, &loc, source));
     findings
 }
 

@@ -9,9 +9,8 @@ use crate::model::alerts::{AlertRule, Condition, MetricUnit, metric_unit};
 use crate::model::network::Foreign;
 use crate::model::slos::SloMetric;
 use crate::model::{Change, ServerAction, World};
-use crate::scenario::Scenario;
 
-pub(crate) fn check(world: &World, _scenario: &Scenario, loc: &Locator<'_>) -> Vec<Issue> {
+pub(crate) fn check(world: &World, loc: &Locator<'_>) -> Vec<Issue> {
     let mut out = Vec::new();
     for (i, a) in world.alerts.iter().enumerate() {
         let key = format!("alert {}", a.name);

@@ -264,6 +264,16 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
 fn vlan_mismatches(world: &World, snap: &Snapshot, net: &Network, loc: &Locator<'_>) -> Vec<Issue> {
     let mut pairs: Vec<(NodeId, NodeId)> = client_pairs(world, net).iter().map(|p| (p.to, p.from)).collect();
     pairs.extend(backend_pairs(world, snap, net).iter().map(|p| (p.from, p.to)));
+    // Each switch port by (switch, node), read once: a switch may have
+    // thousands of ports.
+    let mut ports: std::collections::HashMap<(NodeId, NodeId), u32> = std::collections::HashMap::new();
+    for link in &net.links {
+        for (sw, n) in [(link.a, link.b), (link.b, link.a)] {
+            if matches!(net.nodes[sw as usize].kind, NodeKind::Switch(_)) {
+                ports.entry((sw, n)).or_insert(link.vlan);
+            }
+        }
+    }
     // (switch, peer, peer's VLAN) -> (nodes on other VLANs, their VLAN)
     let mut found: BTreeMap<(NodeId, NodeId, u32), Vec<(NodeId, u32)>> = BTreeMap::new();
     for (peer, node) in pairs {
@@ -272,8 +282,8 @@ fn vlan_mismatches(world: &World, snap: &Snapshot, net: &Network, loc: &Locator<
             if !matches!(net.nodes[sw as usize].kind, NodeKind::Switch(_)) {
                 continue;
             }
-            let Some(l2) = net.link_between(sw, node) else { continue };
-            let (v1, v2) = (net.links[l as usize].vlan, net.links[l2 as usize].vlan);
+            let Some(&v2) = ports.get(&(sw, node)) else { continue };
+            let v1 = net.links[l as usize].vlan;
             if v1 != v2 {
                 found.entry((sw, peer, v1)).or_default().push((node, v2));
             }

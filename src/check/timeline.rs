@@ -56,7 +56,14 @@ enum Step {
 }
 
 /// The findings of every change in the timeline, in time order.
-pub(crate) fn check(world: &World, base: &Snapshot, loc: &Locator<'_>, source: &ScenarioSource) -> Vec<Finding> {
+/// `base_keys` are the keys of the standing configuration's issues.
+pub(crate) fn check(
+    world: &World,
+    base: &Snapshot,
+    base_keys: HashSet<String>,
+    loc: &Locator<'_>,
+    source: &ScenarioSource,
+) -> Vec<Finding> {
     let mut steps: Vec<(u64, usize, u8, Step)> = Vec::new();
     for (i, t) in world.timeline.iter().enumerate() {
         match t.change {
@@ -73,7 +80,7 @@ pub(crate) fn check(world: &World, base: &Snapshot, loc: &Locator<'_>, source: &
     steps.sort_by_key(|s| (s.0, s.2, s.1));
     let mut layers: Vec<usize> = Vec::new();
     let mut current = base.clone();
-    let mut seen: HashSet<String> = state_issues(world, base, loc).into_iter().map(|i| i.key).collect();
+    let mut seen = base_keys;
     let mut out = Vec::new();
     for &(at, _, _, step) in &steps {
         if world.end.0 != u64::MAX && at >= world.end.0 {
