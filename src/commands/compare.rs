@@ -174,7 +174,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     };
 
     let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&sides[0].name, &sides[1].name));
-    let out = OutputDir::create(&out_dir)?;
+    let out = OutputDir::stage(&out_dir, report::files::Command::Compare)?;
     let mut files = vec![
         out.write(COMPARE_CSV.name, &csv(&comparison)?)?,
         out.write(COMPARE_MD.name, markdown(&comparison).as_bytes())?,
@@ -186,6 +186,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         files.extend(report::write_charts(&out, &charts)?);
     }
     files.sort();
+    out.land()?;
     let stdout = if opts.json {
         json
     } else {

@@ -102,7 +102,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }
     }
     let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
-    let out = OutputDir::create(&out_dir)?;
+    let out = OutputDir::stage(&out_dir, files::Command::Run)?;
     let series_name = files::TIMESERIES_CSV.name;
     let sink =
         CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
@@ -145,12 +145,12 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }
         (acc, first_seed, opts.confidence)
     });
-    finish_run(result, &out, &source, opts, replications)
+    finish_run(result, out, &source, opts, replications)
 }
 
 fn finish_run(
     mut result: RunResult,
-    out: &OutputDir,
+    out: OutputDir,
     source: &ScenarioSource,
     opts: &RunOptions,
     replications: Option<(PointAccumulator, u64, f64)>,
@@ -167,8 +167,10 @@ fn finish_run(
         summary.replications = Some(acc.finish(&SloDef::of(&result.world), first_seed, confidence));
     }
     let mut files = vec![out.commit(series_name)?];
-    files.extend(report::write_reports(out, &summary, &result, !opts.no_charts)?);
+    files.extend(report::write_reports(&out, &summary, &result, !opts.no_charts)?);
     files.sort();
+    let out_dir = out.path.clone();
+    out.land()?;
     let stdout = if opts.json {
         String::from_utf8_lossy(&report::summary_json(&summary)?).into_owned()
     } else {
@@ -181,5 +183,5 @@ fn finish_run(
         None => summary.verdict == Verdict::Fail,
     };
     let exit_code = if failed && !opts.no_fail { 1 } else { 0 };
-    Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code })
+    Ok(RunOutcome { summary, out_dir, files, stdout, exit_code })
 }
