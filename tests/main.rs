@@ -19,6 +19,7 @@ mod golden;
 mod incident_features;
 mod landing;
 mod network;
+mod properties;
 mod scenarios;
 mod sim;
 mod slurm;
