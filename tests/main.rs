@@ -15,6 +15,7 @@ mod cli;
 mod compare;
 mod count_groups;
 mod experiment;
+mod fuzz_corpus;
 mod golden;
 mod incident_features;
 mod landing;
