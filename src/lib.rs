@@ -15,6 +15,8 @@ pub(crate) mod dist;
 pub(crate) mod engine;
 pub mod error;
 pub(crate) mod experiment;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod metrics;
 pub mod model;

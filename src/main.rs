@@ -40,8 +40,8 @@ enum Command {
         Exit status 1 when a declared SLO fails (with replications: unless every SLO holds with the stated \
         confidence), unless --no-fail.\n\
         Before simulating, run applies `lbsim check`'s rules: an error in the standing configuration stops it \
-        (exit status 2, nothing written; --no-check simulates it anyway), warnings and the timeline's findings are \
-        printed on stderr and the run goes on. --junit FILE writes the SLO verdicts as JUnit XML.")]
+        (exit status 2, nothing written; --no-check simulates it anyway), warnings, the timeline's findings and \
+        load above capacity are printed on stderr and the run goes on. --junit FILE writes the SLO verdicts as JUnit XML.")]
     Run(commands::run::RunOptions),
     /// Draw the topology: clients, balancers, servers, routers, switches,
     /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).

@@ -266,25 +266,31 @@ fn list_rules_names_every_rule_and_junit_has_a_case_per_finding() {
 #[test]
 fn run_checks_first_stops_on_a_standing_error_and_warns_about_the_timeline() {
     let dir = scratch("check", "run");
-    // Over capacity as written: nothing is simulated or written, exit 2.
-    let out = dir.join("over");
-    let o = lbsim(&[
-        "run",
-        "scenarios/quickstart.yaml",
-        "--set",
-        "clients.browsers.load=3x",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    // No usable backend as written: nothing is simulated or written, exit 2.
+    let out = dir.join("broken");
+    let broken = |extra: &[&str]| {
+        let mut args = vec!["run", "scenarios/quickstart.yaml", "--set", "balancers.edge.weights={\"web-*\": 0}"];
+        args.extend_from_slice(&["--set", "duration=20s", "--set", "warmup=1s", "--no-fail", "--no-charts"]);
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        lbsim(&args)
+    };
+    let o = broken(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("error[CAP001]: scenarios/quickstart.yaml:37:3: balancer `edge` is offered"),
+        stderr(&o).contains("error[BAL003]: scenarios/quickstart.yaml:37:3: balancer `edge` has no backend"),
         "{}",
         stderr(&o)
     );
     assert!(stderr(&o).contains("--no-check simulates it anyway"), "{}", stderr(&o));
     assert!(!out.exists());
     // --no-check simulates it.
+    let o = broken(&["--no-check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.join("summary.json").exists());
+    // Over capacity is simulated, with the check's warning: what melts is
+    // what a "what if the load triples" run is for.
+    let over = dir.join("over");
     let o = lbsim(&[
         "run",
         "scenarios/quickstart.yaml",
@@ -294,13 +300,17 @@ fn run_checks_first_stops_on_a_standing_error_and_warns_about_the_timeline() {
         "duration=20s",
         "--set",
         "warmup=1s",
-        "--no-check",
         "--no-charts",
         "--out",
-        out.to_str().unwrap(),
+        over.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(out.join("summary.json").exists());
+    assert!(
+        stderr(&o).contains("check: warning[CAP001] scenarios/quickstart.yaml:37:3: balancer `edge` is offered"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(over.join("summary.json").exists());
     // An incident replay runs: its timeline's findings are warnings.
     let out = dir.join("replay");
     let xml = dir.join("run.xml");

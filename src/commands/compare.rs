@@ -203,7 +203,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     };
 
     let out_dir = opts.out.clone().unwrap_or(default_dir);
-    let out = OutputDir::create(&out_dir)?;
+    let out = OutputDir::stage(&out_dir, report::files::Command::Compare)?;
     let mut files = vec![
         out.write(COMPARE_CSV.name, &csv(&comparison)?)?,
         out.write(COMPARE_MD.name, markdown(&comparison).as_bytes())?,
@@ -215,6 +215,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         files.extend(report::write_charts(&out, &charts)?);
     }
     files.sort();
+    out.land()?;
     let stdout = if opts.json {
         json
     } else {

@@ -118,7 +118,7 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     }
     let out_dir =
         opts.out.clone().unwrap_or_else(|| Path::new("output").join(cli::variant_name(&world.name, &opts.sets)));
-    let out = OutputDir::create(&out_dir)?;
+    let out = OutputDir::stage(&out_dir, files::Command::Run)?;
     let series_name = files::TIMESERIES_CSV.name;
     let sink =
         CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
@@ -161,19 +161,21 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }
         (acc, first_seed, opts.confidence)
     });
-    finish_run(result, &out, &source, opts, replications)
+    finish_run(result, out, &source, opts, replications)
 }
 
 /// `lbsim check`'s rules before the run: an error in the standing
 /// configuration stops it (exit status 2, nothing written, as a scenario
-/// that does not compile); warnings, and what the timeline's changes do,
-/// are printed on stderr and the run goes on: simulating a bad change is
-/// what an incident replay is for. Notes are left to `lbsim check`.
+/// that does not compile); warnings, what the timeline's changes do, and
+/// load above capacity are printed on stderr and the run goes on:
+/// simulating a bad change, or an overload, is what a replay or a "what if
+/// traffic doubles" run is for. Notes are left to `lbsim check`.
 fn precheck(world: &World, source: &ScenarioSource, quiet: bool) -> Result<(), Error> {
     let scenario = crate::scenario::parse(source)?;
     let findings = check::check_world(world, &scenario, source);
-    let (standing_errors, rest): (Vec<_>, Vec<_>) =
-        findings.into_iter().partition(|f| f.change.is_none() && f.severity == Severity::Error);
+    let (standing_errors, rest): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| {
+        f.change.is_none() && f.severity == Severity::Error && f.rule.family != check::rules::Family::Capacity
+    });
     if !standing_errors.is_empty() {
         let file = source.display_name();
         eprint!("{}", check::render::text(&file, &source.original, &standing_errors, std::io::stderr().is_terminal()));
@@ -195,7 +197,7 @@ fn precheck(world: &World, source: &ScenarioSource, quiet: bool) -> Result<(), E
 
 fn finish_run(
     mut result: RunResult,
-    out: &OutputDir,
+    out: OutputDir,
     source: &ScenarioSource,
     opts: &RunOptions,
     replications: Option<(PointAccumulator, u64, f64)>,
@@ -212,8 +214,10 @@ fn finish_run(
         summary.replications = Some(acc.finish(&SloDef::of(&result.world), first_seed, confidence));
     }
     let mut files = vec![out.commit(series_name)?];
-    files.extend(report::write_reports(out, &summary, &result, !opts.no_charts)?);
+    files.extend(report::write_reports(&out, &summary, &result, !opts.no_charts)?);
     files.sort();
+    let out_dir = out.path.clone();
+    out.land()?;
     let stdout = if opts.json {
         String::from_utf8_lossy(&report::summary_json(&summary)?).into_owned()
     } else {
@@ -229,7 +233,7 @@ fn finish_run(
     if let Some(path) = &opts.junit {
         report::junit::write(path, &[slo_suite(&summary, source)])?;
     }
-    Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code })
+    Ok(RunOutcome { summary, out_dir, files, stdout, exit_code })
 }
 
 /// The run's SLO verdicts as a JUnit suite: one case per SLO, failed when

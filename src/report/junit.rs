@@ -8,7 +8,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::report::output::OutputDir;
 
 /// One test case.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,11 +103,10 @@ pub fn render(suites: &[Suite]) -> String {
 
 /// Writes the suites to `path`, atomically.
 pub fn write(path: &Path, suites: &[Suite]) -> Result<PathBuf, Error> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| Error::Usage(format!("--junit {}: name a file", path.display())))?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
-    let out = OutputDir { path: dir.to_path_buf() };
-    out.write(&name.to_string_lossy(), render(suites).as_bytes())
+    if path.file_name().is_none() {
+        return Err(Error::Usage(format!("--junit {}: name a file", path.display())));
+    }
+    super::output::write_file(path, render(suites).as_bytes())
 }
 
 #[cfg(test)]

@@ -425,7 +425,9 @@ impl Simulation {
             {
                 in_flight += 1;
                 in_flight_counted += u64::from(c.created >= self.world.warmup);
-                self.edge_ns += u128::from(end_time.since(c.created.max(warmup)).0);
+                // From when it entered the system, as its outcome would have
+                // counted it (a network's client-side latency comes before).
+                self.edge_ns += u128::from(end_time.since(self.entered(&c).max(warmup)).0);
             }
         }
         let time_weighted = TimeWeighted {
