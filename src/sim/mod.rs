@@ -48,7 +48,7 @@ use server::{Phase, ServerState};
 pub use watch::{FiredAlert, Watch};
 
 /// What the event set holds: small, `Copy`, ids only.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, Default)]
 enum Event {
     /// The open-loop generator of a client group fires.
     Arrival { client: u32, generation: u32 },
@@ -67,6 +67,7 @@ enum Event {
     /// A call's next attempt, after its backoff.
     Retry { call: Handle },
     /// The warm-up ends: snapshot time-weighted totals.
+    #[default]
     WarmupEnd,
     /// Apply (or revert) timeline entry `index`.
     Timeline { index: u32, revert: bool },
@@ -374,15 +375,12 @@ impl Simulation {
         let end = self.world.end;
         let mut next_boundary = SimTime(self.recorder.next_boundary());
         let mut next_progress = 0u64;
-        while let Some(t) = self.events.peek_time() {
-            if t >= end || (self.only_housekeeping_left()) {
-                break;
-            }
+        while !self.only_housekeeping_left() {
+            let Some((t, event)) = self.events.pop_before(end) else { break };
             while t >= next_boundary {
                 self.close_interval(next_boundary);
                 next_boundary = SimTime(self.recorder.next_boundary());
             }
-            let Some((t, event)) = self.events.pop() else { break };
             self.now = t;
             self.processed += 1;
             self.handle(event);

@@ -24,7 +24,7 @@ impl Simulation {
         let user = state.pick_user();
         if let Some(t) = state.next_open_arrival(def) {
             let at = t + SimDuration(state.displacement);
-            self.events.push(at, Event::Arrival { client, generation });
+            self.events.push_side(at, Event::Arrival { client, generation });
         }
         self.new_call(client, user);
     }
