@@ -10,6 +10,7 @@ pub mod chart;
 pub mod events;
 pub mod series;
 pub mod snapshot;
+pub mod tally;
 pub mod users;
 
 use hdrhistogram::Histogram;
@@ -20,6 +21,7 @@ use crate::time::NANOS_PER_SEC;
 pub use events::{AlertChange, BlockReason, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
 pub use series::{CsvSink, NullSink, SeriesSink};
 pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot, SubnetMetric};
+use tally::Tally;
 pub use users::{UserCounts, UserFlags, UserIndex};
 
 /// Why a request failed, as its client saw it.
@@ -104,6 +106,11 @@ const HIST_MAX_NS: u64 = 3_600 * NANOS_PER_SEC;
 fn histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_NS, sigfig).expect("static histogram bounds are valid")
 }
+
+/// Significant figures of the windows' latency histograms, and of the
+/// per-interval one (which only feeds the series and the charts).
+const WINDOW_SIGFIG: u8 = 3;
+const INTERVAL_SIGFIG: u8 = 2;
 
 /// Counters for one interval.
 #[derive(Clone, Debug, Default)]
@@ -251,7 +258,11 @@ pub struct WindowStats {
     pub completed: u64,
     pub failed: [u64; FAILURE_KINDS],
     pub slow: u64,
+    /// Successful requests' latencies, up to date at each interval close
+    /// and after [`Recorder::flush_latencies`].
     pub latency: Histogram<u64>,
+    /// Latencies counted since the last flush into `latency`.
+    pending: Tally,
     latency_sum_ns: u128,
     pub latency_max_ns: u64,
     pub latency_min_ns: u64,
@@ -269,7 +280,8 @@ impl WindowStats {
             completed: 0,
             failed: [0; FAILURE_KINDS],
             slow: 0,
-            latency: histogram(3),
+            latency: histogram(WINDOW_SIGFIG),
+            pending: Tally::new(HIST_MAX_NS, WINDOW_SIGFIG),
             latency_sum_ns: 0,
             latency_max_ns: 0,
             latency_min_ns: u64::MAX,
@@ -336,7 +348,7 @@ impl WindowStats {
     #[inline]
     fn success(&mut self, id: usize, latency_ns: u64, slow: bool) {
         self.completed += 1;
-        self.latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        self.pending.count(latency_ns.clamp(1, HIST_MAX_NS));
         self.latency_sum_ns += u128::from(latency_ns);
         self.latency_max_ns = self.latency_max_ns.max(latency_ns);
         self.latency_min_ns = self.latency_min_ns.min(latency_ns);
@@ -368,6 +380,8 @@ pub struct Recorder {
     clock: Box<dyn Fn(u64) -> String + Send>,
     cur: Interval,
     interval_latency: Histogram<u64>,
+    /// Latencies of the open interval, flushed into `interval_latency` when it closes.
+    interval_pending: Tally,
     /// The last closed interval.
     pub snapshot: Snapshot,
     pub user_index: UserIndex,
@@ -405,7 +419,8 @@ impl Recorder {
             sink,
             clock: Box::new(|_| String::new()),
             cur: Interval::sized(s, balancer_backends, c, n),
-            interval_latency: histogram(2),
+            interval_latency: histogram(INTERVAL_SIGFIG),
+            interval_pending: Tally::new(HIST_MAX_NS, INTERVAL_SIGFIG),
             snapshot: Snapshot::sized(s, b, c, n),
             windows: vec![measured],
             user_index,
@@ -558,7 +573,7 @@ impl Recorder {
         if let Some(x) = self.cur.subnet_completed.get_mut(subnet as usize) {
             *x += 1;
         }
-        self.interval_latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        self.interval_pending.count(latency_ns.clamp(1, HIST_MAX_NS));
         let id = self.user_index.global_id(client, user);
         let slow = latency_ns > self.slow_threshold;
         for w in &mut self.windows {
@@ -597,6 +612,8 @@ impl Recorder {
     /// the last, partial one), fills the snapshot, writes its rows and opens
     /// the next.
     pub fn close_interval(&mut self, end: u64, gauges: &Gauges) -> &Snapshot {
+        self.interval_pending.flush_into(&mut self.interval_latency);
+        self.flush_latencies();
         self.fill_snapshot(end, gauges);
         self.write_rows();
         self.chart.push(&self.snapshot, &self.interval_latency, self.windows[0].so_far);
@@ -721,6 +738,14 @@ impl Recorder {
             for m in SubnetMetric::ALL {
                 sink.row(t, &clock, "subnet", name, m.name(), snap.subnets[i][m.idx()]);
             }
+        }
+    }
+
+    /// Brings the windows' latency histograms up to date (interval closes
+    /// do it too; the run calls it once more at its end).
+    pub fn flush_latencies(&mut self) {
+        for w in &mut self.windows {
+            w.pending.flush_into(&mut w.latency);
         }
     }
 

@@ -434,6 +434,7 @@ impl Simulation {
             edge_ns: self.edge_ns,
         };
         self.watch.engine.finish(end_time.0);
+        self.recorder.flush_latencies();
         self.recorder.events.sort();
         progress(1.0);
         RunResult {
