@@ -8,6 +8,7 @@ use super::balancer::Passive;
 use super::network::{Crossing, Leg};
 use super::server::Arrival;
 use super::{Attempt, Call, Event, Simulation, Stage};
+use crate::balancer::Algorithm;
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
 use crate::model::{ServerId, TargetPolicy};
