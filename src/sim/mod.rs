@@ -95,7 +95,6 @@ struct Call {
     attempts: u32,
     /// The attempt the client is waiting on (may be stale).
     current: Handle,
-    done: bool,
 }
 
 /// Where an attempt is.
@@ -418,9 +417,7 @@ impl Simulation {
         let mut in_flight_counted = 0;
         let warmup = self.world.warmup.min(end_time);
         for h in self.calls.handles() {
-            if let Some(c) = self.calls.get(h).copied()
-                && !c.done
-            {
+            if let Some(c) = self.calls.get(h).copied() {
                 in_flight += 1;
                 in_flight_counted += u64::from(c.created >= self.world.warmup);
                 self.edge_ns += u128::from(end_time.since(c.created.max(warmup)).0);

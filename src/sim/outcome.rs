@@ -67,9 +67,6 @@ impl Simulation {
     /// The call succeeded; the client has the answer `delay` ns from now.
     fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: ServerId) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
-        if call.done {
-            return;
-        }
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
         self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet);
         if let Some(Budget::TokenBucket { max_tokens, token_ratio }) =
@@ -85,9 +82,6 @@ impl Simulation {
     /// if the policy and budget allow, else the call fails.
     pub(super) fn attempt_failed(&mut self, call_h: Handle, why: Failure, delay: u64) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
-        if call.done {
-            return;
-        }
         let client = call.client as usize;
         if let Some(policy) = &self.world.clients[client].retry {
             let cs = &mut self.clients[client];
@@ -134,9 +128,6 @@ impl Simulation {
     /// (the client has the outcome `delay` ns from now).
     #[inline(always)]
     fn finish_call(&mut self, call_h: Handle, call: &Call, delay: u64) {
-        if let Some(c) = self.calls.get_mut(call_h) {
-            c.done = true;
-        }
         // The client no longer waits for the current attempt; one the
         // network lost holds nothing anywhere and goes.
         if let Some(a) = self.attempts.get_mut(call.current)
@@ -177,7 +168,7 @@ impl Simulation {
     pub(super) fn on_call_timeout(&mut self, client: u32) {
         let now = self.now;
         while let Some((deadline, call_h)) = self.clients[client as usize].call_timers.front() {
-            let Some(call) = self.calls.get(call_h).copied().filter(|c| !c.done) else {
+            let Some(call) = self.calls.get(call_h).copied() else {
                 // Finished already: drop it, due or not.
                 self.clients[client as usize].call_timers.pop();
                 continue;

@@ -62,7 +62,6 @@ impl Simulation {
             subnet,
             attempts: 0,
             current: Handle { index: u32::MAX, generation: 0 },
-            done: false,
         });
         if let Some(timeout) = self.clients[client as usize].call_timeout {
             let deadline = created + SimDuration(timeout);
@@ -114,10 +113,8 @@ impl Simulation {
 
     pub(super) fn start_attempt(&mut self, call_h: Handle) {
         let Some(call) = self.calls.get_mut(call_h) else { return };
-        if call.done {
-            return;
-        }
         call.attempts += 1;
+        call.current = self.attempts.next_handle();
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
         let call_deadline =
@@ -145,9 +142,6 @@ impl Simulation {
             counted,
         };
         let handle = self.attempts.insert(att);
-        if let Some(c) = self.calls.get_mut(call_h) {
-            c.current = handle;
-        }
         let cs = &mut self.clients[client as usize];
         cs.active_attempts += 1;
         cs.active_retries += u32::from(retry);
