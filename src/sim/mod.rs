@@ -231,6 +231,8 @@ pub struct Simulation {
     misc_rng: SimRng,
     /// Routes, links and resolved paths (None: every hop is instant).
     net: Option<NetState>,
+    /// Some server crashes when overloaded (else overload is not tracked).
+    crash_rules: bool,
 }
 
 impl Simulation {
@@ -316,6 +318,7 @@ impl Simulation {
             scratch: Vec::new(),
             misc_rng: rng::stream(seed, "simulator", "misc"),
             net,
+            crash_rules: world.servers.iter().any(|s| s.crash.is_some()),
             world,
         }
     }
@@ -460,10 +463,15 @@ impl Simulation {
             && self.attempts.is_empty()
     }
 
+    #[inline(always)]
     fn handle(&mut self, event: Event) {
         match event {
             Event::Arrival { client, generation } => self.on_arrival(client, generation),
-            Event::UserSend { client, user } => self.new_call(client, user),
+            Event::UserSend { client, user } => {
+                if self.may_generate() {
+                    self.new_call(client, user);
+                }
+            }
             Event::Complete { server, attempt } => self.on_complete(server, attempt),
             Event::AtBalancer { attempt } => self.on_at_balancer(attempt),
             Event::AtServer { attempt } => self.on_at_server(attempt),

@@ -17,10 +17,13 @@ use crate::time::{SimDuration, SimTime};
 
 impl Simulation {
     pub(super) fn on_arrival(&mut self, client: u32, generation: u32) {
-        if generation != self.clients[client as usize].arrival_gen || !self.may_generate() {
+        if !self.may_generate() {
             return;
         }
         let state = &mut self.clients[client as usize];
+        if generation != state.arrival_gen {
+            return;
+        }
         let def = &self.world.clients[client as usize];
         let user = state.pick_user();
         if let Some(t) = state.next_open_arrival(def) {
@@ -30,22 +33,13 @@ impl Simulation {
         self.new_call(client, user);
     }
 
-    /// When a call entered the simulation: its creation (the user's send)
-    /// plus the group's constant path latency to the balancer, which is
-    /// folded into the time its events fire.
-    #[inline]
-    pub(super) fn entered(&self, call: &Call) -> SimTime {
-        call.created + SimDuration(self.clients[call.client as usize].displacement)
-    }
-
-    /// A user of `client` sends a request. With a network whose paths to
-    /// the balancers have one constant latency, events fire when the request
+    /// A user of `client` sends a request (the caller checked that the
+    /// request budget allows it). With a network whose paths to the
+    /// balancers have one constant latency, events fire when the request
     /// reaches the balancer, and the user sent it that latency earlier.
     pub(super) fn new_call(&mut self, client: u32, user: u32) {
-        if !self.may_generate() {
-            return;
-        }
-        let displacement = self.clients[client as usize].displacement;
+        let cs = &self.clients[client as usize];
+        let (displacement, call_timeout) = (cs.displacement, cs.call_timeout);
         let created = SimTime(self.now.0.saturating_sub(displacement));
         self.generated += 1;
         let subnet = match &self.net {
@@ -63,7 +57,7 @@ impl Simulation {
             attempts: 0,
             current: Handle { index: u32::MAX, generation: 0 },
         });
-        if let Some(timeout) = self.clients[client as usize].call_timeout {
+        if let Some(timeout) = call_timeout {
             let deadline = created + SimDuration(timeout);
             if self.clients[client as usize].call_timers.push(deadline, call) {
                 self.events.push(deadline, Event::CallTimeout { client });
@@ -72,12 +66,10 @@ impl Simulation {
         self.start_attempt(call);
     }
 
-    /// Chooses the balancer for a call's next attempt.
-    #[inline]
-    fn choose_balancer(&mut self, client: u32, user: u32, attempt: u32) -> u32 {
-        if let Some(b) = self.clients[client as usize].single_target {
-            return b;
-        }
+    /// Chooses the balancer for a call's next attempt when the group has
+    /// several.
+    #[inline(never)]
+    fn choose_balancer(&self, client: u32, user: u32, attempt: u32) -> u32 {
         let def = &self.world.clients[client as usize];
         match def.target_policy {
             TargetPolicy::Spread => {
@@ -117,14 +109,16 @@ impl Simulation {
         call.current = self.attempts.next_handle();
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
-        let call_deadline =
-            self.clients[client as usize].call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
+        let cs = &self.clients[client as usize];
+        let (call_timeout, per_try_timeout, displacement) = (cs.call_timeout, cs.per_try_timeout, cs.displacement);
+        let call_deadline = call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
         let retry = attempt_no > 1;
-        let balancer = self.choose_balancer(client, user, attempt_no);
-        let displacement = self.clients[client as usize].displacement;
+        let balancer = match cs.single_target {
+            Some(b) => b,
+            None => self.choose_balancer(client, user, attempt_no),
+        };
         let sent = SimTime(self.now.0.saturating_sub(displacement));
-        let try_deadline =
-            self.clients[client as usize].per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
+        let try_deadline = per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
         let att = Attempt {
             call: call_h,
             client,
