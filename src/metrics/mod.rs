@@ -313,6 +313,13 @@ pub struct Recorder {
     pub events: EventLog,
     /// Every interval folded into a bounded number of buckets, for the charts.
     pub chart: chart::ChartStore,
+    /// Every request still to be counted is in the measured period: the
+    /// totals above (servers, balancers, clients, attempts) are the sums of
+    /// the intervals' counters, added when an interval closes, instead of
+    /// being counted per request beside them. True from the start without a
+    /// warm-up; the simulator switches it on once no request from the
+    /// warm-up remains ([`Recorder::count_totals_by_interval`]).
+    totals_by_interval: bool,
 }
 
 impl Recorder {
@@ -348,6 +355,7 @@ impl Recorder {
             clients: vec![EntityTotals::default(); c],
             events: EventLog::default(),
             chart: chart::ChartStore::new(s),
+            totals_by_interval: warmup == 0,
             names,
         }
     }
@@ -387,6 +395,56 @@ impl Recorder {
         created_ns >= self.windows[0].from
     }
 
+    /// Whether a request created at `created_ns` goes into the totals one
+    /// by one (not with its interval).
+    #[inline(always)]
+    fn totals_per_request(&self, created_ns: u64) -> bool {
+        !self.totals_by_interval && self.counts(created_ns)
+    }
+
+    /// From the next interval on, totals are the sums of the intervals'
+    /// counters. Call it between intervals, once every request still in the
+    /// simulation (and every one to come) was created in the measured period.
+    pub fn count_totals_by_interval(&mut self) {
+        self.totals_by_interval = true;
+    }
+
+    pub fn totals_by_interval(&self) -> bool {
+        self.totals_by_interval
+    }
+
+    /// Adds the open interval's counters to the totals.
+    fn add_to_totals(&mut self) {
+        let c = &self.cur;
+        for (t, k) in self.clients.iter_mut().zip(&c.clients) {
+            t.requests += k.generated;
+            t.completed += k.completed;
+            t.failed += k.failed;
+        }
+        for (t, k) in self.balancers.iter_mut().zip(&c.balancers) {
+            t.requests += k.requests;
+        }
+        for (t, k) in self.servers.iter_mut().zip(&c.servers) {
+            t.requests += k.requests;
+            t.completed += k.completed;
+            t.rejected += k.rejected;
+            t.errors += k.errors;
+            t.max_queue = t.max_queue.max(k.max_queue);
+        }
+        self.attempts += c.attempts();
+        self.retries += c.retries;
+    }
+
+    /// At the end of the run: counts into the totals what the open interval
+    /// holds (nothing if it was just closed), so they are complete even when
+    /// the last interval is never closed.
+    pub fn settle_totals(&mut self) {
+        if self.totals_by_interval {
+            self.add_to_totals();
+            self.cur.clear();
+        }
+    }
+
     /// A user sends a request (a call); `subnet` is the user's subnet
     /// (global index) or `u32::MAX` without a network.
     #[inline]
@@ -399,7 +457,7 @@ impl Recorder {
         for w in self.windows.iter_mut().filter(|w| w.contains(now)) {
             w.generated(id);
         }
-        if self.counts(now) {
+        if self.totals_per_request(now) {
             self.clients[client as usize].requests += 1;
         }
     }
@@ -409,7 +467,7 @@ impl Recorder {
     pub fn on_attempt(&mut self, client: u32, retry: bool, counted: bool) {
         self.cur.clients[client as usize].attempts += 1;
         self.cur.retries += u64::from(retry);
-        if counted {
+        if counted && !self.totals_by_interval {
             self.attempts += 1;
             self.retries += u64::from(retry);
         }
@@ -420,7 +478,7 @@ impl Recorder {
         let b = balancer as usize;
         self.cur.balancers[b].requests += 1;
         self.cur.forwarded(b, backend as usize);
-        if counted {
+        if counted && !self.totals_by_interval {
             self.balancers[b].requests += 1;
         }
     }
@@ -431,7 +489,7 @@ impl Recorder {
         let c = &mut self.cur.balancers[b];
         c.requests += 1;
         c.no_backend += 1;
-        if counted {
+        if counted && !self.totals_by_interval {
             self.balancers[b].requests += 1;
         }
     }
@@ -442,7 +500,7 @@ impl Recorder {
         let c = &mut self.cur.servers[s];
         c.requests += 1;
         c.max_queue = c.max_queue.max(queue_len);
-        if counted {
+        if counted && !self.totals_by_interval {
             let t = &mut self.servers[s];
             t.requests += 1;
             t.max_queue = t.max_queue.max(queue_len);
@@ -461,7 +519,7 @@ impl Recorder {
             }
             _ => c.errors += 1,
         }
-        if counted {
+        if counted && !self.totals_by_interval {
             let t = &mut self.servers[s];
             match outcome {
                 ServerOutcome::Completed => t.completed += 1,
@@ -495,7 +553,7 @@ impl Recorder {
                 w.success(id, latency_ns, slot, slow);
             }
         }
-        if self.counts(created) {
+        if self.totals_per_request(created) {
             self.clients[client as usize].completed += 1;
         }
     }
@@ -517,7 +575,7 @@ impl Recorder {
                 w.failure(id, why);
             }
         }
-        if self.counts(created) {
+        if self.totals_per_request(created) {
             self.clients[client as usize].failed += 1;
         }
     }
@@ -531,6 +589,9 @@ impl Recorder {
         self.fill_snapshot(end, gauges);
         self.write_rows();
         self.chart.push(&self.snapshot, &self.interval_latency, self.windows[0].so_far);
+        if self.totals_by_interval {
+            self.add_to_totals();
+        }
         self.cur.clear();
         self.interval_latency.reset();
         self.interval_start = end;
@@ -691,83 +752,4 @@ pub struct LatencySummary {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    type Row = (f64, String, String, String, f64);
-    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Row>>>);
-    impl SeriesSink for Capture {
-        fn row(&mut self, t: f64, _: &str, kind: &str, entity: &str, metric: &str, v: f64) {
-            self.0.lock().unwrap().push((t, kind.into(), entity.into(), metric.into(), v));
-        }
-        fn finish(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn intervals_report_counts_shares_and_percentiles() {
-        let rows = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let names = Names {
-            servers: vec!["a".into(), "b".into()],
-            balancers: vec!["lb".into()],
-            clients: vec!["web".into()],
-            subnets: vec![],
-        };
-        let mut r = Recorder::new(names, &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
-        for i in 0..4 {
-            r.on_call(0, i, 0, u32::MAX);
-            r.on_attempt(0, false, true);
-            let server = ServerId::from_index(if i == 0 { 1 } else { 0 });
-            r.on_balancer(0, server.index() as u32, true);
-            r.on_server_arrival(server, 0, true);
-            r.on_server_outcome(server, ServerOutcome::Completed, true);
-            r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000, server, u32::MAX);
-        }
-        r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
-        r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
-        let gauges = Gauges {
-            servers: vec![ServerGauge { busy_ns: 5e8, workers: 1, queue: 2, up: true }, ServerGauge::default()],
-            balancers: vec![BalancerGauge { usable_backends: 2, up: true }],
-            in_flight: 3,
-        };
-        let snap = r.close_interval(NANOS_PER_SEC, &gauges).clone();
-        assert_eq!(snap.global(GlobalMetric::Requests), 4.0);
-        assert_eq!(snap.global(GlobalMetric::TimedOut), 2.0);
-        assert_eq!(snap.global(GlobalMetric::UsersFailed), 1.0);
-        assert!((snap.global(GlobalMetric::ErrorRate) - 2.0 / 6.0).abs() < 1e-12);
-        assert_eq!(snap.server(0, ServerMetric::Share), 0.75);
-        assert_eq!(snap.server(0, ServerMetric::Utilisation), 0.5);
-        assert_eq!(snap.server(0, ServerMetric::Queue), 2.0);
-        assert_eq!(snap.balancer(0, BalancerMetric::MaxShare), 0.75);
-        assert_eq!(snap.global(GlobalMetric::InFlight), 3.0);
-        assert!((snap.global(GlobalMetric::LatencyP99) - 4.0).abs() < 0.05);
-        let rows = rows.lock().unwrap();
-        let get = |kind: &str, entity: &str, metric: &str| {
-            rows.iter().find(|r| r.1 == kind && r.2 == entity && r.3 == metric).map(|r| r.4).unwrap()
-        };
-        assert_eq!(get("server", "a", "share"), 0.75);
-        assert_eq!(get("balancer", "lb", "healthy_backends"), 2.0);
-        assert_eq!(r.interval_index, 1);
-        let m = r.measured();
-        assert_eq!(m.failed[Failure::TimedOut as usize], 2);
-        assert!((m.latency_mean_ms() - 2.5).abs() < 1e-12);
-        let users = m.users.counts();
-        assert_eq!((users.active, users.normal, users.unable), (4, 4, 0));
-    }
-
-    #[test]
-    fn windows_count_only_requests_created_inside_them() {
-        let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
-        let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
-        let w = r.add_window(10, 20);
-        r.on_call(0, 0, 5, u32::MAX);
-        r.on_call(0, 1, 15, u32::MAX);
-        r.on_failure(0, 1, 15, Failure::Refused, u32::MAX);
-        r.on_success(0, 0, 5, 100, ServerId::NONE, u32::MAX);
-        assert_eq!(r.windows[w].generated, 1);
-        assert_eq!(r.windows[w].failed_total(), 1);
-        assert_eq!(r.windows[w].users.counts().unable, 1);
-        assert_eq!(r.measured().generated, 2);
-    }
-}
+mod tests;

@@ -435,6 +435,7 @@ impl Simulation {
         };
         self.watch.engine.finish(end_time.0);
         self.recorder.flush_latencies();
+        self.recorder.settle_totals();
         self.recorder.events.sort();
         progress(1.0);
         RunResult {
