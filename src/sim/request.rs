@@ -327,8 +327,13 @@ impl Simulation {
         let mut delay = 0;
         if let Some(net) = &mut self.net {
             let subnet = self.calls.get(att.call).map_or(0, |c| c.subnet as usize);
-            let back = net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend });
-            let to_client = net.cross(Leg::ToClient { balancer: att.balancer, subnet });
+            let (back, to_client) = match net.fixed_answer(att.balancer, att.backend, subnet) {
+                Some(ns) => (Crossing::Arrives(ns), Crossing::Arrives(0)),
+                None => (
+                    net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend }),
+                    net.cross(Leg::ToClient { balancer: att.balancer, subnet }),
+                ),
+            };
             match (back, to_client) {
                 (Crossing::Arrives(a), Crossing::Arrives(b)) => delay = u64::from(att.shift) + a + b,
                 _ => {
