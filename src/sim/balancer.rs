@@ -2,7 +2,7 @@
 //! configuration the timeline applies, active health checks and passive
 //! outlier detection, and panic mode.
 
-use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Pool};
+use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Balancing, Pool};
 use crate::metrics::BlockReason;
 use crate::model::AllUnhealthy;
 use crate::model::{BalancerDef, HealthCheck, Outlier, ServerDef, ServerId, Validation};
@@ -80,7 +80,7 @@ pub(super) enum Passive {
 
 pub(super) struct BalancerState {
     pub pool: Pool,
-    pub algorithm: Box<dyn Algorithm>,
+    pub algorithm: Balancing,
     pub algorithm_kind: AlgorithmKind,
     params: balancer::AlgorithmParams,
     pub rng: SimRng,

@@ -57,6 +57,12 @@ impl Path {
     pub(crate) fn fixed_latency(&self) -> Option<u64> {
         (self.outcome == Outcome::Delivered && self.var_links.is_empty()).then_some(self.const_ns)
     }
+
+    /// Constant latency when nothing on the path varies and nothing is
+    /// lost: crossing it always arrives after that long and draws nothing.
+    fn fixed_lossless(&self) -> Option<u64> {
+        self.fixed_latency().filter(|_| self.loss == 0.0)
+    }
 }
 
 /// What happens to one packet on a path.
@@ -247,6 +253,11 @@ pub(super) struct NetState {
     /// the path is delivered, constant, lossless and under ~4.3 s (so that
     /// it fits the attempt's 32-bit shift).
     to_server_fixed: Vec<Vec<Option<u32>>>,
+    /// The same for the answer's two legs (server to balancer, balancer to
+    /// client subnet; indexed as `from_server` and `to_client`), so that a
+    /// constant way back costs two lookups.
+    from_server_fixed: Vec<Vec<Option<u64>>>,
+    to_client_fixed: Vec<Option<u64>>,
     rng: SimRng,
 }
 
@@ -278,6 +289,8 @@ impl NetState {
             to_server: Vec::new(),
             from_server: Vec::new(),
             to_server_fixed: Vec::new(),
+            from_server_fixed: Vec::new(),
+            to_client_fixed: Vec::new(),
             rng,
         };
         s.resolve_all();
@@ -329,6 +342,9 @@ impl NetState {
                 self.backends[b].iter().map(|&s| self.path_between(self.net.server_node[s.index()], bn)).collect()
             })
             .collect();
+        self.from_server_fixed =
+            self.from_server.iter().map(|paths| paths.iter().map(Path::fixed_lossless).collect()).collect();
+        self.to_client_fixed = self.to_client.iter().map(Path::fixed_lossless).collect();
     }
 
     /// The user's subnet (global index) for client group `client`.
@@ -341,6 +357,16 @@ impl NetState {
     #[inline]
     pub(super) fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u32> {
         self.to_server_fixed[balancer as usize][backend as usize]
+    }
+
+    /// The answer's way back (backend to balancer, balancer to the client
+    /// subnet) when both legs are constant and lossless: crossing them
+    /// would give exactly this, drawing nothing.
+    #[inline]
+    pub(super) fn fixed_answer(&self, balancer: u32, backend: u32, subnet: usize) -> Option<u64> {
+        let back = self.from_server_fixed[balancer as usize][backend as usize]?;
+        let to_client = self.to_client_fixed[balancer as usize * self.subnet_nodes.len() + subnet]?;
+        Some(back + to_client)
     }
 
     pub(super) fn path(&self, leg: Leg) -> &Path {
