@@ -17,6 +17,7 @@ mod count_groups;
 mod experiment;
 mod golden;
 mod incident_features;
+mod limits;
 mod network;
 mod scenarios;
 mod sim;

@@ -62,6 +62,9 @@ pub struct CompareOptions {
     /// Skip the overlay charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Run even when the run-size limits (the time series' bytes) refuse it.
+    #[arg(long)]
+    pub allow_large_run: bool,
 }
 
 /// What `lbsim compare` produced.
@@ -120,10 +123,10 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         ));
     }
     // Load both up front so a bad file or override fails before any run.
-    let (base_world, base_src) = load(&opts.baseline, &opts.sets, opts.seed)?;
+    let (base_world, base_src) = load(&opts.baseline, &opts.sets, opts.seed, opts.allow_large_run)?;
     let changed_path = opts.changed.clone().unwrap_or_else(|| opts.baseline.clone());
     let changed_sets: Vec<String> = opts.sets.iter().chain(&opts.changes).cloned().collect();
-    let (changed_world, changed_src) = load(&changed_path, &changed_sets, opts.seed)?;
+    let (changed_world, changed_src) = load(&changed_path, &changed_sets, opts.seed, opts.allow_large_run)?;
     let first_seed = opts.seed.unwrap_or(base_world.seed);
     let changed_name = if opts.changed.is_none() || changed_world.name == base_world.name {
         format!("{} (changed)", changed_world.name)

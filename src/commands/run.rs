@@ -65,6 +65,9 @@ pub struct RunOptions {
     /// Skip the SVG and PNG charts (faster; report.html then has no charts).
     #[arg(long)]
     pub no_charts: bool,
+    /// Run even when the run-size limits (the time series' bytes) refuse it.
+    #[arg(long)]
+    pub allow_large_run: bool,
 }
 
 /// What a finished `lbsim run` produced.
@@ -91,7 +94,7 @@ pub fn execute(opts: &RunOptions) -> Result<i32, Error> {
 pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     cli::check_replications(opts.replications, opts.confidence, true)?;
     let pool = cli::thread_pool(opts.jobs)?;
-    let (mut world, source) = cli::load(&opts.scenario, &opts.sets, opts.seed)?;
+    let (mut world, source) = cli::load(&opts.scenario, &opts.sets, opts.seed, opts.allow_large_run)?;
     let taken = experiment::take_down(&mut world, opts.down);
     if !opts.quiet {
         for w in &world.warnings {

@@ -25,8 +25,9 @@ use serde_saphyr::Spanned;
 use crate::balancer::{AlgorithmKind, AlgorithmParams};
 use crate::dist::Dist;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::scenario::ScenarioSource;
-use crate::scenario::names::{self, ResolveError};
+use crate::scenario::names::{self, NameIndex, ResolveError};
 use crate::time::SimTime;
 
 pub use crate::ids::ServerId;
@@ -91,18 +92,19 @@ impl ServerGroup {
 /// Resolves a reference to servers (a balancer's backends or weights, a
 /// timeline target): the name of a counted group means all of its servers,
 /// unless a server is itself named that; anything else is a name, pattern or
-/// glob as [`names::resolve`] reads it.
-pub fn resolve_servers(
+/// glob as [`NameIndex::resolve`] reads it.
+pub(crate) fn resolve_servers(
     reference: &str,
-    server_names: &[String],
+    servers: &NameIndex<'_>,
     groups: &[ServerGroup],
+    limits: &Limits,
 ) -> Result<Vec<usize>, ResolveError> {
-    if !server_names.iter().any(|n| n == reference)
+    if servers.get(reference).is_none()
         && let Some(g) = groups.iter().find(|g| g.counted && g.name == reference)
     {
         return Ok(g.servers.clone().map(|i| i as usize).collect());
     }
-    names::resolve(reference, server_names)
+    servers.resolve(reference, limits)
 }
 
 /// One backend of a balancer.
@@ -266,6 +268,8 @@ pub fn load_str(name: &str, text: &str) -> Result<World, Error> {
 
 struct Ctx<'a> {
     src: &'a ScenarioSource,
+    /// The limits in force (defaults, raised by the scenario's `limits:`).
+    limits: Limits,
 }
 
 impl Ctx<'_> {
@@ -274,11 +278,12 @@ impl Ctx<'_> {
     }
 }
 
-/// The compiled servers and the groups they were declared in.
+/// The compiled servers, the groups they were declared in, and their names indexed.
 #[derive(Clone, Copy)]
 struct Servers<'a> {
     defs: &'a [ServerDef],
     groups: &'a [ServerGroup],
+    index: &'a NameIndex<'a>,
 }
 
 fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
