@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::ids::ServerId;
 use crate::time::NANOS_PER_SEC;
 pub use events::{AlertChange, BlockReason, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
-pub use series::{CsvSink, NullSink, SeriesSink};
+pub use series::{CsvSink, Labels, Names, NullSink, SeriesSink, Sizes};
 pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot, SubnetMetric};
 pub use users::{UserCounts, UserFlags, UserIndex};
 
@@ -113,11 +113,6 @@ struct Interval {
     failed: [u64; FAILURE_KINDS],
     attempts: u64,
     retries: u64,
-    server_requests: Vec<u64>,
-    server_completed: Vec<u64>,
-    server_errors: Vec<u64>,
-    server_rejected: Vec<u64>,
-    server_max_queue: Vec<u64>,
     balancer_requests: Vec<u64>,
     balancer_no_backend: Vec<u64>,
     /// Per balancer, per backend: requests forwarded (for the max share).
@@ -126,8 +121,6 @@ struct Interval {
     client_completed: Vec<u64>,
     client_failed: Vec<u64>,
     client_attempts: Vec<u64>,
-    server_latency_ns: Vec<u64>,
-    server_answered: Vec<u64>,
     subnet_generated: Vec<u64>,
     subnet_completed: Vec<u64>,
     subnet_failed: Vec<u64>,
@@ -135,13 +128,8 @@ struct Interval {
 }
 
 impl Interval {
-    fn sized(servers: usize, balancer_backends: &[usize], clients: usize, subnets: usize) -> Interval {
+    fn sized(balancer_backends: &[usize], clients: usize, subnets: usize) -> Interval {
         Interval {
-            server_requests: vec![0; servers],
-            server_completed: vec![0; servers],
-            server_errors: vec![0; servers],
-            server_rejected: vec![0; servers],
-            server_max_queue: vec![0; servers],
             balancer_requests: vec![0; balancer_backends.len()],
             balancer_no_backend: vec![0; balancer_backends.len()],
             balancer_backend_requests: balancer_backends.iter().map(|&n| vec![0; n]).collect(),
@@ -149,8 +137,6 @@ impl Interval {
             client_completed: vec![0; clients],
             client_failed: vec![0; clients],
             client_attempts: vec![0; clients],
-            server_latency_ns: vec![0; servers],
-            server_answered: vec![0; servers],
             subnet_generated: vec![0; subnets],
             subnet_completed: vec![0; subnets],
             subnet_failed: vec![0; subnets],
@@ -166,19 +152,12 @@ impl Interval {
         self.retries = 0;
         self.users_failed = 0;
         for v in [
-            &mut self.server_requests,
-            &mut self.server_completed,
-            &mut self.server_errors,
-            &mut self.server_rejected,
-            &mut self.server_max_queue,
             &mut self.balancer_requests,
             &mut self.balancer_no_backend,
             &mut self.client_generated,
             &mut self.client_completed,
             &mut self.client_failed,
             &mut self.client_attempts,
-            &mut self.server_latency_ns,
-            &mut self.server_answered,
             &mut self.subnet_generated,
             &mut self.subnet_completed,
             &mut self.subnet_failed,
@@ -214,7 +193,10 @@ pub struct Gauges {
     pub in_flight: u64,
 }
 
-/// Totals per server over the measured period.
+/// Totals per server over the measured period, and beside them the open
+/// interval's counts: one record, so that a request touches a cache line or
+/// two of its server's figures rather than one per counter (with a million
+/// servers, each is a miss).
 #[derive(Clone, Debug, Default)]
 pub struct ServerTotals {
     pub requests: u64,
@@ -223,6 +205,19 @@ pub struct ServerTotals {
     /// Rejected, 5xx, refused and reset.
     pub errors: u64,
     pub max_queue: u64,
+    interval: ServerInterval,
+}
+
+/// One server's counts in the open interval.
+#[derive(Clone, Copy, Debug, Default)]
+struct ServerInterval {
+    requests: u64,
+    completed: u64,
+    errors: u64,
+    rejected: u64,
+    max_queue: u64,
+    latency_ns: u64,
+    answered: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -230,16 +225,6 @@ pub struct EntityTotals {
     pub requests: u64,
     pub completed: u64,
     pub failed: u64,
-}
-
-/// Names of the entities, for the series rows.
-#[derive(Clone, Debug, Default)]
-pub struct Names {
-    pub servers: Vec<String>,
-    pub balancers: Vec<String>,
-    pub clients: Vec<String>,
-    /// Client subnets (`group.name`), by global subnet index; empty without a network.
-    pub subnets: Vec<String>,
 }
 
 /// Totals over a window (requests generated inside it).
@@ -358,7 +343,7 @@ impl WindowStats {
 
 /// All collectors of one run.
 pub struct Recorder {
-    pub names: Names,
+    sizes: Sizes,
     interval_ns: u64,
     /// Index of the open interval.
     pub interval_index: u32,
@@ -386,7 +371,7 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(
-        names: Names,
+        sizes: Sizes,
         balancer_backends: &[usize],
         user_groups: &[u64],
         interval_ns: u64,
@@ -394,7 +379,7 @@ impl Recorder {
         slow_threshold: u64,
         sink: Box<dyn SeriesSink>,
     ) -> Recorder {
-        let (s, b, c, n) = (names.servers.len(), names.balancers.len(), names.clients.len(), names.subnets.len());
+        let (s, b, c, n) = (sizes.servers, sizes.balancers, sizes.clients, sizes.subnets);
         let user_index = UserIndex::new(user_groups);
         let measured = WindowStats::new(warmup, u64::MAX, user_index.total);
         Recorder {
@@ -404,9 +389,10 @@ impl Recorder {
             slow_threshold,
             sink,
             clock: Box::new(|_| String::new()),
-            cur: Interval::sized(s, balancer_backends, c, n),
+            cur: Interval::sized(balancer_backends, c, n),
             interval_latency: histogram(2),
-            snapshot: Snapshot::sized(s, b, c, n),
+            // Server rows only when an alert rule reads them (`keep_server_rows`).
+            snapshot: Snapshot::sized(0, b, c, n),
             windows: vec![measured],
             user_index,
             attempts: 0,
@@ -416,7 +402,7 @@ impl Recorder {
             clients: vec![EntityTotals::default(); c],
             events: EventLog::default(),
             chart: chart::ChartStore::new(s),
-            names,
+            sizes,
         }
     }
 
@@ -509,13 +495,12 @@ impl Recorder {
 
     #[inline(always)]
     pub fn on_server_arrival(&mut self, server: ServerId, queue_len: u64, counted: bool) {
-        let s = server.index();
-        self.cur.server_requests[s] += 1;
-        if queue_len > self.cur.server_max_queue[s] {
-            self.cur.server_max_queue[s] = queue_len;
+        let t = &mut self.servers[server.index()];
+        t.interval.requests += 1;
+        if queue_len > t.interval.max_queue {
+            t.interval.max_queue = queue_len;
         }
         if counted {
-            let t = &mut self.servers[s];
             t.requests += 1;
             t.max_queue = t.max_queue.max(queue_len);
         }
@@ -523,17 +508,16 @@ impl Recorder {
 
     #[inline]
     pub fn on_server_outcome(&mut self, server: ServerId, outcome: ServerOutcome, counted: bool) {
-        let s = server.index();
+        let t = &mut self.servers[server.index()];
         match outcome {
-            ServerOutcome::Completed => self.cur.server_completed[s] += 1,
+            ServerOutcome::Completed => t.interval.completed += 1,
             ServerOutcome::Rejected => {
-                self.cur.server_rejected[s] += 1;
-                self.cur.server_errors[s] += 1;
+                t.interval.rejected += 1;
+                t.interval.errors += 1;
             }
-            _ => self.cur.server_errors[s] += 1,
+            _ => t.interval.errors += 1,
         }
         if counted {
-            let t = &mut self.servers[s];
             match outcome {
                 ServerOutcome::Completed => t.completed += 1,
                 ServerOutcome::Rejected => {
@@ -551,9 +535,9 @@ impl Recorder {
     pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64, server: ServerId, subnet: u32) {
         self.cur.completed += 1;
         self.cur.client_completed[client as usize] += 1;
-        if let Some(x) = self.cur.server_latency_ns.get_mut(server.index()) {
-            *x += latency_ns;
-            self.cur.server_answered[server.index()] += 1;
+        if let Some(t) = self.servers.get_mut(server.index()) {
+            t.interval.latency_ns += latency_ns;
+            t.interval.answered += 1;
         }
         if let Some(x) = self.cur.subnet_completed.get_mut(subnet as usize) {
             *x += 1;
@@ -594,13 +578,31 @@ impl Recorder {
     }
 
     /// Closes the open interval at `end` (normally its boundary; earlier for
-    /// the last, partial one), fills the snapshot, writes its rows and opens
-    /// the next.
-    pub fn close_interval(&mut self, end: u64, gauges: &Gauges) -> &Snapshot {
+    /// the last, partial one), fills the snapshot, writes its rows (naming
+    /// the entities with `labels`) and opens the next.
+    pub fn close_interval(&mut self, end: u64, gauges: &Gauges, labels: &dyn Labels) -> &Snapshot {
         self.fill_snapshot(end, gauges);
-        self.write_rows();
-        self.chart.push(&self.snapshot, &self.interval_latency, self.windows[0].so_far);
+        let total = self.servers.iter().map(|t| t.interval.requests).sum();
+        if !self.snapshot.servers.is_empty() {
+            let mut rows = std::mem::take(&mut self.snapshot.servers);
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.copy_from_slice(&self.server_row(i, gauges, total));
+            }
+            self.snapshot.servers = rows;
+        }
+        self.write_rows(labels, gauges, total);
+        let span = end.saturating_sub(self.snapshot.start);
+        let servers = &self.servers;
+        let server = |i: usize| {
+            let row = server_row(&servers[i], span, gauges, i, total);
+            use ServerMetric as S;
+            [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]]
+        };
+        self.chart.push_with(&self.snapshot, &self.interval_latency, self.windows[0].so_far, &server);
         self.cur.clear();
+        for t in &mut self.servers {
+            t.interval = ServerInterval::default();
+        }
         self.interval_latency.reset();
         self.interval_start = end;
         self.interval_index += 1;
@@ -646,23 +648,6 @@ impl Recorder {
         g[G::Attempts.idx()] = c.attempts as f64;
         g[G::Retries.idx()] = c.retries as f64;
 
-        let total_server_requests: u64 = c.server_requests.iter().sum();
-        for (i, row) in snap.servers.iter_mut().enumerate() {
-            let gauge = gauges.servers.get(i).copied().unwrap_or_default();
-            use ServerMetric as S;
-            row[S::Requests.idx()] = c.server_requests[i] as f64;
-            row[S::Completed.idx()] = c.server_completed[i] as f64;
-            row[S::Errors.idx()] = c.server_errors[i] as f64;
-            row[S::ErrorRate.idx()] = ratio_or_nan(c.server_errors[i] as f64, c.server_requests[i] as f64);
-            row[S::Rejected.idx()] = c.server_rejected[i] as f64;
-            row[S::Share.idx()] = ratio(c.server_requests[i] as f64, total_server_requests as f64);
-            let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
-            row[S::Utilisation.idx()] = ratio(gauge.busy_ns, capacity);
-            row[S::Queue.idx()] = gauge.queue as f64;
-            row[S::MaxQueue.idx()] = c.server_max_queue[i] as f64;
-            row[S::Up.idx()] = f64::from(u8::from(gauge.up));
-            row[S::LatencyMs.idx()] = ratio_or_nan(c.server_latency_ns[i] as f64 / 1e6, c.server_answered[i] as f64);
-        }
         for (i, row) in snap.subnets.iter_mut().enumerate() {
             use SubnetMetric as N;
             row[N::Requests.idx()] = c.subnet_generated[i] as f64;
@@ -694,30 +679,48 @@ impl Recorder {
         }
     }
 
-    fn write_rows(&mut self) {
+    /// Server `i`'s metrics in the interval closing now (`total`: the
+    /// requests that reached any server in it). Made as they are needed
+    /// rather than kept: a million servers' rows would be 88 MB.
+    fn server_row(&self, i: usize, gauges: &Gauges, total: u64) -> [f64; ServerMetric::COUNT] {
+        server_row(&self.servers[i], self.snapshot.end.saturating_sub(self.snapshot.start), gauges, i, total)
+    }
+
+    /// Keeps every server's row in the snapshot, for alert rules on servers.
+    pub fn keep_server_rows(&mut self) {
+        self.snapshot.servers = snapshot::Rows::new(self.sizes.servers, ServerMetric::COUNT);
+    }
+
+    fn write_rows(&mut self, labels: &dyn Labels, gauges: &Gauges, total: u64) {
         let snap = &self.snapshot;
         let t = snap.start as f64 / 1e9;
         let clock = (self.clock)(snap.start);
-        let sink = &mut self.sink;
         for m in GlobalMetric::ALL {
-            sink.row(t, &clock, "global", "all", m.name(), snap.global(*m));
+            self.sink.row(t, &clock, "global", "all", m.name(), snap.global(*m));
         }
-        for (i, name) in self.names.servers.iter().enumerate() {
+        for i in 0..self.sizes.servers {
+            let name = labels.server(i);
+            let row = self.server_row(i, gauges, total);
             for m in ServerMetric::ALL {
-                sink.row(t, &clock, "server", name, m.name(), snap.server(i, *m));
+                self.sink.row(t, &clock, "server", name, m.name(), row[m.idx()]);
             }
         }
-        for (i, name) in self.names.balancers.iter().enumerate() {
+        let snap = &self.snapshot;
+        let sink = &mut self.sink;
+        for i in 0..self.sizes.balancers {
+            let name = labels.balancer(i);
             for m in BalancerMetric::ALL {
                 sink.row(t, &clock, "balancer", name, m.name(), snap.balancer(i, *m));
             }
         }
-        for (i, name) in self.names.clients.iter().enumerate() {
+        for i in 0..self.sizes.clients {
+            let name = labels.client(i);
             for m in ClientMetric::ALL {
                 sink.row(t, &clock, "client", name, m.name(), snap.client(i, *m));
             }
         }
-        for (i, name) in self.names.subnets.iter().enumerate() {
+        for i in 0..self.sizes.subnets {
+            let name = labels.subnet(i);
             for m in SubnetMetric::ALL {
                 sink.row(t, &clock, "subnet", name, m.name(), snap.subnets[i][m.idx()]);
             }
@@ -728,6 +731,29 @@ impl Recorder {
     pub fn finish_series(&mut self) -> std::io::Result<()> {
         self.sink.finish()
     }
+}
+
+/// Server `i`'s metrics in an interval `span_ns` long from its counts
+/// `t` and the gauge the simulator reported (`total`: the requests that
+/// reached any server in it).
+fn server_row(t: &ServerTotals, span_ns: u64, gauges: &Gauges, i: usize, total: u64) -> [f64; ServerMetric::COUNT] {
+    let gauge = gauges.servers.get(i).copied().unwrap_or_default();
+    let n = &t.interval;
+    let mut row = [0.0; ServerMetric::COUNT];
+    use ServerMetric as S;
+    row[S::Requests.idx()] = n.requests as f64;
+    row[S::Completed.idx()] = n.completed as f64;
+    row[S::Errors.idx()] = n.errors as f64;
+    row[S::ErrorRate.idx()] = ratio_or_nan(n.errors as f64, n.requests as f64);
+    row[S::Rejected.idx()] = n.rejected as f64;
+    row[S::Share.idx()] = ratio(n.requests as f64, total as f64);
+    let capacity = f64::from(gauge.workers.max(1)) * span_ns as f64;
+    row[S::Utilisation.idx()] = ratio(gauge.busy_ns, capacity);
+    row[S::Queue.idx()] = gauge.queue as f64;
+    row[S::MaxQueue.idx()] = n.max_queue as f64;
+    row[S::Up.idx()] = f64::from(u8::from(gauge.up));
+    row[S::LatencyMs.idx()] = ratio_or_nan(n.latency_ns as f64 / 1e6, n.answered as f64);
+    row
 }
 
 fn ratio(part: f64, whole: f64) -> f64 {
@@ -773,7 +799,9 @@ mod tests {
             clients: vec!["web".into()],
             subnets: vec![],
         };
-        let mut r = Recorder::new(names, &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+        let mut r =
+            Recorder::new(names.sizes(), &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+        r.keep_server_rows();
         for i in 0..4 {
             r.on_call(0, i, 0, u32::MAX);
             r.on_attempt(0, false, true);
@@ -790,7 +818,7 @@ mod tests {
             balancers: vec![BalancerGauge { usable_backends: 2, up: true }],
             in_flight: 3,
         };
-        let snap = r.close_interval(NANOS_PER_SEC, &gauges).clone();
+        let snap = r.close_interval(NANOS_PER_SEC, &gauges, &names).clone();
         assert_eq!(snap.global(GlobalMetric::Requests), 4.0);
         assert_eq!(snap.global(GlobalMetric::TimedOut), 2.0);
         assert_eq!(snap.global(GlobalMetric::UsersFailed), 1.0);
@@ -818,7 +846,7 @@ mod tests {
     #[test]
     fn windows_count_only_requests_created_inside_them() {
         let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
-        let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
+        let mut r = Recorder::new(names.sizes(), &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
         let w = r.add_window(10, 20);
         r.on_call(0, 0, 5, u32::MAX);
         r.on_call(0, 1, 15, u32::MAX);

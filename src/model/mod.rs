@@ -18,8 +18,8 @@ pub(crate) mod test_monitoring;
 pub mod timeline;
 
 use std::path::Path;
+use std::sync::Arc;
 
-use petgraph::graph::DiGraph;
 use serde_saphyr::Spanned;
 
 use crate::balancer::{AlgorithmKind, AlgorithmParams};
@@ -57,9 +57,11 @@ pub struct ServerDef {
     pub error_rate: f64,
     /// Time from a crash or restart to being back up, ns.
     pub restart_time: u64,
-    pub cold_start: Option<ColdStart>,
-    pub degrade: Option<Degrade>,
-    pub crash: Option<CrashRule>,
+    /// Shared by the servers of one entry (each `Option` then costs a
+    /// pointer, which counts at a million servers).
+    pub cold_start: Option<Arc<ColdStart>>,
+    pub degrade: Option<Arc<Degrade>>,
+    pub crash: Option<Arc<CrashRule>>,
     /// Not running at the start.
     pub initially_down: bool,
 }
@@ -201,8 +203,6 @@ pub struct World {
     pub slos: Vec<slos::Slo>,
     /// Routers, switches, links and addresses (None: every hop is instant).
     pub network: Option<network::Network>,
-    /// Clients -> balancers -> servers.
-    pub topology: DiGraph<NodeRef, ()>,
     /// Things that are allowed but probably not intended.
     pub warnings: Vec<String>,
 }
@@ -314,7 +314,6 @@ mod tests {
         assert_eq!(w.balancers[0].backends[1].max_conn, 2);
         assert_eq!(w.clients[0].targets, [(0, 1)]);
         assert!(w.warnings.is_empty());
-        assert_eq!(w.topology.node_count(), 5);
     }
 
     #[test]

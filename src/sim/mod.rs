@@ -35,7 +35,7 @@ mod watch;
 use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
-use crate::metrics::{BalancerGauge, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge};
+use crate::metrics::{BalancerGauge, Failure, Gauges, Recorder, SeriesSink, ServerGauge, Sizes};
 use crate::model::slos::SloWindow;
 use crate::model::{Load, ServerId, World};
 use crate::rng::{self, SimRng, unit_f64};
@@ -231,24 +231,29 @@ pub struct Simulation {
     misc_rng: SimRng,
     /// Routes, links and resolved paths (None: every hop is instant).
     net: Option<NetState>,
+    /// Client subnets' names, for the series rows (the rest are the world's).
+    subnet_names: Vec<String>,
 }
 
 impl Simulation {
     /// Builds the run-time state of `world`, writing series rows to `sink`.
     pub fn new(world: World, sink: Box<dyn SeriesSink>) -> Simulation {
         let seed = world.seed;
-        let names = world.entity_names();
+        let subnet_names = crate::model::network::subnet_names(&world.clients, world.network.as_ref());
+        let sizes = Sizes {
+            servers: world.servers.len(),
+            balancers: world.balancers.len(),
+            clients: world.clients.len(),
+            subnets: subnet_names.len(),
+        };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
-        let series_names = Names {
-            servers: names.servers.clone(),
-            balancers: names.balancers.clone(),
-            clients: names.clients.clone(),
-            subnets: names.subnets.clone(),
-        };
-        let watch = Watch::new(&world, names);
+        let watch = Watch::new(&world, sizes);
         let mut recorder =
-            Recorder::new(series_names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+            Recorder::new(sizes, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+        if world.alerts.iter().any(|a| a.entity_kind() == Some(crate::model::alerts::EntityKind::Server)) {
+            recorder.keep_server_rows();
+        }
         if let Some((from, until)) = world.incident_window {
             recorder.add_window(from, until);
         }
@@ -316,6 +321,7 @@ impl Simulation {
             scratch: Vec::new(),
             misc_rng: rng::stream(seed, "simulator", "misc"),
             net,
+            subnet_names,
             world,
         }
     }

@@ -60,10 +60,14 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     limits::check_series(&cx, s, &run, &clients, &names, clock.as_ref())?;
     drop(names);
 
+    // The graph of who sends to whom, for the servers no client reaches (it
+    // is not kept: nothing reads it after this, and at a million servers it
+    // is tens of megabytes). A server on the network may be meant only as a
+    // wrong destination.
     let topology = topology::build_topology(&clients, &balancers, &servers);
-    // A server on the network may be meant only as a wrong destination.
     let linked = |i: usize| network.as_ref().is_some_and(|n| n.attached(n.server_node[i]));
     let unreachable = topology::unreachable_servers(&topology, &servers);
+    drop(topology);
     warnings.extend(unreachable.into_iter().filter(|(i, _)| !linked(*i)).map(|(_, w)| w));
 
     Ok(World {
@@ -85,7 +89,6 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         alerts,
         slos,
         network,
-        topology,
         warnings,
     })
 }

@@ -3,6 +3,7 @@
 //! [`ServerGroup`] that remembers the entry.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::model::{Ctx, ServerDef, ServerGroup, resilience};
@@ -45,9 +46,10 @@ pub(super) fn compile_servers(
             Some(r) => r.value.nanos(),
             None => 30 * NANOS_PER_SEC,
         };
-        let cold_start = spec.cold_start.as_ref().map(|c| resilience::cold_start(cx, c)).transpose()?;
-        let degrade = spec.degrade.as_ref().map(|d| resilience::degrade(cx, d)).transpose()?;
-        let crash = spec.crash.as_ref().map(|c| resilience::crash(cx, c, key, workers, queue_limit)).transpose()?;
+        let cold_start = spec.cold_start.as_ref().map(|c| resilience::cold_start(cx, c)).transpose()?.map(Arc::new);
+        let degrade = spec.degrade.as_ref().map(|d| resilience::degrade(cx, d)).transpose()?.map(Arc::new);
+        let crash =
+            spec.crash.as_ref().map(|c| resilience::crash(cx, c, key, workers, queue_limit)).transpose()?.map(Arc::new);
         let error_rate = spec.error_rate.as_ref().map_or(0.0, |e| e.value.fraction());
         let first = servers.len() as u32;
         for n in pattern.names() {
@@ -58,9 +60,9 @@ pub(super) fn compile_servers(
                 service: service.clone(),
                 error_rate,
                 restart_time,
-                cold_start,
-                degrade,
-                crash,
+                cold_start: cold_start.clone(),
+                degrade: degrade.clone(),
+                crash: crash.clone(),
                 initially_down: spec.down,
             });
         }
