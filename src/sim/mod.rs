@@ -254,6 +254,9 @@ impl Simulation {
         if world.alerts.iter().any(|a| a.entity_kind() == Some(crate::model::alerts::EntityKind::Server)) {
             recorder.keep_server_rows();
         }
+        if let Some(servers) = exclusive_backends(&world) {
+            recorder.count_backends_by_server(servers);
+        }
         if let Some((from, until)) = world.incident_window {
             recorder.add_window(from, until);
         }
@@ -504,6 +507,29 @@ impl Simulation {
     fn may_generate(&self) -> bool {
         self.generated < self.world.max_requests
     }
+}
+
+/// Per balancer, each backend's server, when no server is the backend of
+/// two balancers and there is no network (so a forwarded request reaches
+/// its server in the same instant): the recorder can then count backends
+/// by their servers.
+fn exclusive_backends(world: &World) -> Option<Vec<Vec<u32>>> {
+    if world.network.is_some() {
+        return None;
+    }
+    let mut taken = vec![false; world.servers.len()];
+    let mut out = Vec::with_capacity(world.balancers.len());
+    for b in &world.balancers {
+        let mut servers = Vec::with_capacity(b.backends.len());
+        for be in &b.backends {
+            if std::mem::replace(&mut taken[be.server.index()], true) {
+                return None;
+            }
+            servers.push(be.server.index() as u32);
+        }
+        out.push(servers);
+    }
+    Some(out)
 }
 
 /// Runs a world to completion without writing a series (validation, benches).
