@@ -4,6 +4,8 @@
 //! - `compile/<n> servers`: loading and compiling the scenario at 10,000,
 //!   100,000 and 1,000,000 servers (criterion's "elements/s" is servers
 //!   compiled per second, flat when compile time grows linearly);
+//! - `set-up/million`: building the run's state for a million servers,
+//!   the rest of the time before the first simulated event;
 //! - `simulated-requests/million`: two million requests per iteration on a
 //!   million servers, the run's set-up (a million servers' state) included,
 //!   simulated requests per second of wall time.
@@ -13,9 +15,10 @@
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use lbsim::metrics::NullSink;
 use lbsim::model;
 use lbsim::scenario::Override;
-use lbsim::sim::run_quiet;
+use lbsim::sim::{Simulation, run_quiet};
 
 const REQUESTS: u64 = 2_000_000;
 
@@ -42,10 +45,16 @@ fn compile(c: &mut Criterion) {
 }
 
 fn simulate(c: &mut Criterion) {
+    let world = load(1_000_000, REQUESTS);
+    let mut g = c.benchmark_group("set-up");
+    g.sample_size(10);
+    g.bench_function("million", |b| {
+        b.iter_batched(|| world.clone(), |w| Simulation::new(w, Box::new(NullSink)), BatchSize::PerIteration)
+    });
+    g.finish();
     let mut g = c.benchmark_group("simulated-requests");
     g.throughput(Throughput::Elements(REQUESTS));
     g.sample_size(10);
-    let world = load(1_000_000, REQUESTS);
     g.bench_function("million", |b| b.iter_batched(|| world.clone(), run_quiet, BatchSize::PerIteration));
     g.finish();
 }
