@@ -18,6 +18,7 @@ pub(crate) mod experiment;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ids;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod report;

@@ -12,6 +12,25 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::time::{NANOS_PER_SEC, SimDuration, format_duration};
 
+/// `1234567` -> `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    group_digits(&n.to_string())
+}
+
+/// A run of digits with a comma before each group of three from the right:
+/// `1234567` -> `1,234,567`. For numbers already formatted as text (the
+/// charts' axis labels, whose integer part can outgrow a `u64`).
+pub fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A duration written with units: `250ms`, `1.5s`, `2h30m`, `100us`, `0`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Duration(pub SimDuration);

@@ -73,7 +73,7 @@ fn a_bad_count_is_located_and_exits_2() {
     let dir = common::scratch("count-groups", "bad");
     let cases = [
         (GROUP.replace("count: 5", "count: 0"), ":9:16:", "`count` of `app` must be at least 1"),
-        (GROUP.replace("count: 5", "count: 200000"), ":9:16:", "at most 100000 servers"),
+        (GROUP.replace("count: 5", "count: 3000000"), ":9:16:", "`app` declares 3,000,000 servers"),
         (GROUP.replace("count: 5,", "count: 5, pad: 12,"), ":9:24:", "`pad` must be from 1 to 9 digits"),
         (GROUP.replace("  app: {", "  \"app-*\": {"), ":9:3:", "must be a plain name"),
         (GROUP.replace("{app: 2}", "{app-06: 2}"), ":7:67:", "`app-06` is not a server"),

@@ -21,6 +21,7 @@ mod fuzz_corpus;
 mod golden;
 mod incident_features;
 mod landing;
+mod limits;
 mod network;
 mod properties;
 mod scenarios;

@@ -23,6 +23,9 @@ pub(crate) struct WeightedSampler {
     cumulative: Vec<u64>,
     /// Sum of the members' weights.
     total: u64,
+    /// The members are `0..members.len()`: a drawn position is the backend
+    /// itself, with no look-up (at a million backends, a cache miss less).
+    identity: bool,
 }
 
 impl WeightedSampler {
@@ -32,6 +35,7 @@ impl WeightedSampler {
         self.members.extend_from_slice(&pool.eligible);
         self.cumulative.clear();
         self.total = 0;
+        self.identity = self.members.iter().enumerate().all(|(i, &m)| m as usize == i);
         let first = match self.members.first() {
             Some(&i) => pool.backends[i as usize].weight,
             None => return,
@@ -64,7 +68,8 @@ impl WeightedSampler {
     pub(crate) fn sample(&self, rng: &mut SimRng) -> u32 {
         debug_assert!(!self.members.is_empty());
         if self.cumulative.is_empty() {
-            return self.members[below(rng, self.members.len() as u32) as usize];
+            let k = below(rng, self.members.len() as u32);
+            return if self.identity { k } else { self.members[k as usize] };
         }
         // A point in 0..total, exact while the total fits in 32 bits (always,
         // for realistic weights); 53-bit resolution beyond that.

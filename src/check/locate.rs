@@ -7,6 +7,7 @@
 use serde_saphyr::Location;
 
 use crate::error::{Error, Located};
+use crate::limits::Limits;
 use crate::model::network::{LinkId, NodeId, NodeKind};
 use crate::model::{ServerId, World};
 use crate::scenario::names;
@@ -92,7 +93,7 @@ impl<'a> Locator<'a> {
         let (a, ga) = names_of(link.a);
         let (b, gb) = names_of(link.b);
         let fits = |pattern: &str, name: &str, group: &Option<String>| {
-            group.as_deref() == Some(pattern) || names::resolve(pattern, &[name.to_string()]).is_ok()
+            group.as_deref() == Some(pattern) || names::NameIndex::new([name]).resolve(pattern, &Limits::default()).is_ok()
         };
         spec.links
             .iter()

@@ -38,6 +38,9 @@ pub struct ExperimentArgs {
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "J")]
     pub jobs: Option<usize>,
+    /// Run even when the run-size limits (the time series' bytes) refuse it.
+    #[arg(long)]
+    pub allow_large_run: bool,
 }
 
 impl ExperimentArgs {
@@ -77,14 +80,26 @@ pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, Erro
         .map_err(|e| Error::Internal(format!("cannot start the worker threads: {e}")))
 }
 
-/// Parses every `--set` argument.
-pub(crate) fn parse_overrides(sets: &[String]) -> Result<Vec<Override>, Error> {
-    sets.iter().map(|s| Override::parse(s)).collect()
+/// Parses every `--set` argument, and `--allow-large-run` as the override
+/// it stands for (`limits.allow_large_run=true`, see `crate::limits`).
+pub(crate) fn parse_overrides(sets: &[String], allow_large_run: bool) -> Result<Vec<Override>, Error> {
+    let mut overrides: Vec<Override> = sets.iter().map(|s| Override::parse(s)).collect::<Result<_, _>>()?;
+    if allow_large_run {
+        let path = format!("limits.{}", crate::limits::ALLOW_LARGE_RUN);
+        overrides.push(Override::from_flag("--allow-large-run", &path, "true")?);
+    }
+    Ok(overrides)
 }
 
-/// Loads and checks a scenario with its `--set` overrides.
-pub(crate) fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(World, ScenarioSource), Error> {
-    let overrides = parse_overrides(sets)?;
+/// Loads and checks a scenario with its `--set` overrides (and
+/// `--allow-large-run`).
+pub(crate) fn load(
+    path: &Path,
+    sets: &[String],
+    seed: Option<u64>,
+    allow_large_run: bool,
+) -> Result<(World, ScenarioSource), Error> {
+    let overrides = parse_overrides(sets, allow_large_run)?;
     model::load(path, &overrides, seed)
 }
 

@@ -92,7 +92,7 @@ pub fn list_rules(format: Format) -> String {
 /// Checks, and returns what to print and the exit status.
 pub fn run(opts: &CheckOptions) -> Result<(String, i32), Error> {
     let path = opts.scenario.as_ref().ok_or_else(|| Error::Usage("name a scenario file to check".into()))?;
-    let overrides = cli::parse_overrides(&opts.sets)?;
+    let overrides = cli::parse_overrides(&opts.sets, false)?;
     let checked = check::check_file(path, &overrides)?;
     let mut findings = match &opts.against {
         None => checked.findings.clone(),

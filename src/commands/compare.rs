@@ -74,6 +74,9 @@ pub struct CompareOptions {
     /// metric, failed when it is significantly worse.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Run even when the run-size limits (the time series' bytes) refuse it.
+    #[arg(long)]
+    pub allow_large_run: bool,
 }
 
 /// What `lbsim compare` produced.
@@ -132,10 +135,10 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         ));
     }
     // Load both up front so a bad file or override fails before any run.
-    let (base_world, base_src) = load(&opts.baseline, &opts.sets, opts.seed)?;
+    let (base_world, base_src) = load(&opts.baseline, &opts.sets, opts.seed, opts.allow_large_run)?;
     let changed_path = opts.changed.clone().unwrap_or_else(|| opts.baseline.clone());
     let changed_sets: Vec<String> = opts.sets.iter().chain(&opts.changes).cloned().collect();
-    let (changed_world, changed_src) = load(&changed_path, &changed_sets, opts.seed)?;
+    let (changed_world, changed_src) = load(&changed_path, &changed_sets, opts.seed, opts.allow_large_run)?;
     let first_seed = opts.seed.unwrap_or(base_world.seed);
     let changed_name = match &opts.label_changed {
         Some(l) => l.clone(),

@@ -35,7 +35,8 @@ pub fn execute(opts: &GraphOptions) -> Result<i32, Error> {
 /// `dot` is installed), or prints the DOT with `--stdout`. Returns the text
 /// for stdout.
 pub fn graph(opts: &GraphOptions) -> Result<String, Error> {
-    let (world, _) = cli::load(&opts.scenario, &opts.sets, None)?;
+    // It simulates nothing, so the run-size limits do not apply.
+    let (world, _) = cli::load(&opts.scenario, &opts.sets, None, true)?;
     let text = report::graph::dot(&world);
     if opts.stdout {
         return Ok(text);

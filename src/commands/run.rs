@@ -77,6 +77,9 @@ pub struct RunOptions {
     /// Also write the SLO verdicts as JUnit XML to FILE (one test case per SLO).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Run even when the run-size limits (the time series' bytes) refuse it.
+    #[arg(long)]
+    pub allow_large_run: bool,
 }
 
 /// What a finished `lbsim run` produced.
@@ -103,7 +106,7 @@ pub fn execute(opts: &RunOptions) -> Result<i32, Error> {
 pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     cli::check_replications(opts.replications, opts.confidence, true)?;
     let pool = cli::thread_pool(opts.jobs)?;
-    let (mut world, source) = cli::load(&opts.scenario, &opts.sets, opts.seed)?;
+    let (mut world, source) = cli::load(&opts.scenario, &opts.sets, opts.seed, opts.allow_large_run)?;
     if !opts.no_check {
         precheck(&world, &source, opts.quiet)?;
     }

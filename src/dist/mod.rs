@@ -242,14 +242,19 @@ enum Kind {
         mu: f64,
         sigma: f64,
     },
-    /// `scale_ns` times a unit-scale gamma (Erlang is the integer-shape case).
-    Gamma {
-        unit: Gamma<f64>,
-        shape: f64,
-        scale_ns: f64,
-    },
+    /// Behind a pointer, which keeps every `Dist` at 24 bytes: a server
+    /// holds two, and a run may have a million servers.
+    Gamma(Arc<GammaKind>),
     Mixture(Arc<[Component]>),
     Empirical(Arc<Empirical>),
+}
+
+/// `scale_ns` times a unit-scale gamma (Erlang is the integer-shape case).
+#[derive(Debug)]
+struct GammaKind {
+    unit: Gamma<f64>,
+    shape: f64,
+    scale_ns: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -330,7 +335,7 @@ impl Dist {
                 let z: f64 = StandardNormal.sample(rng);
                 round_ns((mu + sigma * z).exp())
             }
-            Kind::Gamma { unit, scale_ns, .. } => round_ns(scale_ns * unit.sample(rng)),
+            Kind::Gamma(g) => round_ns(g.scale_ns * g.unit.sample(rng)),
             Kind::Mixture(components) => {
                 let u = unit_f64(rng);
                 for c in components.iter() {
@@ -366,7 +371,7 @@ impl Dist {
             Kind::Uniform { min_ns, width_ns } => min_ns + width_ns / 2.0,
             Kind::TruncatedNormal { mean_ns, sd_ns } => mean_ns + sd_ns * inverse_mills(mean_ns / sd_ns),
             Kind::Lognormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
-            Kind::Gamma { shape, scale_ns, .. } => shape * scale_ns,
+            Kind::Gamma(g) => g.shape * g.scale_ns,
             Kind::Mixture(cs) => cs.iter().map(|c| c.weight * c.dist.mean_ns()).sum(),
             Kind::Empirical(e) => e.mean_ns,
         }
@@ -386,7 +391,7 @@ impl Dist {
                 mean_ns * mean_ns + sd_ns * sd_ns + mean_ns * sd_ns * lambda
             }
             Kind::Lognormal { mu, sigma } => (2.0 * mu + 2.0 * sigma * sigma).exp(),
-            Kind::Gamma { shape, scale_ns, .. } => shape * (shape + 1.0) * scale_ns * scale_ns,
+            Kind::Gamma(g) => g.shape * (g.shape + 1.0) * g.scale_ns * g.scale_ns,
             Kind::Mixture(cs) => cs.iter().map(|c| c.weight * c.dist.second_moment_ns2()).sum(),
             Kind::Empirical(e) => e.m2_ns2,
         }
@@ -413,7 +418,7 @@ impl Dist {
                 (mean_ns + sd_ns * normal_quantile(p)).max(0.0)
             }
             Kind::Lognormal { mu, sigma } => (mu + sigma * normal_quantile(q)).exp(),
-            Kind::Gamma { .. } | Kind::Mixture(_) => return None,
+            Kind::Gamma(_) | Kind::Mixture(_) => return None,
             Kind::Empirical(e) => {
                 let n = e.sorted_ns.len();
                 let rank = (q * n as f64).ceil() as usize;
@@ -443,9 +448,7 @@ impl Dist {
                 Kind::TruncatedNormal { mean_ns: mean_ns * factor, sd_ns: sd_ns * factor }
             }
             Kind::Lognormal { mu, sigma } => Kind::Lognormal { mu: mu + factor.ln(), sigma: *sigma },
-            Kind::Gamma { unit, shape, scale_ns } => {
-                Kind::Gamma { unit: *unit, shape: *shape, scale_ns: scale_ns * factor }
-            }
+            Kind::Gamma(g) => Kind::Gamma(Arc::new(GammaKind { scale_ns: g.scale_ns * factor, ..**g })),
             Kind::Mixture(cs) => Kind::Mixture(
                 cs.iter().map(|c| Component { cum: c.cum, weight: c.weight, dist: c.dist.scaled(factor) }).collect(),
             ),
@@ -541,7 +544,7 @@ fn positive(dist: &str, field: &str, value: Duration, example: &str) -> Result<(
 
 fn gamma_kind(shape: f64, mean: Duration) -> Result<Kind, String> {
     let unit = Gamma::new(shape, 1.0).map_err(|e| format!("gamma shape {shape}: {e}"))?;
-    Ok(Kind::Gamma { unit, shape, scale_ns: mean.nanos() as f64 / shape })
+    Ok(Kind::Gamma(Arc::new(GammaKind { unit, shape, scale_ns: mean.nanos() as f64 / shape })))
 }
 
 fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {

@@ -447,3 +447,9 @@ fn dist_is_shareable_between_threads() {
     assert_send_sync::<Dist>();
     assert_send_sync::<DistSpec>();
 }
+
+/// A server holds two distributions, and a run may have a million servers.
+#[test]
+fn a_distribution_fits_in_24_bytes() {
+    assert!(std::mem::size_of::<Dist>() <= 24, "{}", std::mem::size_of::<Dist>());
+}

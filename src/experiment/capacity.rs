@@ -229,7 +229,7 @@ pub(crate) fn capacity(opts: &CapacityOptions) -> Result<CapacityOutcome, Error>
             None,
         ));
     }
-    let source = base_source(&opts.scenario, &c.sets)?;
+    let source = base_source(&opts.scenario, &c.sets, c.allow_large_run)?;
     let find_arg = opts.find.join(" ");
     let path_at = find_arg.len() - path.len()..find_arg.len();
     let current =

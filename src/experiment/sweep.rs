@@ -188,7 +188,7 @@ pub(crate) fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
             "the grid has {points} points, more than {MAX_POINTS}: use fewer values or fewer --vary axes"
         )));
     }
-    let source = base_source(&opts.scenario, &c.sets)?;
+    let source = base_source(&opts.scenario, &c.sets, c.allow_large_run)?;
     let mut plan = Plan {
         lbsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario: String::new(),
@@ -216,9 +216,9 @@ pub(crate) fn prepare(opts: &SweepOptions) -> Result<Prepared, Error> {
 }
 
 /// The scenario file with the `--set` overrides every point shares.
-pub(crate) fn base_source(path: &Path, sets: &[String]) -> Result<ScenarioSource, Error> {
+pub(crate) fn base_source(path: &Path, sets: &[String], allow_large_run: bool) -> Result<ScenarioSource, Error> {
     let mut source = ScenarioSource::read(path)?;
-    source.apply_overrides(&crate::cli::parse_overrides(sets)?)?;
+    source.apply_overrides(&crate::cli::parse_overrides(sets, allow_large_run)?)?;
     Ok(source)
 }
 

@@ -77,7 +77,13 @@ impl Bucket {
     /// Adds a closed interval, which follows this bucket in time: its
     /// snapshot, the latency histogram of the requests answered in it, and
     /// the users so far at its end.
-    fn add_interval(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
+    fn add_interval(
+        &mut self,
+        snap: &Snapshot,
+        latency: &Histogram<u64>,
+        users: UsersSoFar,
+        server: &dyn Fn(usize) -> [f64; 3],
+    ) {
         if self.intervals == 0 {
             self.start_ns = snap.start;
         }
@@ -94,10 +100,11 @@ impl Bucket {
             self.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
         }
         let secs = snap.end.saturating_sub(snap.start) as f64 / 1e9;
-        for (i, row) in snap.servers.iter().enumerate().take(self.server_requests.len()) {
-            self.server_requests[i] += row[S::Requests.idx()];
-            self.server_busy_s[i] += row[S::Utilisation.idx()] * secs;
-            self.server_queue_sum[i] += row[S::Queue.idx()];
+        for i in 0..self.server_requests.len() {
+            let [requests, utilisation, queue] = server(i);
+            self.server_requests[i] += requests;
+            self.server_busy_s[i] += utilisation * secs;
+            self.server_queue_sum[i] += queue;
         }
     }
 
@@ -176,6 +183,23 @@ impl ChartStore {
     /// last bucket while it has room, so that a bucket (and its latency
     /// histogram) is allocated only when one starts, not every interval.
     pub fn push(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
+        let server = |i: usize| match snap.servers.get(i) {
+            Some(row) => [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]],
+            None => [0.0; 3],
+        };
+        self.push_with(snap, latency, users, &server);
+    }
+
+    /// [`ChartStore::push`] with each server's requests, utilisation and
+    /// queue from `server` (the recorder makes them as needed, not keeping
+    /// them in the snapshot).
+    pub fn push_with(
+        &mut self,
+        snap: &Snapshot,
+        latency: &Histogram<u64>,
+        users: UsersSoFar,
+        server: &dyn Fn(usize) -> [f64; 3],
+    ) {
         let bucket = match self.buckets.last_mut() {
             Some(last) if last.intervals < self.per_bucket => last,
             _ => {
@@ -183,7 +207,7 @@ impl ChartStore {
                 self.buckets.last_mut().expect("a bucket was just pushed")
             }
         };
-        bucket.add_interval(snap, latency, users);
+        bucket.add_interval(snap, latency, users, server);
         if self.buckets.len() > MAX_BUCKETS {
             self.halve();
         }

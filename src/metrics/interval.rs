@@ -85,6 +85,11 @@ impl Interval {
         self.backend_requests[self.backend_start[b] + backend] += 1;
     }
 
+    /// Stops counting per backend (the counts are then the servers').
+    pub(super) fn drop_backend_counts(&mut self) {
+        self.backend_requests = Vec::new();
+    }
+
     /// Requests balancer `b` forwarded, per backend.
     pub(super) fn backend_requests(&self, b: usize) -> &[u64] {
         &self.backend_requests[self.backend_start[b]..self.backend_start[b + 1]]

@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::ids::ServerId;
 use crate::time::NANOS_PER_SEC;
 pub use events::{AlertChange, BlockReason, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
-use interval::Interval;
-pub use series::{CsvSink, NullSink, SeriesSink};
+use interval::{Interval, ServerCounts};
+pub use series::{CsvSink, Labels, Names, NullSink, SeriesSink, Sizes};
 pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot, SubnetMetric};
 use tally::Tally;
 pub use users::{UserCounts, UserFlags, UserIndex};
@@ -155,16 +155,6 @@ pub struct EntityTotals {
     pub failed: u64,
 }
 
-/// Names of the entities, for the series rows.
-#[derive(Clone, Debug, Default)]
-pub struct Names {
-    pub servers: Vec<String>,
-    pub balancers: Vec<String>,
-    pub clients: Vec<String>,
-    /// Client subnets (`group.name`), by global subnet index; empty without a network.
-    pub subnets: Vec<String>,
-}
-
 /// Totals over a window (requests generated inside it).
 #[derive(Clone, Debug)]
 pub struct WindowStats {
@@ -287,7 +277,7 @@ impl WindowStats {
 
 /// All collectors of one run.
 pub struct Recorder {
-    pub names: Names,
+    sizes: Sizes,
     interval_ns: u64,
     /// Index of the open interval.
     pub interval_index: u32,
@@ -320,11 +310,15 @@ pub struct Recorder {
     /// warm-up; the simulator switches it on once no request from the
     /// warm-up remains ([`Recorder::count_totals_by_interval`]).
     totals_by_interval: bool,
+    /// Per balancer, each backend's server, when every request a backend is
+    /// sent reaches its server in the same instant and no server is shared:
+    /// a backend's count is then its server's, and is not kept twice.
+    backend_servers: Option<Vec<Vec<u32>>>,
 }
 
 impl Recorder {
     pub fn new(
-        names: Names,
+        sizes: Sizes,
         balancer_backends: &[usize],
         user_groups: &[u64],
         interval_ns: u64,
@@ -332,7 +326,7 @@ impl Recorder {
         slow_threshold: u64,
         sink: Box<dyn SeriesSink>,
     ) -> Recorder {
-        let (s, b, c, n) = (names.servers.len(), names.balancers.len(), names.clients.len(), names.subnets.len());
+        let (s, b, c, n) = (sizes.servers, sizes.balancers, sizes.clients, sizes.subnets);
         let user_index = UserIndex::new(user_groups);
         let measured = WindowStats::new(warmup, u64::MAX, user_index.total);
         Recorder {
@@ -345,7 +339,8 @@ impl Recorder {
             cur: Interval::sized(s, balancer_backends, c, n),
             interval_latency: histogram(INTERVAL_SIGFIG),
             interval_pending: Tally::new(HIST_MAX_NS),
-            snapshot: Snapshot::sized(s, b, c, n),
+            // Server rows only when an alert rule reads them (`keep_server_rows`).
+            snapshot: Snapshot::sized(0, b, c, n),
             windows: vec![measured],
             user_index,
             attempts: 0,
@@ -356,7 +351,8 @@ impl Recorder {
             events: EventLog::default(),
             chart: chart::ChartStore::new(s),
             totals_by_interval: warmup == 0,
-            names,
+            sizes,
+            backend_servers: None,
         }
     }
 
@@ -477,7 +473,9 @@ impl Recorder {
     pub fn on_balancer(&mut self, balancer: u32, backend: u32, counted: bool) {
         let b = balancer as usize;
         self.cur.balancers[b].requests += 1;
-        self.cur.forwarded(b, backend as usize);
+        if self.backend_servers.is_none() {
+            self.cur.forwarded(b, backend as usize);
+        }
         if counted && !self.totals_by_interval {
             self.balancers[b].requests += 1;
         }
@@ -581,14 +579,29 @@ impl Recorder {
     }
 
     /// Closes the open interval at `end` (normally its boundary; earlier for
-    /// the last, partial one), fills the snapshot, writes its rows and opens
-    /// the next.
-    pub fn close_interval(&mut self, end: u64, gauges: &Gauges) -> &Snapshot {
+    /// the last, partial one), fills the snapshot, writes its rows (naming
+    /// the entities with `labels`) and opens the next.
+    pub fn close_interval(&mut self, end: u64, gauges: &Gauges, labels: &dyn Labels) -> &Snapshot {
         self.interval_pending.flush_into(&mut self.interval_latency);
         self.flush_latencies();
         self.fill_snapshot(end, gauges);
-        self.write_rows();
-        self.chart.push(&self.snapshot, &self.interval_latency, self.windows[0].so_far);
+        let total = self.cur.servers.iter().map(|s| s.requests).sum();
+        let span = end.saturating_sub(self.interval_start);
+        if !self.snapshot.servers.is_empty() {
+            let mut rows = std::mem::take(&mut self.snapshot.servers);
+            for (i, row) in rows.iter_mut().enumerate() {
+                row.copy_from_slice(&server_row(&self.cur.servers[i], span, gauges, i, total));
+            }
+            self.snapshot.servers = rows;
+        }
+        self.write_rows(labels, gauges, total);
+        let servers = &self.cur.servers;
+        let server = |i: usize| {
+            let row = server_row(&servers[i], span, gauges, i, total);
+            use ServerMetric as S;
+            [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]]
+        };
+        self.chart.push_with(&self.snapshot, &self.interval_latency, self.windows[0].so_far, &server);
         if self.totals_by_interval {
             self.add_to_totals();
         }
@@ -639,24 +652,6 @@ impl Recorder {
         g[G::Attempts.idx()] = c.attempts() as f64;
         g[G::Retries.idx()] = c.retries as f64;
 
-        let total_server_requests: u64 = c.servers.iter().map(|s| s.requests).sum();
-        for (i, row) in snap.servers.iter_mut().enumerate() {
-            let gauge = gauges.servers.get(i).copied().unwrap_or_default();
-            let s = &c.servers[i];
-            use ServerMetric as S;
-            row[S::Requests.idx()] = s.requests as f64;
-            row[S::Completed.idx()] = s.completed as f64;
-            row[S::Errors.idx()] = s.errors as f64;
-            row[S::ErrorRate.idx()] = ratio_or_nan(s.errors as f64, s.requests as f64);
-            row[S::Rejected.idx()] = s.rejected as f64;
-            row[S::Share.idx()] = ratio(s.requests as f64, total_server_requests as f64);
-            let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
-            row[S::Utilisation.idx()] = ratio(gauge.busy_ns, capacity);
-            row[S::Queue.idx()] = gauge.queue as f64;
-            row[S::MaxQueue.idx()] = s.max_queue as f64;
-            row[S::Up.idx()] = f64::from(u8::from(gauge.up));
-            row[S::LatencyMs.idx()] = ratio_or_nan(s.latency_ns as f64 / 1e6, s.answered as f64);
-        }
         for (i, row) in snap.subnets.iter_mut().enumerate() {
             let n = &c.subnets[i];
             use SubnetMetric as N;
@@ -668,9 +663,16 @@ impl Recorder {
         for (i, row) in snap.balancers.iter_mut().enumerate() {
             let gauge = gauges.balancers.get(i).copied().unwrap_or_default();
             use BalancerMetric as B;
-            let per = c.backend_requests(i);
-            let forwarded: u64 = per.iter().sum();
-            let top = per.iter().copied().max().unwrap_or(0);
+            let (forwarded, top) = match &self.backend_servers {
+                Some(servers) => {
+                    let per = servers[i].iter().map(|&s| c.servers[s as usize].requests);
+                    per.fold((0, 0), |(sum, top), n| (sum + n, top.max(n)))
+                }
+                None => {
+                    let per = c.backend_requests(i);
+                    (per.iter().sum(), per.iter().copied().max().unwrap_or(0))
+                }
+            };
             row[B::Requests.idx()] = c.balancers[i].requests as f64;
             row[B::NoBackend.idx()] = c.balancers[i].no_backend as f64;
             row[B::HealthyBackends.idx()] = f64::from(gauge.usable_backends);
@@ -688,30 +690,54 @@ impl Recorder {
         }
     }
 
-    fn write_rows(&mut self) {
+    /// Counts each backend's requests as its server's (`servers`: per
+    /// balancer, each backend's server): for runs where every forwarded
+    /// request reaches its server at once (no network) and no server is
+    /// the backend of two balancers. One counter fewer per request, which
+    /// at a million servers is a cache miss.
+    pub fn count_backends_by_server(&mut self, servers: Vec<Vec<u32>>) {
+        self.cur.drop_backend_counts();
+        self.backend_servers = Some(servers);
+    }
+
+    /// Keeps every server's row in the snapshot, for alert rules on servers.
+    pub fn keep_server_rows(&mut self) {
+        self.snapshot.servers = snapshot::Rows::new(self.sizes.servers, ServerMetric::COUNT);
+    }
+
+    /// Writes the closed interval's rows; server rows are made one at a
+    /// time from the counters rather than kept (a million servers' rows
+    /// would be 88 MB).
+    fn write_rows(&mut self, labels: &dyn Labels, gauges: &Gauges, total: u64) {
         let snap = &self.snapshot;
         let t = snap.start as f64 / 1e9;
+        let span = snap.end.saturating_sub(snap.start);
         let clock = (self.clock)(snap.start);
         let sink = &mut self.sink;
         for m in GlobalMetric::ALL {
             sink.row(t, &clock, "global", "all", m.name(), snap.global(*m));
         }
-        for (i, name) in self.names.servers.iter().enumerate() {
+        for i in 0..self.sizes.servers {
+            let name = labels.server(i);
+            let row = server_row(&self.cur.servers[i], span, gauges, i, total);
             for m in ServerMetric::ALL {
-                sink.row(t, &clock, "server", name, m.name(), snap.server(i, *m));
+                sink.row(t, &clock, "server", name, m.name(), row[m.idx()]);
             }
         }
-        for (i, name) in self.names.balancers.iter().enumerate() {
+        for i in 0..self.sizes.balancers {
+            let name = labels.balancer(i);
             for m in BalancerMetric::ALL {
                 sink.row(t, &clock, "balancer", name, m.name(), snap.balancer(i, *m));
             }
         }
-        for (i, name) in self.names.clients.iter().enumerate() {
+        for i in 0..self.sizes.clients {
+            let name = labels.client(i);
             for m in ClientMetric::ALL {
                 sink.row(t, &clock, "client", name, m.name(), snap.client(i, *m));
             }
         }
-        for (i, name) in self.names.subnets.iter().enumerate() {
+        for i in 0..self.sizes.subnets {
+            let name = labels.subnet(i);
             for m in SubnetMetric::ALL {
                 sink.row(t, &clock, "subnet", name, m.name(), snap.subnets[i][m.idx()]);
             }
@@ -730,6 +756,28 @@ impl Recorder {
     pub fn finish_series(&mut self) -> std::io::Result<()> {
         self.sink.finish()
     }
+}
+
+/// Server `i`'s metrics in an interval `span_ns` long from its counts `n`
+/// and the gauge the simulator reported (`total`: the requests that
+/// reached any server in it).
+fn server_row(n: &ServerCounts, span_ns: u64, gauges: &Gauges, i: usize, total: u64) -> [f64; ServerMetric::COUNT] {
+    let gauge = gauges.servers.get(i).copied().unwrap_or_default();
+    let mut row = [0.0; ServerMetric::COUNT];
+    use ServerMetric as S;
+    row[S::Requests.idx()] = n.requests as f64;
+    row[S::Completed.idx()] = n.completed as f64;
+    row[S::Errors.idx()] = n.errors as f64;
+    row[S::ErrorRate.idx()] = ratio_or_nan(n.errors as f64, n.requests as f64);
+    row[S::Rejected.idx()] = n.rejected as f64;
+    row[S::Share.idx()] = ratio(n.requests as f64, total as f64);
+    let capacity = f64::from(gauge.workers.max(1)) * span_ns as f64;
+    row[S::Utilisation.idx()] = ratio(gauge.busy_ns, capacity);
+    row[S::Queue.idx()] = gauge.queue as f64;
+    row[S::MaxQueue.idx()] = n.max_queue as f64;
+    row[S::Up.idx()] = f64::from(u8::from(gauge.up));
+    row[S::LatencyMs.idx()] = ratio_or_nan(n.latency_ns as f64 / 1e6, n.answered as f64);
+    row
 }
 
 fn ratio(part: f64, whole: f64) -> f64 {

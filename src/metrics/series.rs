@@ -14,6 +14,61 @@ pub trait SeriesSink: Send {
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
+/// Names of the entities, for the series rows.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub servers: Vec<String>,
+    pub balancers: Vec<String>,
+    pub clients: Vec<String>,
+    /// Client subnets (`group.name`), by global subnet index; empty without a network.
+    pub subnets: Vec<String>,
+}
+
+/// How many entities of each kind have per-entity metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sizes {
+    pub servers: usize,
+    pub balancers: usize,
+    pub clients: usize,
+    pub subnets: usize,
+}
+
+/// The entities' names as the series rows write them, lent at each
+/// interval's close: the recorder keeps no copy (the simulator lends the
+/// world's, a million server names).
+pub trait Labels {
+    fn server(&self, i: usize) -> &str;
+    fn balancer(&self, i: usize) -> &str;
+    fn client(&self, i: usize) -> &str;
+    fn subnet(&self, i: usize) -> &str;
+}
+
+impl Names {
+    pub fn sizes(&self) -> Sizes {
+        Sizes {
+            servers: self.servers.len(),
+            balancers: self.balancers.len(),
+            clients: self.clients.len(),
+            subnets: self.subnets.len(),
+        }
+    }
+}
+
+impl Labels for Names {
+    fn server(&self, i: usize) -> &str {
+        &self.servers[i]
+    }
+    fn balancer(&self, i: usize) -> &str {
+        &self.balancers[i]
+    }
+    fn client(&self, i: usize) -> &str {
+        &self.clients[i]
+    }
+    fn subnet(&self, i: usize) -> &str {
+        &self.subnets[i]
+    }
+}
+
 /// Discards rows.
 pub struct NullSink;
 

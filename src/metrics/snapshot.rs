@@ -149,6 +149,57 @@ impl GlobalMetric {
     }
 }
 
+/// One row of metrics per entity, all in one flat vector (a million
+/// servers are one allocation, not a million).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows {
+    width: usize,
+    values: Vec<f64>,
+}
+
+impl Rows {
+    /// `rows` rows of `width` zeros.
+    pub fn new(rows: usize, width: usize) -> Rows {
+        Rows { width, values: vec![0.0; rows * width] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<&[f64]> {
+        self.values.get(row * self.width..(row + 1) * self.width)
+    }
+
+    pub fn iter(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.values.chunks_exact(self.width.max(1))
+    }
+
+    pub fn iter_mut(&mut self) -> std::slice::ChunksExactMut<'_, f64> {
+        self.values.chunks_exact_mut(self.width.max(1))
+    }
+}
+
+impl std::ops::Index<usize> for Rows {
+    type Output = [f64];
+    #[inline]
+    fn index(&self, row: usize) -> &[f64] {
+        &self.values[row * self.width..(row + 1) * self.width]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Rows {
+    #[inline]
+    fn index_mut(&mut self, row: usize) -> &mut [f64] {
+        &mut self.values[row * self.width..(row + 1) * self.width]
+    }
+}
+
 /// The values of one closed interval.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -157,10 +208,10 @@ pub struct Snapshot {
     pub start: u64,
     pub end: u64,
     pub global: Vec<f64>,
-    pub servers: Vec<Vec<f64>>,
-    pub balancers: Vec<Vec<f64>>,
-    pub clients: Vec<Vec<f64>>,
-    pub subnets: Vec<Vec<f64>>,
+    pub servers: Rows,
+    pub balancers: Rows,
+    pub clients: Rows,
+    pub subnets: Rows,
 }
 
 impl Snapshot {
@@ -170,10 +221,10 @@ impl Snapshot {
             start: 0,
             end: 0,
             global: vec![0.0; GlobalMetric::COUNT],
-            servers: vec![vec![0.0; ServerMetric::COUNT]; servers],
-            balancers: vec![vec![0.0; BalancerMetric::COUNT]; balancers],
-            clients: vec![vec![0.0; ClientMetric::COUNT]; clients],
-            subnets: vec![vec![0.0; SubnetMetric::COUNT]; subnets],
+            servers: Rows::new(servers, ServerMetric::COUNT),
+            balancers: Rows::new(balancers, BalancerMetric::COUNT),
+            clients: Rows::new(clients, ClientMetric::COUNT),
+            subnets: Rows::new(subnets, SubnetMetric::COUNT),
         }
     }
 
@@ -231,5 +282,14 @@ mod tests {
         for f in Failure::ALL {
             assert_eq!(GlobalMetric::of_failure(f).name(), f.name());
         }
+    }
+
+    #[test]
+    fn rows_index_one_flat_vector() {
+        let mut r = Rows::new(3, 2);
+        r[1][1] = 5.0;
+        assert_eq!((r.len(), r.get(1), r.get(3)), (3, Some(&[0.0, 5.0][..]), None));
+        assert_eq!(r.iter().map(|row| row.iter().sum::<f64>()).collect::<Vec<_>>(), [0.0, 5.0, 0.0]);
+        assert!(Rows::new(0, 4).is_empty() && Rows::new(0, 4).get(0).is_none());
     }
 }

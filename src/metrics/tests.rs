@@ -22,7 +22,8 @@ fn intervals_report_counts_shares_and_percentiles() {
         clients: vec!["web".into()],
         subnets: vec![],
     };
-    let mut r = Recorder::new(names, &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+    let mut r = Recorder::new(names.sizes(), &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+    r.keep_server_rows();
     for i in 0..4 {
         r.on_call(0, i, 0, u32::MAX);
         r.on_attempt(0, false, true);
@@ -39,7 +40,7 @@ fn intervals_report_counts_shares_and_percentiles() {
         balancers: vec![BalancerGauge { usable_backends: 2, up: true }],
         in_flight: 3,
     };
-    let snap = r.close_interval(NANOS_PER_SEC, &gauges).clone();
+    let snap = r.close_interval(NANOS_PER_SEC, &gauges, &names).clone();
     assert_eq!(snap.global(GlobalMetric::Requests), 4.0);
     assert_eq!(snap.global(GlobalMetric::TimedOut), 2.0);
     assert_eq!(snap.global(GlobalMetric::UsersFailed), 1.0);
@@ -67,7 +68,7 @@ fn intervals_report_counts_shares_and_percentiles() {
 #[test]
 fn windows_count_only_requests_created_inside_them() {
     let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
-    let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
+    let mut r = Recorder::new(names.sizes(), &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
     let w = r.add_window(10, 20);
     r.on_call(0, 0, 5, u32::MAX);
     r.on_call(0, 1, 15, u32::MAX);
@@ -91,7 +92,7 @@ fn totals_by_interval_equal_totals_per_request() {
             clients: vec!["c".into()],
             subnets: vec![],
         };
-        let mut r = Recorder::new(names, &[1], &[3], NANOS_PER_SEC, warmup, u64::MAX, Box::new(NullSink));
+        let mut r = Recorder::new(names.sizes(), &[1], &[3], NANOS_PER_SEC, warmup, u64::MAX, Box::new(NullSink));
         let server = ServerId::from_index(0);
         let one = |r: &mut Recorder, created: u64, ok: bool, queue: u64| {
             let counted = r.counts(created);
@@ -111,7 +112,7 @@ fn totals_by_interval_equal_totals_per_request() {
         one(&mut r, 10, false, 2);
         let gauges =
             Gauges { servers: vec![ServerGauge::default()], balancers: vec![BalancerGauge::default()], in_flight: 0 };
-        r.close_interval(NANOS_PER_SEC, &gauges);
+        r.close_interval(NANOS_PER_SEC, &gauges, &names);
         if switch_after_first {
             r.count_totals_by_interval();
         }

@@ -8,10 +8,11 @@
 
 use super::did_you_mean;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::metrics::snapshot::{BalancerMetric, ClientMetric, GlobalMetric, MetricKind, ServerMetric, SubnetMetric};
 use crate::scenario::ScenarioSource;
 use crate::scenario::monitoring::{AlertSpec, Scope, Threshold, ThresholdUnit};
-use crate::scenario::names::{self, ResolveError};
+use crate::scenario::names::{self, NameIndex, ResolveError};
 
 // ---------------------------------------------------------------------------
 // Entities, scopes and metric units.
@@ -53,6 +54,38 @@ pub struct EntityNames {
 impl EntityNames {
     /// The declared names of this kind, in id order.
     pub fn of(&self, kind: EntityKind) -> &[String] {
+        match kind {
+            EntityKind::Server => &self.servers,
+            EntityKind::Balancer => &self.balancers,
+            EntityKind::Client => &self.clients,
+            EntityKind::Subnet => &self.subnets,
+        }
+    }
+}
+
+/// The declared names of each kind, indexed: what alert `entity:` filters
+/// resolve against when the scenario is compiled.
+#[derive(Clone, Debug, Default)]
+pub struct EntityIndex<'a> {
+    pub servers: NameIndex<'a>,
+    pub balancers: NameIndex<'a>,
+    pub clients: NameIndex<'a>,
+    pub subnets: NameIndex<'a>,
+}
+
+impl<'a> EntityIndex<'a> {
+    /// The index of `names`.
+    pub fn of(names: &'a EntityNames) -> EntityIndex<'a> {
+        let index = |v: &'a [String]| NameIndex::new(v.iter().map(String::as_str));
+        EntityIndex {
+            servers: index(&names.servers),
+            balancers: index(&names.balancers),
+            clients: index(&names.clients),
+            subnets: index(&names.subnets),
+        }
+    }
+
+    fn of_kind(&self, kind: EntityKind) -> &NameIndex<'a> {
         match kind {
             EntityKind::Server => &self.servers,
             EntityKind::Balancer => &self.balancers,
@@ -225,9 +258,10 @@ impl AlertRule {
 /// entity names. `interval_ns` is the series interval, the granularity of `for`.
 pub fn compile_alerts(
     specs: &[AlertSpec],
-    names: &EntityNames,
+    names: &EntityIndex<'_>,
     interval_ns: u64,
     src: &ScenarioSource,
+    limits: &Limits,
 ) -> Result<Vec<AlertRule>, Error> {
     let err = |loc: &serde_saphyr::Location, msg: String, help: Option<String>| src.error_at_location(loc, msg, help);
     let mut rules: Vec<AlertRule> = Vec::with_capacity(specs.len());
@@ -243,7 +277,7 @@ pub fn compile_alerts(
 
         let scope = spec.scope.as_ref().map(|s| s.value).unwrap_or_default();
         let metric = compile_metric(spec, scope).map_err(|(msg, help)| err(&spec.metric.referenced, msg, help))?;
-        let entities = compile_entities(spec, scope, names).map_err(|(loc, msg, help)| err(&loc, msg, help))?;
+        let entities = compile_entities(spec, scope, names, limits).map_err(|(loc, msg, help)| err(&loc, msg, help))?;
 
         let (condition, threshold) = match (&spec.above, &spec.below) {
             (Some(t), None) => (Condition::Above, t),
@@ -304,23 +338,28 @@ fn compile_metric(spec: &AlertSpec, scope: Scope) -> Result<MetricKind, (String,
 
 type LocatedMessage = (serde_saphyr::Location, String, Option<String>);
 
-fn compile_entities(spec: &AlertSpec, scope: Scope, names: &EntityNames) -> Result<Option<Vec<usize>>, LocatedMessage> {
+fn compile_entities(
+    spec: &AlertSpec,
+    scope: Scope,
+    names: &EntityIndex<'_>,
+    limits: &Limits,
+) -> Result<Option<Vec<usize>>, LocatedMessage> {
     let Some(entity) = &spec.entity else {
         return Ok(None);
     };
     let loc = entity.referenced;
     let reference = entity.value.trim();
     let Some(kind) = scope_entity_kind(scope) else {
-        let owner = EntityKind::ALL.into_iter().find(|k| names::resolve(reference, names.of(*k)).is_ok());
+        let owner = EntityKind::ALL.into_iter().find(|k| names.of_kind(*k).resolve(reference, limits).is_ok());
         let help = match owner {
             Some(k) => format!("`{reference}` is a {}: add `scope: {}`", k.name(), k.name()),
             None => "add `scope: server`, `scope: balancer` or `scope: client`".to_string(),
         };
         return Err((loc, "`entity` needs a `scope` of server, balancer or client".to_string(), Some(help)));
     };
-    let declared = names.of(kind);
-    let candidates: Vec<&str> = declared.iter().map(String::as_str).collect();
-    match names::resolve(reference, declared) {
+    let declared = names.of_kind(kind);
+    let candidates = declared.names();
+    match declared.resolve(reference, limits) {
         Ok(mut ids) => {
             ids.sort_unstable();
             ids.dedup();
@@ -333,7 +372,7 @@ fn compile_entities(spec: &AlertSpec, scope: Scope, names: &EntityNames) -> Resu
             let help = (candidates.len() <= 12).then(|| format!("defined: {}", candidates.join(", ")));
             Err((loc, format!("`{p}` matches no {}", kind.name()), help))
         }
-        Err(ResolveError::Pattern(msg)) => Err((loc, msg, None)),
+        Err(ResolveError::Pattern(msg, help)) => Err((loc, msg, help)),
     }
 }
 

@@ -18,15 +18,16 @@ pub(crate) mod test_monitoring;
 pub mod timeline;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::scenario::Spanned;
-use petgraph::graph::DiGraph;
 
 use crate::balancer::{AlgorithmKind, AlgorithmParams};
 use crate::dist::Dist;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::scenario::ScenarioSource;
-use crate::scenario::names::{self, ResolveError};
+use crate::scenario::names::{self, NameIndex, ResolveError};
 use crate::time::SimTime;
 
 pub use crate::ids::ServerId;
@@ -56,9 +57,11 @@ pub struct ServerDef {
     pub error_rate: f64,
     /// Time from a crash or restart to being back up, ns.
     pub restart_time: u64,
-    pub cold_start: Option<ColdStart>,
-    pub degrade: Option<Degrade>,
-    pub crash: Option<CrashRule>,
+    /// Shared by the servers of one entry (each `Option` then costs a
+    /// pointer, which counts at a million servers).
+    pub cold_start: Option<Arc<ColdStart>>,
+    pub degrade: Option<Arc<Degrade>>,
+    pub crash: Option<Arc<CrashRule>>,
     /// Not running at the start.
     pub initially_down: bool,
 }
@@ -91,18 +94,19 @@ impl ServerGroup {
 /// Resolves a reference to servers (a balancer's backends or weights, a
 /// timeline target): the name of a counted group means all of its servers,
 /// unless a server is itself named that; anything else is a name, pattern or
-/// glob as [`names::resolve`] reads it.
-pub fn resolve_servers(
+/// glob as [`NameIndex::resolve`] reads it.
+pub(crate) fn resolve_servers(
     reference: &str,
-    server_names: &[String],
+    servers: &NameIndex<'_>,
     groups: &[ServerGroup],
+    limits: &Limits,
 ) -> Result<Vec<usize>, ResolveError> {
-    if !server_names.iter().any(|n| n == reference)
+    if servers.get(reference).is_none()
         && let Some(g) = groups.iter().find(|g| g.counted && g.name == reference)
     {
         return Ok(g.servers.clone().map(|i| i as usize).collect());
     }
-    names::resolve(reference, server_names)
+    servers.resolve(reference, limits)
 }
 
 /// One backend of a balancer.
@@ -199,8 +203,6 @@ pub struct World {
     pub slos: Vec<slos::Slo>,
     /// Routers, switches, links and addresses (None: every hop is instant).
     pub network: Option<network::Network>,
-    /// Clients -> balancers -> servers.
-    pub topology: DiGraph<NodeRef, ()>,
     /// Things that are allowed but probably not intended.
     pub warnings: Vec<String>,
 }
@@ -266,6 +268,8 @@ pub fn load_str(name: &str, text: &str) -> Result<World, Error> {
 
 struct Ctx<'a> {
     src: &'a ScenarioSource,
+    /// The limits in force (defaults, raised by the scenario's `limits:`).
+    limits: Limits,
 }
 
 impl Ctx<'_> {
@@ -274,11 +278,12 @@ impl Ctx<'_> {
     }
 }
 
-/// The compiled servers and the groups they were declared in.
+/// The compiled servers, the groups they were declared in, and their names indexed.
 #[derive(Clone, Copy)]
 struct Servers<'a> {
     defs: &'a [ServerDef],
     groups: &'a [ServerGroup],
+    index: &'a NameIndex<'a>,
 }
 
 fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -314,7 +319,6 @@ mod tests {
         assert_eq!(w.balancers[0].backends[1].max_conn, 2);
         assert_eq!(w.clients[0].targets, [(0, 1)]);
         assert!(w.warnings.is_empty());
-        assert_eq!(w.topology.node_count(), 5);
     }
 
     #[test]

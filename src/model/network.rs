@@ -6,6 +6,7 @@
 //! subnets but never split one (declare the halves as two subnets instead),
 //! so a route that breaks a prefix affects exactly the users behind it.
 
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use crate::scenario::Spanned;
@@ -14,7 +15,7 @@ use ipnet::IpNet;
 use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, ServerId, did_you_mean};
 use crate::dist::Dist;
 use crate::error::Error;
-use crate::scenario::names::{self, ResolveError};
+use crate::scenario::names::{NameIndex, ResolveError};
 use crate::scenario::{self as spec, NetworkSpec, RouteAction, RouteSpec};
 
 pub type NodeId = u32;
@@ -138,8 +139,11 @@ impl Network {
         self.nodes.iter().map(|n| n.name.clone()).collect()
     }
 
-    /// The link between two nodes, if any.
+    /// The link between two nodes, if any (a look through the links of
+    /// whichever has fewer: a switch may face a million servers).
     pub fn link_between(&self, a: NodeId, b: NodeId) -> Option<LinkId> {
+        let (a, b) =
+            if self.nodes[a as usize].links.len() <= self.nodes[b as usize].links.len() { (a, b) } else { (b, a) };
         self.nodes[a as usize].links.iter().copied().find(|&l| self.links[l as usize].other(a) == b)
     }
 
@@ -243,13 +247,14 @@ pub(super) fn endpoint_addresses(
 }
 
 /// Resolves a node reference (name, pattern or glob) to node ids.
-fn resolve_nodes(cx: &Ctx<'_>, at: &Spanned<String>, names_list: &[String]) -> Result<Vec<NodeId>, Error> {
-    names::resolve(&at.value, names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|e| match e {
-        ResolveError::Pattern(m) => cx.err(at, m, None),
+fn resolve_nodes(cx: &Ctx<'_>, at: &Spanned<String>, names: &NameIndex<'_>) -> Result<Vec<NodeId>, Error> {
+    let found = names.resolve(&at.value, &cx.limits);
+    found.map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|e| match e {
+        ResolveError::Pattern(m, help) => cx.err(at, m, help),
         ResolveError::Unknown(n) => cx.err(
             at,
             format!("unknown network node `{n}`"),
-            did_you_mean(&n, names_list.iter().map(String::as_str)).or_else(|| {
+            did_you_mean(&n, names.names().iter().copied()).or_else(|| {
                 Some("nodes are client subnets (group.subnet), balancers, servers, routers and switches".into())
             }),
         ),
@@ -258,15 +263,21 @@ fn resolve_nodes(cx: &Ctx<'_>, at: &Spanned<String>, names_list: &[String]) -> R
 }
 
 /// Compiles one routing entry for `node`.
-pub(super) fn compile_route(cx: &Ctx<'_>, net: &Network, node: NodeId, r: &RouteSpec) -> Result<Route, Error> {
+pub(super) fn compile_route(
+    cx: &Ctx<'_>,
+    net: &Network,
+    nodes: &NameIndex<'_>,
+    node: NodeId,
+    r: &RouteSpec,
+) -> Result<Route, Error> {
     let prefix = parse_net(cx, &r.prefix)?;
     let target = match (&r.via, r.action) {
         (Some(via), None) => {
-            let n = net.node_index(&via.value).ok_or_else(|| {
+            let n = nodes.get(&via.value).map(|n| n as NodeId).ok_or_else(|| {
                 cx.err(
                     via,
                     format!("unknown next hop `{}`", via.value),
-                    did_you_mean(&via.value, net.nodes.iter().map(|n| n.name.as_str())),
+                    did_you_mean(&via.value, nodes.names().iter().copied()),
                 )
             })?;
             if net.link_between(node, n).is_none() {
@@ -293,7 +304,7 @@ pub(super) fn compile_route(cx: &Ctx<'_>, net: &Network, node: NodeId, r: &Route
 
 /// A route may cover client subnets but not split one.
 fn check_split(cx: &Ctx<'_>, net: &Network, at: &Spanned<String>, prefix: IpNet) -> Result<(), Error> {
-    for n in &net.nodes {
+    for n in net.subnets.iter().flatten().map(|&n| &net.nodes[n as usize]) {
         if let (NodeKind::Subnet { .. }, Some(sub)) = (n.kind, n.address)
             && prefix.prefix_len() > sub.prefix_len()
             && sub.contains(&prefix)
@@ -339,9 +350,10 @@ pub(super) fn compile(
     add_router_and_switch_nodes(cx, spec, &mut net)?;
     check_overlapping_addresses(cx, s, &net)?;
     let names_list = net.node_names();
-    compile_links(cx, s, spec, &mut net, &names_list)?;
-    apply_vlans(cx, spec, &mut net, &names_list)?;
-    compile_routing_tables(cx, s, spec, &mut net, &server_specs)?;
+    let names = NameIndex::new(names_list.iter().map(String::as_str));
+    compile_links(cx, s, spec, &mut net, &names)?;
+    apply_vlans(cx, spec, &mut net, &names)?;
+    compile_routing_tables(cx, s, spec, &mut net, &names, &server_specs)?;
     check_endpoints(cx, s, groups, &net)?;
     Ok(Some(net))
 }
@@ -415,12 +427,19 @@ fn add_endpoint_nodes(
 }
 
 /// One node per router and per switch, each name new.
-fn add_router_and_switch_nodes(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Network) -> Result<(), Error> {
-    for (ri, (key, r)) in spec.routers.iter().enumerate() {
-        if net.node_index(&key.value).is_some() {
+fn add_router_and_switch_nodes<'a>(cx: &Ctx<'_>, spec: &'a NetworkSpec, net: &mut Network) -> Result<(), Error> {
+    let taken = NameIndex::new(net.nodes.iter().map(|n| n.name.as_str()));
+    let mut added: HashSet<&str> = HashSet::new();
+    let mut nodes = Vec::new();
+    let mut check = |key: &'a Spanned<String>| {
+        if taken.get(&key.value).is_some() || !added.insert(key.value.as_str()) {
             return Err(cx.err(key, format!("`{}` is already the name of another node", key.value), None));
         }
-        net.nodes.push(Node {
+        Ok(())
+    };
+    for (ri, (key, r)) in spec.routers.iter().enumerate() {
+        check(key)?;
+        nodes.push(Node {
             name: key.value.clone(),
             kind: NodeKind::Router(ri as u32),
             address: r.address.as_ref().map(|a| parse_addr(cx, a)).transpose()?.map(IpNet::from),
@@ -430,10 +449,8 @@ fn add_router_and_switch_nodes(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Netwo
         });
     }
     for (wi, (key, _)) in spec.switches.iter().enumerate() {
-        if net.node_index(&key.value).is_some() {
-            return Err(cx.err(key, format!("`{}` is already the name of another node", key.value), None));
-        }
-        net.nodes.push(Node {
+        check(key)?;
+        nodes.push(Node {
             name: key.value.clone(),
             kind: NodeKind::Switch(wi as u32),
             address: None,
@@ -442,16 +459,28 @@ fn add_router_and_switch_nodes(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Netwo
             foreign: Foreign::Drop,
         });
     }
+    drop(taken);
+    net.nodes.extend(nodes);
     Ok(())
 }
 
-/// Duplicate addresses would make delivery ambiguous.
+/// Duplicate addresses would make delivery ambiguous. Every address is a
+/// range; kept in a map by start, the ranges seen so far do not overlap (the
+/// first overlap stops the check), so a new one can only overlap those
+/// starting up to its end, the latest-starting first.
 fn check_overlapping_addresses(cx: &Ctx<'_>, s: &crate::scenario::Scenario, net: &Network) -> Result<(), Error> {
+    let range = |a: IpNet| match a {
+        IpNet::V4(n) => (4u8, u128::from(u32::from(n.network())), u128::from(u32::from(n.broadcast()))),
+        IpNet::V6(n) => (6u8, u128::from(n.network()), u128::from(n.broadcast())),
+    };
+    let mut seen: BTreeMap<(u8, u128), (u128, usize)> = BTreeMap::new();
     for (i, n) in net.nodes.iter().enumerate() {
-        if let Some(a) = n.address
-            && let Some(other) =
-                net.nodes[..i].iter().find(|m| m.address.is_some_and(|b| b.contains(&a) || a.contains(&b)))
-        {
+        let Some(a) = n.address else { continue };
+        let (family, start, end) = range(a);
+        let overlapping = seen.range((family, 0)..=(family, end)).rev().take_while(|(_, (e, _))| *e >= start);
+        // The first declared of the nodes it overlaps, as a scan in file order would find.
+        if let Some(&(_, j)) = overlapping.map(|(_, v)| v).min_by_key(|(_, j)| *j) {
+            let other = &net.nodes[j];
             let at = s.name.as_ref().map(|n| n.referenced).unwrap_or(serde_saphyr::Location::UNKNOWN);
             return Err(cx.src.error_at_location(
                 &at,
@@ -464,6 +493,7 @@ fn check_overlapping_addresses(cx: &Ctx<'_>, s: &crate::scenario::Scenario, net:
                 None,
             ));
         }
+        seen.insert((family, start), (end, i));
     }
     Ok(())
 }
@@ -474,12 +504,11 @@ fn compile_links(
     s: &crate::scenario::Scenario,
     spec: &NetworkSpec,
     net: &mut Network,
-    names_list: &[String],
+    names_list: &NameIndex<'_>,
 ) -> Result<(), Error> {
     let base_dir = cx.src.base_dir();
-    let group_subnets = |name: &str| -> Option<Vec<NodeId>> {
-        s.clients.iter().position(|(k, _)| k.value == name).map(|ci| net.subnets[ci].clone())
-    };
+    let groups = NameIndex::new(s.clients.iter().map(|(k, _)| k.value.as_str()));
+    let group_subnets = |name: &str| -> Option<Vec<NodeId>> { groups.get(name).map(|ci| net.subnets[ci].clone()) };
     for l in &spec.links {
         if l.between.value.len() != 2 {
             return Err(cx.err(&l.between, "a link is `between: [a, b]`", None));
@@ -536,9 +565,9 @@ fn compile_links(
 }
 
 /// Switch port VLANs.
-fn apply_vlans(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Network, names_list: &[String]) -> Result<(), Error> {
+fn apply_vlans(cx: &Ctx<'_>, spec: &NetworkSpec, net: &mut Network, names_list: &NameIndex<'_>) -> Result<(), Error> {
     for (key, sw) in spec.switches.iter() {
-        let sid = net.node_index(&key.value).expect("added above");
+        let sid = names_list.get(&key.value).expect("added above") as NodeId;
         for (pkey, &vlan) in sw.vlans.iter() {
             for n in resolve_nodes(cx, pkey, names_list)? {
                 let link = net.link_between(sid, n).ok_or_else(|| {
@@ -561,11 +590,12 @@ fn compile_routing_tables(
     s: &crate::scenario::Scenario,
     spec: &NetworkSpec,
     net: &mut Network,
+    names: &NameIndex<'_>,
     server_specs: &[&crate::scenario::ServerSpec],
 ) -> Result<(), Error> {
     let mut tables: Vec<(NodeId, &Vec<RouteSpec>)> = Vec::new();
     for (key, r) in spec.routers.iter() {
-        tables.push((net.node_index(&key.value).expect("added above"), &r.routes));
+        tables.push((names.get(&key.value).expect("added above") as NodeId, &r.routes));
     }
     for (bi, (_, b)) in s.balancers.iter().enumerate() {
         tables.push((net.balancer_node[bi], &b.routes));
@@ -576,7 +606,7 @@ fn compile_routing_tables(
     for (node, routes) in tables {
         let mut compiled = Vec::new();
         for r in routes {
-            compiled.push(compile_route(cx, net, node, r)?);
+            compiled.push(compile_route(cx, net, names, node, r)?);
         }
         net.nodes[node as usize].routes = compiled;
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::alerts::{AlertRule, EntityNames, compile_alerts};
+use super::alerts::{AlertRule, EntityIndex, EntityNames, compile_alerts};
 use super::slos::{Objective, Slo, compile_slos, parse_objective};
 use crate::clock::WallClock;
 use crate::error::Error;
@@ -51,7 +51,9 @@ fn doc(text: &str) -> Doc {
 /// Compiles `alerts:` text with 1s intervals.
 pub(crate) fn alerts(text: &str) -> Result<Vec<AlertRule>, (String, Option<String>)> {
     let src = source(text);
-    compile_alerts(&doc(text).alerts, &names(), S, &src).map_err(|e| match e {
+    let names = names();
+    let limits = crate::limits::Limits::default();
+    compile_alerts(&doc(text).alerts, &EntityIndex::of(&names), S, &src, &limits).map_err(|e| match e {
         Error::Located(l) => (format!("{}: {}", l.location, l.message), l.help),
         other => (other.to_string(), None),
     })

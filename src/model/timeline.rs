@@ -2,18 +2,19 @@
 //! applied at a time and reverted after a duration, at `until`, or by a
 //! later `revert` entry.
 
+use std::collections::HashMap;
+
 use crate::scenario::Spanned;
 
 use super::network::{LinkId, Network, NodeId, Route, compile_route};
 use super::{
-    BackendDef, BalancerDef, BalancerId, ClientDef, ClientId, Ctx, ServerGroup, ServerId, Servers, did_you_mean,
-    resolve_servers,
+    BackendDef, BalancerDef, BalancerId, ClientDef, ClientId, Ctx, ServerId, Servers, did_you_mean, resolve_servers,
 };
 use crate::balancer::AlgorithmKind;
 use crate::clock::{TimeSpec, WallClock};
 use crate::dist::Dist;
 use crate::error::Error;
-use crate::scenario::names::{self, ResolveError};
+use crate::scenario::names::{NameIndex, ResolveError};
 use crate::scenario::{Action, TimelineEntry};
 
 /// What a timeline entry changes.
@@ -145,35 +146,40 @@ fn resolve_time(cx: &Ctx<'_>, t: &Spanned<TimeSpec>, clock: Option<&WallClock>) 
     t.value.resolve(clock).map_err(|m| cx.err(t, m, None))
 }
 
-fn lookup(cx: &Ctx<'_>, at: &Spanned<String>, names: &[String], kind: &str) -> Result<Vec<usize>, Error> {
-    explain(cx, at, names, kind, names::resolve(&at.value, names))
+fn lookup(cx: &Ctx<'_>, at: &Spanned<String>, names: &NameIndex<'_>, kind: &str) -> Result<Vec<usize>, Error> {
+    explain(cx, at, names, kind, names.resolve(&at.value, &cx.limits))
 }
 
 /// [`lookup`] for servers: a counted group's name means its servers.
-fn lookup_servers(
-    cx: &Ctx<'_>,
-    at: &Spanned<String>,
-    names: &[String],
-    groups: &[ServerGroup],
-) -> Result<Vec<usize>, Error> {
-    explain(cx, at, names, "server", resolve_servers(&at.value, names, groups))
+fn lookup_servers(cx: &Ctx<'_>, at: &Spanned<String>, servers: Servers<'_>) -> Result<Vec<usize>, Error> {
+    let found = resolve_servers(&at.value, servers.index, servers.groups, &cx.limits);
+    explain(cx, at, servers.index, "server", found)
 }
 
 /// A resolution failure as a located error, with a hint.
 fn explain(
     cx: &Ctx<'_>,
     at: &Spanned<String>,
-    names: &[String],
+    names: &NameIndex<'_>,
     kind: &str,
     found: Result<Vec<usize>, ResolveError>,
 ) -> Result<Vec<usize>, Error> {
     found.map_err(|e| match e {
-        ResolveError::Pattern(m) => cx.err(at, m, None),
+        ResolveError::Pattern(m, help) => cx.err(at, m, help),
         ResolveError::Unknown(n) => {
-            cx.err(at, format!("unknown {kind} `{n}`"), did_you_mean(&n, names.iter().map(String::as_str)))
+            cx.err(at, format!("unknown {kind} `{n}`"), did_you_mean(&n, names.names().iter().copied()))
         }
         ResolveError::NoMatch(p) => cx.err(at, format!("no {kind} matches `{p}`"), None),
     })
+}
+
+/// Names a timeline entry may refer to, indexed once for the whole timeline.
+struct Targets<'a> {
+    servers: Servers<'a>,
+    balancers: NameIndex<'a>,
+    clients: NameIndex<'a>,
+    /// Network nodes (empty without a network).
+    nodes: NameIndex<'a>,
 }
 
 /// Which fields an entry sets, for "this field does not apply" errors.
@@ -226,11 +232,17 @@ pub(super) fn compile(
     servers: Servers<'_>,
     balancers: &mut [BalancerDef],
     clients: &[ClientDef],
-    mut network: Option<&mut Network>,
+    network: Option<&Network>,
 ) -> Result<Vec<TimelineChange>, Error> {
-    let server_names: Vec<String> = servers.defs.iter().map(|s| s.name.clone()).collect();
-    let client_names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
+    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
+    let names = Targets {
+        servers,
+        balancers: NameIndex::new(balancer_names.iter().map(String::as_str)),
+        clients: NameIndex::new(clients.iter().map(|c| c.name.as_str())),
+        nodes: NameIndex::new(network.iter().flat_map(|n| n.nodes.iter().map(|n| n.name.as_str()))),
+    };
     let mut out: Vec<TimelineChange> = Vec::new();
+    let mut named: HashMap<String, usize> = HashMap::new();
     for e in entries {
         let at = resolve_time(cx, &e.at, clock)?;
         let targets = [
@@ -254,7 +266,7 @@ pub(super) fn compile(
             ));
         }
         if let Some(n) = &e.name
-            && out.iter().any(|c| c.name.as_deref() == Some(n.value.as_str()))
+            && named.insert(n.value.clone(), out.len()).is_some()
         {
             return Err(cx.err(n, format!("two timeline entries are named `{}`", n.value), None));
         }
@@ -264,22 +276,21 @@ pub(super) fn compile(
         let network_target = e.router.is_some() || e.link.is_some() || e.switch.is_some();
         let (target, what, change) = if route_change || network_target {
             let net = network
-                .as_deref_mut()
                 .ok_or_else(|| cx.err(&e.at, "route, link and switch changes need a `network:` section", None))?;
-            network_change(cx, e, net, &fields)?
+            network_change(cx, e, net, &names.nodes, &fields)?
         } else if let Some(b) = &e.balancer {
             check_fields(cx, e, &fields, "balancer", &["backends", "weights", "algorithm", "action"])?;
-            balancer_change(cx, e, b, servers, &server_names, balancers)?
+            balancer_change(cx, e, b, &names, balancers)?
         } else if let Some(s) = &e.server {
             check_fields(cx, e, &fields, "server", &["action", "slow_down", "error_rate", "workers", "service"])?;
-            server_change(cx, e, s, servers.groups, &server_names, &fields)?
+            server_change(cx, e, s, servers, &fields)?
         } else if let Some(c) = &e.client {
             check_fields(cx, e, &fields, "client group", &["rate", "rate_factor"])?;
-            client_change(cx, e, c, clients, &client_names)?
+            client_change(cx, e, c, clients, &names.clients)?
         } else {
             let r = e.revert.as_ref().expect("one target is set");
             check_fields(cx, e, &fields, "revert", &[])?;
-            revert_change(cx, e, r, at, &out)?
+            revert_change(cx, e, r, at, &out, &named)?
         };
         let revert_at = revert_time(cx, e, at, clock)?;
         out.push(TimelineChange {
@@ -344,52 +355,54 @@ fn balancer_change(
     cx: &Ctx<'_>,
     e: &TimelineEntry,
     b: &Spanned<String>,
-    servers: Servers<'_>,
-    server_names: &[String],
+    names: &Targets<'_>,
     balancers: &mut [BalancerDef],
 ) -> Result<Compiled, Error> {
-    let Servers { defs: servers, groups } = servers;
-    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
-    let id = lookup(cx, b, &balancer_names, "balancer")?[0];
+    let servers = names.servers;
+    let server_name = |i: usize| servers.defs[i].name.as_str();
+    let id = lookup(cx, b, &names.balancers, "balancer")?[0];
     let bal = &mut balancers[id];
+    let mut position: HashMap<usize, usize> =
+        bal.backends.iter().enumerate().map(|(i, be)| (be.server.index(), i)).collect();
     let mut what = Vec::new();
     let members = match &e.backends {
         Some(list) => {
             let mut chosen = Vec::new();
             for r in list {
-                chosen.extend(lookup_servers(cx, r, server_names, groups)?);
+                chosen.extend(lookup_servers(cx, r, servers)?);
             }
+            let mut member = vec![false; bal.backends.len()];
             for &sid in &chosen {
-                if !bal.backends.iter().any(|be| be.server.index() == sid) {
+                let i = *position.entry(sid).or_insert_with(|| {
                     bal.backends.push(BackendDef {
                         server: ServerId::from_index(sid),
                         weight: 1,
-                        max_conn: servers[sid].workers,
+                        max_conn: servers.defs[sid].workers,
                         member: false,
                     });
-                }
+                    member.push(false);
+                    bal.backends.len() - 1
+                });
+                member[i] = true;
             }
-            what.push(format!(
-                "backends = {}",
-                chosen.iter().map(|&i| server_names[i].as_str()).collect::<Vec<_>>().join(", ")
-            ));
-            Some(bal.backends.iter().map(|be| chosen.contains(&be.server.index())).collect())
+            what.push(format!("backends = {}", name_list(chosen.iter().map(|&i| server_name(i)), chosen.len())));
+            Some(member)
         }
         None => None,
     };
     let mut weights = Vec::new();
     if let Some(map) = &e.weights {
         for (k, &w) in map.iter() {
-            for sid in lookup_servers(cx, k, server_names, groups)? {
-                let idx = bal.backends.iter().position(|be| be.server.index() == sid).ok_or_else(|| {
+            for sid in lookup_servers(cx, k, servers)? {
+                let idx = *position.get(&sid).ok_or_else(|| {
                     cx.err(
                         k,
-                        format!("server `{}` is not a backend of balancer `{}`", server_names[sid], bal.name),
+                        format!("server `{}` is not a backend of balancer `{}`", server_name(sid), bal.name),
                         None,
                     )
                 })?;
                 weights.push((idx, w));
-                what.push(format!("weight {} = {w}", server_names[sid]));
+                what.push(format!("weight {} = {w}", server_name(sid)));
             }
         }
     }
@@ -412,16 +425,26 @@ fn balancer_change(
     ))
 }
 
+/// Names for a label, all of them when few, else the first ones and how many.
+fn name_list<'a>(names: impl Iterator<Item = &'a str>, count: usize) -> String {
+    const SHOWN: usize = 20;
+    let shown: Vec<&str> = names.take(SHOWN).collect();
+    if count <= SHOWN {
+        shown.join(", ")
+    } else {
+        format!("{}, ... ({} servers)", shown.join(", "), crate::units::thousands(count as u64))
+    }
+}
+
 /// A change to servers: a crash or restart, or new service behaviour.
 fn server_change(
     cx: &Ctx<'_>,
     e: &TimelineEntry,
     s: &Spanned<String>,
-    groups: &[ServerGroup],
-    server_names: &[String],
+    servers: Servers<'_>,
     fields: &[(&'static str, Option<serde_saphyr::Location>)],
 ) -> Result<Compiled, Error> {
-    let ids = lookup_servers(cx, s, server_names, groups)?;
+    let ids = lookup_servers(cx, s, servers)?;
     let mut what = Vec::new();
     let action = e.action.as_ref().and_then(|a| ServerAction::of(a.value));
     match &e.action {
@@ -467,7 +490,7 @@ fn server_change(
         None => None,
     };
     let label =
-        if ids.len() == 1 { format!("server {}", server_names[ids[0]]) } else { format!("servers {}", s.value) };
+        if ids.len() == 1 { format!("server {}", servers.defs[ids[0]].name) } else { format!("servers {}", s.value) };
     Ok((
         label,
         what.join(", "),
@@ -488,7 +511,7 @@ fn client_change(
     e: &TimelineEntry,
     c: &Spanned<String>,
     clients: &[ClientDef],
-    client_names: &[String],
+    client_names: &NameIndex<'_>,
 ) -> Result<Compiled, Error> {
     let id = lookup(cx, c, client_names, "client group")?[0];
     if !matches!(clients[id].load, super::Load::Open { .. }) {
@@ -510,7 +533,7 @@ fn client_change(
         what.push(format!("rate x{f}"));
     }
     Ok((
-        format!("clients {}", client_names[id]),
+        format!("clients {}", clients[id].name),
         what.join(", "),
         Change::Client { client: id as ClientId, rate, factor },
     ))
@@ -523,11 +546,12 @@ fn revert_change(
     r: &Spanned<String>,
     at: u64,
     out: &[TimelineChange],
+    named: &HashMap<String, usize>,
 ) -> Result<Compiled, Error> {
     if e.duration.is_some() || e.until.is_some() {
         return Err(cx.err(r, "a revert cannot itself be reverted", None));
     }
-    let entry = out.iter().position(|c| c.name.as_deref() == Some(r.value.as_str())).ok_or_else(|| {
+    let entry = named.get(&r.value).copied().filter(|&i| i < out.len()).ok_or_else(|| {
         let earlier: Vec<&str> = out.iter().filter_map(|c| c.name.as_deref()).collect();
         cx.err(
             r,
@@ -565,9 +589,11 @@ fn revert_time(cx: &Ctx<'_>, e: &TimelineEntry, at: u64, clock: Option<&WallCloc
 fn network_change(
     cx: &Ctx<'_>,
     e: &TimelineEntry,
-    net: &mut Network,
+    net: &Network,
+    nodes: &NameIndex<'_>,
     fields: &[(&'static str, Option<serde_saphyr::Location>)],
 ) -> Result<Compiled, Error> {
+    let net = Net { net, nodes };
     let (target, what, ops) = if let Some(l) = &e.link {
         check_fields(cx, e, fields, "link", &["action", "latency", "loss"])?;
         link_change(cx, e, l, net)?
@@ -583,16 +609,25 @@ fn network_change(
 /// A network change as compiled: the target's label, what changes, the operations.
 type NetChange = (String, Vec<String>, Vec<NetOp>);
 
+/// The network and its node names, indexed.
+#[derive(Clone, Copy)]
+struct Net<'a> {
+    net: &'a Network,
+    nodes: &'a NameIndex<'a>,
+}
+
 /// The network nodes `at` names (a name, pattern or glob).
-fn node_of(cx: &Ctx<'_>, net: &Network, at: &Spanned<String>) -> Result<Vec<NodeId>, Error> {
-    let names_list = net.node_names();
-    names::resolve(&at.value, &names_list).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(|_| {
-        cx.err(
-            at,
-            format!("unknown network node `{}`", at.value),
-            did_you_mean(&at.value, names_list.iter().map(String::as_str)),
-        )
-    })
+fn node_of(cx: &Ctx<'_>, net: Net<'_>, at: &Spanned<String>) -> Result<Vec<NodeId>, Error> {
+    net.nodes.resolve(&at.value, &cx.limits).map(|v| v.into_iter().map(|i| i as NodeId).collect()).map_err(
+        |e| match e {
+            ResolveError::Pattern(m, Some(help)) => cx.err(at, m, Some(help)),
+            _ => cx.err(
+                at,
+                format!("unknown network node `{}`", at.value),
+                did_you_mean(&at.value, net.nodes.names().iter().copied()),
+            ),
+        },
+    )
 }
 
 /// `down` or `up` for links and switch ports.
@@ -610,7 +645,7 @@ fn link_change(
     cx: &Ctx<'_>,
     e: &TimelineEntry,
     l: &Spanned<Vec<Spanned<String>>>,
-    net: &Network,
+    net: Net<'_>,
 ) -> Result<NetChange, Error> {
     let mut ops = Vec::new();
     let mut what = Vec::new();
@@ -621,7 +656,7 @@ fn link_change(
     if a.len() != 1 || b.len() != 1 {
         return Err(cx.err(l, "name one link: two single nodes", None));
     }
-    let link = net.link_between(a[0], b[0]).ok_or_else(|| {
+    let link = net.net.link_between(a[0], b[0]).ok_or_else(|| {
         cx.err(l, format!("there is no link between `{}` and `{}`", l.value[0].value, l.value[1].value), None)
     })?;
     let target = format!("link {}-{}", l.value[0].value, l.value[1].value);
@@ -642,19 +677,19 @@ fn link_change(
 }
 
 /// A switch port going down or up, or moving to another VLAN.
-fn switch_change(cx: &Ctx<'_>, e: &TimelineEntry, sw: &Spanned<String>, net: &Network) -> Result<NetChange, Error> {
+fn switch_change(cx: &Ctx<'_>, e: &TimelineEntry, sw: &Spanned<String>, net: Net<'_>) -> Result<NetChange, Error> {
     let mut ops = Vec::new();
     let mut what = Vec::new();
     let sid = node_of(cx, net, sw)?;
-    if sid.len() != 1 || !matches!(net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
+    if sid.len() != 1 || !matches!(net.net.nodes[sid[0] as usize].kind, super::network::NodeKind::Switch(_)) {
         return Err(cx.err(sw, format!("`{}` is not a switch", sw.value), None));
     }
     let port =
         e.port.as_ref().ok_or_else(|| cx.err(sw, "a switch change names the `port` (the node it faces)", None))?;
     let target = format!("switch {} port {}", sw.value, port.value);
     for n in node_of(cx, net, port)? {
-        let link = net.link_between(sid[0], n).ok_or_else(|| {
-            cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.nodes[n as usize].name), None)
+        let link = net.net.link_between(sid[0], n).ok_or_else(|| {
+            cx.err(port, format!("switch `{}` has no port facing `{}`", sw.value, net.net.nodes[n as usize].name), None)
         })?;
         if let Some(up) = up_down(cx, &e.action)? {
             ops.push(NetOp::LinkUp { link, up });
@@ -676,7 +711,7 @@ fn switch_change(cx: &Ctx<'_>, e: &TimelineEntry, sw: &Spanned<String>, net: &Ne
 fn route_change(
     cx: &Ctx<'_>,
     e: &TimelineEntry,
-    net: &Network,
+    net: Net<'_>,
     fields: &[(&'static str, Option<serde_saphyr::Location>)],
 ) -> Result<NetChange, Error> {
     let mut ops = Vec::new();
@@ -692,8 +727,8 @@ fn route_change(
     let target = format!("routes of {}", at.value);
     for node in nodes {
         if let Some(r) = &e.add_route {
-            let route = compile_route(cx, net, node, r)?;
-            what.push(format!("add {}", describe_route(net, &route)));
+            let route = compile_route(cx, net.net, net.nodes, node, r)?;
+            what.push(format!("add {}", describe_route(net.net, &route)));
             ops.push(NetOp::AddRoute { node, route });
         }
         if let Some(p) = &e.remove_route {
@@ -703,15 +738,16 @@ fn route_change(
             ops.push(NetOp::RemoveRoute { node, prefix });
         }
         if let Some(r) = &e.replace_route {
-            let route = compile_route(cx, net, node, r)?;
-            what.push(format!("replace {}", describe_route(net, &route)));
+            let route = compile_route(cx, net.net, net.nodes, node, r)?;
+            what.push(format!("replace {}", describe_route(net.net, &route)));
             ops.push(NetOp::ReplaceRoute { node, route });
         }
         if let Some(rs) = &e.routes {
-            let routes = rs.iter().map(|r| compile_route(cx, net, node, r)).collect::<Result<Vec<_>, _>>()?;
+            let routes =
+                rs.iter().map(|r| compile_route(cx, net.net, net.nodes, node, r)).collect::<Result<Vec<_>, _>>()?;
             what.push(format!(
                 "table = [{}]",
-                routes.iter().map(|r| describe_route(net, r)).collect::<Vec<_>>().join("; ")
+                routes.iter().map(|r| describe_route(net.net, r)).collect::<Vec<_>>().join("; ")
             ));
             ops.push(NetOp::SetRoutes { node, routes });
         }

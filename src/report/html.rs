@@ -15,6 +15,9 @@ use crate::time::secs_to_nanos;
 
 /// Servers shown before the rest go into a `<details>`.
 const SERVERS_SHOWN: usize = 20;
+/// The most servers the page lists in all (the busiest): a table of a
+/// million rows helps nobody, and `servers.csv` has every one.
+const SERVERS_LISTED: usize = 1_000;
 
 const STYLE: &str = r#"
 :root { --fg: #1d2433; --muted: #5b6475; --line: #d9dde5; --soft: #f4f6f9;
@@ -524,7 +527,15 @@ fn servers(o: &mut String, servers: &[ServerSummary]) {
     servers_table(o, servers, shown);
     if !rest.is_empty() {
         let _ = writeln!(o, "<details><summary>{} more servers</summary>", rest.len());
-        servers_table(o, servers, rest);
+        let listed = &rest[..rest.len().min(SERVERS_LISTED - SERVERS_SHOWN)];
+        servers_table(o, servers, listed);
+        if listed.len() < rest.len() {
+            let _ = writeln!(
+                o,
+                "<p>The {} quietest servers are only in <code>servers.csv</code>.</p>",
+                thousands((rest.len() - listed.len()) as u64)
+            );
+        }
         o.push_str("</details>\n");
     }
     o.push_str("</section>\n");
@@ -693,5 +704,19 @@ mod tests {
         let first_row = html.find("<tr><td>app-").unwrap();
         assert!(html[first_row..].starts_with(&format!("<tr><td>{}</td>", summary.servers[busiest].name)));
         assert_eq!(html.matches("<tr><td>app-").count(), 30);
+    }
+
+    #[test]
+    fn a_thousand_servers_are_listed_and_the_rest_left_to_servers_csv() {
+        let text = fixtures::STEADY
+            .replace("app-{1..3}", "app-{0001..1500}")
+            .replace("least_connections", "random")
+            .replace("duration: 5m\nwarmup: 30s", "duration: 20s\nwarmup: 5s")
+            .replace("rate: 200/s", "rate: 3000/s");
+        let (summary, result) = fixtures::run(&text);
+        let html = render(&summary, &Story::build(&summary, &result), &[]);
+        assert!(html.contains("<details><summary>1480 more servers</summary>"));
+        assert_eq!(html.matches("<tr><td>app-").count(), SERVERS_LISTED);
+        assert!(html.contains("<p>The 500 quietest servers are only in <code>servers.csv</code>.</p>"));
     }
 }

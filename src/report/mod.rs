@@ -32,10 +32,11 @@ use crate::metrics::series::format_value;
 pub use output::OutputDir;
 pub use summary::{RunContext, Summary};
 
-/// `servers.csv`: one row per server with its totals over the measured period.
-pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let internal = |e: csv::Error| Error::Internal(format!("building servers.csv: {e}"));
+/// `servers.csv`: one row per server with its totals over the measured
+/// period, streamed to `out`.
+pub fn write_servers_csv(summary: &Summary, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let internal = std::io::Error::other;
     w.write_record([
         "server",
         "workers",
@@ -64,7 +65,7 @@ pub fn servers_csv(summary: &Summary) -> Result<Vec<u8>, Error> {
         ])
         .map_err(internal)?;
     }
-    w.into_inner().map_err(|e| Error::Internal(format!("building servers.csv: {e}")))
+    w.flush()
 }
 
 /// `events.csv`: every logged event in time order.
@@ -91,10 +92,15 @@ pub fn events_csv(
 
 /// Pretty JSON with a trailing newline.
 pub fn summary_json(summary: &Summary) -> Result<Vec<u8>, Error> {
-    let mut bytes =
-        serde_json::to_vec_pretty(summary).map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
-    bytes.push(b'\n');
+    let mut bytes = Vec::new();
+    write_summary_json(summary, &mut bytes).map_err(|e| Error::Internal(format!("serialising the summary: {e}")))?;
     Ok(bytes)
+}
+
+/// [`summary_json`], streamed to `out`.
+pub fn write_summary_json(summary: &Summary, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, summary)?;
+    out.write_all(b"\n")
 }
 
 /// Writes the summary, servers and events reports, the charts (unless
@@ -107,8 +113,8 @@ pub fn write_reports(
     with_charts: bool,
 ) -> Result<Vec<PathBuf>, Error> {
     let mut files = vec![
-        out.write(files::SUMMARY_JSON.name, &summary_json(summary)?)?,
-        out.write(files::SERVERS_CSV.name, &servers_csv(summary)?)?,
+        out.write_with(files::SUMMARY_JSON.name, |w| write_summary_json(summary, w))?,
+        out.write_with(files::SERVERS_CSV.name, |w| write_servers_csv(summary, w))?,
         out.write(
             files::EVENTS_CSV.name,
             &events_csv(&result.recorder.events, &words::EventWords::of(result), result.world.clock.as_ref())?,

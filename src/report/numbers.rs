@@ -2,24 +2,7 @@
 //! k/M suffixes and milliseconds with sensible precision, shared by the
 //! terminal, Markdown and HTML reports and the charts' labels.
 
-/// `1234567` -> `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    group_digits(&n.to_string())
-}
-
-/// A run of digits with a comma before each group of three from the right:
-/// `1234567` -> `1,234,567`. For numbers already formatted as text (the
-/// charts' axis labels, whose integer part can outgrow a `u64`).
-pub fn group_digits(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::units::{group_digits, thousands};
 
 /// A rate with a k/M suffix: `2.4M`.
 pub fn si(v: f64) -> String {

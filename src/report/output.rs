@@ -109,7 +109,26 @@ impl OutputDir {
 
     /// Writes `bytes` to `name` atomically; returns its final path.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
-        write_temp(&self.temp_path(name), bytes).map_err(|e| Error::output(self.final_path(name), e))?;
+        self.write_with(name, |w| w.write_all(bytes))
+    }
+
+    /// Writes `name` atomically with `fill`, which streams into a buffered
+    /// writer (a large report need not be held in memory whole).
+    pub fn write_with(
+        &self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<PathBuf, Error> {
+        let tmp = self.temp_path(name);
+        let result = (|| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+            fill(&mut w)?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::output(self.final_path(name), e));
+        }
         self.commit(name)
     }
 

@@ -492,10 +492,15 @@ impl Summary {
         let measured_ns = measured_s * 1e9;
         let failed = FailedCounts::from(&m.failed);
 
-        let crashes = |server: usize| {
-            let me = crate::metrics::Subject::Server(crate::model::ServerId::from_index(server));
-            rec.events.of(crate::metrics::EventTag::ServerCrashed).filter(|e| e.subject() == me).count()
-        };
+        // One pass over the log, not one per server.
+        let mut crashes = vec![0usize; w.servers.len()];
+        for e in rec.events.of(crate::metrics::EventTag::ServerCrashed) {
+            if let crate::metrics::Subject::Server(s) = e.subject()
+                && let Some(n) = crashes.get_mut(s.index())
+            {
+                *n += 1;
+            }
+        }
         let server_requests_total: u64 = rec.servers.iter().map(|s| s.requests).sum();
         let servers = w
             .servers
@@ -513,7 +518,7 @@ impl Summary {
                 utilisation: ratio(*busy, f64::from(def.workers) * measured_ns),
                 max_queue: tot.max_queue,
                 workers: def.workers,
-                crashes: crashes(i),
+                crashes: crashes[i],
             })
             .collect();
         let balancers = w

@@ -176,6 +176,51 @@ pub struct Scenario {
     pub slos: Vec<monitoring::SloSpec>,
     /// Routers, switches and links between the parts.
     pub network: Option<NetworkSpec>,
+    /// Limits raised above their defaults (`crate::limits`):
+    /// `{entities: 3000000, series_bytes: 5000000000, allow_large_run: true}`.
+    #[serde(default)]
+    pub limits: NamedMap<Spanned<LimitValue>>,
+}
+
+/// A value under `limits:`: a number, or `true`/`false` for `allow_large_run`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LimitValue {
+    Number(u64),
+    Flag(bool),
+}
+
+impl schemars::JsonSchema for LimitValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LimitValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A limit's new value (a whole number), or true/false for allow_large_run.",
+            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "boolean"}]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for LimitValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LimitValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number (or true/false for allow_large_run)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LimitValue, E> {
+                Ok(LimitValue::Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LimitValue, E> {
+                u64::try_from(v).map(LimitValue::Number).map_err(|_| E::custom("a limit cannot be negative"))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LimitValue, E> {
+                Ok(LimitValue::Flag(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn default_seed() -> u64 {
@@ -475,12 +520,13 @@ pub struct NameError {
     pub help: Option<String>,
 }
 
-/// The names of the servers one entry under `servers:` declares, in order:
-/// the key itself, the key's pattern expanded (`web-{01..03}`), or, with
-/// `count`, `<key>-01` .. `<key>-<count>` zero-padded to `pad` digits
-/// (default: the count's digits, at least 2). Every place that turns a
-/// server key into names goes through here.
-pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<String>, NameError> {
+/// The names of the servers one entry under `servers:` declares, in order,
+/// as a pattern (counted before any name is made): the key itself, the
+/// key's pattern (`web-{01..03}`), or, with `count`, `<key>-01` ..
+/// `<key>-<count>` zero-padded to `pad` digits (default: the count's
+/// digits, at least 2). Every place that turns a server key into names goes
+/// through here.
+pub fn server_pattern(key: &Spanned<String>, spec: &ServerSpec) -> Result<names::Pattern, NameError> {
     let fail =
         |at: &serde_saphyr::Location, message: String, help: Option<String>| NameError { at: *at, message, help };
     let Some(count) = &spec.count else {
@@ -491,7 +537,7 @@ pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<Stri
                 Some(format!("a range pads to the width of its first number: `{}-{{001..024}}`", key.value)),
             ));
         }
-        return names::expand(&key.value).map_err(|m| fail(&key.referenced, m, None));
+        return names::Pattern::parse(&key.value).map_err(|m| fail(&key.referenced, m, None));
     };
     let name = &key.value;
     if name.contains(['{', '}', '*']) {
@@ -504,13 +550,6 @@ pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<Stri
     let n = count.value;
     if n == 0 {
         return Err(fail(&count.referenced, format!("`count` of `{name}` must be at least 1"), None));
-    }
-    if u64::from(n) > names::MAX_NAMES {
-        return Err(fail(
-            &count.referenced,
-            format!("`count` of `{name}` is {n}; a group may declare at most {} servers", names::MAX_NAMES),
-            None,
-        ));
     }
     let digits = n.to_string().len();
     let width = match &spec.pad {
@@ -527,7 +566,12 @@ pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<Stri
         }
         Some(p) => p.value as usize,
     };
-    Ok((1..=n).map(|i| format!("{name}-{i:0width$}")).collect())
+    Ok(names::Pattern::counted(&format!("{name}-"), u64::from(n), width))
+}
+
+/// The names of [`server_pattern`], made (for small entries and tests).
+pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<String>, NameError> {
+    Ok(server_pattern(key, spec)?.names().collect())
 }
 
 /// Reads a scenario from its source (overrides already applied).
@@ -613,11 +657,8 @@ mod tests {
     fn counted_group_mistakes_are_located() {
         let err = |yaml: &str| names_of(&format!("{yaml}\n")).unwrap_err();
         assert_eq!(err("  app: {count: 0, service: {constant: 5ms}}"), "7:16: `count` of `app` must be at least 1");
-        assert_eq!(
-            err("  app: {count: 100001, service: {constant: 5ms}}"),
-            "7:16: `count` of `app` is 100001; a group may declare at most 100000 servers"
-        );
-        assert_eq!(names_of("  app: {count: 100000, service: {constant: 5ms}}\n").unwrap().len(), 100_000);
+        // Its size is the compiler's to check, against the `entities` limit.
+        assert_eq!(names_of("  app: {count: 100001, service: {constant: 5ms}}\n").unwrap().len(), 100_001);
         assert_eq!(
             err("  \"app-{01..04}\": {count: 4, service: {constant: 5ms}}"),
             "7:3: a key with `count` must be a plain name; `app-{01..04}` contains `{`, `}` or `*`"

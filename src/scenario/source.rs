@@ -457,7 +457,7 @@ fn range_has_no_count(path: &[String], depth: usize, siblings: &[(String, usize,
     let (key, count) = siblings.iter().find_map(|(key, _, _)| {
         let prefix = &key[..key.find('{')?];
         let named = prefix.trim_end_matches(['-', '_', '.']) == group;
-        named.then(|| names::expand(key).ok().map(|v| (key, v.len()))).flatten()
+        named.then(|| names::Pattern::parse(key).ok().map(|p| (key, p.count()))).flatten()
     })?;
     Some(EditError::Path {
         message: format!(

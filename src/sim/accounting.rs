@@ -3,7 +3,8 @@
 //! end of the warm-up, the time-weighted in-system count, and the event log.
 
 use super::Simulation;
-use crate::metrics::{BalancerGauge, EventKind, ServerGauge};
+use crate::metrics::{BalancerGauge, EventKind, Labels, ServerGauge};
+use crate::model::World;
 use crate::time::SimTime;
 
 impl Simulation {
@@ -22,7 +23,8 @@ impl Simulation {
             *g = BalancerGauge { usable_backends: b.usable, up: !b.down };
         }
         self.gauges.in_flight = self.in_system;
-        self.recorder.close_interval(boundary.0, &self.gauges);
+        let labels = WorldLabels { world: &self.world, subnets: &self.subnet_names };
+        self.recorder.close_interval(boundary.0, &self.gauges, &labels);
         self.watch.observe(&self.recorder.snapshot, &self.world, &mut self.recorder.events);
         if !self.recorder.totals_by_interval() && boundary >= self.world.warmup && !self.warmup_requests_left() {
             self.recorder.count_totals_by_interval();
@@ -56,5 +58,26 @@ impl Simulation {
 
     pub(super) fn log(&mut self, kind: EventKind) {
         self.recorder.events.push(self.now.0, kind);
+    }
+}
+
+/// The world's names, lent to the recorder for the series rows.
+struct WorldLabels<'a> {
+    world: &'a World,
+    subnets: &'a [String],
+}
+
+impl Labels for WorldLabels<'_> {
+    fn server(&self, i: usize) -> &str {
+        &self.world.servers[i].name
+    }
+    fn balancer(&self, i: usize) -> &str {
+        &self.world.balancers[i].name
+    }
+    fn client(&self, i: usize) -> &str {
+        &self.world.clients[i].name
+    }
+    fn subnet(&self, i: usize) -> &str {
+        &self.subnets[i]
     }
 }

@@ -470,7 +470,7 @@ mod tests {
         }
         let mut e = engine(&format!("{base}db-01}}\n"));
         let snaps = series(1, |_, s| {
-            for row in &mut s.servers {
+            for row in s.servers.iter_mut() {
                 row[ServerMetric::Queue.idx()] = 50.0;
             }
         });

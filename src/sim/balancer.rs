@@ -94,6 +94,7 @@ pub(super) struct BalancerState {
     pub down_since: SimTime,
     pub health_check: Option<HealthCheck>,
     pub outlier: Option<Outlier>,
+    /// Per backend; empty without health checks and outlier detection.
     pub health: Vec<BackendHealth>,
     on_all_unhealthy: AllUnhealthy,
     panic_threshold: f64,
@@ -134,7 +135,13 @@ impl BalancerState {
             down_since: SimTime::ZERO,
             health_check: def.health_check,
             outlier: def.outlier,
-            health: vec![BackendHealth::default(); def.backends.len()],
+            // Only checks and detection change a backend's health: without
+            // them every backend is healthy, and a million need no record.
+            health: if def.health_check.is_some() || def.outlier.is_some() {
+                vec![BackendHealth::default(); def.backends.len()]
+            } else {
+                Vec::new()
+            },
             on_all_unhealthy: def.on_all_unhealthy,
             panic_threshold: def.panic_threshold,
             validation: def.validation,
@@ -181,8 +188,7 @@ impl BalancerState {
         let mut usable = 0u32;
         for (i, b) in self.pool.backends.iter_mut().enumerate() {
             b.weight = if members[i] { weights[i] } else { 0 };
-            let h = &self.health[i];
-            let ok = h.healthy && !h.ejected;
+            let ok = self.health.get(i).is_none_or(|h| h.healthy && !h.ejected);
             if b.weight > 0 {
                 in_rotation += 1;
                 usable += u32::from(ok);

@@ -35,7 +35,7 @@ mod watch;
 use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
-use crate::metrics::{BalancerGauge, Failure, Gauges, Names, Recorder, SeriesSink, ServerGauge};
+use crate::metrics::{BalancerGauge, Failure, Gauges, Recorder, SeriesSink, ServerGauge, Sizes};
 use crate::model::slos::SloWindow;
 use crate::model::{Load, ServerId, World};
 use crate::rng::{self, SimRng, unit_f64};
@@ -233,24 +233,32 @@ pub struct Simulation {
     net: Option<NetState>,
     /// Some server crashes when overloaded (else overload is not tracked).
     crash_rules: bool,
+    /// Client subnets' names, for the series rows (the rest are the world's).
+    subnet_names: Vec<String>,
 }
 
 impl Simulation {
     /// Builds the run-time state of `world`, writing series rows to `sink`.
     pub fn new(world: World, sink: Box<dyn SeriesSink>) -> Simulation {
         let seed = world.seed;
-        let names = world.entity_names();
+        let subnet_names = crate::model::network::subnet_names(&world.clients, world.network.as_ref());
+        let sizes = Sizes {
+            servers: world.servers.len(),
+            balancers: world.balancers.len(),
+            clients: world.clients.len(),
+            subnets: subnet_names.len(),
+        };
         let groups: Vec<u64> = world.clients.iter().map(|c| c.users).collect();
         let backends: Vec<usize> = world.balancers.iter().map(|b| b.backends.len()).collect();
-        let series_names = Names {
-            servers: names.servers.clone(),
-            balancers: names.balancers.clone(),
-            clients: names.clients.clone(),
-            subnets: names.subnets.clone(),
-        };
-        let watch = Watch::new(&world, names);
+        let watch = Watch::new(&world, sizes);
         let mut recorder =
-            Recorder::new(series_names, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+            Recorder::new(sizes, &backends, &groups, world.interval, world.warmup.0, world.slow_threshold, sink);
+        if world.alerts.iter().any(|a| a.entity_kind() == Some(crate::model::alerts::EntityKind::Server)) {
+            recorder.keep_server_rows();
+        }
+        if let Some(servers) = exclusive_backends(&world) {
+            recorder.count_backends_by_server(servers);
+        }
         if let Some((from, until)) = world.incident_window {
             recorder.add_window(from, until);
         }
@@ -319,6 +327,7 @@ impl Simulation {
             misc_rng: rng::stream(seed, "simulator", "misc"),
             net,
             crash_rules: world.servers.iter().any(|s| s.crash.is_some()),
+            subnet_names,
             world,
         }
     }
@@ -505,6 +514,29 @@ impl Simulation {
     fn may_generate(&self) -> bool {
         self.generated < self.world.max_requests
     }
+}
+
+/// Per balancer, each backend's server, when no server is the backend of
+/// two balancers and there is no network (so a forwarded request reaches
+/// its server in the same instant): the recorder can then count backends
+/// by their servers.
+fn exclusive_backends(world: &World) -> Option<Vec<Vec<u32>>> {
+    if world.network.is_some() {
+        return None;
+    }
+    let mut taken = vec![false; world.servers.len()];
+    let mut out = Vec::with_capacity(world.balancers.len());
+    for b in &world.balancers {
+        let mut servers = Vec::with_capacity(b.backends.len());
+        for be in &b.backends {
+            if std::mem::replace(&mut taken[be.server.index()], true) {
+                return None;
+            }
+            servers.push(be.server.index() as u32);
+        }
+        out.push(servers);
+    }
+    Some(out)
 }
 
 /// Runs a world to completion without writing a series (validation, benches).

@@ -50,9 +50,14 @@ pub(super) enum Arrival {
     Refused,
 }
 
-/// Changes from the timeline, each tagged with the change that made it.
+/// Changes from the timeline, each tagged with the change that made it;
+/// allocated on a server's first change (most servers of a million never
+/// have one).
 #[derive(Clone, Debug, Default)]
-pub(super) struct Layers {
+pub(super) struct Layers(Option<Box<LayerLists>>);
+
+#[derive(Clone, Debug, Default)]
+pub(super) struct LayerLists {
     pub slow_down: Vec<(u32, f64)>,
     pub error_rate: Vec<(u32, f64)>,
     pub workers: Vec<(u32, u32)>,
@@ -60,18 +65,22 @@ pub(super) struct Layers {
 }
 
 impl Layers {
+    /// The lists, to add a layer to.
+    pub(super) fn lists(&mut self) -> &mut LayerLists {
+        self.0.get_or_insert_with(Box::default)
+    }
+
     pub(super) fn remove(&mut self, change: u32) {
-        self.slow_down.retain(|l| l.0 != change);
-        self.error_rate.retain(|l| l.0 != change);
-        self.workers.retain(|l| l.0 != change);
-        self.service.retain(|l| l.0 != change);
+        if let Some(l) = &mut self.0 {
+            l.slow_down.retain(|l| l.0 != change);
+            l.error_rate.retain(|l| l.0 != change);
+            l.workers.retain(|l| l.0 != change);
+            l.service.retain(|l| l.0 != change);
+        }
     }
 }
 
 pub(super) struct ServerState {
-    base_workers: u32,
-    base_error_rate: f64,
-    base_service: Dist,
     pub workers: u32,
     busy: u32,
     queue: VecDeque<Handle>,
@@ -86,15 +95,10 @@ pub(super) struct ServerState {
     pub phase: Phase,
     /// Bumped on every crash and restart: events from an earlier life are stale.
     pub life: u32,
-    restart_time: u64,
-    cold_start: Option<ColdStart>,
-    up_since: SimTime,
-    degrade: Option<Degrade>,
-    crash: Option<CrashRule>,
-    /// Overload clock: runs up while overloaded, down while not.
-    overload_level: u64,
-    overloaded: bool,
-    overload_since: SimTime,
+    /// Cold starts, slow-down with load and crashing when overwhelmed, for
+    /// the servers that have any (a million servers without them pay a
+    /// pointer each).
+    behaviour: Option<Box<Behaviour>>,
     /// Whether any multiplier applies (skips the arithmetic when none does).
     plain_service: bool,
     /// Integral of busy workers over time (worker-ns), and when it was last brought up to date.
@@ -103,12 +107,34 @@ pub(super) struct ServerState {
     pub busy_area_at_interval_start: f64,
 }
 
+/// What only some servers do, and its state.
+#[derive(Clone, Debug)]
+struct Behaviour {
+    cold_start: Option<ColdStart>,
+    up_since: SimTime,
+    degrade: Option<Degrade>,
+    crash: Option<CrashRule>,
+    /// Overload clock: runs up while overloaded, down while not.
+    overload_level: u64,
+    overloaded: bool,
+    overload_since: SimTime,
+}
+
 impl ServerState {
     pub(super) fn new(def: &ServerDef, rng: SimRng) -> ServerState {
+        let (cold_start, degrade, crash) = (def.cold_start.as_deref(), def.degrade.as_deref(), def.crash.as_deref());
+        let behaviour = (cold_start.is_some() || degrade.is_some() || crash.is_some()).then(|| {
+            Box::new(Behaviour {
+                cold_start: cold_start.copied(),
+                up_since: SimTime::ZERO,
+                degrade: degrade.copied(),
+                crash: crash.copied(),
+                overload_level: 0,
+                overloaded: false,
+                overload_since: SimTime::ZERO,
+            })
+        });
         let mut s = ServerState {
-            base_workers: def.workers,
-            base_error_rate: def.error_rate,
-            base_service: def.service.clone(),
             workers: def.workers,
             busy: 0,
             queue: VecDeque::new(),
@@ -120,14 +146,7 @@ impl ServerState {
             rng,
             phase: if def.initially_down { Phase::Down } else { Phase::Up },
             life: 0,
-            restart_time: def.restart_time,
-            cold_start: def.cold_start,
-            up_since: SimTime::ZERO,
-            degrade: def.degrade,
-            crash: def.crash,
-            overload_level: 0,
-            overloaded: false,
-            overload_since: SimTime::ZERO,
+            behaviour,
             plain_service: true,
             busy_area: 0.0,
             last_change: SimTime::ZERO,
@@ -138,7 +157,8 @@ impl ServerState {
     }
 
     fn refresh_plain(&mut self) {
-        self.plain_service = self.slow_down == 1.0 && self.degrade.is_none() && self.cold_start.is_none();
+        let varies = self.behaviour.as_ref().is_some_and(|b| b.degrade.is_some() || b.cold_start.is_some());
+        self.plain_service = self.slow_down == 1.0 && !varies;
     }
 
     pub(super) fn queue_len(&self) -> usize {
@@ -174,14 +194,16 @@ impl ServerState {
             return SimDuration(base);
         }
         let mut factor = self.slow_down;
-        if let Some(d) = self.degrade {
-            let over = self.in_system().saturating_sub(u64::from(d.above));
-            factor *= 1.0 + d.per_request * over as f64;
-        }
-        if let Some(c) = self.cold_start {
-            let warm = now.since(self.up_since).0;
-            if warm < c.duration && c.duration > 0 {
-                factor *= 1.0 + (c.factor - 1.0) * (1.0 - warm as f64 / c.duration as f64);
+        if let Some(b) = self.behaviour.as_deref() {
+            if let Some(d) = b.degrade {
+                let over = self.in_system().saturating_sub(u64::from(d.above));
+                factor *= 1.0 + d.per_request * over as f64;
+            }
+            if let Some(c) = b.cold_start {
+                let warm = now.since(b.up_since).0;
+                if warm < c.duration && c.duration > 0 {
+                    factor *= 1.0 + (c.factor - 1.0) * (1.0 - warm as f64 / c.duration as f64);
+                }
             }
         }
         SimDuration((base as f64 * factor).round() as u64)
@@ -240,14 +262,17 @@ impl ServerState {
         self.busy = 0;
         self.phase = Phase::Down;
         self.life += 1;
-        self.overloaded = false;
-        self.overload_level = 0;
+        if let Some(b) = self.behaviour.as_deref_mut() {
+            b.overloaded = false;
+            b.overload_level = 0;
+        }
         self.queue.drain(..).collect()
     }
 
-    /// Begins a restart; returns when the server will be up.
-    pub(super) fn begin_restart(&mut self, now: SimTime) -> SimTime {
-        let up = now + SimDuration(self.restart_time);
+    /// Begins a restart taking `restart_time` ns; returns when the server
+    /// will be up.
+    pub(super) fn begin_restart(&mut self, now: SimTime, restart_time: u64) -> SimTime {
+        let up = now + SimDuration(restart_time);
         self.phase = Phase::Restarting(up);
         self.life += 1;
         up
@@ -257,16 +282,20 @@ impl ServerState {
     pub(super) fn come_up(&mut self, now: SimTime) {
         self.touch(now);
         self.phase = Phase::Up;
-        self.up_since = now;
+        if let Some(b) = self.behaviour.as_deref_mut() {
+            b.up_since = now;
+        }
     }
 
-    /// Recomputes the effective values from the base and the active layers.
-    pub(super) fn apply_layers(&mut self) {
-        self.slow_down = self.layers.slow_down.iter().map(|l| l.1).product();
-        let ok: f64 = self.layers.error_rate.iter().map(|l| 1.0 - l.1).product::<f64>() * (1.0 - self.base_error_rate);
+    /// Recomputes the effective values from the base (the server as
+    /// declared, `def`) and the active layers.
+    pub(super) fn apply_layers(&mut self, def: &ServerDef) {
+        let layers = self.layers.lists();
+        self.slow_down = layers.slow_down.iter().map(|l| l.1).product();
+        let ok: f64 = layers.error_rate.iter().map(|l| 1.0 - l.1).product::<f64>() * (1.0 - def.error_rate);
         self.error_rate = 1.0 - ok;
-        self.workers = self.layers.workers.last().map_or(self.base_workers, |l| l.1);
-        self.service = self.layers.service.last().map_or_else(|| self.base_service.clone(), |l| l.1.clone());
+        self.workers = layers.workers.last().map_or(def.workers, |l| l.1);
+        self.service = layers.service.last().map_or_else(|| def.service.clone(), |l| l.1.clone());
         self.refresh_plain();
     }
 
@@ -274,29 +303,32 @@ impl ServerState {
     /// at which to check for a crash when the server just became overloaded.
     #[inline]
     pub(super) fn overload_changed(&mut self, now: SimTime) -> Option<SimTime> {
-        let rule = self.crash?;
-        let over = self.phase == Phase::Up && self.in_system() > rule.threshold;
-        if over == self.overloaded {
+        let (up, in_system) = (self.phase == Phase::Up, self.in_system());
+        let b = self.behaviour.as_deref_mut()?;
+        let rule = b.crash?;
+        let over = up && in_system > rule.threshold;
+        if over == b.overloaded {
             return None;
         }
-        let elapsed = now.since(self.overload_since).0;
-        self.overload_level = if self.overloaded {
-            self.overload_level + elapsed
+        let elapsed = now.since(b.overload_since).0;
+        b.overload_level = if b.overloaded {
+            b.overload_level + elapsed
         } else {
-            self.overload_level.saturating_sub(elapsed / RELIEF_DIVISOR)
+            b.overload_level.saturating_sub(elapsed / RELIEF_DIVISOR)
         };
-        self.overloaded = over;
-        self.overload_since = now;
-        over.then(|| now + SimDuration(rule.after.saturating_sub(self.overload_level)))
+        b.overloaded = over;
+        b.overload_since = now;
+        over.then(|| now + SimDuration(rule.after.saturating_sub(b.overload_level)))
     }
 
     /// Whether the overload clock has run out (the server should crash now).
     pub(super) fn overload_expired(&mut self, now: SimTime) -> bool {
-        let Some(rule) = self.crash else { return false };
-        if !self.overloaded || self.phase != Phase::Up {
+        let Some(b) = self.behaviour.as_deref() else { return false };
+        let Some(rule) = b.crash else { return false };
+        if !b.overloaded || self.phase != Phase::Up {
             return false;
         }
-        self.overload_level + now.since(self.overload_since).0 >= rule.after
+        b.overload_level + now.since(b.overload_since).0 >= rule.after
     }
 }
 
@@ -317,7 +349,8 @@ impl Simulation {
     pub(super) fn on_overload_check(&mut self, server: ServerId) {
         if self.servers[server.index()].overload_expired(self.now) {
             self.crash_server(server, CrashCause::Overwhelmed);
-            let up = self.servers[server.index()].begin_restart(self.now);
+            let up =
+                self.servers[server.index()].begin_restart(self.now, self.world.servers[server.index()].restart_time);
             let life = self.servers[server.index()].life;
             self.events.push(up, Event::ServerUp { server, life });
             self.log(EventKind::ServerRestarting { server, cause: CrashCause::Overwhelmed, up_at_ns: up.0 });
@@ -360,7 +393,7 @@ impl Simulation {
         if self.servers[server.index()].phase == Phase::Up {
             self.crash_server(server, cause);
         }
-        let up = self.servers[server.index()].begin_restart(self.now);
+        let up = self.servers[server.index()].begin_restart(self.now, self.world.servers[server.index()].restart_time);
         let life = self.servers[server.index()].life;
         self.events.push(up, Event::ServerUp { server, life });
         self.log(EventKind::ServerRestarting { server, cause, up_at_ns: up.0 });

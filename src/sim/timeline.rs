@@ -59,18 +59,18 @@ impl Simulation {
                     }
                     let st = &mut self.servers[s.index()];
                     if let Some(f) = slow_down {
-                        st.layers.slow_down.push((tag, f));
+                        st.layers.lists().slow_down.push((tag, f));
                     }
                     if let Some(r) = error_rate {
-                        st.layers.error_rate.push((tag, r));
+                        st.layers.lists().error_rate.push((tag, r));
                     }
                     if let Some(w) = workers {
-                        st.layers.workers.push((tag, w));
+                        st.layers.lists().workers.push((tag, w));
                     }
                     if let Some(d) = &service {
-                        st.layers.service.push((tag, d.clone()));
+                        st.layers.lists().service.push((tag, d.clone()));
                     }
-                    st.apply_layers();
+                    st.apply_layers(&self.world.servers[s.index()]);
                     self.start_waiting(s);
                 }
             }
@@ -111,7 +111,7 @@ impl Simulation {
                     }
                     let st = &mut self.servers[s.index()];
                     st.layers.remove(tag);
-                    st.apply_layers();
+                    st.apply_layers(&self.world.servers[s.index()]);
                     self.start_waiting(s);
                 }
             }

@@ -5,8 +5,8 @@
 
 use super::alerts::{AlertEngine, AlertEvent};
 use super::objectives::ImpactTracker;
-use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Snapshot, Subject};
-use crate::model::alerts::{EntityKind, EntityNames};
+use crate::metrics::{AlertChange, EventKind, EventLog, GlobalMetric, Sizes, Snapshot, Subject};
+use crate::model::alerts::EntityKind;
 use crate::model::{ServerId, World};
 
 /// One alert that fired, with when it resolved.
@@ -53,9 +53,15 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub fn new(world: &World, names: EntityNames) -> Watch {
+    pub fn new(world: &World, sizes: Sizes) -> Watch {
         Watch {
-            engine: AlertEngine::with_names(world.alerts.clone(), &names),
+            engine: AlertEngine::new(
+                world.alerts.clone(),
+                sizes.servers,
+                sizes.balancers,
+                sizes.clients,
+                sizes.subnets,
+            ),
             impact: ImpactTracker::new(world.slos.len()),
             pending: Vec::new(),
             fired: Vec::new(),

@@ -2,6 +2,8 @@
 //! algorithm parameters, its backends (resolved against the compiled
 //! servers), their weights, health checking and change validation.
 
+use std::collections::HashMap;
+
 use crate::scenario::Spanned;
 
 use crate::balancer::{AlgorithmKind, AlgorithmParams};
@@ -20,10 +22,9 @@ pub(super) fn compile_balancers(
     servers: Servers<'_>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<BalancerDef>, Error> {
-    let server_names: Vec<String> = servers.defs.iter().map(|d| d.name.clone()).collect();
     let mut balancers: Vec<BalancerDef> = Vec::new();
     for (key, spec) in s.balancers.iter() {
-        balancers.push(compile_balancer(cx, key, spec, servers, &server_names, warnings)?);
+        balancers.push(compile_balancer(cx, key, spec, servers, warnings)?);
     }
     Ok(balancers)
 }
@@ -33,7 +34,6 @@ fn compile_balancer(
     key: &Spanned<String>,
     spec: &BalancerSpec,
     servers: Servers<'_>,
-    server_names: &[String],
     warnings: &mut Vec<String>,
 ) -> Result<BalancerDef, Error> {
     if key.value.contains(['{', '*']) {
@@ -45,8 +45,8 @@ fn compile_balancer(
     {
         return Err(cx.err(m, "`max_conn` must be at least 1", None));
     }
-    let mut backends = compile_backends(cx, key, spec, servers, server_names)?;
-    apply_weights(cx, key, spec, servers, server_names, &mut backends)?;
+    let (mut backends, position) = compile_backends(cx, key, spec, servers)?;
+    apply_weights(cx, key, spec, servers, &position, &mut backends)?;
     if backends.iter().all(|b| b.weight == 0) {
         warnings.push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
     }
@@ -92,15 +92,19 @@ fn algorithm_params(cx: &Ctx<'_>, spec: &BalancerSpec) -> Result<AlgorithmParams
     Ok(params)
 }
 
-/// The `backends:` list resolved to servers, each once, at weight 1.
+/// Each backend's position in the list, by server index.
+type Positions = HashMap<u32, u32>;
+
+/// The `backends:` list resolved to servers, each once, at weight 1, and
+/// where each server is in it.
 fn compile_backends(
     cx: &Ctx<'_>,
     key: &Spanned<String>,
     spec: &BalancerSpec,
     servers: Servers<'_>,
-    server_names: &[String],
-) -> Result<Vec<BackendDef>, Error> {
+) -> Result<(Vec<BackendDef>, Positions), Error> {
     let mut backends: Vec<BackendDef> = Vec::new();
+    let mut position = Positions::new();
     if spec.backends.is_empty() {
         return Err(cx.err(
             key,
@@ -108,21 +112,25 @@ fn compile_backends(
             Some("list servers under `backends:`".into()),
         ));
     }
+    let name = |id: usize| servers.defs[id].name.as_str();
     for reference in &spec.backends {
-        let found = resolve_servers(&reference.value, server_names, servers.groups).map_err(|e| match e {
-            ResolveError::Pattern(m) => cx.err(reference, m, None),
-            ResolveError::Unknown(n) => cx.err(
-                reference,
-                format!("unknown server `{n}` in the backends of balancer `{}`", key.value),
-                did_you_mean(&n, server_names.iter().map(String::as_str)),
-            ),
-            ResolveError::NoMatch(p) => cx.err(reference, format!("no server matches `{p}`"), None),
-        })?;
+        let found =
+            resolve_servers(&reference.value, servers.index, servers.groups, &cx.limits).map_err(|e| match e {
+                ResolveError::Pattern(m, help) => cx.err(reference, m, help),
+                ResolveError::Unknown(n) => cx.err(
+                    reference,
+                    format!("unknown server `{n}` in the backends of balancer `{}`", key.value),
+                    did_you_mean(&n, servers.index.names().iter().copied()),
+                ),
+                ResolveError::NoMatch(p) => cx.err(reference, format!("no server matches `{p}`"), None),
+            })?;
+        backends.reserve(found.len());
+        position.reserve(found.len());
         for id in found {
-            if backends.iter().any(|b| b.server == ServerId::from_index(id)) {
+            if position.insert(id as u32, backends.len() as u32).is_some() {
                 return Err(cx.err(
                     reference,
-                    format!("server `{}` is listed twice in balancer `{}`", server_names[id], key.value),
+                    format!("server `{}` is listed twice in balancer `{}`", name(id), key.value),
                     None,
                 ));
             }
@@ -130,7 +138,7 @@ fn compile_backends(
             backends.push(BackendDef { server: ServerId::from_index(id), weight: 1, max_conn, member: true });
         }
     }
-    Ok(backends)
+    Ok((backends, position))
 }
 
 /// Applies the `weights:` map to the backends it names.
@@ -139,24 +147,25 @@ fn apply_weights(
     key: &Spanned<String>,
     spec: &BalancerSpec,
     servers: Servers<'_>,
-    server_names: &[String],
+    position: &Positions,
     backends: &mut [BackendDef],
 ) -> Result<(), Error> {
     for (wkey, &weight) in spec.weights.iter() {
-        let found = resolve_servers(&wkey.value, server_names, servers.groups).map_err(|_| {
-            cx.err(
+        let found = resolve_servers(&wkey.value, servers.index, servers.groups, &cx.limits).map_err(|e| match e {
+            ResolveError::Pattern(m, Some(help)) => cx.err(wkey, m, Some(help)),
+            _ => cx.err(
                 wkey,
                 format!("`{}` is not a server", wkey.value),
-                did_you_mean(&wkey.value, server_names.iter().map(String::as_str)),
-            )
+                did_you_mean(&wkey.value, servers.index.names().iter().copied()),
+            ),
         })?;
         for id in found {
-            let b = backends.iter_mut().find(|b| b.server == ServerId::from_index(id)).ok_or_else(|| {
+            let b = position.get(&(id as u32)).ok_or_else(|| {
                 cx.err(
                     wkey,
                     format!(
                         "server `{}` has a weight but is not a backend of balancer `{}`",
-                        server_names[id], key.value
+                        servers.defs[id].name, key.value
                     ),
                     None,
                 )
@@ -164,7 +173,7 @@ fn apply_weights(
             if weight > 1_000_000 {
                 return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
             }
-            b.weight = weight;
+            backends[*b as usize].weight = weight;
         }
     }
     Ok(())

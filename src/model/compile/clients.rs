@@ -7,7 +7,8 @@ use std::path::Path;
 use crate::scenario::Spanned;
 
 use crate::error::Error;
-use crate::model::{BalancerId, ClientDef, Ctx, Load, RateProfile, Segment, did_you_mean, resilience};
+use crate::model::{BalancerDef, BalancerId, ClientDef, Ctx, Load, RateProfile, Segment, did_you_mean, resilience};
+use crate::scenario::names::NameIndex;
 use crate::scenario::{ClientSpec, Scenario};
 
 /// The client groups in file order.
@@ -15,12 +16,13 @@ pub(super) fn compile_clients(
     cx: &Ctx<'_>,
     s: &Scenario,
     base_dir: &Path,
-    balancer_names: &[String],
+    balancers: &[BalancerDef],
 ) -> Result<Vec<ClientDef>, Error> {
     let src = cx.src;
+    let balancer_names = NameIndex::new(balancers.iter().map(|b| b.name.as_str()));
     let mut clients: Vec<ClientDef> = Vec::new();
     for (key, spec) in s.clients.iter() {
-        clients.push(compile_client(cx, key, spec, base_dir, balancer_names)?);
+        clients.push(compile_client(cx, key, spec, base_dir, &balancer_names)?);
     }
     if clients.is_empty() {
         return Err(src.error_at(
@@ -38,7 +40,7 @@ fn compile_client(
     key: &Spanned<String>,
     spec: &ClientSpec,
     base_dir: &Path,
-    balancer_names: &[String],
+    balancer_names: &NameIndex<'_>,
 ) -> Result<ClientDef, Error> {
     let targets = compile_targets(cx, key, spec, balancer_names)?;
     let failover_after = spec.failover_after.as_ref().map_or(0, |f| f.value.nanos());
@@ -133,17 +135,17 @@ fn compile_targets(
     cx: &Ctx<'_>,
     key: &Spanned<String>,
     spec: &ClientSpec,
-    balancer_names: &[String],
+    balancer_names: &NameIndex<'_>,
 ) -> Result<Vec<(BalancerId, u32)>, Error> {
     let mut targets: Vec<(BalancerId, u32)> = Vec::new();
     for (name, loc) in &spec.target.value.names {
         let loc = loc.unwrap_or(spec.target.referenced);
-        let id = balancer_names.iter().position(|b| b == name).ok_or_else(|| {
+        let id = balancer_names.get(name).ok_or_else(|| {
             src_err(
                 cx,
                 &loc,
                 format!("client group `{}` targets `{name}`, which is not a balancer", key.value),
-                did_you_mean(name, balancer_names.iter().map(String::as_str)),
+                did_you_mean(name, balancer_names.names().iter().copied()),
             )
         })?;
         if targets.iter().any(|(b, _)| *b == id as BalancerId) {
@@ -157,7 +159,7 @@ fn compile_targets(
     for (wkey, &w) in spec.target_weights.iter() {
         let pos = targets
             .iter()
-            .position(|(b, _)| balancer_names[*b as usize] == wkey.value)
+            .position(|(b, _)| balancer_names.names()[*b as usize] == wkey.value)
             .ok_or_else(|| cx.err(wkey, format!("`{}` is not one of this group's targets", wkey.value), None))?;
         targets[pos].1 = w;
     }

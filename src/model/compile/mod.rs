@@ -6,52 +6,68 @@
 
 mod balancers;
 mod clients;
+mod limits;
 mod servers;
 mod topology;
 
-use super::timeline::undone_at;
-use super::{Ctx, Servers, World, alerts, entity_names, network, slos, timeline};
+use super::{Ctx, Servers, World, alerts, network, slos, timeline};
 use crate::clock::WallClock;
 use crate::error::Error;
 use crate::model::{Change, ClientDef, TimelineChange};
+use crate::scenario::names::NameIndex;
 use crate::scenario::{Scenario, ScenarioSource};
 use crate::time::{NANOS_PER_SEC, SimTime};
 
 /// Checks a scenario and builds the world from it.
 pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
-    let cx = Ctx { src };
+    let cx = Ctx { src, limits: limits::compile_limits(src, s)? };
     let base_dir = src.base_dir();
     let mut warnings = Vec::new();
     let run = compile_run(&cx, s)?;
-    let (servers, server_groups) = servers::compile_servers(&cx, s, &base_dir)?;
-    let all_servers = Servers { defs: &servers, groups: &server_groups };
+    // Counted, not expanded: nothing of the scenario's size exists yet.
+    let patterns = limits::check_entities(&cx, s)?;
+    let (servers, server_groups) = servers::compile_servers(&cx, s, &base_dir, patterns)?;
+    let server_index = servers::index(&cx, s, &servers, &server_groups)?;
+    let all_servers = Servers { defs: &servers, groups: &server_groups, index: &server_index };
     let mut balancers = balancers::compile_balancers(&cx, s, all_servers, &mut warnings)?;
-    let balancer_names: Vec<String> = balancers.iter().map(|b| b.name.clone()).collect();
-    let clients = clients::compile_clients(&cx, s, &base_dir, &balancer_names)?;
+    let clients = clients::compile_clients(&cx, s, &base_dir, &balancers)?;
 
     let clock = match &s.start {
         Some(st) => Some(WallClock::parse_start(&st.value).map_err(|m| cx.err(st, m, None))?),
         None => None,
     };
     let addrs = network::endpoint_addresses(&cx, s, &servers, &server_groups)?;
-    let mut network = network::compile(&cx, s, s.network.as_ref(), &balancers, &servers, &server_groups, &addrs)?;
+    let network = network::compile(&cx, s, s.network.as_ref(), &balancers, &servers, &server_groups, &addrs)?;
     if let Some(net) = &network {
         check_network_timeouts(&cx, s, &clients, net)?;
     }
     let timeline =
-        timeline::compile(&cx, &s.timeline, clock.as_ref(), all_servers, &mut balancers, &clients, network.as_mut())?;
+        timeline::compile(&cx, &s.timeline, clock.as_ref(), all_servers, &mut balancers, &clients, network.as_ref())?;
     warn_after_the_end(&timeline, run.end, &mut warnings);
     let incident_window = compile_incident_window(&cx, s, clock.as_ref(), &timeline, run.end)?;
 
-    let names = entity_names(&servers, &balancers, &clients, network.as_ref());
-    let alerts = alerts::compile_alerts(&s.alerts, &names, run.interval, src)?;
+    let subnet_names = network::subnet_names(&clients, network.as_ref());
+    let names = alerts::EntityIndex {
+        servers: server_index,
+        balancers: NameIndex::new(balancers.iter().map(|b| b.name.as_str())),
+        clients: NameIndex::new(clients.iter().map(|c| c.name.as_str())),
+        subnets: NameIndex::new(subnet_names.iter().map(String::as_str)),
+    };
+    let alerts = alerts::compile_alerts(&s.alerts, &names, run.interval, src, &cx.limits)?;
     let slos = slos::compile_slos(&s.slos, clock.as_ref(), src)?;
     check_incident_slos(s, &slos, incident_window, src)?;
 
+    limits::check_series(&cx, s, &run, &clients, &names, clock.as_ref())?;
+    drop(names);
+
+    // The graph of who sends to whom, for the servers no client reaches (it
+    // is not kept: nothing reads it after this, and at a million servers it
+    // is tens of megabytes). A server on the network may be meant only as a
+    // wrong destination.
     let topology = topology::build_topology(&clients, &balancers, &servers);
-    // A server on the network may be meant only as a wrong destination.
     let linked = |i: usize| network.as_ref().is_some_and(|n| n.attached(n.server_node[i]));
     let unreachable = topology::unreachable_servers(&topology, &servers);
+    drop(topology);
     warnings.extend(unreachable.into_iter().filter(|(i, _)| !linked(*i)).map(|(_, w)| w));
 
     Ok(World {
@@ -73,7 +89,6 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         alerts,
         slos,
         network,
-        topology,
         warnings,
     })
 }
@@ -233,7 +248,12 @@ fn check_incident_slos(
 /// revert, or the end of the run when something is never reverted).
 fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64, u64)> {
     let first = timeline.iter().filter(|t| !matches!(t.change, Change::Note)).map(|t| t.at).min()?;
-    let reverted: Vec<bool> = (0..timeline.len()).map(|i| undone_at(timeline, i).is_some()).collect();
+    let mut reverted = vec![false; timeline.len()];
+    for t in timeline {
+        if let Change::Revert { entry } = t.change {
+            reverted[entry] = true;
+        }
+    }
     let mut last = first;
     for (i, t) in timeline.iter().enumerate() {
         let effect_end = match (&t.change, t.revert_at) {
@@ -248,3 +268,6 @@ fn default_incident_window(timeline: &[TimelineChange], end: u64) -> Option<(u64
     }
     (last > first).then_some((first, last.min(end)))
 }
+
+#[cfg(test)]
+mod tests;

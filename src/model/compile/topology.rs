@@ -33,8 +33,11 @@ pub(super) fn build_topology(
 /// Servers no client can reach: defined, but they will see no traffic.
 pub(super) fn unreachable_servers(g: &DiGraph<NodeRef, ()>, servers: &[ServerDef]) -> Vec<(usize, String)> {
     let mut reached = vec![false; servers.len()];
+    // One search from every client in turn, sharing what it has seen: each
+    // node is visited once however many clients reach it.
+    let mut dfs = Dfs::empty(g);
     for start in g.node_indices().filter(|&n| matches!(g[n], NodeRef::Client(_))) {
-        let mut dfs = Dfs::new(g, start);
+        dfs.move_to(start);
         while let Some(n) = dfs.next(g) {
             if let NodeRef::Server(s) = g[n] {
                 reached[s.index()] = true;

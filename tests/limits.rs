@@ -1,0 +1,139 @@
+//! The limits (`src/limits.rs`) from the command line: a scenario over one
+//! is refused up front, fast, with exit status 2, at the place that takes
+//! it over, saying how much, the limit and how to raise it; raising it (or
+//! `--allow-large-run` for the size of a run) lets the same scenario run.
+
+use std::time::{Duration, Instant};
+
+use crate::common;
+use crate::common::{assert_bad_scenarios, lbsim, stderr, write};
+
+/// A scenario with the given `servers:` entries (and `extra` top-level text).
+fn scenario(servers: &str, extra: &str) -> String {
+    format!(
+        "name: limits\nduration: 1m\n{extra}clients:\n  web: {{target: lb, rate: 10/s}}\nbalancers:\n  lb: {{backends: [\"s*\"]}}\nservers:\n{servers}"
+    )
+}
+
+#[test]
+fn a_pattern_of_ten_billion_servers_is_refused_at_once_at_the_pattern() {
+    let dir = common::scratch("limits", "huge");
+    let file = write(&dir, "huge.yaml", &scenario("  s-{1..100000}-{1..100000}: {service: {constant: 1ms}}\n", ""));
+    let out = dir.join("out");
+    let start = Instant::now();
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let took = start.elapsed();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(err.contains("huge.yaml:8:3"), "{err}");
+    assert!(err.contains("declares 10,000,000,000 servers"), "{err}");
+    assert!(err.contains("10,000,000,002 entities in all"), "{err}");
+    assert!(err.contains("`entities` limit of 2,000,000 entities"), "{err}");
+    assert!(err.contains("limits: {entities: 10000000002}"), "{err}");
+    assert!(err.contains("--set limits.entities=10000000002"), "{err}");
+    assert!(!err.contains("panicked") && !out.exists(), "{err}");
+}
+
+#[test]
+fn the_entity_limit_counts_every_pattern_together() {
+    let dir = common::scratch("limits", "total");
+    let ten =
+        |n: usize| (0..10).map(|i| format!("  s{i}-{{1..{n}}}: {{service: {{constant: 1ms}}}}\n")).collect::<String>();
+    // Under a limit of 500,000, ten ranges of 99,999: the sixth goes over
+    // (2 + 6 x 99,999), and is where the refusal points.
+    let lowered = scenario(&ten(99_999), "limits: {entities: 500000}\n");
+    assert_bad_scenarios(
+        &dir,
+        &[
+            (lowered.clone(), ":14:3:", "`s5-{1..99999}` declares 99,999 servers"),
+            (lowered, ":14:3:", "999,992 entities in all"),
+            (scenario("  s: {count: 3000000, service: {constant: 1ms}}\n", ""), ":8:14:", "declares 3,000,000 servers"),
+        ],
+    );
+    // Ten smaller ranges run.
+    let file = write(&dir, "ten.yaml", &scenario(&ten(999), ""));
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("ten").to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn raising_a_limit_lets_the_scenario_run() {
+    let dir = common::scratch("limits", "raise");
+    let text = scenario("  s-{1..50}: {service: {constant: 1ms}}\n", "limits: {entities: 40}\n");
+    assert_bad_scenarios(&dir, &[(text.clone(), ":9:3:", "`entities` limit of 40 entities")]);
+    let file = write(&dir, "raised.yaml", &text);
+    let out = dir.join("out");
+    let o =
+        lbsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "limits.entities=52", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_reference_pattern_is_checked_before_it_is_expanded() {
+    let dir = common::scratch("limits", "reference");
+    let text =
+        scenario("  s-1-1: {service: {constant: 1ms}}\n", "").replace("[\"s*\"]", "[\"s-{1..100000}-{1..100000}\"]");
+    assert_bad_scenarios(&dir, &[(text, ":6:", "stands for 10,000,000,000 names")]);
+}
+
+#[test]
+fn limits_are_named_and_typed() {
+    let dir = common::scratch("limits", "names");
+    let servers = "  s1: {service: {constant: 1ms}}\n";
+    assert_bad_scenarios(
+        &dir,
+        &[
+            (scenario(servers, "limits: {entitys: 5}\n"), ":3:", "unknown limit `entitys`"),
+            (scenario(servers, "limits: {entitys: 5}\n"), ":3:", "did you mean `entities`?"),
+            (scenario(servers, "limits: {entities: true}\n"), ":3:", "a whole number of entities"),
+            (scenario(servers, "limits: {allow_large_run: 3}\n"), ":3:", "`true` or `false`"),
+        ],
+    );
+}
+
+/// `interval: 1ms` over 1000 hours.
+const LONG: &str = "name: long\nduration: 1000h\ninterval: 1ms\nclients:\n  web: {target: lb, rate: 10/s}\nbalancers:\n  lb: {backends: [s1]}\nservers:\n  s1: {service: {constant: 1ms}}\n";
+
+#[test]
+fn a_run_whose_series_would_fill_the_disk_is_refused_up_front() {
+    let dir = common::scratch("limits", "series");
+    let file = write(&dir, "long.yaml", LONG);
+    let start = Instant::now();
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(err.contains("long.yaml:3:11"), "{err}");
+    // 3.6e9 intervals of 24 global, 11 server, 5 balancer and 5 client rows.
+    assert!(err.contains("3,600,000,000 intervals of 45 rows"), "{err}");
+    assert!(err.contains("162,000,000,000 rows"), "{err}");
+    assert!(err.contains("TiB"), "{err}");
+    assert!(err.contains("--allow-large-run"), "{err}");
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn allow_large_run_lifts_the_series_limit_and_the_estimate_is_close() {
+    let dir = common::scratch("limits", "allow");
+    // 200 intervals of 10 ms over two seconds, under a 10,000-byte budget.
+    let text = LONG.replace("1000h", "2s").replace("interval: 1ms", "interval: 10ms");
+    let file = write(&dir, "short.yaml", &format!("{text}limits: {{series_bytes: 10000}}\n"));
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("refused").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let estimate: u64 = {
+        let at = err.find("about ").expect("an estimate") + "about ".len();
+        err[at..].split(' ').next().unwrap().replace(',', "").parse().unwrap()
+    };
+    let out = dir.join("out");
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--allow-large-run", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::metadata(out.join("timeseries.csv")).unwrap().len();
+    let ratio = estimate as f64 / written as f64;
+    assert!((0.7..1.4).contains(&ratio), "estimated {estimate} bytes, wrote {written}");
+    // Raising the limit does the same.
+    let raised = format!("--set=limits.series_bytes={}", written * 2);
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("raised").to_str().unwrap(), &raised, "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
