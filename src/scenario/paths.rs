@@ -94,6 +94,18 @@ pub(super) fn may_add(path: &[String], depth: usize, existing: &[&str]) -> Resul
             continue;
         }
         let at = path[..depth + i].join(".");
+        if at == "limits" {
+            // Limits are a fixed set of names, each of which may be added.
+            if segment == crate::limits::ALLOW_LARGE_RUN || crate::limits::Limit::parse(segment).is_some() {
+                return Ok(());
+            }
+            let all = crate::limits::Limit::names();
+            let help = match names::closest(segment, all.split(", ")) {
+                Some(n) => format!("did you mean `limits.{n}`? limits: {all}"),
+                None => format!("limits: {all}"),
+            };
+            return Err((format!("there is no limit `{segment}`"), Some(help)));
+        }
         if alts.iter().any(|a| a.get("additionalProperties").is_some_and(Value::is_object)) {
             let kind = entry_kind(&path[..depth + i]);
             let known: Vec<&str> = if i == 0 { existing.to_vec() } else { Vec::new() };
