@@ -48,6 +48,11 @@ pub enum Error {
         reason: std::io::Error,
     },
 
+    /// A guard (the memory guard, the zero-time detector) stopped a run
+    /// early; its reports were written, marked incomplete: exit status 2.
+    #[error("{0}")]
+    Stopped(String),
+
     /// A report could not be written: exit status 3.
     #[error("cannot write {}: {source}", path.display())]
     Output {
@@ -65,7 +70,7 @@ impl Error {
     /// The process exit status this error maps to (see the README).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Located(_) | Error::Usage(_) | Error::Input { .. } => 2,
+            Error::Located(_) | Error::Usage(_) | Error::Input { .. } | Error::Stopped(_) => 2,
             Error::Output { .. } | Error::Internal(_) => 3,
         }
     }

@@ -26,10 +26,34 @@ pub enum Limit {
     /// Bytes of `timeseries.csv` a run may write (intervals x entities x
     /// metrics, each row at its estimated length).
     SeriesBytes,
+    /// Requests a run is expected to generate: each open-loop group's rate
+    /// profile over the run (or the `requests:` budget, if smaller), summed.
+    Requests,
+    /// Entries in the timeline.
+    TimelineEntries,
+    /// Bytes of a file a scenario names and lbsim reads whole (`empirical`
+    /// samples).
+    FileBytes,
+    /// Requests in memory at once (calls and their attempts in flight): the
+    /// memory guard. A run that gets there stops, its reports marked
+    /// incomplete, exit status 2.
+    InFlight,
+    /// Events handled at one instant of simulated time: the zero-time
+    /// detector. A run whose clock stops advancing stops there.
+    InstantEvents,
 }
 
 impl Limit {
-    pub const ALL: [Limit; 3] = [Limit::Entities, Limit::PatternNames, Limit::SeriesBytes];
+    pub const ALL: [Limit; 8] = [
+        Limit::Entities,
+        Limit::PatternNames,
+        Limit::SeriesBytes,
+        Limit::Requests,
+        Limit::TimelineEntries,
+        Limit::FileBytes,
+        Limit::InFlight,
+        Limit::InstantEvents,
+    ];
 
     /// The name in `limits:` and in messages.
     pub fn name(self) -> &'static str {
@@ -37,6 +61,11 @@ impl Limit {
             Limit::Entities => "entities",
             Limit::PatternNames => "pattern_names",
             Limit::SeriesBytes => "series_bytes",
+            Limit::Requests => "requests",
+            Limit::TimelineEntries => "timeline_entries",
+            Limit::FileBytes => "file_bytes",
+            Limit::InFlight => "in_flight",
+            Limit::InstantEvents => "instant_events",
         }
     }
 
@@ -46,6 +75,14 @@ impl Limit {
             Limit::Entities => 2_000_000,
             Limit::PatternNames => 2_000_000,
             Limit::SeriesBytes => 1 << 30,
+            // About half an hour of simulation at this machine's speed.
+            Limit::Requests => 10_000_000_000,
+            Limit::TimelineEntries => 100_000,
+            Limit::FileBytes => 256 << 20,
+            // Calls and attempts: measured at about 55 bytes each all told
+            // (slab slots, timers, queue entries), so about 550 MB.
+            Limit::InFlight => 10_000_000,
+            Limit::InstantEvents => 10_000_000,
         }
     }
 
@@ -54,14 +91,17 @@ impl Limit {
         match self {
             Limit::Entities => "entities",
             Limit::PatternNames => "names",
-            Limit::SeriesBytes => "bytes",
+            Limit::SeriesBytes | Limit::FileBytes => "bytes",
+            Limit::Requests | Limit::InFlight => "requests",
+            Limit::TimelineEntries => "entries",
+            Limit::InstantEvents => "events",
         }
     }
 
     /// Whether `--allow-large-run` lifts it: it bounds how much a run does
     /// or writes, not what a scenario may declare.
     pub fn large_run(self) -> bool {
-        matches!(self, Limit::SeriesBytes)
+        matches!(self, Limit::SeriesBytes | Limit::Requests)
     }
 
     pub fn parse(name: &str) -> Option<Limit> {

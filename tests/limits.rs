@@ -137,3 +137,152 @@ fn allow_large_run_lifts_the_series_limit_and_the_estimate_is_close() {
     let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("raised").to_str().unwrap(), &raised, "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Two single-worker servers; `web`'s load and the run's length are the
+/// caller's.
+fn flood(duration: &str, client: &str) -> String {
+    format!(
+        "name: flood\nduration: {duration}\nclients:\n  web: {client}\nbalancers:\n  lb: {{backends: [s1, s2]}}\nservers:\n  s1: {{service: {{constant: 1ms}}}}\n  s2: {{service: {{constant: 1ms}}}}\n"
+    )
+}
+
+#[test]
+fn a_run_of_too_many_requests_is_refused_up_front() {
+    let dir = common::scratch("limits", "requests");
+    let file = write(&dir, "flood.yaml", &flood("1000h", "{target: lb, rate: 1000000000/s}"));
+    let start = Instant::now();
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(err.contains("flood.yaml:2:11"), "{err}");
+    assert!(err.contains("about 3,600,000,000,000,000 requests"), "{err}");
+    assert!(err.contains("`requests` limit of 10,000,000,000 requests"), "{err}");
+    assert!(err.contains("--allow-large-run"), "{err}");
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn the_memory_guard_stops_a_runaway_run_and_marks_its_reports_incomplete() {
+    let dir = common::scratch("limits", "guard");
+    let file = write(&dir, "flood.yaml", &flood("10m", "{target: lb, rate: 1000000000/s}"));
+    let out = dir.join("out");
+    let o = lbsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--allow-large-run",
+        "--set",
+        "limits.in_flight=300000",
+        "--no-charts",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("the memory guard stopped the run at"), "{err}");
+    assert!(err.contains("more than the `in_flight` limit of 300,000 requests"), "{err}");
+    assert!(err.contains("marked incomplete"), "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["simulated"]["end_reason"], "stopped");
+    assert!(summary["simulated"]["stopped"].as_str().unwrap().contains("memory guard"));
+    // Under a millisecond of simulated time, not ten minutes.
+    assert!(summary["simulated"]["duration_s"].as_f64().unwrap() < 0.01, "{}", summary["simulated"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("> **Incomplete run.** the memory guard"), "{md}");
+    assert!(out.join("timeseries.csv").exists() && out.join("servers.csv").exists());
+}
+
+const ZERO_LOOP: &str = "name: zero\nduration: 1m\nclients:\n  web: {target: lb, closed_loop: {think_time: {constant: 0s}}, users: 10}\nbalancers:\n  lb: {backends: [s1]}\nservers:\n  s1: {service: {constant: 0s}}\n";
+
+#[test]
+fn a_closed_loop_that_takes_no_time_is_refused_by_the_compiler() {
+    let dir = common::scratch("limits", "zero");
+    let file = write(&dir, "zero.yaml", ZERO_LOOP);
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("zero.yaml:4:3"), "{err}");
+    assert!(err.contains("client group `web` is a closed loop that takes no time"), "{err}");
+    assert!(!dir.join("out").exists());
+    // Evenly spaced arrivals less than a nanosecond apart, too.
+    let file = write(&dir, "even.yaml", &flood("1s", "{target: lb, rate: 2000000000/s, arrival: constant}"));
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("even.yaml:4:3") && err.contains("less than a nanosecond apart"), "{err}");
+}
+
+#[test]
+fn the_zero_time_detector_stops_a_loop_the_compiler_cannot_see() {
+    // A mixture of one constant 0 s: the compiler does not look inside.
+    let dir = common::scratch("limits", "stall");
+    let text = ZERO_LOOP.replace("{constant: 0s}}\n", "{mixture: [{weight: 100%, dist: {constant: 0s}}]}}\n");
+    let file = write(&dir, "stall.yaml", &text);
+    let out = dir.join("out");
+    let start = Instant::now();
+    let o = lbsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "limits.instant_events=1000000",
+        "--no-charts",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
+    assert!(err.contains("simulated time stopped advancing at 0 s"), "{err}");
+    assert!(err.contains("client group `web`'s (closed-loop users"), "{err}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"end_reason\": \"stopped\""), "{summary}");
+}
+
+#[test]
+fn the_timeline_and_samples_files_have_limits_too() {
+    let dir = common::scratch("limits", "timeline");
+    let timeline = "timeline:\n  - {at: 10s, note: one}\n  - {at: 20s, note: two}\n";
+    let file = write(&dir, "t.yaml", &format!("{}{timeline}", flood("1m", "{target: lb, rate: 10/s}")));
+    let o = lbsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+        "--set",
+        "limits.timeline_entries=1",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("t.yaml:12:10") && err.contains("the timeline has 2 entries"), "{err}");
+    assert!(err.contains("`timeline_entries` limit of 1 entries"), "{err}");
+    // A samples file over `file_bytes` is refused before it is read.
+    let samples: String = std::iter::once("ms\n".to_string()).chain((0..200).map(|i| format!("{i}\n"))).collect();
+    write(&dir, "samples.csv", &samples);
+    let text = flood("1m", "{target: lb, rate: 10/s}")
+        .replace("s1: {service: {constant: 1ms}}", "s1: {service: {empirical: {file: samples.csv, unit: ms}}}");
+    let file = write(&dir, "e.yaml", &text);
+    let o = lbsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("o").to_str().unwrap(),
+        "--set",
+        "limits.file_bytes=100",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("samples.csv is 693 bytes, more than the `file_bytes` limit of 100 bytes"), "{err}");
+    let o = lbsim(&["check", file.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unknown_limit_in_set_is_named() {
+    let dir = common::scratch("limits", "unknown");
+    let file = write(&dir, "f.yaml", &flood("1m", "{target: lb, rate: 10/s}"));
+    let o = lbsim(&["check", file.to_str().unwrap(), "--set", "limits.entitys=5"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("there is no limit `entitys`") && err.contains("did you mean `limits.entities`"), "{err}");
+}

@@ -236,6 +236,16 @@ fn finish_run(
     if let Some(path) = &opts.junit {
         report::junit::write(path, &[slo_suite(&summary, source)])?;
     }
+    if let Some(why) = &summary.simulated.stopped {
+        if !opts.quiet {
+            eprint!("{stdout}");
+        }
+        return Err(Error::Stopped(format!(
+            "{}: {why} (the reports in {} cover the run until then and are marked incomplete)",
+            source.display_name(),
+            out_dir.display()
+        )));
+    }
     Ok(RunOutcome { summary, out_dir, files, stdout, exit_code })
 }
 

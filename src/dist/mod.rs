@@ -478,6 +478,12 @@ impl DistSpec {
     /// to. The error says what is wrong and what was expected; CSV problems
     /// are reported as `file:line:column: ...`.
     pub fn compile(&self, base_dir: &Path) -> Result<Dist, String> {
+        self.compile_within(base_dir, crate::limits::Limit::FileBytes.default_value())
+    }
+
+    /// [`DistSpec::compile`], refusing a samples file over `max_file_bytes`
+    /// (the `file_bytes` limit) before reading it.
+    pub fn compile_within(&self, base_dir: &Path, max_file_bytes: u64) -> Result<Dist, String> {
         let kind = match self {
             DistSpec::Constant(d) => Kind::Constant(d.nanos()),
             DistSpec::Exponential(mean) => {
@@ -528,8 +534,10 @@ impl DistSpec {
                 positive("gamma", "mean", *mean, "{gamma: {shape: 2.5, mean: 10ms}}")?;
                 gamma_kind(*shape, *mean)?
             }
-            DistSpec::Mixture(components) => compile_mixture(components, base_dir)?,
-            DistSpec::Empirical(spec) => Kind::Empirical(Arc::new(Empirical::new(load_empirical(spec, base_dir)?))),
+            DistSpec::Mixture(components) => compile_mixture(components, base_dir, max_file_bytes)?,
+            DistSpec::Empirical(spec) => {
+                Kind::Empirical(Arc::new(Empirical::new(load_empirical(spec, base_dir, max_file_bytes)?)))
+            }
         };
         Ok(Dist { kind })
     }
@@ -619,7 +627,7 @@ fn compile_lognormal(spec: &LognormalSpec) -> Result<Kind, String> {
     Ok(Kind::Lognormal { mu: mu_ms + NS_PER_MS.ln(), sigma })
 }
 
-fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<Kind, String> {
+fn compile_mixture(components: &[MixtureComponent], base_dir: &Path, max_file_bytes: u64) -> Result<Kind, String> {
     const EXAMPLE: &str = "{mixture: [{weight: 95%, dist: {exponential: 5ms}}, \
         {weight: 5%, dist: {constant: 200ms}}]}";
     if components.is_empty() {
@@ -638,7 +646,10 @@ fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<K
     let mut compiled = Vec::with_capacity(n);
     let mut cum = 0.0;
     for (i, c) in components.iter().enumerate() {
-        let dist = c.dist.compile(base_dir).map_err(|e| format!("mixture component {} of {n}: {e}", i + 1))?;
+        let dist = c
+            .dist
+            .compile_within(base_dir, max_file_bytes)
+            .map_err(|e| format!("mixture component {} of {n}: {e}", i + 1))?;
         let weight = c.weight.fraction() / total;
         if weight == 0.0 {
             continue;
@@ -653,10 +664,16 @@ fn compile_mixture(components: &[MixtureComponent], base_dir: &Path) -> Result<K
 }
 
 /// Reads the chosen column of an empirical CSV file into nanoseconds.
-fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path) -> Result<Vec<u64>, String> {
+fn load_empirical(spec: &EmpiricalSpec, base_dir: &Path, max_file_bytes: u64) -> Result<Vec<u64>, String> {
     let path = base_dir.join(&spec.file);
     let shown = path.display();
     let file = File::open(&path).map_err(|e| format!("{shown}: cannot read the samples file: {e}"))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    if size > max_file_bytes {
+        let limit = crate::limits::Limit::FileBytes;
+        let over = crate::limits::Exceeded { limit, value: size, max: max_file_bytes };
+        return Err(format!("{shown} is {} bytes, {}; {}", crate::units::thousands(size), over.over(), over.help()));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)

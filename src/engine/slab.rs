@@ -41,7 +41,6 @@ impl<T> Slab<T> {
     }
 
     /// Number of live items.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.live
     }

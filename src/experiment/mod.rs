@@ -38,6 +38,9 @@ pub(crate) fn run_sample(world: &World, seed: u64) -> (Sample, LatencyPool) {
     let mut world = world.clone();
     world.seed = seed;
     let result = Simulation::new(world, Box::new(NullSink)).run(|_| {});
+    if let Some(why) = &result.stopped {
+        eprintln!("warning: the run with seed {seed} stopped early, its figures are partial: {why}");
+    }
     let summary = Summary::build(&result, &RunContext { reproducible: true, ..RunContext::default() });
     (Sample::of(&summary), LatencyPool::of_run(&result))
 }

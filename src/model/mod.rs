@@ -205,6 +205,9 @@ pub struct World {
     pub network: Option<network::Network>,
     /// Things that are allowed but probably not intended.
     pub warnings: Vec<String>,
+    /// The limits in force; the run reads the memory guard and the
+    /// zero-time detector's (`in_flight`, `instant_events`) from here.
+    pub limits: Limits,
 }
 
 impl World {

@@ -526,7 +526,10 @@ fn compile_links(
             return Err(cx.err(&l.between, "at most one side of a link may name several nodes", None));
         }
         let latency = match &l.latency {
-            Some(d) => d.value.compile(&base_dir).map_err(|m| cx.err(d, m, None))?,
+            Some(d) => d
+                .value
+                .compile_within(&base_dir, cx.limits.get(crate::limits::Limit::FileBytes))
+                .map_err(|m| cx.err(d, m, None))?,
             None => Dist::constant(0),
         };
         let loss = l.loss.as_ref().map_or(0.0, |p| p.value.fraction());

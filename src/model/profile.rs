@@ -72,6 +72,31 @@ impl RateProfile {
             .sum()
     }
 
+    /// Mean number of arrivals in `[0, t]` (seconds): the rate's integral.
+    pub fn mass_until(&self, t: f64) -> f64 {
+        let (whole, local) = match self.repeat {
+            Some(p) if p > 0.0 => ((t / p).floor(), t.rem_euclid(p)),
+            _ => (0.0, t),
+        };
+        let within: f64 = (0..self.segments.len())
+            .filter(|&i| self.segments[i].start < local)
+            .map(|i| self.integral(i, self.segments[i].start, self.segment_end(i).min(local)).max(0.0))
+            .sum();
+        if whole > 0.0 { whole * self.period_mass() + within } else { within }
+    }
+
+    /// The highest rate anywhere in the profile (per second).
+    pub fn peak(&self) -> f64 {
+        (0..self.segments.len())
+            .map(|i| {
+                let s = self.segments[i];
+                let end = self.segment_end(i);
+                let at_end = if end.is_finite() { s.rate + s.slope * (end - s.start) } else { s.rate };
+                if s.slope > 0.0 && end.is_infinite() { f64::INFINITY } else { s.rate.max(at_end) }
+            })
+            .fold(0.0, f64::max)
+    }
+
     /// The time after `t` (seconds) at which the integral of the rate from
     /// `t` reaches `mass`: the next arrival when `mass` is an Exp(1) draw
     /// (Poisson) or 1 (constant spacing). `None` when the rate stays zero.
@@ -191,5 +216,30 @@ mod tests {
         assert_eq!(p.rate_at(17.0), 0.0);
         let far = p.advance(0.0, 52.0).unwrap();
         assert!((far - 102.0).abs() < 1e-9, "{far}");
+    }
+
+    #[test]
+    fn mass_until_is_the_rates_integral_and_peak_its_maximum() {
+        let p = RateProfile {
+            segments: vec![
+                Segment { start: 0.0, rate: 1.0, slope: 0.0 },
+                Segment { start: 5.0, rate: 0.0, slope: 0.0 },
+            ],
+            repeat: Some(10.0),
+        };
+        assert_eq!(p.mass_until(3.0), 3.0);
+        assert_eq!(p.mass_until(23.0), 13.0);
+        assert_eq!(p.peak(), 1.0);
+        let ramp = RateProfile {
+            segments: vec![
+                Segment { start: 0.0, rate: 0.0, slope: 2.0 },
+                Segment { start: 10.0, rate: 5.0, slope: 0.0 },
+            ],
+            repeat: None,
+        };
+        assert_eq!(ramp.mass_until(10.0), 100.0);
+        assert_eq!(ramp.mass_until(12.0), 110.0);
+        assert_eq!(ramp.peak(), 20.0);
+        assert_eq!(RateProfile::constant(7.0).mass_until(2.0), 14.0);
     }
 }

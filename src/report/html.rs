@@ -173,6 +173,9 @@ fn simulated_period(s: &Summary) -> String {
     if matches!(sim.end_reason, crate::sim::EndReason::Drained) {
         text.push_str("; ended when every request was answered");
     }
+    if let Some(why) = &sim.stopped {
+        let _ = write!(text, "; INCOMPLETE, stopped early: {why}");
+    }
     text
 }
 

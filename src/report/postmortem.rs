@@ -38,6 +38,11 @@ pub fn render(summary: &Summary, story: &Story) -> String {
     if let Some(r) = &summary.replications {
         replications(&mut o, r);
     }
+    if let Some(why) = &summary.simulated.stopped {
+        // Right under the title: nothing below covers the whole run.
+        let at = if o.starts_with("# ") { o.find('\n').map_or(o.len(), |i| i + 1) } else { 0 };
+        o.insert_str(at, &format!("\n> **Incomplete run.** {}\n", crate::report::markdown::md_text(why)));
+    }
     o
 }
 

@@ -66,6 +66,9 @@ pub struct SimulatedInfo {
     pub measured_s: f64,
     pub interval_s: f64,
     pub end_reason: EndReason,
+    /// Why a guard stopped the run early: the figures are incomplete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -589,6 +592,7 @@ impl Summary {
                 measured_s,
                 interval_s: w.interval as f64 / 1e9,
                 end_reason: r.end_reason,
+                stopped: r.stopped.clone(),
             },
             requests: RequestCounts {
                 generated: m.generated,

@@ -75,6 +75,9 @@ pub fn render(s: &Summary, files: &[String]) -> String {
             String::new()
         },
     );
+    if let Some(why) = &s.simulated.stopped {
+        let _ = writeln!(o, "  INCOMPLETE: {why}");
+    }
     if let (Some(wall), Some(rate)) = (s.run.wall_seconds, s.run.simulated_requests_per_wall_second) {
         let _ = writeln!(o, "  ran in {wall:.2} s wall time, {} simulated requests/s", si(rate));
     }

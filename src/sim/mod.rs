@@ -35,11 +35,14 @@ mod watch;
 use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
+use crate::limits::Limit;
 use crate::metrics::{BalancerGauge, Failure, Gauges, Recorder, SeriesSink, ServerGauge, Sizes};
 use crate::model::slos::SloWindow;
 use crate::model::{Load, ServerId, World};
 use crate::rng::{self, SimRng, unit_f64};
+use crate::time::text::spoken;
 use crate::time::{SimDuration, SimTime};
+use crate::units::thousands;
 
 use balancer::BalancerState;
 use client::ClientState;
@@ -146,6 +149,10 @@ pub enum EndReason {
     Duration,
     /// Every request was generated and answered.
     Drained,
+    /// A guard stopped it early (the memory guard, or the zero-time
+    /// detector): its figures cover only the time until then, and
+    /// [`RunResult::stopped`] says why.
+    Stopped,
 }
 
 /// Time-weighted quantities over the measured period.
@@ -184,6 +191,8 @@ pub struct RunResult {
     pub watch: Watch,
     /// Per SLO, the recorder window holding its figures (None: empty window).
     pub slo_windows: Vec<Option<usize>>,
+    /// Why a guard stopped the run early (`end_reason` is then `Stopped`).
+    pub stopped: Option<String>,
 }
 
 impl RunResult {
@@ -386,6 +395,10 @@ impl Simulation {
         let end = self.world.end;
         let mut next_boundary = SimTime(self.recorder.next_boundary());
         let mut next_progress = 0u64;
+        // The guards look at the run at each progress tick (every 2^20
+        // events), so they cost nothing per event.
+        let mut stall = (SimTime::ZERO, 0u64);
+        let mut stopped = None;
         while !self.only_housekeeping_left() {
             let Some((t, event)) = self.events.pop_before(end) else { break };
             while t >= next_boundary {
@@ -398,12 +411,18 @@ impl Simulation {
             if self.processed >= next_progress {
                 next_progress = self.processed + (1 << 20);
                 progress(self.fraction_done());
+                stopped = self.guard(&mut stall);
+                if stopped.is_some() {
+                    break;
+                }
             }
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
         let drained = self.events.is_empty() || self.only_housekeeping_left();
-        let (end_time, end_reason) = if end != SimTime::MAX && (!drained || self.world.max_requests == u64::MAX) {
+        let (end_time, end_reason) = if stopped.is_some() {
+            (self.now, EndReason::Stopped)
+        } else if end != SimTime::MAX && (!drained || self.world.max_requests == u64::MAX) {
             (end, EndReason::Duration)
         } else {
             (self.now, EndReason::Drained)
@@ -463,6 +482,81 @@ impl Simulation {
             watch: self.watch,
             slo_windows: self.slo_windows,
             world: self.world,
+            stopped,
+        }
+    }
+
+    /// The memory guard and the zero-time detector: why the run must stop
+    /// now, if it must. `stall` is the simulated time at the last tick that
+    /// saw the clock move, and the events handled by then.
+    fn guard(&mut self, stall: &mut (SimTime, u64)) -> Option<String> {
+        let limits = self.world.limits;
+        let in_memory = (self.calls.len() + self.attempts.len()) as u64;
+        if let Err(over) = limits.check(Limit::InFlight, in_memory) {
+            return Some(format!(
+                "the memory guard stopped the run at {} of simulated time: {} requests in flight at once \
+                 ({} calls, {} attempts), {}; the servers cannot keep up with the load (set a `queue_limit`, \
+                 lower the rates, or add servers), or {}",
+                spoken(self.now.as_secs_f64()),
+                thousands(in_memory),
+                thousands(self.calls.len() as u64),
+                thousands(self.attempts.len() as u64),
+                over.over(),
+                over.help()
+            ));
+        }
+        if self.now != stall.0 {
+            *stall = (self.now, self.processed);
+            return None;
+        }
+        let at_once = self.processed - stall.1;
+        let over = limits.check(Limit::InstantEvents, at_once).err()?;
+        Some(format!(
+            "simulated time stopped advancing at {}: {} events at that one instant, {}; {}. \
+             Something takes no time and repeats forever; or {}",
+            spoken(self.now.as_secs_f64()),
+            thousands(at_once),
+            over.over(),
+            self.busiest_at_now(),
+            over.help()
+        ))
+    }
+
+    /// Names what the events due at this instant belong to: the client
+    /// group most of them are for (the loop that does not advance time).
+    fn busiest_at_now(&mut self) -> String {
+        let mut per_client = vec![0u64; self.clients.len()];
+        let mut others = 0u64;
+        let until = SimTime(self.now.0.saturating_add(1));
+        for _ in 0..100_000 {
+            let Some((_, event)) = self.events.pop_before(until) else { break };
+            let client = match event {
+                Event::Arrival { client, .. }
+                | Event::UserSend { client, .. }
+                | Event::CallTimeout { client }
+                | Event::TryTimeout { client } => Some(client),
+                Event::Retry { call } => self.calls.get(call).map(|c| c.client),
+                Event::Complete { attempt, .. } | Event::AtBalancer { attempt } | Event::AtServer { attempt } => {
+                    self.attempts.get(attempt).map(|a| a.client)
+                }
+                _ => None,
+            };
+            match client {
+                Some(c) => per_client[c as usize] += 1,
+                None => others += 1,
+            }
+        }
+        let top = (0..per_client.len()).max_by_key(|&c| (per_client[c], std::cmp::Reverse(c)));
+        match top {
+            Some(c) if per_client[c] >= others && per_client[c] > 0 => {
+                let def = &self.world.clients[c];
+                let kind = match def.load {
+                    Load::Closed { .. } => "closed-loop users sending again as soon as they are answered",
+                    Load::Open { .. } => "requests arriving at one instant",
+                };
+                format!("most of the events due then are client group `{}`'s ({kind})", def.name)
+            }
+            _ => "the events due then are the balancers' and the timeline's, not a client group's".into(),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::limits::{ALLOW_LARGE_RUN, Limit, Limits, human_bytes};
 use crate::metrics::series::format_value;
 use crate::metrics::snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, SubnetMetric};
 use crate::model::alerts::EntityIndex;
-use crate::model::{ClientDef, Ctx, Load};
+use crate::model::{ArrivalKind, BalancerDef, ClientDef, Ctx, Load, ServerDef};
 use crate::scenario::names::{Pattern, closest};
 use crate::scenario::{LimitValue, Scenario, ScenarioSource, server_pattern};
 use crate::time::{NANOS_PER_SEC, SimTime};
@@ -180,4 +180,112 @@ impl SeriesEstimate {
         add("subnet", total(names.subnets.names()), names.subnets.len() as u64, &SubnetMetric::names());
         est
     }
+}
+
+/// Checks the work a run asks for before it starts: the requests it is
+/// expected to generate (each open-loop group's rate over the run, or the
+/// `requests:` budget if smaller), against the `requests` limit. A run
+/// bounded only by closed-loop groups' requests is bounded by `requests:`.
+pub(super) fn check_requests(
+    cx: &Ctx<'_>,
+    s: &Scenario,
+    run: &RunSettings,
+    clients: &[ClientDef],
+) -> Result<(), Error> {
+    let secs = (run.end != SimTime::MAX).then(|| run.end.0 as f64 / NANOS_PER_SEC as f64);
+    let open: f64 = clients
+        .iter()
+        .map(|c| match (&c.load, secs) {
+            (Load::Open { profile, .. }, Some(t)) => profile.mass_until(t),
+            (Load::Open { .. }, None) => f64::INFINITY,
+            (Load::Closed { .. }, _) => 0.0,
+        })
+        .sum();
+    let expected = if run.max_requests != u64::MAX { open.min(run.max_requests as f64) } else { open };
+    let expected = expected.min(u64::MAX as f64) as u64;
+    let Err(over) = cx.limits.check(Limit::Requests, expected) else {
+        return Ok(());
+    };
+    let message = format!(
+        "the run would generate about {} requests (each client group's rate over the run, summed), {}",
+        thousands(expected),
+        over.over()
+    );
+    let help = format!("shorten `duration`, set `requests:`, or lower the rates; or {}", over.help());
+    let at = s.duration.as_ref().map(|d| d.referenced).or(s.requests.as_ref().map(|r| r.referenced));
+    Err(match at {
+        Some(at) => cx.src.error_at_location(&at, message, Some(help)),
+        None => cx.src.error_at(0, 1, message, Some(help)),
+    })
+}
+
+/// Rejects what would stop simulated time: constant arrivals less than a
+/// nanosecond apart, and a closed loop in which a request and the think
+/// time after it take no time at all (every server it reaches answers in
+/// constant 0 s, with no network in between).
+pub(super) fn check_zero_time(
+    cx: &Ctx<'_>,
+    s: &Scenario,
+    clients: &[ClientDef],
+    balancers: &[BalancerDef],
+    servers: &[ServerDef],
+    has_network: bool,
+) -> Result<(), Error> {
+    for ((key, _), c) in s.clients.iter().zip(clients) {
+        match &c.load {
+            Load::Open { arrival: ArrivalKind::Constant, profile } if profile.peak() > 1e9 => {
+                return Err(cx.src.error_at_location(
+                    &key.referenced,
+                    format!(
+                        "client group `{}` sends evenly spaced requests at up to {}/s: less than a nanosecond \
+                         apart, so simulated time (kept in whole nanoseconds) would stop advancing",
+                        c.name,
+                        thousands(profile.peak().min(u64::MAX as f64) as u64)
+                    ),
+                    Some(
+                        "lbsim simulates at most 1,000,000,000 evenly spaced requests per second per group; \
+                          use `arrival: poisson` or split the load over groups"
+                            .into(),
+                    ),
+                ));
+            }
+            Load::Closed { think } if think.is_constant() == Some(0) && !has_network => {
+                let instant = |b: &u32| {
+                    balancers[*b as usize]
+                        .backends
+                        .iter()
+                        .all(|d| servers[d.server.index()].service.is_constant() == Some(0))
+                };
+                if !c.targets.is_empty() && c.targets.iter().all(|(b, _)| instant(b)) {
+                    return Err(cx.src.error_at_location(
+                        &key.referenced,
+                        format!(
+                            "client group `{}` is a closed loop that takes no time: think time 0 s, and every \
+                             server it reaches answers in 0 s, so its users would send requests forever at \
+                             one instant and simulated time would stop",
+                            c.name
+                        ),
+                        Some("give `closed_loop.think_time` or the servers' `service` a time above zero".into()),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The timeline's length, against the `timeline_entries` limit, before
+/// any entry is compiled.
+pub(super) fn check_timeline(cx: &Ctx<'_>, s: &Scenario) -> Result<(), Error> {
+    let n = s.timeline.len() as u64;
+    let Err(over) = cx.limits.check(Limit::TimelineEntries, n) else {
+        return Ok(());
+    };
+    let first_over = &s.timeline[over.max as usize];
+    Err(cx.src.error_at_location(
+        &first_over.at.referenced,
+        format!("the timeline has {} entries, {}", thousands(n), over.over()),
+        Some(over.help()),
+    ))
 }

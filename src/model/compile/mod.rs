@@ -41,6 +41,9 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     if let Some(net) = &network {
         check_network_timeouts(&cx, s, &clients, net)?;
     }
+    limits::check_requests(&cx, s, &run, &clients)?;
+    limits::check_zero_time(&cx, s, &clients, &balancers, &servers, network.is_some())?;
+    limits::check_timeline(&cx, s)?;
     let timeline =
         timeline::compile(&cx, &s.timeline, clock.as_ref(), all_servers, &mut balancers, &clients, network.as_ref())?;
     warn_after_the_end(&timeline, run.end, &mut warnings);
@@ -90,6 +93,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         slos,
         network,
         warnings,
+        limits: cx.limits,
     })
 }
 
