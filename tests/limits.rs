@@ -286,3 +286,40 @@ fn an_unknown_limit_in_set_is_named() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("there is no limit `entitys`") && err.contains("did you mean `limits.entities`"), "{err}");
 }
+
+/// `depth` distributions, each a mixture of ten of the one before: ten to
+/// the `depth` leaves, in a few kilobytes of YAML aliases.
+fn alias_bomb(depth: usize) -> String {
+    let mut servers = String::from("  s0: {service: &a0 {constant: 1ms}}\n");
+    for i in 1..depth {
+        let parts = vec![format!("{{weight: 10%, dist: *a{}}}", i - 1); 10].join(", ");
+        servers.push_str(&format!("  s{i}: {{service: &a{i} {{mixture: [{parts}]}}}}\n"));
+    }
+    format!(
+        "name: bomb\nduration: 1m\nclients:\n  web: {{target: lb, rate: 10/s}}\nbalancers:\n  lb: {{backends: [s0]}}\nservers:\n{servers}"
+    )
+}
+
+#[test]
+fn a_yaml_alias_bomb_and_deep_nesting_are_refused_fast() {
+    let dir = common::scratch("limits", "yaml");
+    let file = write(&dir, "bomb.yaml", &alias_bomb(10));
+    let start = Instant::now();
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(err.contains("bomb.yaml:") && err.contains("YAML document too large or too complex"), "{err}");
+    // Two hundred mixtures inside each other.
+    let mut dist = "{constant: 1ms}".to_string();
+    for _ in 0..200 {
+        dist = format!("{{mixture: [{{weight: 100%, dist: {dist}}}]}}");
+    }
+    let text = alias_bomb(1).replace("&a0 {constant: 1ms}", &dist);
+    let file = write(&dir, "deep.yaml", &text);
+    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("deep.yaml:8:") && err.contains("too complex") && !err.contains("panicked"), "{err}");
+    assert!(!dir.join("out").exists());
+}
