@@ -8,6 +8,8 @@
 //!   `summary.json`, `servers.csv` and `timeseries.csv` agree.
 //! - **Little's law** holds as a sample-path identity on every run.
 //! - **Determinism**: the same scenario and seed give the same bytes.
+//! - **Shards**: a sweep over the generated scenario, run as 2 or 3 shards
+//!   and merged, writes the same bytes as the sweep run whole.
 //!
 //! The generator's seed is fixed so that CI is repeatable; set
 //! `LBSIM_PROPTEST_SEED=<n>` (and `PROPTEST_CASES`) to explore further.
@@ -356,4 +358,56 @@ fn the_generator_covers_networks_timelines_and_every_algorithm() {
     }
     assert!(networks > 50 && link_downs > 20 && timelines > 100, "{networks} {link_downs} {timelines}");
     assert_eq!(algorithms.len(), ALGORITHMS.len());
+}
+
+/// A sweep of the generated scenario (two algorithms, two replications) run
+/// whole and run as `shards` shards then merged: the same bytes.
+fn check_shards(dir: &Path, g: &Gen, shards: u32) -> Result<(), TestCaseError> {
+    let case = CASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = dir.join(format!("case-{case}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = write(&dir, "prop.yaml", &yaml(g));
+    let file = file.to_str().unwrap();
+    let other = if g.algorithm == "random" { "round_robin" } else { "random" };
+    let vary = format!("balancers.lb.algorithm={},{other}", g.algorithm);
+    let sweep = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["sweep", file, "--vary", &vary, "--replications", "2", "--seed", "3", "--quiet"];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        lbsim(&args)
+    };
+    let whole = dir.join("whole");
+    let o = sweep(&whole, &[]);
+    prop_assert!(o.status.success(), "sweep failed: {}\n{}", stderr(&o), yaml(g));
+    let parts = dir.join("parts");
+    let mut merge = vec!["merge".to_string()];
+    for i in 0..shards {
+        let o = sweep(&parts, &["--shard", &format!("{i}/{shards}")]);
+        prop_assert!(o.status.success(), "shard {i}/{shards} failed: {}", stderr(&o));
+        merge.push(parts.join(format!("shard-{i}-of-{shards}")).to_str().unwrap().to_string());
+    }
+    let merged = dir.join("merged");
+    merge.extend(["--out".to_string(), merged.to_str().unwrap().to_string()]);
+    let o = lbsim(&merge.iter().map(String::as_str).collect::<Vec<_>>());
+    prop_assert!(o.status.success(), "merge failed: {}", stderr(&o));
+    let (a, b) = (files(&whole), files(&merged));
+    prop_assert!(a.keys().eq(b.keys()), "the merged sweep wrote other files: {:?} vs {:?}", a.keys(), b.keys());
+    prop_assert!(a.contains_key("sweep.json"), "no sweep.json: {:?}", a.keys());
+    for (name, bytes) in &a {
+        prop_assert!(b[name] == *bytes, "{name} differs between the sweep and its {shards} merged shards\n{}", yaml(g));
+    }
+    Ok(())
+}
+
+static CASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[test]
+fn sharded_and_merged_sweeps_equal_the_whole_sweep() {
+    let dir = scratch("properties", "shards");
+    let mut runner =
+        TestRunner::new(Config { cases: runner().config().cases.div_ceil(4), ..runner().config().clone() });
+    let result = runner.run(&(scenario(), 2u32..=3), |(g, shards)| check_shards(&dir, &g, shards));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }
