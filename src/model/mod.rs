@@ -113,6 +113,8 @@ pub struct BackendDef {
     pub max_conn: u32,
     /// In rotation at the start (false for servers only the timeline adds).
     pub member: bool,
+    /// Takes traffic only while no other backend is usable.
+    pub backup: bool,
 }
 
 /// Checks that block timeline changes.

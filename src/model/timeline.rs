@@ -366,6 +366,7 @@ fn balancer_change(
                         weight: 1,
                         max_conn: servers[sid].workers,
                         member: false,
+                        backup: false,
                     });
                 }
             }

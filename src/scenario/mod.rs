@@ -255,6 +255,10 @@ pub struct BalancerSpec {
     /// Weight per server name (default 1; 0 takes a server out of rotation).
     #[serde(default)]
     pub weights: NamedMap<u32>,
+    /// Backends that take traffic only while no other backend is usable
+    /// (NGINX and HAProxy `backup`); names, patterns or globs.
+    #[serde(default)]
+    pub backup: Vec<Spanned<String>>,
     /// Connection slots per server for `first` (default: the server's workers).
     pub max_conn: Option<Spanned<u32>>,
     /// Active health checks.

@@ -47,6 +47,7 @@ fn compile_balancer(
     }
     let mut backends = compile_backends(cx, key, spec, servers, server_names)?;
     apply_weights(cx, key, spec, servers, server_names, &mut backends)?;
+    mark_backups(cx, key, spec, servers, server_names, &mut backends)?;
     if backends.iter().all(|b| b.weight == 0) {
         warnings.push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
     }
@@ -127,10 +128,33 @@ fn compile_backends(
                 ));
             }
             let max_conn = spec.max_conn.as_ref().map_or(servers.defs[id].workers, |m| m.value);
-            backends.push(BackendDef { server: ServerId::from_index(id), weight: 1, max_conn, member: true });
+            backends.push(BackendDef {
+                server: ServerId::from_index(id),
+                weight: 1,
+                max_conn,
+                member: true,
+                backup: false,
+            });
         }
     }
     Ok(backends)
+}
+
+/// Marks the backends the `backup:` list names.
+fn mark_backups(
+    cx: &Ctx<'_>,
+    key: &Spanned<String>,
+    spec: &BalancerSpec,
+    servers: Servers<'_>,
+    server_names: &[String],
+    backends: &mut [BackendDef],
+) -> Result<(), Error> {
+    for reference in &spec.backup {
+        for i in named_backends(cx, key, reference, servers, server_names, backends, "is a backup")? {
+            backends[i].backup = true;
+        }
+    }
+    Ok(())
 }
 
 /// Applies the `weights:` map to the backends it names.
@@ -143,29 +167,44 @@ fn apply_weights(
     backends: &mut [BackendDef],
 ) -> Result<(), Error> {
     for (wkey, &weight) in spec.weights.iter() {
-        let found = resolve_servers(&wkey.value, server_names, servers.groups).map_err(|_| {
-            cx.err(
-                wkey,
-                format!("`{}` is not a server", wkey.value),
-                did_you_mean(&wkey.value, server_names.iter().map(String::as_str)),
-            )
-        })?;
-        for id in found {
-            let b = backends.iter_mut().find(|b| b.server == ServerId::from_index(id)).ok_or_else(|| {
-                cx.err(
-                    wkey,
-                    format!(
-                        "server `{}` has a weight but is not a backend of balancer `{}`",
-                        server_names[id], key.value
-                    ),
-                    None,
-                )
-            })?;
+        for i in named_backends(cx, key, wkey, servers, server_names, backends, "has a weight")? {
             if weight > 1_000_000 {
                 return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
             }
-            b.weight = weight;
+            backends[i].weight = weight;
         }
     }
     Ok(())
+}
+
+/// The backends (indices) that `reference` (a `weights` key, a `backup`
+/// entry) names; each server it names must be a backend of the balancer.
+fn named_backends(
+    cx: &Ctx<'_>,
+    key: &Spanned<String>,
+    reference: &Spanned<String>,
+    servers: Servers<'_>,
+    server_names: &[String],
+    backends: &[BackendDef],
+    role: &str,
+) -> Result<Vec<usize>, Error> {
+    let found = resolve_servers(&reference.value, server_names, servers.groups).map_err(|_| {
+        cx.err(
+            reference,
+            format!("`{}` is not a server", reference.value),
+            did_you_mean(&reference.value, server_names.iter().map(String::as_str)),
+        )
+    })?;
+    found
+        .into_iter()
+        .map(|id| {
+            backends.iter().position(|b| b.server == ServerId::from_index(id)).ok_or_else(|| {
+                cx.err(
+                    reference,
+                    format!("server `{}` {role} but is not a backend of balancer `{}`", server_names[id], key.value),
+                    None,
+                )
+            })
+        })
+        .collect()
 }
