@@ -15,6 +15,7 @@ pub(crate) mod engine;
 pub mod error;
 pub(crate) mod experiment;
 pub mod ids;
+pub(crate) mod import;
 pub mod metrics;
 pub mod model;
 pub mod report;

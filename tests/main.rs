@@ -16,6 +16,7 @@ mod compare;
 mod count_groups;
 mod experiment;
 mod golden;
+mod import;
 mod incident_features;
 mod network;
 mod scenarios;

@@ -9,6 +9,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod graph;
+pub mod import;
 pub mod merge;
 pub mod run;
 pub mod sweep;

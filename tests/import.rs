@@ -1,0 +1,130 @@
+//! `lbsim import`, end to end: each kind of input becomes a scenario that
+//! `lbsim run` runs; unsupported input is a located warning (an error with
+//! --strict); malformed input is a located error with exit status 2 and
+//! nothing written.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{json, lbsim, scratch, stderr, write};
+
+/// Imports `files` as `kind` into `dir/scenario.yaml`, checks it succeeded,
+/// then runs the scenario and returns (its text, the import's stderr).
+fn round_trip(dir: &Path, kind: &str, files: &[&Path], extra: &[&str]) -> (String, String) {
+    let out = dir.join("scenario.yaml");
+    let mut args = vec!["import", kind];
+    let names: Vec<String> = files.iter().map(|f| f.to_str().unwrap().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(extra);
+    let o = lbsim(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "import failed: {err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let run_dir = dir.join("run");
+    let o = lbsim(&["run", out.to_str().unwrap(), "--out", run_dir.to_str().unwrap(), "--quiet", "--no-charts"]);
+    assert_eq!(o.status.code(), Some(0), "the imported scenario does not run: {}\n{text}", stderr(&o));
+    let summary = json(&run_dir.join("summary.json"));
+    assert!(summary["requests"]["generated"].as_u64().unwrap() > 0, "{summary}");
+    (text, err)
+}
+
+/// Runs an import that must fail with exit status 2, naming `place`, and
+/// write nothing.
+fn refused(dir: &Path, kind: &str, file: &Path, extra: &[&str], place: &str) -> String {
+    let out = dir.join("refused.yaml");
+    let mut args = vec!["import", kind, file.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend(extra);
+    let o = lbsim(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(place), "expected {place} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "a refused import wrote {}", out.display());
+    err
+}
+
+const NGINX: &str = "\
+events {}
+http {
+    upstream backend {
+        least_conn;
+        server 10.0.0.1:8080 weight=5 max_fails=3 fail_timeout=30s;
+        server 10.0.0.2:8080;
+        server 10.0.0.3:8080 down;
+        server 10.0.0.9:8080 backup;
+        sticky cookie srv_id expires=1h;
+    }
+    server {
+        listen 80;
+        location / {
+            proxy_pass http://backend;
+            proxy_next_upstream error timeout http_502;
+            proxy_next_upstream_tries 2;
+            proxy_read_timeout 3s;
+        }
+    }
+}
+";
+
+#[test]
+fn nginx_round_trips_with_every_value_located() {
+    let dir = scratch("import", "nginx");
+    let conf = write(&dir, "nginx.conf", NGINX);
+    let (text, err) = round_trip(&dir, "nginx", &[&conf], &["--rate", "300/s", "--service", "{exponential: 5ms}"]);
+    assert!(text.contains("algorithm: least_connections  # nginx.conf:4 least_conn"), "{text}");
+    assert!(text.contains("10-0-0-1-8080: 5  # nginx.conf:5 weight=5"), "{text}");
+    assert!(text.contains("10-0-0-3-8080: 0  # nginx.conf:7 down"), "{text}");
+    assert!(text.contains("- 10-0-0-9-8080  # nginx.conf:8 backup"), "{text}");
+    assert!(text.contains("attempts: 2  # nginx.conf:16 proxy_next_upstream_tries 2"), "{text}");
+    assert!(text.contains("per_try_timeout: 3s  # nginx.conf:17 proxy_read_timeout 3s"), "{text}");
+    assert!(text.contains("rate: 300/s  # from --rate"), "{text}");
+    assert!(err.contains("warning: unsupported: `sticky cookie srv_id expires=1h` at "), "{err}");
+    assert!(err.contains("nginx.conf:9:9"), "{err}");
+    // The same import to stdout is the same text.
+    let o = lbsim(&["import", "nginx", conf.to_str().unwrap(), "--rate", "300/s", "--service", "{exponential: 5ms}"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), text);
+}
+
+#[test]
+fn strict_refuses_what_is_not_modelled() {
+    let dir = scratch("import", "strict");
+    let conf = write(&dir, "nginx.conf", NGINX);
+    let err = refused(&dir, "nginx", &conf, &["--strict"], "nginx.conf:9:9");
+    assert!(err.contains("--strict"), "{err}");
+    let clean = write(&dir, "clean.conf", &NGINX.replace("        sticky cookie srv_id expires=1h;\n", ""));
+    let o = lbsim(&["import", "nginx", clean.to_str().unwrap(), "--strict"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn malformed_nginx_is_a_located_error_and_nothing_is_written() {
+    let dir = scratch("import", "nginx-bad");
+    let conf =
+        write(&dir, "nginx.conf", "http {\n    upstream backend {\n        server 10.0.0.1 weight=five;\n    }\n}\n");
+    refused(&dir, "nginx", &conf, &[], "nginx.conf:3:25: `weight=` expects a whole number");
+    let conf = write(&dir, "open.conf", "http {\n    upstream backend {\n        server 10.0.0.1;\n}\n");
+    refused(&dir, "nginx", &conf, &[], "open.conf:1:6: the block of `http` is never closed");
+    let missing: PathBuf = dir.join("missing.conf");
+    let o = lbsim(&["import", "nginx", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    // A bad flag value is a usage error too.
+    let conf = write(&dir, "ok.conf", "upstream u { server a:1; }\n");
+    let o = lbsim(&["import", "nginx", conf.to_str().unwrap(), "--rate", "fast"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn an_overlay_supplies_what_configs_do_not_hold() {
+    let dir = scratch("import", "overlay");
+    let conf = write(&dir, "nginx.conf", NGINX);
+    let overlay = write(
+        &dir,
+        "load.yaml",
+        "duration: 1m\nclients:\n  backend: {rate: 200/s, timeout: 2s}\nservers:\n  10-0-0-1-8080: {workers: 4, service: {constant: 3ms}}\nslos:\n  - {objective: \"p99 < 1s\"}\n",
+    );
+    let (text, err) = round_trip(&dir, "nginx", &[&conf], &["--overlay", overlay.to_str().unwrap()]);
+    assert!(text.contains("rate: 200/s  # overlay load.yaml:3"), "{text}");
+    assert!(text.contains("service: {constant: 3ms}  # overlay load.yaml:5"), "{text}");
+    assert!(text.contains("PLACEHOLDER"), "the other servers still need a service time: {text}");
+    assert!(err.contains("placeholder: service time"), "{err}");
+}
