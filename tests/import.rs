@@ -128,3 +128,52 @@ fn an_overlay_supplies_what_configs_do_not_hold() {
     assert!(text.contains("PLACEHOLDER"), "the other servers still need a service time: {text}");
     assert!(err.contains("placeholder: service time"), "{err}");
 }
+
+const HAPROXY: &str = "\
+global
+    maxconn 20000
+defaults
+    mode http
+    retries 2
+    timeout server 2s
+    option redispatch
+frontend www
+    bind :80
+    default_backend app
+backend app
+    balance roundrobin
+    server web1 10.0.0.1:8080 weight 3 check inter 1s fall 2 rise 2
+    server web2 10.0.0.2:8080 check inter 1s fall 2 rise 2
+    server spare 10.0.0.9:8080 check inter 1s fall 2 rise 2 backup
+    stick-table type ip size 1m expire 30m
+";
+
+#[test]
+fn haproxy_round_trips_with_every_value_located() {
+    let dir = scratch("import", "haproxy");
+    let cfg = write(&dir, "haproxy.cfg", HAPROXY);
+    let (text, err) = round_trip(
+        &dir,
+        "haproxy",
+        &[&cfg],
+        &["--rate", "app=200/s", "--service", "{exponential: 5ms}", "--workers", "4"],
+    );
+    assert!(text.contains("algorithm: round_robin  # haproxy.cfg:12 balance roundrobin"), "{text}");
+    assert!(text.contains("web1: 3  # haproxy.cfg:13 weight 3"), "{text}");
+    assert!(text.contains("- spare  # haproxy.cfg:15 backup"), "{text}");
+    assert!(text.contains("interval: 1s  # haproxy.cfg:13 inter 1s"), "{text}");
+    assert!(text.contains("attempts: 3  # haproxy.cfg:5 retries 2 (and the first try)"), "{text}");
+    assert!(text.contains("workers: 4  # from --workers"), "{text}");
+    assert!(err.contains("haproxy.cfg:16:5 (lbsim has no session persistence"), "{err}");
+    assert!(err.contains("`maxconn 20000` at"), "{err}");
+}
+
+#[test]
+fn malformed_haproxy_is_a_located_error_and_nothing_is_written() {
+    let dir = scratch("import", "haproxy-bad");
+    let cfg = write(&dir, "haproxy.cfg", "backend app\n    server web1 10.0.0.1:8080 weight heavy\n");
+    refused(&dir, "haproxy", &cfg, &[], "haproxy.cfg:2:31: `weight` expects a whole number");
+    let cfg = write(&dir, "quote.cfg", "backend app\n    server web1 \"10.0.0.1:8080\n");
+    refused(&dir, "haproxy", &cfg, &[], "quote.cfg:2:17: this quoted string is not closed");
+    refused(&dir, "haproxy", &write(&dir, "strict.cfg", HAPROXY), &["--strict"], "strict.cfg:16:5");
+}

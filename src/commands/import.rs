@@ -14,6 +14,8 @@ use crate::report::output::OutputDir;
 pub enum ImportKind {
     /// NGINX configuration: `upstream` blocks, `*_pass`, `*_next_upstream*`, `*_timeout`.
     Nginx,
+    /// HAProxy configuration: `backend`/`listen` sections, `balance`, servers, `retries`, `timeout`.
+    Haproxy,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +84,7 @@ pub fn execute(opts: &ImportOptions) -> Result<i32, Error> {
     }
     let draft: Draft = match opts.kind {
         ImportKind::Nginx => import::nginx::import(&opts.files)?,
+        ImportKind::Haproxy => import::haproxy::import(&opts.files)?,
     };
     let assembled = import::assemble(draft, &opts.assemble_options())?;
     for f in &assembled.findings.list {
