@@ -177,3 +177,63 @@ fn malformed_haproxy_is_a_located_error_and_nothing_is_written() {
     refused(&dir, "haproxy", &cfg, &[], "quote.cfg:2:17: this quoted string is not closed");
     refused(&dir, "haproxy", &write(&dir, "strict.cfg", HAPROXY), &["--strict"], "strict.cfg:16:5");
 }
+
+const ENVOY: &str = r#"static_resources:
+  listeners:
+  - name: ingress
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          stat_prefix: ingress
+          route_config:
+            virtual_hosts:
+            - name: shop
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route:
+                  cluster: api
+                  timeout: 2s
+                  retry_policy: {retry_on: "5xx", num_retries: 2, per_try_timeout: 0.5s}
+  clusters:
+  - name: api
+    lb_policy: LEAST_REQUEST
+    health_checks:
+    - {timeout: 1s, interval: 2s, unhealthy_threshold: 2, healthy_threshold: 1, tcp_health_check: {}}
+    outlier_detection: {consecutive_5xx: 5}
+    load_assignment:
+      cluster_name: api
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 8080}}}
+          load_balancing_weight: 2
+        - endpoint: {address: {socket_address: {address: 10.0.0.2, port_value: 8080}}}
+      - priority: 1
+        lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 10.0.9.1, port_value: 8080}}}
+    circuit_breakers: {thresholds: [{max_connections: 100}]}
+"#;
+
+#[test]
+fn envoy_round_trips_with_every_value_located() {
+    let dir = scratch("import", "envoy");
+    let file = write(&dir, "envoy.yaml", ENVOY);
+    let (text, err) = round_trip(&dir, "envoy", &[&file], &["--rate", "150/s", "--service", "{exponential: 5ms}"]);
+    assert!(text.contains("algorithm: power_of_two_choices  # envoy.yaml:21 lb_policy: LEAST_REQUEST"), "{text}");
+    assert!(text.contains("10-0-0-1-8080: 2  # envoy.yaml:30 load_balancing_weight: 2"), "{text}");
+    assert!(text.contains("- 10-0-9-1-8080  # envoy.yaml:32 priority: 1"), "{text}");
+    assert!(text.contains("timeout: 2s  # envoy.yaml:17 timeout: 2s"), "{text}");
+    assert!(text.contains("per_try_timeout: 500ms  # envoy.yaml:18 per_try_timeout: 0.5s"), "{text}");
+    assert!(text.contains("budget: {ratio: 0%, min_concurrency: 3}  # Envoy default circuit breaker"), "{text}");
+    assert!(err.contains("unsupported: `max_connections: 100` at "), "{err}");
+}
+
+#[test]
+fn malformed_envoy_is_a_located_error_and_nothing_is_written() {
+    let dir = scratch("import", "envoy-bad");
+    let file = write(&dir, "envoy.yaml", &ENVOY.replace("lb_policy: LEAST_REQUEST", "lb_policy: LEAST_LOADED"));
+    refused(&dir, "envoy", &file, &[], "envoy.yaml:21:16: unknown lb_policy `LEAST_LOADED`");
+    let file = write(&dir, "broken.json", "{\"static_resources\": {\"clusters\": [}\n");
+    refused(&dir, "envoy", &file, &[], "broken.json:1:");
+}

@@ -16,6 +16,8 @@ pub enum ImportKind {
     Nginx,
     /// HAProxy configuration: `backend`/`listen` sections, `balance`, servers, `retries`, `timeout`.
     Haproxy,
+    /// Envoy clusters (bootstrap `static_resources`, or an admin `/config_dump?include_eds`) and their routes.
+    Envoy,
 }
 
 #[derive(Args, Debug)]
@@ -85,6 +87,7 @@ pub fn execute(opts: &ImportOptions) -> Result<i32, Error> {
     let draft: Draft = match opts.kind {
         ImportKind::Nginx => import::nginx::import(&opts.files)?,
         ImportKind::Haproxy => import::haproxy::import(&opts.files)?,
+        ImportKind::Envoy => import::envoy::import(&opts.files)?,
     };
     let assembled = import::assemble(draft, &opts.assemble_options())?;
     for f in &assembled.findings.list {

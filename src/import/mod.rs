@@ -15,6 +15,7 @@
 
 mod assemble;
 pub(crate) mod doc;
+pub(crate) mod envoy;
 pub(crate) mod haproxy;
 pub(crate) mod nginx;
 pub(crate) mod tree;
