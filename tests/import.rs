@@ -237,3 +237,62 @@ fn malformed_envoy_is_a_located_error_and_nothing_is_written() {
     let file = write(&dir, "broken.json", "{\"static_resources\": {\"clusters\": [}\n");
     refused(&dir, "envoy", &file, &[], "broken.json:1:");
 }
+
+const KUBERNETES: &str = "\
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {selector: {app: api}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: api-1, namespace: shop, labels: {kubernetes.io/service-name: api}}
+endpoints:
+- {addresses: [10.1.0.11], conditions: {ready: true}, targetRef: {kind: Pod, name: api-a}}
+- {addresses: [10.1.0.12], conditions: {ready: false}, targetRef: {kind: Pod, name: api-b}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {selector: {app: web}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, readinessProbe: {periodSeconds: 2, failureThreshold: 2}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: storefront, namespace: shop}
+spec:
+  rules:
+  - backendRefs: [{name: web, weight: 3}, {name: api, weight: 1}]
+    timeouts: {request: 2s}
+";
+
+#[test]
+fn kubernetes_round_trips_with_every_value_located() {
+    let dir = scratch("import", "kubernetes");
+    let file = write(&dir, "shop.yaml", KUBERNETES);
+    let (text, _) = round_trip(&dir, "kubernetes", &[&file], &["--rate", "100/s", "--service", "{exponential: 5ms}"]);
+    assert!(text.contains("count: 3  # shop.yaml:22 Deployment web replicas: 3"), "{text}");
+    assert!(text.contains("api-b: 0  # shop.yaml:11 not ready"), "{text}");
+    assert!(text.contains("interval: 2s  # shop.yaml:27 periodSeconds: 2"), "{text}");
+    assert!(text.contains("timeout: 2s  # shop.yaml:35 timeouts.request: 2s"), "{text}");
+    assert!(text.contains("target: [web, api]"), "{text}");
+}
+
+#[test]
+fn malformed_kubernetes_is_a_located_error_and_nothing_is_written() {
+    let dir = scratch("import", "kubernetes-bad");
+    let file = write(&dir, "shop.yaml", &KUBERNETES.replace("replicas: 3", "replicas: three"));
+    refused(&dir, "kubernetes", &file, &[], "shop.yaml:22:13: `replicas` expects a whole number");
+    let file = write(&dir, "nokind.yaml", "apiVersion: v1\nmetadata: {name: a}\n");
+    refused(&dir, "kubernetes", &file, &[], "nokind.yaml:1:1: expected a Kubernetes object with `kind`");
+}

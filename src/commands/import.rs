@@ -18,6 +18,8 @@ pub enum ImportKind {
     Haproxy,
     /// Envoy clusters (bootstrap `static_resources`, or an admin `/config_dump?include_eds`) and their routes.
     Envoy,
+    /// Kubernetes Services with their EndpointSlices (or Endpoints, or Deployment replicas), Ingresses and HTTPRoutes.
+    Kubernetes,
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +90,7 @@ pub fn execute(opts: &ImportOptions) -> Result<i32, Error> {
         ImportKind::Nginx => import::nginx::import(&opts.files)?,
         ImportKind::Haproxy => import::haproxy::import(&opts.files)?,
         ImportKind::Envoy => import::envoy::import(&opts.files)?,
+        ImportKind::Kubernetes => import::kubernetes::import(&opts.files)?,
     };
     let assembled = import::assemble(draft, &opts.assemble_options())?;
     for f in &assembled.findings.list {

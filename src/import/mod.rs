@@ -17,7 +17,10 @@ mod assemble;
 pub(crate) mod doc;
 pub(crate) mod envoy;
 pub(crate) mod haproxy;
+pub(crate) mod kubernetes;
 pub(crate) mod nginx;
+#[cfg(test)]
+mod testing;
 pub(crate) mod tree;
 
 use std::fmt;
@@ -29,7 +32,7 @@ use miette::{NamedSource, SourceSpan};
 use crate::error::{Error, Located, short_label};
 use doc::Item;
 
-pub(crate) use assemble::{Assembled, Options, assemble, validate};
+pub(crate) use assemble::{Options, assemble, validate};
 
 /// An input file and its text.
 #[derive(Clone, Debug)]
@@ -389,6 +392,16 @@ impl Draft {
             self.servers.push(server);
         }
         name
+    }
+
+    /// A client-group name no group has yet, from `base` (a group may share
+    /// its balancer's name).
+    pub(crate) fn fresh_client_name(&self, base: &str) -> String {
+        let taken = |n: &str| self.clients.iter().any(|c| c.name == n);
+        if !taken(base) {
+            return base.to_string();
+        }
+        (2..).map(|i| format!("{base}-{i}")).find(|n| !taken(n)).expect("some suffix is free")
     }
 
     /// A name no balancer, server or client group has yet, from `base`.

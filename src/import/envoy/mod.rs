@@ -262,7 +262,7 @@ fn route_client(
     if targets.len() == 1 {
         routed.push(targets[0].0.clone());
     }
-    let name = if targets.len() == 1 { targets[0].0.clone() } else { draft.fresh_name(&entity_name(vh_name)) };
+    let name = if targets.len() == 1 { targets[0].0.clone() } else { draft.fresh_client_name(&entity_name(vh_name)) };
     let written = action
         .get("cluster")
         .and_then(Tree::text)

@@ -4,30 +4,15 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::import::testing::{self, balancer as lb, text};
 use crate::import::{Options, Severity, assemble};
 
 fn write(name: &str, file: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lbsim-envoy-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(file);
-    std::fs::write(&p, text).unwrap();
-    p
+    testing::write("envoy", name, file, text)
 }
 
 fn draft(name: &str, text: &str) -> Draft {
     import(&[write(name, "envoy.yaml", text)]).unwrap()
-}
-
-fn text<'a>(item: &'a Item, path: &[&str]) -> Option<&'a str> {
-    let mut it = item;
-    for k in path {
-        it = it.get(k)?;
-    }
-    it.text()
-}
-
-fn lb<'a>(d: &'a Draft, name: &str) -> &'a crate::import::BalancerDraft {
-    d.balancers.iter().find(|b| b.name == name).unwrap_or_else(|| panic!("no balancer {name}"))
 }
 
 pub(super) const BOOTSTRAP: &str = r#"admin:

@@ -4,30 +4,15 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::import::testing::{self, balancer as lb, text};
 use crate::import::{Options, Severity, assemble};
 
 fn write(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lbsim-haproxy-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("haproxy.cfg");
-    std::fs::write(&p, text).unwrap();
-    p
+    testing::write("haproxy", name, "haproxy.cfg", text)
 }
 
 fn draft(name: &str, text: &str) -> Draft {
     import(&[write(name, text)]).unwrap()
-}
-
-fn lb<'a>(d: &'a Draft, name: &str) -> &'a BalancerDraft {
-    d.balancers.iter().find(|b| b.name == name).unwrap_or_else(|| panic!("no balancer {name}"))
-}
-
-fn text<'a>(item: &'a Item, path: &[&str]) -> Option<&'a str> {
-    let mut it = item;
-    for k in path {
-        it = it.get(k)?;
-    }
-    it.text()
 }
 
 const SHOP: &str = "\

@@ -4,14 +4,11 @@
 use std::path::PathBuf;
 
 use super::*;
+use crate::import::testing::{self, balancer as lb};
 use crate::import::{Options, Severity, assemble, doc::Node};
 
 fn write(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lbsim-nginx-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join("nginx.conf");
-    std::fs::write(&p, text).unwrap();
-    p
+    testing::write("nginx", name, "nginx.conf", text)
 }
 
 fn draft(name: &str, text: &str) -> Draft {
@@ -19,11 +16,7 @@ fn draft(name: &str, text: &str) -> Draft {
 }
 
 fn field<'a>(b: &'a BalancerDraft, key: &str) -> Option<&'a str> {
-    b.fields.get(key).and_then(Item::text)
-}
-
-fn lb<'a>(d: &'a Draft, name: &str) -> &'a BalancerDraft {
-    d.balancers.iter().find(|b| b.name == name).unwrap_or_else(|| panic!("no balancer {name}"))
+    testing::text(&b.fields, &[key])
 }
 
 const SHOP: &str = "\
