@@ -296,3 +296,29 @@ fn malformed_kubernetes_is_a_located_error_and_nothing_is_written() {
     let file = write(&dir, "nokind.yaml", "apiVersion: v1\nmetadata: {name: a}\n");
     refused(&dir, "kubernetes", &file, &[], "nokind.yaml:1:1: expected a Kubernetes object with `kind`");
 }
+
+const ROUTES: &str = r#"[
+{"dst":"default","gateway":"10.0.0.1","dev":"eth0","protocol":"dhcp","metric":100,"flags":[]},
+{"dst":"10.0.0.0/24","dev":"eth0","protocol":"kernel","scope":"link","prefsrc":"10.0.0.5","flags":[]},
+{"type":"blackhole","dst":"10.66.0.0/16","flags":[]},
+{"dst":"10.30.0.0/16","gateway":"10.0.0.1","table":"100"}
+]"#;
+
+#[test]
+fn routes_round_trip_into_a_routers_table() {
+    let dir = scratch("import", "routes");
+    let file = write(&dir, "edge.json", ROUTES);
+    let (text, err) = round_trip(&dir, "routes", &[&file], &["--router", "core"]);
+    assert!(text.contains("  routers:\n    core:  # edge.json:1 routing table\n"), "{text}");
+    assert!(text.contains("- {prefix: 0.0.0.0/0, via: gw-10-0-0-1, metric: 100}  # edge.json:2 default via 10.0.0.1 dev eth0 metric 100"), "{text}");
+    assert!(text.contains("- {prefix: 10.66.0.0/16, action: blackhole}  # edge.json:4"), "{text}");
+    assert!(text.contains("PLACEHOLDER: the input has no balancer"), "{text}");
+    assert!(err.contains("unsupported: `table 100` at"), "{err}");
+}
+
+#[test]
+fn malformed_routes_are_a_located_error_and_nothing_is_written() {
+    let dir = scratch("import", "routes-bad");
+    let file = write(&dir, "edge.json", &ROUTES.replace("10.0.0.0/24", "10.0.0.0/33"));
+    refused(&dir, "routes", &file, &[], "edge.json:3:8: `10.0.0.0/33` is not a destination");
+}

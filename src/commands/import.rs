@@ -20,6 +20,8 @@ pub enum ImportKind {
     Envoy,
     /// Kubernetes Services with their EndpointSlices (or Endpoints, or Deployment replicas), Ingresses and HTTPRoutes.
     Kubernetes,
+    /// A Linux routing table (`ip -j route`) as a router's table.
+    Routes,
 }
 
 #[derive(Args, Debug)]
@@ -65,6 +67,9 @@ pub struct ImportOptions {
     /// Workers of every server.
     #[arg(long, value_name = "N")]
     pub workers: Option<u32>,
+    /// routes: the router's name (default: the file's name).
+    #[arg(long, value_name = "NAME")]
+    pub router: Option<String>,
 }
 
 impl ImportOptions {
@@ -91,6 +96,7 @@ pub fn execute(opts: &ImportOptions) -> Result<i32, Error> {
         ImportKind::Haproxy => import::haproxy::import(&opts.files)?,
         ImportKind::Envoy => import::envoy::import(&opts.files)?,
         ImportKind::Kubernetes => import::kubernetes::import(&opts.files)?,
+        ImportKind::Routes => import::iproute::import(&opts.files, opts.router.as_deref())?,
     };
     let assembled = import::assemble(draft, &opts.assemble_options())?;
     for f in &assembled.findings.list {

@@ -17,6 +17,7 @@ mod assemble;
 pub(crate) mod doc;
 pub(crate) mod envoy;
 pub(crate) mod haproxy;
+pub(crate) mod iproute;
 pub(crate) mod kubernetes;
 pub(crate) mod nginx;
 #[cfg(test)]
@@ -86,10 +87,13 @@ impl SourceFile {
     /// A located error at `at`, which must be in this file.
     pub(crate) fn error_at_origin(&self, at: &Origin, message: impl Into<String>, help: Option<String>) -> Error {
         let message = message.into();
-        let len = self.text[at.offset.min(self.text.len())..]
-            .find(|c: char| c.is_whitespace() || c == ';')
-            .unwrap_or(0)
-            .max(usize::from(at.offset < self.text.len()));
+        let rest = &self.text[at.offset.min(self.text.len())..];
+        let len = match rest.strip_prefix('"') {
+            // A quoted value: up to its closing quote.
+            Some(inner) => inner.find('"').map_or(rest.len(), |i| i + 2),
+            None => rest.find(|c: char| c.is_whitespace() || ";,}]".contains(c)).unwrap_or(rest.len()),
+        }
+        .max(usize::from(at.offset < self.text.len()));
         Located {
             label: short_label(&message),
             message,
