@@ -23,5 +23,6 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub(crate) mod time;
+pub mod trace;
 pub(crate) mod units;
 pub mod validation;

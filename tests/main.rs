@@ -19,6 +19,7 @@ mod golden;
 mod import;
 mod incident_features;
 mod network;
+mod replay;
 mod scenarios;
 mod sim;
 mod slurm;

@@ -10,6 +10,7 @@
 pub mod monitoring;
 pub mod names;
 pub mod network;
+pub mod replay;
 pub mod resilience;
 pub mod source;
 pub mod timeline;
@@ -27,6 +28,7 @@ use crate::error::Error;
 use crate::units::{Duration, Percent, Rate};
 
 pub use network::{Foreign, LinkSpec, NetworkSpec, RouteAction, RouteSpec, RouterSpec, SubnetSpec, SwitchSpec};
+pub use replay::{Multiplier, ReplaySpec};
 pub use resilience::*;
 pub use source::{Override, ScenarioSource};
 pub use timeline::{Action, IncidentWindowSpec, TimelineEntry};
@@ -230,6 +232,8 @@ pub struct ClientSpec {
     pub profile_repeat: Option<Spanned<Duration>>,
     /// Closed loop instead of a rate: `users` users, one request each at a time.
     pub closed_loop: Option<ClosedLoopSpec>,
+    /// Instead of a rate: rerun a recorded trace's arrivals and users.
+    pub replay: Option<Spanned<ReplaySpec>>,
     /// Number of distinct users behind the group (default 10000 for open
     /// loop; required for closed loop).
     pub users: Option<Spanned<u64>>,

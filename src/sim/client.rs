@@ -52,6 +52,8 @@ pub(super) struct ClientState {
     /// Every path to the balancers is delivered with exactly that latency
     /// and no loss: requests need not look at the network on the way in.
     pub fixed_forward: bool,
+    /// A replay group's place in its trace (None for every other group).
+    pub replay: Option<Box<super::replay::ReplayCursor>>,
 }
 
 impl ClientState {
@@ -88,6 +90,7 @@ impl ClientState {
             single_target: (def.targets.len() == 1).then(|| def.targets[0].0),
             displacement: 0,
             fixed_forward: false,
+            replay: None,
         };
         s.constant_gap = s.compute_gap(def);
         s

@@ -27,6 +27,7 @@ mod health;
 mod network;
 pub mod objectives;
 mod outcome;
+mod replay;
 mod request;
 mod server;
 mod timeline;
@@ -54,6 +55,8 @@ enum Event {
     Arrival { client: u32, generation: u32 },
     /// A closed-loop user sends its next request.
     UserSend { client: u32, user: u32 },
+    /// A replayed request arrives (replay groups only).
+    ReplayArrival { client: u32, user: u32 },
     /// A server finishes serving an attempt.
     Complete { server: ServerId, attempt: Handle },
     /// An attempt reaches its balancer over the network.
@@ -342,8 +345,10 @@ impl Simulation {
                         self.events.push(SimTime(t), Event::UserSend { client: c as u32, user });
                     }
                 }
+                Load::Replay(_) => {}
             }
         }
+        self.start_replays();
         if self.world.warmup > SimTime::ZERO {
             self.events.push(self.world.warmup, Event::WarmupEnd);
         } else {
@@ -468,6 +473,7 @@ impl Simulation {
         match event {
             Event::Arrival { client, generation } => self.on_arrival(client, generation),
             Event::UserSend { client, user } => self.new_call(client, user),
+            Event::ReplayArrival { client, user } => self.on_replay_arrival(client, user),
             Event::Complete { server, attempt } => self.on_complete(server, attempt),
             Event::AtBalancer { attempt } => self.on_at_balancer(attempt),
             Event::AtServer { attempt } => self.on_at_server(attempt),

@@ -63,6 +63,11 @@ fn compile_client(
         ));
     }
     let load = compile_load(cx, key, spec, base_dir)?;
+    // A replay's users are the trace's distinct users.
+    let users = match &load {
+        Load::Replay(r) => r.info.users.clamp(1, u64::from(u32::MAX)),
+        _ => users,
+    };
     let timeout = match &spec.timeout {
         Some(t) if t.value.nanos() == 0 => {
             return Err(cx.err(t, "the timeout must be longer than zero", None));
@@ -85,6 +90,9 @@ fn compile_client(
 
 /// Open loop (a rate or profile) or closed loop (users with think times).
 fn compile_load(cx: &Ctx<'_>, key: &Spanned<String>, spec: &ClientSpec, base_dir: &Path) -> Result<Load, Error> {
+    if let Some(replay) = &spec.replay {
+        return super::replay::compile_replay(cx, key, spec, replay, base_dir);
+    }
     let load = match (&spec.closed_loop, &spec.rate, spec.profile.is_empty()) {
         (Some(cl), None, true) => {
             if spec.users.is_none() {

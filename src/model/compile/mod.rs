@@ -6,6 +6,7 @@
 
 mod balancers;
 mod clients;
+mod replay;
 mod servers;
 mod topology;
 
