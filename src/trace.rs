@@ -101,7 +101,9 @@ fn io_error(line: u64, e: &io::Error) -> TraceError {
 /// modification time) is not read again: a sweep compiles its scenario
 /// once per point.
 pub fn scan(path: &Path) -> Result<TraceInfo, TraceError> {
-    static CACHE: OnceLock<Mutex<HashMap<(PathBuf, u64, Option<std::time::SystemTime>), TraceInfo>>> = OnceLock::new();
+    /// A trace file as last scanned: path, size, modification time.
+    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
+    static CACHE: OnceLock<Mutex<HashMap<Key, TraceInfo>>> = OnceLock::new();
     let meta = std::fs::metadata(path).map_err(|e| io_error(0, &e))?;
     let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));

@@ -322,3 +322,97 @@ fn malformed_routes_are_a_located_error_and_nothing_is_written() {
     let file = write(&dir, "edge.json", &ROUTES.replace("10.0.0.0/24", "10.0.0.0/33"));
     refused(&dir, "routes", &file, &[], "edge.json:3:8: `10.0.0.0/33` is not a destination");
 }
+
+const LOG_FORMAT: &str =
+    "$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_response_time";
+
+/// Two minutes of traffic, 10 then 20 requests a second, over two upstreams.
+fn access_log() -> String {
+    let mut out = String::new();
+    for s in 0..120u64 {
+        for i in 0..(if s < 60 { 10 } else { 20 }) {
+            let (up, t) = if i % 2 == 0 { ("10.0.0.1:8080", 0.012) } else { ("10.0.0.2:8080", 0.020) };
+            out.push_str(&format!(
+                "10.9.0.{} [01/Jun/2024:14:{:02}:{:02} +0000] \"GET / HTTP/1.1\" 200 {t:.3} {up} {t:.3}\n",
+                (s * 7 + i) % 200,
+                s / 60,
+                s % 60
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn an_access_log_round_trips_as_rates_users_and_service_times() {
+    let dir = scratch("import", "access-log");
+    let log = write(&dir, "access.log", &access_log());
+    let (text, err) = round_trip(&dir, "access-log", &[&log], &["--format", LOG_FORMAT]);
+    assert!(text.contains("start: 2024-06-01T14:00:00Z"), "{text}");
+    assert!(text.contains("rate: 600/1m  # 600 requests from 14:00:00 UTC"), "{text}");
+    assert!(text.contains("- {at: 1m, rate: 1200/1m}"), "{text}");
+    assert!(text.contains("service: {empirical: {file: scenario.service.csv, column: 10-0-0-2-8080, unit: ms}}  # 900 responses in the log: p50 20.0ms"), "{text}");
+    assert!(dir.join("scenario.service.csv").exists());
+    assert!(err.contains("Beside it: scenario.service.csv"), "{err}");
+    let staged: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(staged.is_empty(), "staging left behind");
+}
+
+#[test]
+fn an_nginx_upstream_and_its_log_replay_a_recorded_peak() {
+    let dir = scratch("import", "nginx-replay");
+    let conf = write(
+        &dir,
+        "nginx.conf",
+        "upstream app { least_conn; server 10.0.0.1:8080; server 10.0.0.2:8080; }\nserver { location / { proxy_pass http://app; } }\n",
+    );
+    let log = write(&dir, "access.log", &access_log());
+    let (text, _) = round_trip(
+        &dir,
+        "nginx",
+        &[&conf],
+        &["--access-log", log.to_str().unwrap(), "--format", LOG_FORMAT, "--replay"],
+    );
+    assert!(text.contains("replay:  # 1800 requests as"), "{text}");
+    assert!(text.contains("file: scenario.trace.csv.gz"), "{text}");
+    assert!(text.contains("algorithm: least_connections  # nginx.conf:1 least_conn"), "{text}");
+    // The scale of the replay is a number a capacity search can move.
+    let out = dir.join("scenario.yaml");
+    let o = lbsim(&[
+        "run",
+        out.to_str().unwrap(),
+        "--set",
+        "clients.app.replay.scale=2",
+        "--json",
+        "--no-charts",
+        "--out",
+        dir.join("x").to_str().unwrap(),
+    ]);
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["requests"]["generated"], 3600);
+}
+
+#[test]
+fn a_log_that_does_not_match_its_format_is_refused() {
+    let dir = scratch("import", "access-log-bad");
+    let log = write(
+        &dir,
+        "access.log",
+        "10.9.0.1 - - [01/Jun/2024:14:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\"\n",
+    );
+    refused(
+        &dir,
+        "access-log",
+        &log,
+        &["--format", LOG_FORMAT],
+        "access.log:1:10: the line does not match the format: expected `[` after `$remote_addr`",
+    );
+    assert!(std::fs::read_dir(&dir).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".lbsim")));
+    let o = lbsim(&["import", "access-log", log.to_str().unwrap(), "--out", dir.join("x.yaml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--format"), "{}", stderr(&o));
+}

@@ -100,6 +100,7 @@ impl Item {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn text(&self) -> Option<&str> {
         match &self.node {
             Node::Scalar(s) | Node::Raw(s) => Some(s),

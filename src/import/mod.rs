@@ -13,6 +13,7 @@
 //! Stage: beside `commands`. It produces scenario text and checks it with
 //! `model`; nothing below imports it.
 
+pub(crate) mod accesslog;
 mod assemble;
 pub(crate) mod doc;
 pub(crate) mod envoy;
@@ -64,11 +65,6 @@ impl SourceFile {
         SourceFile { name: Arc::from(name), path: PathBuf::from(name), text, line_starts }
     }
 
-    /// The file name without directories, for comments.
-    pub(crate) fn short_name(&self) -> String {
-        self.path.file_name().map_or_else(|| self.name.to_string(), |n| n.to_string_lossy().into_owned())
-    }
-
     /// Where byte `offset` is.
     pub(crate) fn origin(&self, offset: usize) -> Origin {
         let offset = offset.min(self.text.len());
@@ -98,7 +94,7 @@ impl SourceFile {
             label: short_label(&message),
             message,
             location: at.to_string(),
-            src: NamedSource::new(self.name.to_string(), self.text.clone()),
+            src: NamedSource::new(&self.name, self.text.clone()),
             span: SourceSpan::new(at.offset.min(self.text.len()).into(), len),
             help,
         }

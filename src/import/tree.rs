@@ -9,7 +9,6 @@
 //! YAML parser serde-saphyr itself uses (granit-parser, already a
 //! dependency), whose events carry positions.
 
-use std::borrow::Cow;
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 
@@ -237,9 +236,9 @@ fn build(file: &SourceFile, events: &[(Event<'_>, Span)], pos: &mut usize) -> Re
     Ok(Tree { at, node })
 }
 
-fn scalar(value: &Cow<'_, str>, style: ScalarStyle) -> TreeNode {
+fn scalar(value: &str, style: ScalarStyle) -> TreeNode {
     let quoted = !matches!(style, ScalarStyle::Plain);
-    if !quoted && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+    if !quoted && matches!(value, "" | "~" | "null" | "Null" | "NULL") {
         return TreeNode::Null;
     }
     TreeNode::Scalar { text: value.to_string(), quoted }

@@ -621,12 +621,8 @@ fn retry_of(p: &Pass, servers: usize, findings: &mut Findings) -> Option<Item> {
         None if p.stream => None,
         None => Some(Val::new("60s", Provenance::Default(format!("NGINX default: {m}_read_timeout 60s")))),
     };
-    if p.stream && read.is_some() {
-        findings.approximated(
-            &read.expect("some").at,
-            read.expect("some").written(),
-            "an idle timeout between reads: lbsim bounds each try by it",
-        );
+    if let Some(d) = read.filter(|_| p.stream) {
+        findings.approximated(&d.at, d.written(), "an idle timeout between reads: lbsim bounds each try by it");
     }
     if attempts.is_none() && per_try.is_none() {
         return None;
