@@ -9,7 +9,6 @@
 //! YAML parser serde-saphyr itself uses (granit-parser, already a
 //! dependency), whose events carry positions.
 
-
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::{Origin, SourceFile};

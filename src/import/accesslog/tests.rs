@@ -158,3 +158,39 @@ fn a_combined_log_has_no_service_times_and_says_so() {
     assert!(d.findings.list.iter().any(|f| f.what == "a log without request times"));
     assert!(d.server("upstream").unwrap().fields.get("service").is_none());
 }
+
+#[test]
+fn a_chosen_interval_and_a_chosen_user_field() {
+    // 90 s at 20/s, every line from one address but ten user ids.
+    let mut log = String::new();
+    for s in 0..90u64 {
+        for i in 0..(if s < 30 { 10 } else { 20 }) {
+            log.push_str(&format!(
+                "10.9.0.1 [01/Jun/2024:14:{:02}:{:02} +0000] \"GET / HTTP/1.1\" 200 0.010 10.0.0.1:80 0.010 user{}\n",
+                s / 60,
+                s % 60,
+                i % 10
+            ));
+        }
+    }
+    let path = testing::write("accesslog", "interval", "access.log", &log);
+    let mut o = opts(vec![path], &format!("{TEMPLATE} $http_x_user"));
+    o.interval = "30s".into();
+    o.users_from = Some("http_x_user".into());
+    let d = standalone(&o, Some(&mut side("interval"))).unwrap();
+    let c = &d.clients[0];
+    assert_eq!(text(&c.fields, &["users"]), Some("10"));
+    assert_eq!(text(&c.fields, &["rate"]), Some("300/30s"));
+    let super::super::doc::Node::Seq(points, _) = &c.fields.get("profile").unwrap().node else { panic!() };
+    assert_eq!(points.len(), 1);
+    assert_eq!((text(&points[0], &["at"]), text(&points[0], &["rate"])), (Some("30s"), Some("600/30s")));
+    // By address instead: one user.
+    let mut o = o.clone();
+    o.users_from = None;
+    let d = standalone(&o, Some(&mut side("interval-addr"))).unwrap();
+    assert_eq!(text(&d.clients[0].fields, &["users"]), Some("1"));
+    // A field the format does not have.
+    o.users_from = Some("http_x_session".into());
+    let e = standalone(&o, Some(&mut side("interval-bad"))).unwrap_err();
+    assert!(e.to_string().contains("--users-from http_x_session: the format has no `$http_x_session`"), "{e}");
+}
