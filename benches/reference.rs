@@ -1,10 +1,13 @@
 //! Speed, reported as simulated requests per second of wall time
-//! (criterion's "elements/s"): the reference scenario (16 single-worker
-//! M/M/1 servers, random balancing, 90% load), one million requests per
-//! iteration so that a sample takes a fraction of a second; and the same
-//! servers and load behind a routed network (`three-hops`: three routed hops
-//! from the clients to the balancer, a switch to the servers), for the
-//! network's cost per request.
+//! (criterion's "elements/s"), one million requests per iteration so that a
+//! sample takes a fraction of a second:
+//!
+//! - `reference`: 16 single-worker M/M/1 servers, random balancing, 90% load;
+//! - `reference-1024`: the same model with 1,024 servers (and 64 times the
+//!   load), for how the per-request cost grows with the event set;
+//! - `three-hops`: the reference's servers and load behind a routed network
+//!   (three routed hops from the clients to the balancer, a switch to the
+//!   servers), for the network's cost per request.
 //!
 //!     cargo bench --bench reference
 
@@ -28,7 +31,7 @@ fn reference(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulated-requests");
     g.throughput(Throughput::Elements(REQUESTS));
     g.sample_size(10);
-    for name in ["reference", "three-hops"] {
+    for name in ["reference", "reference-1024", "three-hops"] {
         let world = load(&format!("scenarios/bench/{name}.yaml"), &[&requests]);
         g.bench_function(name, |b| b.iter(|| run_quiet(world.clone())));
     }

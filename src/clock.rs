@@ -231,6 +231,19 @@ impl fmt::Display for TimeSpec {
     }
 }
 
+impl schemars::JsonSchema for TimeSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Time".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An offset from the start (10m), a time of day (\"14:10\", with `start:`) or an RFC 3339 date-time.",
+            "anyOf": [{"type": "string"}, {"const": 0}],
+            "examples": ["10m", "14:10", "2024-06-01T14:10:00Z"]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for TimeSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;

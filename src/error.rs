@@ -40,11 +40,12 @@ pub enum Error {
     Usage(String),
 
     /// The scenario file (or a file it names) could not be read: exit status 2.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {reason}", path.display())]
     Input {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// The OS's reason, printed once in the message (not again as a
+        /// source, which miette would print on a line of its own).
+        reason: std::io::Error,
     },
 
     /// A report could not be written: exit status 3.
@@ -107,7 +108,9 @@ impl From<Located> for Error {
 
 /// The first clause of a message, used as the label under the snippet.
 pub fn short_label(message: &str) -> String {
-    let first = message.split(['.', ';']).next().unwrap_or(message);
+    // A clause ends at `. ` or `; ` (not at the dots of `clients.web.rate`).
+    let end = [". ", "; "].iter().filter_map(|sep| message.find(sep)).min().unwrap_or(message.len());
+    let first = message[..end].trim_end_matches('.');
     if first.len() > 60 { "here".to_string() } else { first.to_string() }
 }
 

@@ -7,6 +7,7 @@
 #![warn(unreachable_pub)]
 
 pub(crate) mod balancer;
+pub mod check;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub mod commands;
@@ -14,6 +15,8 @@ pub(crate) mod dist;
 pub(crate) mod engine;
 pub mod error;
 pub(crate) mod experiment;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub(crate) mod import;
 pub mod metrics;

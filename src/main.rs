@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use lbsim::commands;
 use lbsim::error::Error;
@@ -29,7 +29,7 @@ enum Command {
     /// Simulate a scenario and write its reports.
     #[command(after_help = "Examples:\n  \
         lbsim run scenarios/quickstart.yaml\n  \
-        lbsim run scenarios/quickstart.yaml --set clients.web.rate=900/s --seed 7 --out /tmp/q\n  \
+        lbsim run scenarios/quickstart.yaml --set clients.browsers.load=1.1x --seed 7 --out /tmp/q\n  \
         lbsim run scenarios/quickstart.yaml --json | jq .latency_ms\n  \
         lbsim run scenarios/quickstart.yaml --replications 10 --down 1\n\n\
         Reports go to output/<scenario name>/ unless --out is given: report.html (self-contained, for reviews), \
@@ -38,7 +38,10 @@ enum Command {
         With --replications N (N >= 2) every headline metric and SLO is also given over all N replications, with \
         a confidence interval, in the terminal, summary.json (`replications`), report.html and report.md.\n\
         Exit status 1 when a declared SLO fails (with replications: unless every SLO holds with the stated \
-        confidence), unless --no-fail.")]
+        confidence), unless --no-fail.\n\
+        Before simulating, run applies `lbsim check`'s rules: an error in the standing configuration stops it \
+        (exit status 2, nothing written; --no-check simulates it anyway), warnings, the timeline's findings and \
+        load above capacity are printed on stderr and the run goes on. --junit FILE writes the SLO verdicts as JUnit XML.")]
     Run(commands::run::RunOptions),
     /// Draw the topology: clients, balancers, servers, routers, switches,
     /// links and routing next hops, as Graphviz DOT (and SVG with `dot`).
@@ -54,13 +57,17 @@ enum Command {
         the same users send the same requests at the same times) and reports each headline metric's difference \
         with a paired confidence interval and whether it is significant. Writes compare.csv, compare.md (a \
         Markdown table for a pull-request comment), compare.json and charts overlaying the first replication \
-        of both to output/compare/<baseline>--<changed>/ (or --out).\n\n\
+        of both to output/compare/<baseline>--<the change>/ (or --out).\n\n\
         A change counts as better or worse when it is significant and at least --min-effect percent of the \
         baseline; smaller significant changes are negligible. --fail-on-worse makes any worse metric exit 1.\n\n\
         Examples:\n  \
         lbsim compare scenarios/incidents/003-all-traffic-to-one-server.yaml scenarios/incidents/003-with-health-checks.yaml\n  \
         lbsim compare scenarios/quickstart.yaml --change balancers.edge.algorithm=round_robin\n  \
-        lbsim compare a.yaml b.yaml --set requests=100000 --replications 20 --json")]
+        lbsim compare scenarios/capacity.yaml --change servers.app.count=22 --label-base '24 servers' --label-changed '22 servers'\n  \
+        lbsim compare scenarios/quickstart.yaml --change clients.browsers.load=1.1x --set duration=2m --replications 20 --json\n\n\
+        The sides are labelled by --label-base and --label-changed (default: the baseline's name, and the --change \
+        paths and values or the changed file's name). --junit FILE writes one JUnit test case per metric, failed \
+        when it is worse.")]
     Compare(commands::compare::CompareOptions),
     /// Run a grid of configurations, each over N replications with common
     /// random numbers: curves with confidence bands, knees, SLO verdicts.
@@ -76,7 +83,7 @@ enum Command {
         SLURM_ARRAY_TASK_COUNT; --shard auto/N reads Kubernetes' JOB_COMPLETION_INDEX.\n\n\
         Examples:\n  \
         lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s\n  \
-        lbsim sweep scenarios/capacity.yaml --vary servers.app.count=16..28/2 --vary clients.web.rate=3000/s,4000/s\n  \
+        lbsim sweep scenarios/capacity.yaml --vary servers.app.count=16..28/2 --vary clients.api.rate=3000/s,4000/s\n  \
         lbsim sweep scenarios/quickstart.yaml --vary clients.browsers.rate=300/s..900/s/100/s --shard 0/4 --out /shared/q"
     )]
     Sweep(commands::sweep::SweepOptions),
@@ -96,7 +103,7 @@ enum Command {
         (or --out). Exit status 1 when no value in the interval meets the SLOs.\n\n\
         Examples:\n  \
         lbsim capacity scenarios/capacity.yaml --find min servers.app.count --between 8..40 --down 1\n  \
-        lbsim capacity scenarios/capacity.yaml --find max clients.web.rate --between 1000/s..8000/s")]
+        lbsim capacity scenarios/capacity.yaml --find max clients.api.rate --between 1000/s..8000/s")]
     Capacity(commands::capacity::CapacityOptions),
     /// Check the simulator against queueing theory (M/M/1, E_N/M/1, M/M/c,
     /// Erlang B, Pollaczek-Khinchine, the supermarket model, Little's law).
@@ -118,6 +125,51 @@ enum Command {
         lbsim import nginx nginx.conf --rate 800/s --service \"{lognormal: {mean: 30ms, p99: 200ms}}\" --out shop.yaml\n  \
         lbsim import nginx nginx.conf --overlay load.yaml --strict --out shop.yaml")]
     Import(commands::import::ImportOptions),
+    /// Check a scenario for misconfigurations without simulating it: the
+    /// standing configuration and every timeline change, by a catalogue of
+    /// rules with stable IDs.
+    #[command(after_help = "Builds the whole model as `run` does, then runs every rule (lbsim check --list-rules): \
+        balancers with one backend or a dominant weight, backends that are down, routes that send a client subnet \
+        somewhere that does not reach its balancer (wrong destination, blackhole, reject, loop, missing return \
+        route), switch ports on the wrong VLAN, single points of failure, load above capacity (also with the \
+        largest server out), balancers without health checks whose servers can fail, retries without a budget, \
+        timeouts below the service's p99, alerts that cannot fire and SLOs no alert watches. Every timeline change \
+        is checked against the state it applies to; one the scenario's validation would block is a note.\n\n\
+        --against BASELINE reports what SCENARIO introduces: client subnet -> service pairs that change outcome, \
+        balancers whose capacity drops, and findings the baseline does not have.\n\n\
+        Exit status: 0 clean (warnings and notes allowed), 1 an error was found (or a warning, with --deny \
+        warnings), 2 the scenario cannot be read.\n\n\
+        Examples:\n  \
+        lbsim check scenarios/quickstart.yaml\n  \
+        lbsim check scenarios/incidents/003-all-traffic-to-one-server.yaml\n  \
+        lbsim check scenarios/incidents/004-wrong-route-on-web-01.yaml --against scenarios/incidents/004-with-route-audit.yaml\n  \
+        lbsim check scenarios/capacity.yaml --format sarif > lbsim.sarif\n  \
+        lbsim check scenarios/quickstart.yaml --deny warnings --junit check.xml\n  \
+        lbsim check --list-rules")]
+    Check(commands::check::CheckOptions),
+    /// List what a scenario can name: algorithms, distributions, metrics, or
+    /// `lbsim check`'s rules, one line each.
+    #[command(
+        after_help = "Examples:\n  lbsim list algorithms\n  lbsim list distributions\n  lbsim list metrics\n  lbsim list rules"
+    )]
+    List(commands::list::ListOptions),
+    /// Print the JSON Schema of the scenario format, with every field's doc
+    /// and default, for editors (the YAML language server).
+    #[command(after_help = "Save it and name it on a scenario's first line, and the YAML language server \
+        (VS Code's YAML extension, Neovim, Helix, ...) completes fields, shows their docs and flags mistakes:\n\n  \
+        lbsim schema > lbsim-scenario.schema.json\n  \
+        # yaml-language-server: $schema=lbsim-scenario.schema.json\n\n\
+        Example:\n  lbsim schema > lbsim-scenario.schema.json")]
+    Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+        lbsim completions bash > ~/.local/share/bash-completion/completions/lbsim\n  \
+        lbsim completions zsh > ~/.zfunc/_lbsim\n  \
+        lbsim completions fish > ~/.config/fish/completions/lbsim.fish")]
+    Completions(commands::completions::CompletionsOptions),
+    /// Print the man page (roff), or write one per command with --out DIR.
+    #[command(after_help = "Examples:\n  lbsim man | man -l -\n  lbsim man --out /usr/local/share/man/man1")]
+    Man(commands::completions::ManOptions),
 }
 
 fn main() -> ExitCode {
@@ -151,6 +203,11 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Capacity(opts) => commands::capacity::execute(opts),
         Command::Verify(opts) => commands::verify::execute(opts),
         Command::Import(opts) => commands::import::execute(opts),
+        Command::Check(opts) => commands::check::execute(opts),
+        Command::List(opts) => commands::list::execute(opts),
+        Command::Schema => commands::schema::execute(),
+        Command::Completions(opts) => commands::completions::execute(opts, Cli::command()),
+        Command::Man(opts) => commands::completions::man(opts, Cli::command()),
     }
 }
 

@@ -32,6 +32,9 @@ pub struct TraceInfo {
     pub users: u64,
     /// The last arrival, in seconds from the start.
     pub span_s: f64,
+    /// Arrivals a second in the busiest whole minute (over the whole
+    /// trace when it is shorter than a minute).
+    pub peak_per_s: f64,
 }
 
 /// A mistake at a line and column of a trace.
@@ -115,6 +118,8 @@ pub fn scan(path: &Path) -> Result<TraceInfo, TraceError> {
     header(&mut *reader, &mut buf)?;
     let mut users: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let (mut requests, mut last, mut number) = (0u64, 0.0f64, 1u64);
+    // Requests in the current minute, and in the busiest so far.
+    let (mut minute, mut in_minute, mut busiest) = (0u64, 0u64, 0u64);
     loop {
         buf.clear();
         number += 1;
@@ -125,9 +130,16 @@ pub fn scan(path: &Path) -> Result<TraceInfo, TraceError> {
             requests += 1;
             last = t;
             users.insert(user);
+            let m = (t / 60.0) as u64;
+            if m != minute {
+                (minute, in_minute) = (m, 0);
+            }
+            in_minute += 1;
+            busiest = busiest.max(in_minute);
         }
     }
-    let info = TraceInfo { requests, users: users.len() as u64, span_s: last };
+    let peak_per_s = if last < 60.0 { requests as f64 / last.max(1.0) } else { busiest as f64 / 60.0 };
+    let info = TraceInfo { requests, users: users.len() as u64, span_s: last, peak_per_s };
     if let Ok(mut c) = cache.lock() {
         c.insert(key, info);
     }
@@ -217,7 +229,7 @@ mod tests {
             w.push(t, u).unwrap();
         }
         w.finish().unwrap();
-        assert_eq!(scan(&p).unwrap(), TraceInfo { requests: 4, users: 3, span_s: 2.25 });
+        assert_eq!(scan(&p).unwrap(), TraceInfo { requests: 4, users: 3, span_s: 2.25, peak_per_s: 4.0 / 2.25 });
         let mut r = Reader::open(&p).unwrap();
         let got: Vec<(f64, u32)> = std::iter::from_fn(|| r.next_arrival()).collect();
         assert_eq!(got, [(0.0, 0), (0.5, 1), (0.5, 0), (2.25, 2)]);

@@ -237,6 +237,45 @@ impl<T> Visitor<'_> for UnitVisitor<T> {
     }
 }
 
+impl schemars::JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration: a number with a unit (ns, us, ms, s, m, h, d), several components largest first; 0 alone is allowed.",
+            "anyOf": [{"type": "string"}, {"const": 0}],
+            "examples": ["250ms", "1.5s", "2h30m"]
+        })
+    }
+}
+
+impl schemars::JsonSchema for Rate {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rate".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A rate: a count (with k or M) per period (a unit, optionally with a number); 0 alone is allowed.",
+            "anyOf": [{"type": "string", "pattern": "/"}, {"const": 0}],
+            "examples": ["1200/s", "2k/min", "5/10s"]
+        })
+    }
+}
+
+impl schemars::JsonSchema for Percent {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Percent".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A percentage (46%) or a fraction from 0 to 1.",
+            "anyOf": [{"type": "string", "pattern": "%\\s*$"}, {"type": "number", "minimum": 0, "maximum": 1}],
+            "examples": ["46%", 0.46]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(UnitVisitor {

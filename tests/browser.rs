@@ -20,14 +20,15 @@ use std::time::{Duration, Instant};
 /// Chromium gets this long to load a page and take its screenshot.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Debian's `chromium` (or Chromium under another of its usual names) on the PATH.
-fn chromium() -> Option<PathBuf> {
+/// Debian's `chromium` (or Chromium under another of its usual names) on the
+/// PATH; when there is none, `test` is skipped (a failure under CI).
+fn chromium(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     let found = std::env::split_paths(&path)
         .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
         .find(|p| p.is_file());
     if found.is_none() {
-        eprintln!("chromium not found: skipping the browser test; install Debian's `chromium` package");
+        common::skipped(test, "chromium", "chromium is not on PATH; install Debian's `chromium` package");
     }
     found
 }
@@ -137,7 +138,7 @@ fn check_report(browser: &Path, report: &Path, dir: &Path) {
 
 #[test]
 fn the_incident_report_opens_cleanly_in_chromium() {
-    let Some(browser) = chromium() else { return };
+    let Some(browser) = chromium("the_incident_report_opens_cleanly_in_chromium") else { return };
     let dir = common::scratch("browser", "report");
     let out = dir.join("out");
     let scenario = "scenarios/incidents/003-all-traffic-to-one-server.yaml";
@@ -148,7 +149,7 @@ fn the_incident_report_opens_cleanly_in_chromium() {
 
 #[test]
 fn the_sweep_report_opens_cleanly_in_chromium() {
-    let Some(browser) = chromium() else { return };
+    let Some(browser) = chromium("the_sweep_report_opens_cleanly_in_chromium") else { return };
     let dir = common::scratch("browser", "sweep");
     let out = dir.join("out");
     #[rustfmt::skip]
@@ -171,7 +172,7 @@ fn the_sweep_report_opens_cleanly_in_chromium() {
 
 #[test]
 fn the_console_check_catches_errors_and_exceptions() {
-    let Some(browser) = chromium() else { return };
+    let Some(browser) = chromium("the_console_check_catches_errors_and_exceptions") else { return };
     let dir = common::scratch("browser", "console");
     let page = dir.join("broken.html");
     std::fs::write(

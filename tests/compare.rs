@@ -148,7 +148,10 @@ fn compare_writes_csv_markdown_and_json_that_agree_and_can_fail_ci() {
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let table = String::from_utf8_lossy(&o.stdout);
-    assert!(table.contains("tier (changed)") && table.contains("latency p99") && table.contains("95% CI"), "{table}");
+    assert!(
+        table.contains("balancers.edge.algorithm=random") && table.contains("latency p99") && table.contains("95% CI"),
+        "{table}"
+    );
     let c = json(&out.join("compare.json"));
     let p99 = row(&c, "latency_p99_ms");
     assert_eq!(p99["verdict"], "worse", "random sends the slow server its full share: {p99}");
@@ -181,7 +184,7 @@ fn compare_writes_csv_markdown_and_json_that_agree_and_can_fail_ci() {
     // Charts overlaying the first replication of both sides.
     for chart in ["compare-latency", "compare-errors", "compare-users", "compare-spectrum"] {
         let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
-        assert!(svg.contains("tier (changed)") && svg.contains("tier"), "{chart}.svg names both sides");
+        assert!(svg.contains("…edge.algorithm=random") && svg.contains("tier"), "{chart}.svg names both sides");
         assert!(std::fs::read(out.join(format!("{chart}.png"))).unwrap().starts_with(b"\x89PNG"), "{chart}.png");
     }
 

@@ -168,6 +168,12 @@ fn every_shipped_scenario_gives_the_pinned_outputs() {
     let mut now = BTreeMap::new();
     for (name, out, o) in &results {
         assert!(matches!(o.status.code(), Some(0) | Some(1)), "{name} failed: {}", stderr(o));
+        // Little's sample-path identity holds on every run, networks included.
+        let summary = out.join("summary.json");
+        if summary.exists() {
+            let holds = &common::json(&summary)["littles_law"]["sample_path_identity_holds"];
+            assert_eq!(holds, true, "{name}: L's time integral and the requests' times in the system disagree");
+        }
         pins(out, name, &mut now);
     }
     let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);

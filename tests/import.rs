@@ -357,7 +357,7 @@ fn an_access_log_round_trips_as_rates_users_and_service_times() {
     let staged: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".lbsim-import"))
         .collect();
     assert!(staged.is_empty(), "staging left behind");
 }

@@ -10,15 +10,20 @@
 
 mod common;
 
+mod authoring;
 mod browser;
+mod check;
 mod cli;
 mod compare;
 mod count_groups;
 mod experiment;
+mod fuzz_corpus;
 mod golden;
 mod import;
 mod incident_features;
+mod landing;
 mod network;
+mod properties;
 mod replay;
 mod scenarios;
 mod sim;

@@ -4,7 +4,6 @@
 //! Kubernetes Jobs (deploy/kubernetes/*.yaml), read for their shape.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread::sleep;
@@ -21,14 +20,6 @@ const REPLICATIONS: &str = "4";
 const SHARDS: usize = 4;
 /// How long the whole array may take before the test cancels it.
 const ARRAY_DEADLINE: Duration = Duration::from_secs(600);
-
-/// Says why the Slurm test did not run, on the test's real stderr: libtest
-/// captures `eprintln!` of a passing test, and a test that passes without
-/// running must not pass unseen. (A Rust test cannot be marked skipped.)
-fn skipped(reason: &str) {
-    let line = format!("\nSKIPPED (slurm): slurm_array_sweep_merges_byte_identical_to_local did not run: {reason}\n\n");
-    let _ = std::io::stderr().write_all(line.as_bytes());
-}
 
 fn on_path(cmd: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(cmd).is_file()))
@@ -138,7 +129,11 @@ fn slurm_array_sweep_merges_byte_identical_to_local() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     if let Some(reason) = cluster_unavailable(&dir) {
-        skipped(&format!("{reason}; start a cluster with `sudo deploy/slurm/ci-cluster.sh` (.ci/run does)"));
+        crate::common::skipped(
+            "slurm_array_sweep_merges_byte_identical_to_local",
+            "slurm",
+            &format!("{reason}; start a cluster with `sudo deploy/slurm/ci-cluster.sh` (.ci/run does)"),
+        );
         let _ = fs::remove_dir_all(&dir);
         return;
     }

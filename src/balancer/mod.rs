@@ -64,7 +64,7 @@ impl Pool {
 }
 
 /// The algorithms a scenario can name.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlgorithmKind {
     RoundRobin,
@@ -116,18 +116,56 @@ pub(crate) trait Algorithm: Send {
     fn pick(&mut self, pool: &Pool, key: u64, rng: &mut SimRng) -> Option<u32>;
 }
 
+/// The algorithm a balancer runs. An enum rather than a trait object, so
+/// that the hot path calls each algorithm's `pick` statically and can
+/// inline it (and skip work it does not need, such as the affinity key).
+#[derive(Clone, Debug)]
+pub(crate) enum Balancing {
+    RoundRobin(RoundRobin),
+    Random(Random),
+    LeastConnections(LeastConnections),
+    PowerOfChoices(PowerOfChoices),
+    ConsistentHash(ConsistentHash),
+    First(First),
+}
+
+impl Algorithm for Balancing {
+    fn rebuild(&mut self, pool: &Pool) {
+        match self {
+            Balancing::RoundRobin(a) => a.rebuild(pool),
+            Balancing::Random(a) => a.rebuild(pool),
+            Balancing::LeastConnections(a) => a.rebuild(pool),
+            Balancing::PowerOfChoices(a) => a.rebuild(pool),
+            Balancing::ConsistentHash(a) => a.rebuild(pool),
+            Balancing::First(a) => a.rebuild(pool),
+        }
+    }
+
+    #[inline(always)]
+    fn pick(&mut self, pool: &Pool, key: u64, rng: &mut SimRng) -> Option<u32> {
+        match self {
+            Balancing::RoundRobin(a) => a.pick(pool, key, rng),
+            Balancing::Random(a) => a.pick(pool, key, rng),
+            Balancing::LeastConnections(a) => a.pick(pool, key, rng),
+            Balancing::PowerOfChoices(a) => a.pick(pool, key, rng),
+            Balancing::ConsistentHash(a) => a.pick(pool, key, rng),
+            Balancing::First(a) => a.pick(pool, key, rng),
+        }
+    }
+}
+
 /// Builds the algorithm a scenario names.
 ///
 /// `params.choices` and `params.vnodes` are clamped to at least 1. The result
 /// needs a [`Algorithm::rebuild`] before its first pick.
-pub(crate) fn build(kind: AlgorithmKind, params: AlgorithmParams) -> Box<dyn Algorithm> {
+pub(crate) fn build(kind: AlgorithmKind, params: AlgorithmParams) -> Balancing {
     match kind {
-        AlgorithmKind::RoundRobin => Box::new(RoundRobin::new()),
-        AlgorithmKind::Random => Box::new(Random::new()),
-        AlgorithmKind::LeastConnections => Box::new(LeastConnections::new()),
-        AlgorithmKind::PowerOfTwoChoices => Box::new(PowerOfChoices::new(params.choices)),
-        AlgorithmKind::ConsistentHash => Box::new(ConsistentHash::new(params.vnodes)),
-        AlgorithmKind::First => Box::new(First::new()),
+        AlgorithmKind::RoundRobin => Balancing::RoundRobin(RoundRobin::new()),
+        AlgorithmKind::Random => Balancing::Random(Random::new()),
+        AlgorithmKind::LeastConnections => Balancing::LeastConnections(LeastConnections::new()),
+        AlgorithmKind::PowerOfTwoChoices => Balancing::PowerOfChoices(PowerOfChoices::new(params.choices)),
+        AlgorithmKind::ConsistentHash => Balancing::ConsistentHash(ConsistentHash::new(params.vnodes)),
+        AlgorithmKind::First => Balancing::First(First::new()),
     }
 }
 

@@ -87,3 +87,43 @@ pub(crate) fn load(path: &Path, sets: &[String], seed: Option<u64>) -> Result<(W
     let overrides = parse_overrides(sets)?;
     model::load(path, &overrides, seed)
 }
+
+/// The name of a scenario's default output folder: its name, and the
+/// overrides it runs with, so that `run FILE --set a=1` and `run FILE --set
+/// a=2` (or two comparisons) do not overwrite each other:
+/// `quickstart--clients.browsers.load=2x`. Characters a file name should
+/// not hold become `-`; past 100 characters the rest is a hash.
+pub(crate) fn variant_name(name: &str, sets: &[String]) -> String {
+    let clean = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || "._=-".contains(c) { c } else { '-' }).collect()
+    };
+    let mut out = clean(name);
+    for s in sets {
+        out.push_str("--");
+        out.push_str(&clean(s));
+    }
+    if out.len() > 100 {
+        let hash = crate::rng::stable_hash(out.as_bytes());
+        out.truncate(80);
+        out.push_str(&format!("--{hash:08x}"));
+        out.truncate(90);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variant_names_say_what_was_set() {
+        assert_eq!(variant_name("quickstart", &[]), "quickstart");
+        assert_eq!(
+            variant_name("quickstart", &["clients.browsers.rate=900/s".into(), "seed=7".into()]),
+            "quickstart--clients.browsers.rate=900-s--seed=7"
+        );
+        let long = variant_name("q", &["x".repeat(200)]);
+        assert!(long.len() <= 90 && long.starts_with("q--xxx"), "{long}");
+        assert_ne!(long, variant_name("q", &["x".repeat(201)]));
+    }
+}

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Progress on stderr for work that takes more than a moment. Hidden when
 /// disabled (`--json`, `--quiet`) or when stderr is not a terminal, and drawn
@@ -26,10 +26,11 @@ impl Progress {
     /// A bar counting up to `length`, prefixed by `label`.
     pub(crate) fn new(enabled: bool, label: &str, length: u64) -> Progress {
         let bar = ProgressBar::with_draw_target(Some(length), ProgressDrawTarget::hidden());
-        if let Ok(style) =
-            ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} (eta {eta})")
-        {
-            bar.set_style(style.progress_chars("=> "));
+        if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {elapsed_precise} ({eta})") {
+            let eta = |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&eta_text(s.pos(), s.len(), s.elapsed()));
+            };
+            bar.set_style(style.progress_chars("=> ").with_key("eta", eta));
         }
         bar.set_prefix(label.to_string());
         Progress {
@@ -82,9 +83,33 @@ impl Progress {
     }
 }
 
+/// The time left, from the pace so far: `eta ?` until there is a pace to go
+/// by (1% of the work done and a second gone), never `eta 0s` at 0%.
+fn eta_text(pos: u64, len: Option<u64>, elapsed: Duration) -> String {
+    let Some(len) = len.filter(|&l| l > 0) else { return "eta ?".into() };
+    if pos.saturating_mul(100) < len || elapsed < Duration::from_secs(1) {
+        return "eta ?".into();
+    }
+    let left = elapsed.as_secs_f64() * (len.saturating_sub(pos)) as f64 / pos as f64;
+    format!("eta {}", crate::time::text::spoken(left.ceil()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_eta_is_unknown_until_there_is_a_pace() {
+        let sec = Duration::from_secs;
+        assert_eq!(eta_text(0, Some(1000), sec(30)), "eta ?", "no eta 0s at 0%");
+        assert_eq!(eta_text(5, Some(1000), sec(30)), "eta ?", "under 1% done");
+        assert_eq!(eta_text(500, Some(1000), Duration::from_millis(200)), "eta ?", "under a second");
+        assert_eq!(eta_text(500, Some(1000), sec(10)), "eta 10 s");
+        assert_eq!(eta_text(100, Some(1000), sec(10)), "eta 1 min 30 s");
+        assert_eq!(eta_text(10, Some(1000), sec(100)), "eta 2 h 45 min");
+        assert_eq!(eta_text(1000, Some(1000), sec(10)), "eta 0 s");
+        assert_eq!(eta_text(3, None, sec(10)), "eta ?");
+    }
 
     #[test]
     fn progress_stays_hidden_when_disabled_or_off_a_terminal() {

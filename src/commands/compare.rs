@@ -62,6 +62,18 @@ pub struct CompareOptions {
     /// Skip the overlay charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// What to call the baseline in the table, compare.md and chart
+    /// legends [default: its scenario name].
+    #[arg(long, value_name = "LABEL")]
+    pub label_base: Option<String>,
+    /// What to call the changed side [default: the --change paths and
+    /// values, or the changed file's scenario name].
+    #[arg(long, value_name = "LABEL")]
+    pub label_changed: Option<String>,
+    /// Also write the metrics as JUnit XML to FILE: one test case per
+    /// metric, failed when it is significantly worse.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// What `lbsim compare` produced.
@@ -125,18 +137,35 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
     let changed_sets: Vec<String> = opts.sets.iter().chain(&opts.changes).cloned().collect();
     let (changed_world, changed_src) = load(&changed_path, &changed_sets, opts.seed)?;
     let first_seed = opts.seed.unwrap_or(base_world.seed);
-    let changed_name = if opts.changed.is_none() || changed_world.name == base_world.name {
-        format!("{} (changed)", changed_world.name)
-    } else {
-        changed_world.name.clone()
+    let changed_name = match &opts.label_changed {
+        Some(l) => l.clone(),
+        None if !opts.changes.is_empty() && opts.changed.is_none() => opts.changes.join(", "),
+        None if changed_world.name == base_world.name => format!("{} (changed)", changed_world.name),
+        None => changed_world.name.clone(),
+    };
+    let base_name = opts.label_base.clone().unwrap_or_else(|| base_world.name.clone());
+    if base_name == changed_name {
+        return Err(Error::Usage(format!(
+            "both sides would be labelled `{base_name}`: give --label-base or --label-changed"
+        )));
+    }
+    // Named by the files and overrides, so different comparisons land in different folders.
+    let default_dir = {
+        let base = cli::variant_name(&base_world.name, &opts.sets);
+        let changed = if opts.changed.is_none() {
+            cli::variant_name("", &opts.changes).trim_start_matches('-').to_string()
+        } else {
+            let name = if changed_world.name == base_world.name {
+                format!("{}-changed", changed_world.name)
+            } else {
+                changed_world.name.clone()
+            };
+            cli::variant_name(&name, &opts.sets)
+        };
+        Path::new("output").join("compare").join(format!("{base}--{changed}"))
     };
     let sides = [
-        Side {
-            name: base_world.name.clone(),
-            world: base_world,
-            sets: opts.sets.clone(),
-            file: base_src.display_name(),
-        },
+        Side { name: base_name, world: base_world, sets: opts.sets.clone(), file: base_src.display_name() },
         Side { world: changed_world, sets: changed_sets, name: changed_name, file: changed_src.display_name() },
     ];
 
@@ -173,8 +202,8 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         rows: paired::rows(&summaries(&base), &summaries(&changed), opts.confidence, opts.min_effect_pct),
     };
 
-    let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&sides[0].name, &sides[1].name));
-    let out = OutputDir::create(&out_dir)?;
+    let out_dir = opts.out.clone().unwrap_or(default_dir);
+    let out = OutputDir::stage(&out_dir, report::files::Command::Compare)?;
     let mut files = vec![
         out.write(COMPARE_CSV.name, &csv(&comparison)?)?,
         out.write(COMPARE_MD.name, markdown(&comparison).as_bytes())?,
@@ -186,6 +215,7 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         files.extend(report::write_charts(&out, &charts)?);
     }
     files.sort();
+    out.land()?;
     let stdout = if opts.json {
         json
     } else {
@@ -195,22 +225,36 @@ pub fn compare(opts: &CompareOptions) -> Result<CompareOutcome, Error> {
         }
         s
     };
+    if let Some(path) = &opts.junit {
+        report::junit::write(path, &[junit_suite(&comparison)])?;
+    }
     let worse = comparison.rows.iter().any(|r| r.verdict == Effect::Worse);
     let exit_code = i32::from(worse && opts.fail_on_worse);
     Ok(CompareOutcome { comparison, files, stdout, exit_code })
 }
 
-fn summaries(side: &[Outcome]) -> Vec<&Summary> {
-    side.iter().map(|o| &o.summary).collect()
+/// The comparison as a JUnit suite: a case per metric, failed when it is
+/// significantly worse.
+fn junit_suite(c: &RunComparison) -> report::junit::Suite {
+    use report::junit::{Case, Suite};
+    let cases = c
+        .rows
+        .iter()
+        .map(|r| {
+            let cl = cells(r, c.replications);
+            let text = format!("{}: {} -> {} ({}, {} {}); {}", r.label, cl[1], cl[2], cl[3], cl[4], cl[5], cl[6]);
+            if r.verdict == Effect::Worse {
+                Case::failed("metric", r.label, format!("worse: {} -> {}", cl[1], cl[2]), text)
+            } else {
+                Case::passed("metric", r.label).with_output(text)
+            }
+        })
+        .collect();
+    Suite { name: format!("lbsim compare {} vs {}", c.baseline, c.changed), cases }
 }
 
-fn default_out(baseline: &str, changed: &str) -> PathBuf {
-    let clean = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect()
-    };
-    let changed = clean(changed.trim_end_matches(" (changed)"));
-    let name = if changed == clean(baseline) { format!("{changed}-changed") } else { changed };
-    Path::new("output").join("compare").join(format!("{}--{}", clean(baseline), name))
+fn summaries(side: &[Outcome]) -> Vec<&Summary> {
+    side.iter().map(|o| &o.summary).collect()
 }
 
 fn signed(v: f64) -> String {

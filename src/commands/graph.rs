@@ -40,11 +40,12 @@ pub fn graph(opts: &GraphOptions) -> Result<String, Error> {
     if opts.stdout {
         return Ok(text);
     }
-    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
+    let out_dir =
+        opts.out.clone().unwrap_or_else(|| Path::new("output").join(crate::cli::variant_name(&world.name, &opts.sets)));
     let out = OutputDir::create(&out_dir)?;
     let dot_path = out.write(TOPOLOGY_DOT.name, text.as_bytes())?;
     let mut lines = vec![format!("wrote {}", dot_path.display())];
-    match render_svg(&out, &dot_path) {
+    match render_svg(&out, &out.written_path(TOPOLOGY_DOT.name)) {
         Ok(Some(svg)) => lines.push(format!("wrote {}", svg.display())),
         Ok(None) => lines.push(format!(
             "Graphviz `dot` not found: install it (e.g. `apt install graphviz`) for {}",

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use crate::error::Error;
 use crate::import::accesslog::{LogOptions, SideFiles};
 use crate::import::{self, Draft, Options, Severity};
-use crate::report::output::OutputDir;
+use crate::report::output::write_file;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ImportKind {
@@ -242,7 +242,7 @@ impl Staging {
         let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         let name =
             out.file_name().ok_or_else(|| Error::Usage(format!("--out {}: expected a file name", out.display())))?;
-        OutputDir::create(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
         let stage = dir.join(format!(".lbsim-import-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&stage);
         std::fs::create_dir(&stage).map_err(|e| Error::output(&stage, e))?;
@@ -263,7 +263,7 @@ impl Staging {
             let to = self.dir.join(f);
             std::fs::rename(self.side.dir.join(f), &to).map_err(|e| Error::output(&to, e))?;
         }
-        OutputDir { path: self.dir.clone() }.write(&name, text.as_bytes())?;
+        write_file(&self.out, text.as_bytes())?;
         Ok((self.out.clone(), self.side.written.clone()))
     }
 }

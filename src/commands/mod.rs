@@ -7,10 +7,14 @@
 //! and a variant in `main.rs`.
 
 pub mod capacity;
+pub mod check;
 pub mod compare;
+pub mod completions;
 pub mod graph;
 pub mod import;
+pub mod list;
 pub mod merge;
 pub mod run;
+pub mod schema;
 pub mod sweep;
 pub mod verify;

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use std::io::IsTerminal;
+
+use crate::check::{self, Severity};
 use crate::cli::{self, Progress};
 use crate::error::Error;
 use crate::experiment::estimate::PointAccumulator;
@@ -25,7 +28,8 @@ use crate::sim::{RunResult, Simulation};
 pub struct RunOptions {
     /// Scenario file (YAML or JSON).
     pub scenario: PathBuf,
-    /// Directory for the reports [default: output/<scenario name>].
+    /// Directory for the reports [default: output/<scenario name>, and with
+    /// --set output/<scenario name>--<path=value>...].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Override a value in the file: --set clients.web.rate=900/s (repeatable).
@@ -65,6 +69,14 @@ pub struct RunOptions {
     /// Skip the SVG and PNG charts (faster; report.html then has no charts).
     #[arg(long)]
     pub no_charts: bool,
+    /// Do not run `lbsim check`'s rules before simulating (by default an
+    /// error in the standing configuration stops the run, and warnings and
+    /// the timeline's findings are printed).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Also write the SLO verdicts as JUnit XML to FILE (one test case per SLO).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// What a finished `lbsim run` produced.
@@ -92,6 +104,9 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
     cli::check_replications(opts.replications, opts.confidence, true)?;
     let pool = cli::thread_pool(opts.jobs)?;
     let (mut world, source) = cli::load(&opts.scenario, &opts.sets, opts.seed)?;
+    if !opts.no_check {
+        precheck(&world, &source, opts.quiet)?;
+    }
     let taken = experiment::take_down(&mut world, opts.down);
     if !opts.quiet {
         for w in &world.warnings {
@@ -101,8 +116,9 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
             eprintln!("--down {}: out of rotation: {}", opts.down, taken.join(", "));
         }
     }
-    let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join(&world.name));
-    let out = OutputDir::create(&out_dir)?;
+    let out_dir =
+        opts.out.clone().unwrap_or_else(|| Path::new("output").join(cli::variant_name(&world.name, &opts.sets)));
+    let out = OutputDir::stage(&out_dir, files::Command::Run)?;
     let series_name = files::TIMESERIES_CSV.name;
     let sink =
         CsvSink::create(&out.temp_path(series_name)).map_err(|e| Error::output(out.final_path(series_name), e))?;
@@ -145,12 +161,43 @@ pub fn run(opts: &RunOptions) -> Result<RunOutcome, Error> {
         }
         (acc, first_seed, opts.confidence)
     });
-    finish_run(result, &out, &source, opts, replications)
+    finish_run(result, out, &source, opts, replications)
+}
+
+/// `lbsim check`'s rules before the run: an error in the standing
+/// configuration stops it (exit status 2, nothing written, as a scenario
+/// that does not compile); warnings, what the timeline's changes do, and
+/// load above capacity are printed on stderr and the run goes on:
+/// simulating a bad change, or an overload, is what a replay or a "what if
+/// traffic doubles" run is for. Notes are left to `lbsim check`.
+fn precheck(world: &World, source: &ScenarioSource, quiet: bool) -> Result<(), Error> {
+    let scenario = crate::scenario::parse(source)?;
+    let findings = check::check_world(world, &scenario, source);
+    let (standing_errors, rest): (Vec<_>, Vec<_>) = findings.into_iter().partition(|f| {
+        f.change.is_none() && f.severity == Severity::Error && f.rule.family != check::rules::Family::Capacity
+    });
+    if !standing_errors.is_empty() {
+        let file = source.display_name();
+        eprint!("{}", check::render::text(&file, &source.original, &standing_errors, std::io::stderr().is_terminal()));
+        return Err(Error::Usage(format!(
+            "{file}: the configuration has {} error(s) (above; `lbsim check {file}` lists every finding); \
+             --no-check simulates it anyway",
+            standing_errors.len()
+        )));
+    }
+    if !quiet {
+        for mut f in rest.into_iter().filter(|f| f.severity >= Severity::Warning) {
+            // The timeline is simulated as written: its findings warn.
+            f.severity = f.severity.min(Severity::Warning);
+            eprintln!("check: {}", check::render::one_line(&f));
+        }
+    }
+    Ok(())
 }
 
 fn finish_run(
     mut result: RunResult,
-    out: &OutputDir,
+    out: OutputDir,
     source: &ScenarioSource,
     opts: &RunOptions,
     replications: Option<(PointAccumulator, u64, f64)>,
@@ -167,8 +214,10 @@ fn finish_run(
         summary.replications = Some(acc.finish(&SloDef::of(&result.world), first_seed, confidence));
     }
     let mut files = vec![out.commit(series_name)?];
-    files.extend(report::write_reports(out, &summary, &result, !opts.no_charts)?);
+    files.extend(report::write_reports(&out, &summary, &result, !opts.no_charts)?);
     files.sort();
+    let out_dir = out.path.clone();
+    out.land()?;
     let stdout = if opts.json {
         String::from_utf8_lossy(&report::summary_json(&summary)?).into_owned()
     } else {
@@ -181,5 +230,52 @@ fn finish_run(
         None => summary.verdict == Verdict::Fail,
     };
     let exit_code = if failed && !opts.no_fail { 1 } else { 0 };
-    Ok(RunOutcome { summary, out_dir: out.path.clone(), files, stdout, exit_code })
+    if let Some(path) = &opts.junit {
+        report::junit::write(path, &[slo_suite(&summary, source)])?;
+    }
+    Ok(RunOutcome { summary, out_dir, files, stdout, exit_code })
+}
+
+/// The run's SLO verdicts as a JUnit suite: one case per SLO, failed when
+/// the SLO failed (over replications: unless it holds with the stated
+/// confidence); one passed case when the scenario declares no SLO.
+fn slo_suite(summary: &Summary, source: &ScenarioSource) -> report::junit::Suite {
+    use report::junit::{Case, Suite};
+    let mut cases: Vec<Case> = Vec::new();
+    match &summary.replications {
+        Some(r) => {
+            for s in &r.slos {
+                let name = format!("{} ({}, window {})", s.name, s.objective, s.window);
+                cases.push(if s.verdict == Verdict::Pass {
+                    Case::passed("slo", name).with_output(s.statement.clone())
+                } else {
+                    Case::failed(
+                        "slo",
+                        name,
+                        &s.statement,
+                        format!("observed {}; met in {} of {}", s.observed_text, s.met, s.replications),
+                    )
+                });
+            }
+        }
+        None => {
+            for s in &summary.slos {
+                let name = format!("{} ({}, window {})", s.name, s.objective, s.window);
+                cases.push(if s.met {
+                    Case::passed("slo", name).with_output(format!("observed {}", s.observed_text))
+                } else {
+                    Case::failed(
+                        "slo",
+                        name,
+                        format!("not met: observed {}", s.observed_text),
+                        format!("objective {}; observed {}", s.objective, s.observed_text),
+                    )
+                });
+            }
+        }
+    }
+    if cases.is_empty() {
+        cases.push(Case::passed("run", "the run completed (the scenario declares no SLO)"));
+    }
+    Suite { name: format!("lbsim run {}", source.display_name()), cases }
 }

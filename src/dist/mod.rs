@@ -57,7 +57,7 @@ const MIXTURE_TOLERANCE: f64 = 1e-4;
 ///            {weight: 5%, dist: {constant: 200ms}}]}
 /// {empirical: {file: samples.csv, column: latency_ms, unit: ms}}
 /// ```
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum DistSpec {
     /// Always the same time. Zero is allowed (e.g. a link with no latency).
@@ -81,7 +81,7 @@ pub enum DistSpec {
 }
 
 /// `{uniform: {min: 5ms, max: 15ms}}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UniformSpec {
     /// The shortest time.
@@ -92,7 +92,7 @@ pub struct UniformSpec {
 
 /// `{normal: {mean: 2ms, stddev: 0.5ms}}`: the mean and standard deviation of
 /// the normal before truncation at zero.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NormalSpec {
     /// Mean before truncation; more than zero.
@@ -104,7 +104,7 @@ pub struct NormalSpec {
 /// `{lognormal: ...}`: exactly one of the pairs `mean` + `p99`,
 /// `median` + `p99`, or `mu` + `sigma`, where `mu` and `sigma` are the mean and
 /// standard deviation of ln(time in milliseconds).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LognormalSpec {
     /// Mean time (with `p99`).
@@ -125,7 +125,7 @@ pub struct LognormalSpec {
 }
 
 /// `{erlang: {k: 4, mean: 10ms}}`: `k` phases, total mean `mean`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErlangSpec {
     /// Number of exponential phases, 1 or more.
@@ -135,7 +135,7 @@ pub struct ErlangSpec {
 }
 
 /// `{gamma: {shape: 2.5, mean: 10ms}}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GammaSpec {
     /// Shape parameter, more than zero (1 is exponential).
@@ -145,7 +145,7 @@ pub struct GammaSpec {
 }
 
 /// One branch of a mixture: `{weight: 5%, dist: {constant: 200ms}}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MixtureComponent {
     /// Probability of drawing from this branch.
@@ -159,7 +159,7 @@ pub struct MixtureComponent {
 /// The file is a CSV with a header row; `file` is relative to the scenario
 /// file's directory. `column` defaults to the first column and `unit` to `ms`.
 /// Blank cells are skipped, so columns of different lengths can share a file.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmpiricalSpec {
     /// CSV path, relative to the scenario file's directory.
@@ -173,7 +173,7 @@ pub struct EmpiricalSpec {
 }
 
 /// The unit of the numbers in an empirical CSV column.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeUnit {
     /// Nanoseconds.

@@ -2,6 +2,10 @@
 //! (index, generation) handles. A handle outlives its item safely: once the
 //! slot is reused the generation differs, so a late timeout for a request
 //! that already completed is recognised and dropped in O(1).
+//!
+//! A slot's generation is even while it holds an item and odd while it is
+//! free (insert and remove each add one), and handles carry even
+//! generations: one comparison tells a live item from a stale handle.
 
 /// Address of an item in a [`Slab`].
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -12,8 +16,8 @@ pub(crate) struct Handle {
 
 #[derive(Clone, Debug)]
 struct Slot<T> {
+    /// Even: holds `item`; odd: free.
     generation: u32,
-    live: bool,
     item: T,
 }
 
@@ -51,17 +55,26 @@ impl<T> Slab<T> {
         self.slots.len()
     }
 
+    /// The handle the next `insert` will return.
+    #[inline]
+    pub(crate) fn next_handle(&self) -> Handle {
+        match self.free.last() {
+            Some(&index) => Handle { index, generation: self.slots[index as usize].generation.wrapping_add(1) },
+            None => Handle { index: self.slots.len() as u32, generation: 0 },
+        }
+    }
+
     #[inline]
     pub(crate) fn insert(&mut self, item: T) -> Handle {
         self.live += 1;
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
-            slot.live = true;
+            slot.generation = slot.generation.wrapping_add(1);
             slot.item = item;
             Handle { index, generation: slot.generation }
         } else {
             let index = self.slots.len() as u32;
-            self.slots.push(Slot { generation: 0, live: true, item });
+            self.slots.push(Slot { generation: 0, item });
             Handle { index, generation: 0 }
         }
     }
@@ -69,7 +82,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn get(&self, h: Handle) -> Option<&T> {
         match self.slots.get(h.index as usize) {
-            Some(s) if s.live && s.generation == h.generation => Some(&s.item),
+            Some(s) if s.generation == h.generation => Some(&s.item),
             _ => None,
         }
     }
@@ -77,7 +90,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn get_mut(&mut self, h: Handle) -> Option<&mut T> {
         match self.slots.get_mut(h.index as usize) {
-            Some(s) if s.live && s.generation == h.generation => Some(&mut s.item),
+            Some(s) if s.generation == h.generation => Some(&mut s.item),
             _ => None,
         }
     }
@@ -86,8 +99,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn remove(&mut self, h: Handle) -> bool {
         match self.slots.get_mut(h.index as usize) {
-            Some(s) if s.live && s.generation == h.generation => {
-                s.live = false;
+            Some(s) if s.generation == h.generation => {
                 s.generation = s.generation.wrapping_add(1);
                 self.free.push(h.index);
                 self.live -= 1;
@@ -102,7 +114,7 @@ impl<T> Slab<T> {
         self.slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.live)
+            .filter(|(_, s)| s.generation % 2 == 0)
             .map(|(i, s)| Handle { index: i as u32, generation: s.generation })
     }
 }
@@ -118,6 +130,7 @@ mod tests {
         assert_eq!(s.get(a), Some(&"a"));
         assert!(s.remove(a));
         assert!(!s.remove(a));
+        assert_eq!(s.next_handle(), Handle { index: a.index, generation: a.generation + 2 });
         let b = s.insert("b");
         assert_eq!(b.index, a.index);
         assert_ne!(b.generation, a.generation);
@@ -135,7 +148,14 @@ mod tests {
             s.remove(h);
         }
         assert_eq!(s.capacity(), 1);
-        let hs: Vec<Handle> = (0..3).map(|i| s.insert(i)).collect();
+        let hs: Vec<Handle> = (0..3)
+            .map(|i| {
+                let next = s.next_handle();
+                let h = s.insert(i);
+                assert_eq!(h, next);
+                h
+            })
+            .collect();
         assert_eq!(s.handles().count(), 3);
         assert_eq!(s.capacity(), 3);
         drop(hs);

@@ -592,7 +592,7 @@ fn finish(
         probes: search.probes,
     };
     let out_dir = opts.out.clone().unwrap_or_else(|| Path::new("output").join("capacity").join(&report.scenario));
-    let out = OutputDir::create(&out_dir)?;
+    let out = OutputDir::stage(&out_dir, report::files::Command::Capacity)?;
     let json = report::capacity::json(&report)?;
     let mut files =
         vec![out.write(CAPACITY_JSON.name, &json)?, out.write(CAPACITY_CSV.name, &report::capacity::csv(&report)?)?];
@@ -600,6 +600,7 @@ fn finish(
         files.extend(report::write_charts(&out, &report::charts::render_capacity(&report))?);
     }
     files.sort();
+    out.land()?;
     let exit_code = i32::from(report.answer.is_none());
     let stdout = if opts.json {
         String::from_utf8_lossy(&json).into_owned()

@@ -134,6 +134,12 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
     serde_json::from_str(&text).map_err(|e| format!("{} is not a valid lbsim shard file: {e}", path.display()))
 }
 
+/// Parses a work-item file's bytes as `merge` does (for the fuzz target).
+pub(crate) fn read_item_bytes(bytes: &[u8]) -> Option<(Sample, LatencyPool)> {
+    let f: ItemFile = serde_json::from_slice(bytes).ok()?;
+    Sample::from_file(f.sample).ok()
+}
+
 /// Reads item `k` from a shard directory, if it is there and whole.
 fn read_item(dir: &Path, plan: &Plan, k: usize) -> Result<Option<(Sample, LatencyPool)>, String> {
     let path = dir.join("items").join(item_name(k));

@@ -287,7 +287,7 @@ pub(crate) fn write_outputs(
     json: bool,
 ) -> Result<SweepOutcome, Error> {
     let report = plan.report(points);
-    let out = OutputDir::create(out_dir)?;
+    let out = OutputDir::stage(out_dir, report::files::Command::Sweep)?;
     let json_bytes = report::sweep::json(&report)?;
     let mut files =
         vec![out.write(SWEEP_CSV.name, &report::sweep::csv(&report)?)?, out.write(SWEEP_JSON.name, &json_bytes)?];
@@ -295,8 +295,10 @@ pub(crate) fn write_outputs(
     files.extend(report::write_charts(&out, &charts)?);
     files.push(out.write(SWEEP_HTML.name, report::sweep::html::render(&report, &charts).as_bytes())?);
     files.sort();
+    let out_dir = out.path.clone();
+    out.land()?;
     let stdout = if json { String::from_utf8_lossy(&json_bytes).into_owned() } else { table(&report, &files) };
-    Ok(SweepOutcome { out_dir: out.path.clone(), files, stdout })
+    Ok(SweepOutcome { out_dir, files, stdout })
 }
 
 /// The terminal summary: one line per point.

@@ -48,7 +48,7 @@ pub(crate) struct SourceFile {
 
 impl SourceFile {
     pub(crate) fn read(path: &Path) -> Result<SourceFile, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|reason| Error::Input { path: path.to_path_buf(), reason })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;

@@ -8,8 +8,10 @@
 
 pub mod chart;
 pub mod events;
+mod interval;
 pub mod series;
 pub mod snapshot;
+pub mod tally;
 pub mod users;
 
 use hdrhistogram::Histogram;
@@ -18,8 +20,10 @@ use serde::Serialize;
 use crate::ids::ServerId;
 use crate::time::NANOS_PER_SEC;
 pub use events::{AlertChange, BlockReason, CrashCause, EventKind, EventLog, EventTag, LoggedEvent, Subject};
+use interval::Interval;
 pub use series::{CsvSink, NullSink, SeriesSink};
 pub use snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, Snapshot, SubnetMetric};
+use tally::Tally;
 pub use users::{UserCounts, UserFlags, UserIndex};
 
 /// Why a request failed, as its client saw it.
@@ -105,91 +109,10 @@ fn histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_NS, sigfig).expect("static histogram bounds are valid")
 }
 
-/// Counters for one interval.
-#[derive(Clone, Debug, Default)]
-struct Interval {
-    generated: u64,
-    completed: u64,
-    failed: [u64; FAILURE_KINDS],
-    attempts: u64,
-    retries: u64,
-    server_requests: Vec<u64>,
-    server_completed: Vec<u64>,
-    server_errors: Vec<u64>,
-    server_rejected: Vec<u64>,
-    server_max_queue: Vec<u64>,
-    balancer_requests: Vec<u64>,
-    balancer_no_backend: Vec<u64>,
-    /// Per balancer, per backend: requests forwarded (for the max share).
-    balancer_backend_requests: Vec<Vec<u64>>,
-    client_generated: Vec<u64>,
-    client_completed: Vec<u64>,
-    client_failed: Vec<u64>,
-    client_attempts: Vec<u64>,
-    server_latency_ns: Vec<u64>,
-    server_answered: Vec<u64>,
-    subnet_generated: Vec<u64>,
-    subnet_completed: Vec<u64>,
-    subnet_failed: Vec<u64>,
-    users_failed: u64,
-}
-
-impl Interval {
-    fn sized(servers: usize, balancer_backends: &[usize], clients: usize, subnets: usize) -> Interval {
-        Interval {
-            server_requests: vec![0; servers],
-            server_completed: vec![0; servers],
-            server_errors: vec![0; servers],
-            server_rejected: vec![0; servers],
-            server_max_queue: vec![0; servers],
-            balancer_requests: vec![0; balancer_backends.len()],
-            balancer_no_backend: vec![0; balancer_backends.len()],
-            balancer_backend_requests: balancer_backends.iter().map(|&n| vec![0; n]).collect(),
-            client_generated: vec![0; clients],
-            client_completed: vec![0; clients],
-            client_failed: vec![0; clients],
-            client_attempts: vec![0; clients],
-            server_latency_ns: vec![0; servers],
-            server_answered: vec![0; servers],
-            subnet_generated: vec![0; subnets],
-            subnet_completed: vec![0; subnets],
-            subnet_failed: vec![0; subnets],
-            ..Interval::default()
-        }
-    }
-
-    fn clear(&mut self) {
-        self.generated = 0;
-        self.completed = 0;
-        self.failed = [0; FAILURE_KINDS];
-        self.attempts = 0;
-        self.retries = 0;
-        self.users_failed = 0;
-        for v in [
-            &mut self.server_requests,
-            &mut self.server_completed,
-            &mut self.server_errors,
-            &mut self.server_rejected,
-            &mut self.server_max_queue,
-            &mut self.balancer_requests,
-            &mut self.balancer_no_backend,
-            &mut self.client_generated,
-            &mut self.client_completed,
-            &mut self.client_failed,
-            &mut self.client_attempts,
-            &mut self.server_latency_ns,
-            &mut self.server_answered,
-            &mut self.subnet_generated,
-            &mut self.subnet_completed,
-            &mut self.subnet_failed,
-        ] {
-            v.fill(0);
-        }
-        for v in &mut self.balancer_backend_requests {
-            v.fill(0);
-        }
-    }
-}
+/// Significant figures of the windows' latency histograms, and of the
+/// per-interval one (which only feeds the series and the charts).
+const WINDOW_SIGFIG: u8 = tally::SIGFIG;
+const INTERVAL_SIGFIG: u8 = 2;
 
 /// Point-in-time state the simulator hands over when an interval closes.
 #[derive(Clone, Copy, Debug, Default)]
@@ -251,7 +174,11 @@ pub struct WindowStats {
     pub completed: u64,
     pub failed: [u64; FAILURE_KINDS],
     pub slow: u64,
+    /// Successful requests' latencies, up to date at each interval close
+    /// and after [`Recorder::flush_latencies`].
     pub latency: Histogram<u64>,
+    /// Latencies counted since the last flush into `latency`.
+    pending: Tally,
     latency_sum_ns: u128,
     pub latency_max_ns: u64,
     pub latency_min_ns: u64,
@@ -269,7 +196,8 @@ impl WindowStats {
             completed: 0,
             failed: [0; FAILURE_KINDS],
             slow: 0,
-            latency: histogram(3),
+            latency: histogram(WINDOW_SIGFIG),
+            pending: Tally::new(HIST_MAX_NS),
             latency_sum_ns: 0,
             latency_max_ns: 0,
             latency_min_ns: u64::MAX,
@@ -333,10 +261,11 @@ impl WindowStats {
         self.so_far.active += u64::from(old & users::ACTIVE == 0);
     }
 
+    /// A success with latency `latency_ns`, whose tally slot is `slot`.
     #[inline]
-    fn success(&mut self, id: usize, latency_ns: u64, slow: bool) {
+    fn success(&mut self, id: usize, latency_ns: u64, slot: usize, slow: bool) {
         self.completed += 1;
-        self.latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        self.pending.count(slot);
         self.latency_sum_ns += u128::from(latency_ns);
         self.latency_max_ns = self.latency_max_ns.max(latency_ns);
         self.latency_min_ns = self.latency_min_ns.min(latency_ns);
@@ -368,6 +297,8 @@ pub struct Recorder {
     clock: Box<dyn Fn(u64) -> String + Send>,
     cur: Interval,
     interval_latency: Histogram<u64>,
+    /// Latencies of the open interval, flushed into `interval_latency` when it closes.
+    interval_pending: Tally,
     /// The last closed interval.
     pub snapshot: Snapshot,
     pub user_index: UserIndex,
@@ -382,6 +313,13 @@ pub struct Recorder {
     pub events: EventLog,
     /// Every interval folded into a bounded number of buckets, for the charts.
     pub chart: chart::ChartStore,
+    /// Every request still to be counted is in the measured period: the
+    /// totals above (servers, balancers, clients, attempts) are the sums of
+    /// the intervals' counters, added when an interval closes, instead of
+    /// being counted per request beside them. True from the start without a
+    /// warm-up; the simulator switches it on once no request from the
+    /// warm-up remains ([`Recorder::count_totals_by_interval`]).
+    totals_by_interval: bool,
 }
 
 impl Recorder {
@@ -405,7 +343,8 @@ impl Recorder {
             sink,
             clock: Box::new(|_| String::new()),
             cur: Interval::sized(s, balancer_backends, c, n),
-            interval_latency: histogram(2),
+            interval_latency: histogram(INTERVAL_SIGFIG),
+            interval_pending: Tally::new(HIST_MAX_NS),
             snapshot: Snapshot::sized(s, b, c, n),
             windows: vec![measured],
             user_index,
@@ -416,6 +355,7 @@ impl Recorder {
             clients: vec![EntityTotals::default(); c],
             events: EventLog::default(),
             chart: chart::ChartStore::new(s),
+            totals_by_interval: warmup == 0,
             names,
         }
     }
@@ -455,20 +395,69 @@ impl Recorder {
         created_ns >= self.windows[0].from
     }
 
+    /// Whether a request created at `created_ns` goes into the totals one
+    /// by one (not with its interval).
+    #[inline(always)]
+    fn totals_per_request(&self, created_ns: u64) -> bool {
+        !self.totals_by_interval && self.counts(created_ns)
+    }
+
+    /// From the next interval on, totals are the sums of the intervals'
+    /// counters. Call it between intervals, once every request still in the
+    /// simulation (and every one to come) was created in the measured period.
+    pub fn count_totals_by_interval(&mut self) {
+        self.totals_by_interval = true;
+    }
+
+    pub fn totals_by_interval(&self) -> bool {
+        self.totals_by_interval
+    }
+
+    /// Adds the open interval's counters to the totals.
+    fn add_to_totals(&mut self) {
+        let c = &self.cur;
+        for (t, k) in self.clients.iter_mut().zip(&c.clients) {
+            t.requests += k.generated;
+            t.completed += k.completed;
+            t.failed += k.failed;
+        }
+        for (t, k) in self.balancers.iter_mut().zip(&c.balancers) {
+            t.requests += k.requests;
+        }
+        for (t, k) in self.servers.iter_mut().zip(&c.servers) {
+            t.requests += k.requests;
+            t.completed += k.completed;
+            t.rejected += k.rejected;
+            t.errors += k.errors;
+            t.max_queue = t.max_queue.max(k.max_queue);
+        }
+        self.attempts += c.attempts();
+        self.retries += c.retries;
+    }
+
+    /// At the end of the run: counts into the totals what the open interval
+    /// holds (nothing if it was just closed), so they are complete even when
+    /// the last interval is never closed.
+    pub fn settle_totals(&mut self) {
+        if self.totals_by_interval {
+            self.add_to_totals();
+            self.cur.clear();
+        }
+    }
+
     /// A user sends a request (a call); `subnet` is the user's subnet
     /// (global index) or `u32::MAX` without a network.
     #[inline]
     pub fn on_call(&mut self, client: u32, user: u32, now: u64, subnet: u32) {
-        self.cur.generated += 1;
-        self.cur.client_generated[client as usize] += 1;
-        if let Some(x) = self.cur.subnet_generated.get_mut(subnet as usize) {
-            *x += 1;
+        self.cur.clients[client as usize].generated += 1;
+        if let Some(x) = self.cur.subnets.get_mut(subnet as usize) {
+            x.generated += 1;
         }
         let id = self.user_index.global_id(client, user);
         for w in self.windows.iter_mut().filter(|w| w.contains(now)) {
             w.generated(id);
         }
-        if self.counts(now) {
+        if self.totals_per_request(now) {
             self.clients[client as usize].requests += 1;
         }
     }
@@ -476,12 +465,9 @@ impl Recorder {
     /// An attempt (first try or retry) leaves a client.
     #[inline]
     pub fn on_attempt(&mut self, client: u32, retry: bool, counted: bool) {
-        self.cur.attempts += 1;
-        self.cur.client_attempts[client as usize] += 1;
-        if retry {
-            self.cur.retries += 1;
-        }
-        if counted {
+        self.cur.clients[client as usize].attempts += 1;
+        self.cur.retries += u64::from(retry);
+        if counted && !self.totals_by_interval {
             self.attempts += 1;
             self.retries += u64::from(retry);
         }
@@ -490,9 +476,9 @@ impl Recorder {
     #[inline]
     pub fn on_balancer(&mut self, balancer: u32, backend: u32, counted: bool) {
         let b = balancer as usize;
-        self.cur.balancer_requests[b] += 1;
-        self.cur.balancer_backend_requests[b][backend as usize] += 1;
-        if counted {
+        self.cur.balancers[b].requests += 1;
+        self.cur.forwarded(b, backend as usize);
+        if counted && !self.totals_by_interval {
             self.balancers[b].requests += 1;
         }
     }
@@ -500,9 +486,10 @@ impl Recorder {
     #[inline]
     pub fn on_no_backend(&mut self, balancer: u32, counted: bool) {
         let b = balancer as usize;
-        self.cur.balancer_requests[b] += 1;
-        self.cur.balancer_no_backend[b] += 1;
-        if counted {
+        let c = &mut self.cur.balancers[b];
+        c.requests += 1;
+        c.no_backend += 1;
+        if counted && !self.totals_by_interval {
             self.balancers[b].requests += 1;
         }
     }
@@ -510,11 +497,10 @@ impl Recorder {
     #[inline(always)]
     pub fn on_server_arrival(&mut self, server: ServerId, queue_len: u64, counted: bool) {
         let s = server.index();
-        self.cur.server_requests[s] += 1;
-        if queue_len > self.cur.server_max_queue[s] {
-            self.cur.server_max_queue[s] = queue_len;
-        }
-        if counted {
+        let c = &mut self.cur.servers[s];
+        c.requests += 1;
+        c.max_queue = c.max_queue.max(queue_len);
+        if counted && !self.totals_by_interval {
             let t = &mut self.servers[s];
             t.requests += 1;
             t.max_queue = t.max_queue.max(queue_len);
@@ -524,15 +510,16 @@ impl Recorder {
     #[inline]
     pub fn on_server_outcome(&mut self, server: ServerId, outcome: ServerOutcome, counted: bool) {
         let s = server.index();
+        let c = &mut self.cur.servers[s];
         match outcome {
-            ServerOutcome::Completed => self.cur.server_completed[s] += 1,
+            ServerOutcome::Completed => c.completed += 1,
             ServerOutcome::Rejected => {
-                self.cur.server_rejected[s] += 1;
-                self.cur.server_errors[s] += 1;
+                c.rejected += 1;
+                c.errors += 1;
             }
-            _ => self.cur.server_errors[s] += 1,
+            _ => c.errors += 1,
         }
-        if counted {
+        if counted && !self.totals_by_interval {
             let t = &mut self.servers[s];
             match outcome {
                 ServerOutcome::Completed => t.completed += 1,
@@ -549,24 +536,24 @@ impl Recorder {
     /// from `server`.
     #[inline(always)]
     pub fn on_success(&mut self, client: u32, user: u32, created: u64, latency_ns: u64, server: ServerId, subnet: u32) {
-        self.cur.completed += 1;
-        self.cur.client_completed[client as usize] += 1;
-        if let Some(x) = self.cur.server_latency_ns.get_mut(server.index()) {
-            *x += latency_ns;
-            self.cur.server_answered[server.index()] += 1;
+        self.cur.clients[client as usize].completed += 1;
+        if let Some(x) = self.cur.servers.get_mut(server.index()) {
+            x.latency_ns += latency_ns;
+            x.answered += 1;
         }
-        if let Some(x) = self.cur.subnet_completed.get_mut(subnet as usize) {
-            *x += 1;
+        if let Some(x) = self.cur.subnets.get_mut(subnet as usize) {
+            x.completed += 1;
         }
-        self.interval_latency.saturating_record(latency_ns.clamp(1, HIST_MAX_NS));
+        let slot = tally::slot(latency_ns.clamp(1, HIST_MAX_NS));
+        self.interval_pending.count(slot);
         let id = self.user_index.global_id(client, user);
         let slow = latency_ns > self.slow_threshold;
         for w in &mut self.windows {
             if w.contains(created) {
-                w.success(id, latency_ns, slow);
+                w.success(id, latency_ns, slot, slow);
             }
         }
-        if self.counts(created) {
+        if self.totals_per_request(created) {
             self.clients[client as usize].completed += 1;
         }
     }
@@ -575,9 +562,9 @@ impl Recorder {
     #[inline]
     pub fn on_failure(&mut self, client: u32, user: u32, created: u64, why: Failure, subnet: u32) {
         self.cur.failed[why as usize] += 1;
-        self.cur.client_failed[client as usize] += 1;
-        if let Some(x) = self.cur.subnet_failed.get_mut(subnet as usize) {
-            *x += 1;
+        self.cur.clients[client as usize].failed += 1;
+        if let Some(x) = self.cur.subnets.get_mut(subnet as usize) {
+            x.failed += 1;
         }
         let id = self.user_index.global_id(client, user);
         if self.user_index.fail_in_interval(id, self.interval_index) {
@@ -588,7 +575,7 @@ impl Recorder {
                 w.failure(id, why);
             }
         }
-        if self.counts(created) {
+        if self.totals_per_request(created) {
             self.clients[client as usize].failed += 1;
         }
     }
@@ -597,9 +584,14 @@ impl Recorder {
     /// the last, partial one), fills the snapshot, writes its rows and opens
     /// the next.
     pub fn close_interval(&mut self, end: u64, gauges: &Gauges) -> &Snapshot {
+        self.interval_pending.flush_into(&mut self.interval_latency);
+        self.flush_latencies();
         self.fill_snapshot(end, gauges);
         self.write_rows();
         self.chart.push(&self.snapshot, &self.interval_latency, self.windows[0].so_far);
+        if self.totals_by_interval {
+            self.add_to_totals();
+        }
         self.cur.clear();
         self.interval_latency.reset();
         self.interval_start = end;
@@ -616,11 +608,12 @@ impl Recorder {
         snap.start = start;
         snap.end = end;
         let failed: u64 = c.failed.iter().sum();
-        let answered = c.completed + failed;
+        let completed = c.completed();
+        let answered = completed + failed;
         let g = &mut snap.global;
         use GlobalMetric as G;
-        g[G::Requests.idx()] = c.generated as f64;
-        g[G::Completed.idx()] = c.completed as f64;
+        g[G::Requests.idx()] = c.generated() as f64;
+        g[G::Completed.idx()] = completed as f64;
         g[G::Failed.idx()] = failed as f64;
         for f in Failure::ALL {
             g[G::of_failure(f).idx()] = c.failed[f as usize] as f64;
@@ -628,7 +621,7 @@ impl Recorder {
         // No answer, no rate: NaN (an empty cell in the CSV), so alerts and
         // SLO checks treat an idle interval as missing data, not as 0% errors.
         g[G::ErrorRate.idx()] = ratio_or_nan(failed as f64, answered as f64);
-        g[G::ThroughputRps.idx()] = ratio(c.completed as f64, secs);
+        g[G::ThroughputRps.idx()] = ratio(completed as f64, secs);
         let h = &self.interval_latency;
         let (p50, p90, p99, max) = if h.is_empty() {
             (f64::NAN, f64::NAN, f64::NAN, f64::NAN)
@@ -643,54 +636,55 @@ impl Recorder {
         g[G::LatencyMax.idx()] = max;
         g[G::InFlight.idx()] = gauges.in_flight as f64;
         g[G::UsersFailed.idx()] = c.users_failed as f64;
-        g[G::Attempts.idx()] = c.attempts as f64;
+        g[G::Attempts.idx()] = c.attempts() as f64;
         g[G::Retries.idx()] = c.retries as f64;
 
-        let total_server_requests: u64 = c.server_requests.iter().sum();
+        let total_server_requests: u64 = c.servers.iter().map(|s| s.requests).sum();
         for (i, row) in snap.servers.iter_mut().enumerate() {
             let gauge = gauges.servers.get(i).copied().unwrap_or_default();
+            let s = &c.servers[i];
             use ServerMetric as S;
-            row[S::Requests.idx()] = c.server_requests[i] as f64;
-            row[S::Completed.idx()] = c.server_completed[i] as f64;
-            row[S::Errors.idx()] = c.server_errors[i] as f64;
-            row[S::ErrorRate.idx()] = ratio_or_nan(c.server_errors[i] as f64, c.server_requests[i] as f64);
-            row[S::Rejected.idx()] = c.server_rejected[i] as f64;
-            row[S::Share.idx()] = ratio(c.server_requests[i] as f64, total_server_requests as f64);
+            row[S::Requests.idx()] = s.requests as f64;
+            row[S::Completed.idx()] = s.completed as f64;
+            row[S::Errors.idx()] = s.errors as f64;
+            row[S::ErrorRate.idx()] = ratio_or_nan(s.errors as f64, s.requests as f64);
+            row[S::Rejected.idx()] = s.rejected as f64;
+            row[S::Share.idx()] = ratio(s.requests as f64, total_server_requests as f64);
             let capacity = f64::from(gauge.workers.max(1)) * (end.saturating_sub(start)) as f64;
             row[S::Utilisation.idx()] = ratio(gauge.busy_ns, capacity);
             row[S::Queue.idx()] = gauge.queue as f64;
-            row[S::MaxQueue.idx()] = c.server_max_queue[i] as f64;
+            row[S::MaxQueue.idx()] = s.max_queue as f64;
             row[S::Up.idx()] = f64::from(u8::from(gauge.up));
-            row[S::LatencyMs.idx()] = ratio_or_nan(c.server_latency_ns[i] as f64 / 1e6, c.server_answered[i] as f64);
+            row[S::LatencyMs.idx()] = ratio_or_nan(s.latency_ns as f64 / 1e6, s.answered as f64);
         }
         for (i, row) in snap.subnets.iter_mut().enumerate() {
+            let n = &c.subnets[i];
             use SubnetMetric as N;
-            row[N::Requests.idx()] = c.subnet_generated[i] as f64;
-            row[N::Completed.idx()] = c.subnet_completed[i] as f64;
-            row[N::Failed.idx()] = c.subnet_failed[i] as f64;
-            row[N::ErrorRate.idx()] =
-                ratio_or_nan(c.subnet_failed[i] as f64, (c.subnet_completed[i] + c.subnet_failed[i]) as f64);
+            row[N::Requests.idx()] = n.generated as f64;
+            row[N::Completed.idx()] = n.completed as f64;
+            row[N::Failed.idx()] = n.failed as f64;
+            row[N::ErrorRate.idx()] = ratio_or_nan(n.failed as f64, (n.completed + n.failed) as f64);
         }
         for (i, row) in snap.balancers.iter_mut().enumerate() {
             let gauge = gauges.balancers.get(i).copied().unwrap_or_default();
             use BalancerMetric as B;
-            let per = &c.balancer_backend_requests[i];
+            let per = c.backend_requests(i);
             let forwarded: u64 = per.iter().sum();
             let top = per.iter().copied().max().unwrap_or(0);
-            row[B::Requests.idx()] = c.balancer_requests[i] as f64;
-            row[B::NoBackend.idx()] = c.balancer_no_backend[i] as f64;
+            row[B::Requests.idx()] = c.balancers[i].requests as f64;
+            row[B::NoBackend.idx()] = c.balancers[i].no_backend as f64;
             row[B::HealthyBackends.idx()] = f64::from(gauge.usable_backends);
             row[B::MaxShare.idx()] = ratio(top as f64, forwarded as f64);
             row[B::Up.idx()] = f64::from(u8::from(gauge.up));
         }
         for (i, row) in snap.clients.iter_mut().enumerate() {
+            let k = &c.clients[i];
             use ClientMetric as C;
-            row[C::Requests.idx()] = c.client_generated[i] as f64;
-            row[C::Completed.idx()] = c.client_completed[i] as f64;
-            row[C::Failed.idx()] = c.client_failed[i] as f64;
-            row[C::ErrorRate.idx()] =
-                ratio_or_nan(c.client_failed[i] as f64, (c.client_completed[i] + c.client_failed[i]) as f64);
-            row[C::Attempts.idx()] = c.client_attempts[i] as f64;
+            row[C::Requests.idx()] = k.generated as f64;
+            row[C::Completed.idx()] = k.completed as f64;
+            row[C::Failed.idx()] = k.failed as f64;
+            row[C::ErrorRate.idx()] = ratio_or_nan(k.failed as f64, (k.completed + k.failed) as f64);
+            row[C::Attempts.idx()] = k.attempts as f64;
         }
     }
 
@@ -724,6 +718,14 @@ impl Recorder {
         }
     }
 
+    /// Brings the windows' latency histograms up to date (interval closes
+    /// do it too; the run calls it once more at its end).
+    pub fn flush_latencies(&mut self) {
+        for w in &mut self.windows {
+            w.pending.flush_into(&mut w.latency);
+        }
+    }
+
     /// Flushes the series sink.
     pub fn finish_series(&mut self) -> std::io::Result<()> {
         self.sink.finish()
@@ -750,83 +752,4 @@ pub struct LatencySummary {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    type Row = (f64, String, String, String, f64);
-    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Row>>>);
-    impl SeriesSink for Capture {
-        fn row(&mut self, t: f64, _: &str, kind: &str, entity: &str, metric: &str, v: f64) {
-            self.0.lock().unwrap().push((t, kind.into(), entity.into(), metric.into(), v));
-        }
-        fn finish(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn intervals_report_counts_shares_and_percentiles() {
-        let rows = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let names = Names {
-            servers: vec!["a".into(), "b".into()],
-            balancers: vec!["lb".into()],
-            clients: vec!["web".into()],
-            subnets: vec![],
-        };
-        let mut r = Recorder::new(names, &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
-        for i in 0..4 {
-            r.on_call(0, i, 0, u32::MAX);
-            r.on_attempt(0, false, true);
-            let server = ServerId::from_index(if i == 0 { 1 } else { 0 });
-            r.on_balancer(0, server.index() as u32, true);
-            r.on_server_arrival(server, 0, true);
-            r.on_server_outcome(server, ServerOutcome::Completed, true);
-            r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000, server, u32::MAX);
-        }
-        r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
-        r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
-        let gauges = Gauges {
-            servers: vec![ServerGauge { busy_ns: 5e8, workers: 1, queue: 2, up: true }, ServerGauge::default()],
-            balancers: vec![BalancerGauge { usable_backends: 2, up: true }],
-            in_flight: 3,
-        };
-        let snap = r.close_interval(NANOS_PER_SEC, &gauges).clone();
-        assert_eq!(snap.global(GlobalMetric::Requests), 4.0);
-        assert_eq!(snap.global(GlobalMetric::TimedOut), 2.0);
-        assert_eq!(snap.global(GlobalMetric::UsersFailed), 1.0);
-        assert!((snap.global(GlobalMetric::ErrorRate) - 2.0 / 6.0).abs() < 1e-12);
-        assert_eq!(snap.server(0, ServerMetric::Share), 0.75);
-        assert_eq!(snap.server(0, ServerMetric::Utilisation), 0.5);
-        assert_eq!(snap.server(0, ServerMetric::Queue), 2.0);
-        assert_eq!(snap.balancer(0, BalancerMetric::MaxShare), 0.75);
-        assert_eq!(snap.global(GlobalMetric::InFlight), 3.0);
-        assert!((snap.global(GlobalMetric::LatencyP99) - 4.0).abs() < 0.05);
-        let rows = rows.lock().unwrap();
-        let get = |kind: &str, entity: &str, metric: &str| {
-            rows.iter().find(|r| r.1 == kind && r.2 == entity && r.3 == metric).map(|r| r.4).unwrap()
-        };
-        assert_eq!(get("server", "a", "share"), 0.75);
-        assert_eq!(get("balancer", "lb", "healthy_backends"), 2.0);
-        assert_eq!(r.interval_index, 1);
-        let m = r.measured();
-        assert_eq!(m.failed[Failure::TimedOut as usize], 2);
-        assert!((m.latency_mean_ms() - 2.5).abs() < 1e-12);
-        let users = m.users.counts();
-        assert_eq!((users.active, users.normal, users.unable), (4, 4, 0));
-    }
-
-    #[test]
-    fn windows_count_only_requests_created_inside_them() {
-        let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
-        let mut r = Recorder::new(names, &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
-        let w = r.add_window(10, 20);
-        r.on_call(0, 0, 5, u32::MAX);
-        r.on_call(0, 1, 15, u32::MAX);
-        r.on_failure(0, 1, 15, Failure::Refused, u32::MAX);
-        r.on_success(0, 0, 5, 100, ServerId::NONE, u32::MAX);
-        assert_eq!(r.windows[w].generated, 1);
-        assert_eq!(r.windows[w].failed_total(), 1);
-        assert_eq!(r.windows[w].users.counts().unable, 1);
-        assert_eq!(r.measured().generated, 2);
-    }
-}
+mod tests;

@@ -19,8 +19,8 @@ pub mod timeline;
 
 use std::path::Path;
 
+use crate::scenario::Spanned;
 use petgraph::graph::DiGraph;
-use serde_saphyr::Spanned;
 
 use crate::balancer::{AlgorithmKind, AlgorithmParams};
 use crate::dist::Dist;
@@ -298,6 +298,11 @@ struct Servers<'a> {
 
 fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let all: Vec<&str> = candidates.into_iter().collect();
+    // `[s1 s2]`: two names with the comma between them missing.
+    let parts: Vec<&str> = wanted.split_whitespace().collect();
+    if parts.len() > 1 && parts.iter().all(|p| all.contains(p)) {
+        return Some(format!("a `,` seems to be missing: write `{}`", parts.join(", ")));
+    }
     match names::closest(wanted, all.iter().copied()) {
         Some(n) => Some(format!("did you mean `{n}`?")),
         None if all.len() <= 12 => Some(format!("defined: {}", all.join(", "))),

@@ -8,8 +8,8 @@
 
 use std::net::IpAddr;
 
+use crate::scenario::Spanned;
 use ipnet::IpNet;
-use serde_saphyr::Spanned;
 
 use super::{BalancerDef, ClientDef, Ctx, ServerDef, ServerGroup, ServerId, did_you_mean};
 use crate::dist::Dist;

@@ -5,7 +5,7 @@
 //! from the scenario's serde enums so that the simulator and the reports need
 //! no scenario type.
 
-use serde_saphyr::Spanned;
+use crate::scenario::Spanned;
 
 use super::Ctx;
 use crate::error::Error;

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use serde_saphyr::Spanned;
+use crate::scenario::Spanned;
 
 use super::alerts::nearly_equal;
 use crate::clock::{TimeSpec, WallClock};

@@ -2,7 +2,7 @@
 //! applied at a time and reverted after a duration, at `until`, or by a
 //! later `revert` entry.
 
-use serde_saphyr::Spanned;
+use crate::scenario::Spanned;
 
 use super::network::{LinkId, Network, NodeId, Route, compile_route};
 use super::{

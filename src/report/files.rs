@@ -72,6 +72,17 @@ pub fn for_people(name: &str) -> bool {
     ALL.iter().any(|f| f.for_people && f.name == name)
 }
 
+/// True when a file of this name in an output folder is one of `command`'s:
+/// a row of the table it writes, or a chart (`.svg`/`.png` not in the table)
+/// of a command that draws charts. A report set replaces these and keeps the
+/// rest (see `report::output`).
+pub fn owned_by(command: Command, name: &str) -> bool {
+    match ALL.iter().find(|f| f.name == name) {
+        Some(_) => ALL.iter().any(|f| f.name == name && f.command == command),
+        None => command != Command::Graph && (name.ends_with(".svg") || name.ends_with(".png")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +93,17 @@ mod tests {
         for f in ALL {
             assert!(readme.contains(f.name), "README.md does not mention {} ({})", f.name, f.holds);
         }
+    }
+
+    #[test]
+    fn each_command_owns_its_rows_and_its_charts() {
+        assert!(owned_by(Command::Run, "summary.json"));
+        assert!(owned_by(Command::Run, "latency.svg"));
+        assert!(owned_by(Command::Sweep, "report.html"));
+        assert!(!owned_by(Command::Run, "topology.svg"), "graph's, kept beside a run's reports");
+        assert!(owned_by(Command::Graph, "topology.svg"));
+        assert!(!owned_by(Command::Graph, "latency.svg"));
+        assert!(!owned_by(Command::Run, "sweep.csv"));
+        assert!(!owned_by(Command::Run, "notes.txt"));
     }
 }

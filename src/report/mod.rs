@@ -13,6 +13,7 @@ pub mod files;
 pub mod graph;
 pub mod headline;
 pub mod html;
+pub mod junit;
 pub mod markdown;
 pub mod numbers;
 pub mod output;

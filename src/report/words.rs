@@ -98,32 +98,7 @@ impl EventWords<'_> {
     /// Why validation blocked a change: `would leave 1 backend(s) in
     /// rotation; ...`, `routing check: it would cut a -> b, ...`.
     pub fn reason(&self, r: &BlockReason) -> String {
-        let w = self.world;
-        let node = |n: u32| w.network.as_ref().map_or("", |net| net.nodes[n as usize].name.as_str());
-        let paths = |pairs: &[(u32, u32)]| {
-            let shown: Vec<String> =
-                pairs.iter().take(3).map(|&(a, b)| format!("{} -> {}", node(a), node(b))).collect();
-            let more = if pairs.len() > 3 { format!(" and {} more", pairs.len() - 3) } else { String::new() };
-            format!("{}{more}", shown.join(", "))
-        };
-        match r {
-            BlockReason::TooFewBackends { left, min, .. } => {
-                format!("would leave {left} backend(s) in rotation; validation requires at least {min}")
-            }
-            BlockReason::WeightShare { weight, total, max, .. } => format!(
-                "would give one backend {:.0}% of the weight; validation allows at most {:.0}%",
-                100.0 * *weight as f64 / *total as f64,
-                100.0 * max
-            ),
-            BlockReason::PreflightFails { servers, .. } => {
-                let names: Vec<&str> = servers.iter().map(|&s| w.servers[s.index()].name.as_str()).collect();
-                format!("pre-flight check fails on {}", names.join(", "))
-            }
-            BlockReason::PathsCut { pairs } => format!("routing check: it would cut {}", paths(pairs)),
-            BlockReason::PathsSlowed { pairs } => {
-                format!("routing check: it would slow {} beyond the allowed latency", paths(pairs))
-            }
-        }
+        block_reason(self.world, r)
     }
 
     /// [`EventWords::detail`] for the reports' timelines: a blocked change
@@ -134,6 +109,35 @@ impl EventWords<'_> {
         match e.kind {
             EventKind::ChangeBlocked { change, .. } => with_note(detail, self.world.timeline[change].note.as_deref()),
             _ => detail,
+        }
+    }
+}
+
+/// Why validation blocked (or would block) a change, in words: `would
+/// leave 1 backend(s) in rotation; ...`, `routing check: it would cut a -> b`.
+pub fn block_reason(w: &World, r: &BlockReason) -> String {
+    let node = |n: u32| w.network.as_ref().map_or("", |net| net.nodes[n as usize].name.as_str());
+    let paths = |pairs: &[(u32, u32)]| {
+        let shown: Vec<String> = pairs.iter().take(3).map(|&(a, b)| format!("{} -> {}", node(a), node(b))).collect();
+        let more = if pairs.len() > 3 { format!(" and {} more", pairs.len() - 3) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    match r {
+        BlockReason::TooFewBackends { left, min, .. } => {
+            format!("would leave {left} backend(s) in rotation; validation requires at least {min}")
+        }
+        BlockReason::WeightShare { weight, total, max, .. } => format!(
+            "would give one backend {:.0}% of the weight; validation allows at most {:.0}%",
+            100.0 * *weight as f64 / *total as f64,
+            100.0 * max
+        ),
+        BlockReason::PreflightFails { servers, .. } => {
+            let names: Vec<&str> = servers.iter().map(|&s| w.servers[s.index()].name.as_str()).collect();
+            format!("pre-flight check fails on {}", names.join(", "))
+        }
+        BlockReason::PathsCut { pairs } => format!("routing check: it would cut {}", paths(pairs)),
+        BlockReason::PathsSlowed { pairs } => {
+            format!("routing check: it would slow {} beyond the allowed latency", paths(pairs))
         }
     }
 }

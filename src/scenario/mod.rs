@@ -7,9 +7,11 @@
 //! compiled into a [`crate::model::World`], using the `Spanned` locations
 //! kept here.
 
+mod errors;
 pub mod monitoring;
 pub mod names;
 pub mod network;
+mod paths;
 pub mod replay;
 pub mod resilience;
 pub mod source;
@@ -20,7 +22,6 @@ use std::marker::PhantomData;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_saphyr::Spanned;
 
 use crate::balancer::AlgorithmKind;
 use crate::dist::DistSpec;
@@ -28,10 +29,44 @@ use crate::error::Error;
 use crate::units::{Duration, Percent, Rate};
 
 pub use network::{Foreign, LinkSpec, NetworkSpec, RouteAction, RouteSpec, RouterSpec, SubnetSpec, SwitchSpec};
-pub use replay::{Multiplier, ReplaySpec};
+pub use replay::ReplaySpec;
 pub use resilience::*;
 pub use source::{Override, ScenarioSource};
 pub use timeline::{Action, IncidentWindowSpec, TimelineEntry};
+
+/// A value and where it was written: serde-saphyr's `Spanned`, kept as a
+/// type of our own so that the scenario's JSON Schema (`lbsim schema`) can
+/// describe a spanned field as the plain value it is in the file.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    pub value: T,
+    /// Where the value is used (for an alias, the alias).
+    pub referenced: serde_saphyr::Location,
+    /// Where the value is defined (for an alias, its anchor).
+    pub defined: serde_saphyr::Location,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
+        Ok(Spanned { value: s.value, referenced: s.referenced, defined: s.defined })
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
 
 /// A mapping whose keys are names, kept in file order (ids follow it, so
 /// runs do not depend on hashing or sorting), with each key's location.
@@ -53,6 +88,21 @@ impl<T> NamedMap<T> {
     }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for NamedMap<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("NamedMap_{}", T::schema_name()).into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<T>(),
+        })
     }
 }
 
@@ -81,7 +131,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for NamedMap<T> {
 }
 
 /// A whole scenario file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Name used for the output directory; defaults to the file name.
@@ -100,14 +150,19 @@ pub struct Scenario {
     /// the summary's statistics (they still appear in the time series).
     pub warmup: Option<Spanned<Duration>>,
     /// Length of one interval of the time series (default 1s).
+    #[schemars(extend("default" = "1s"))]
     pub interval: Option<Spanned<Duration>>,
     /// Response time above which a user counts as slowed (default 1s).
+    #[schemars(extend("default" = "1s"))]
     pub slow_threshold: Option<Spanned<Duration>>,
     /// Wall-clock time of the run's start (RFC 3339); enables `at: "14:10"`
     /// and wall-clock times in reports.
     pub start: Option<Spanned<String>>,
+    /// Client groups by name: who sends requests, how often, to which balancer.
     pub clients: NamedMap<ClientSpec>,
+    /// Load balancers by name: algorithm, backends, health checks.
     pub balancers: NamedMap<BalancerSpec>,
+    /// Servers by name, range (`web-{01..08}`) or counted group (`app: {count: 24}`).
     pub servers: NamedMap<ServerSpec>,
     /// Changes over time: the incident and its remedies.
     #[serde(default)]
@@ -130,7 +185,7 @@ fn default_seed() -> u64 {
 }
 
 /// How open-loop requests are spaced.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ArrivalKind {
     /// Exponential gaps: a Poisson process (non-homogeneous under a profile).
@@ -141,7 +196,7 @@ pub enum ArrivalKind {
 }
 
 /// How a group's requests are spread over its users.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Popularity {
     /// Every user equally likely.
@@ -153,20 +208,25 @@ pub enum Popularity {
 
 /// One point of a rate profile: a step to `rate`, or a linear ramp to
 /// `ramp_to` lasting `over`, starting at `at`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePoint {
+    /// When the point starts (an offset from the start).
     pub at: Spanned<Duration>,
+    /// A step to this rate.
     pub rate: Option<Rate>,
+    /// A linear ramp to this rate, lasting `over`.
     pub ramp_to: Option<Rate>,
+    /// The length of a ramp.
     pub over: Option<Duration>,
 }
 
 /// Closed-loop behaviour: each user sends its next request a think time
 /// after the previous one returned.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClosedLoopSpec {
+    /// Time a user thinks between an answer and its next request.
     pub think_time: Spanned<DistSpec>,
 }
 
@@ -175,6 +235,21 @@ pub struct ClosedLoopSpec {
 pub struct Targets {
     /// The names; a single name has no location of its own (use the field's).
     pub names: Vec<(String, Option<serde_saphyr::Location>)>,
+}
+
+impl schemars::JsonSchema for Targets {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Targets".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A balancer name, or a list of balancer names.",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            ]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Targets {
@@ -201,7 +276,7 @@ impl<'de> Deserialize<'de> for Targets {
 }
 
 /// A named group of clients.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     /// The balancer the group sends to, or several (see `target_policy`).
@@ -214,6 +289,7 @@ pub struct ClientSpec {
     pub target_weights: NamedMap<u32>,
     /// With `failover`: how long clients keep sending to a balancer after it
     /// went down before they move on (DNS TTL, VIP takeover; default 0).
+    #[schemars(extend("default" = "0s"))]
     pub failover_after: Option<Spanned<Duration>>,
     /// Retries of failed or slow attempts.
     pub retry: Option<RetrySpec>,
@@ -242,17 +318,85 @@ pub struct ClientSpec {
     pub user_popularity: Popularity,
     /// A request not answered within this time fails for its user.
     pub timeout: Option<Spanned<Duration>>,
+    /// Scales the group's whole load: every rate of an open loop's profile,
+    /// a closed loop's users, or a replay's `scale` (`2x`, `1.5x`, `150%`,
+    /// or a number).
+    #[schemars(extend("default" = "1x"))]
+    pub load: Option<Spanned<LoadFactor>>,
+}
+
+/// A multiplier of a client group's load: `2x`, `0.5x`, `150%` or `2`.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct LoadFactor(pub f64);
+
+impl LoadFactor {
+    const HELP: &'static str = "a multiplier like 2x, 0.5x or 150%";
+
+    pub fn parse(text: &str) -> Result<LoadFactor, String> {
+        let t = text.trim();
+        let (num, scale) = match (t.strip_suffix(['x', 'X']), t.strip_suffix('%')) {
+            (Some(n), _) => (n, 1.0),
+            (None, Some(n)) => (n, 0.01),
+            (None, None) => (t, 1.0),
+        };
+        match num.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(LoadFactor(v * scale)),
+            Ok(_) => Err(format!("`{t}`: the load multiplier must be more than zero")),
+            Err(_) => Err(format!("`{t}` is not {}", LoadFactor::HELP)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LoadFactor {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = LoadFactor;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(LoadFactor::HELP)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LoadFactor, E> {
+                LoadFactor::parse(v).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LoadFactor, E> {
+                LoadFactor::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LoadFactor, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LoadFactor, E> {
+                self.visit_f64(v as f64)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for LoadFactor {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LoadFactor".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A multiplier: 2x, 0.5x, 150%, or a number.",
+            "anyOf": [{"type": "string", "pattern": "^\\s*[0-9.]+\\s*[xX%]?\\s*$"}, {"type": "number", "exclusiveMinimum": 0}],
+            "examples": ["2x", "0.5x", "150%"]
+        })
+    }
 }
 
 /// A named load balancer.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BalancerSpec {
+    /// How the balancer picks a backend (default `round_robin`; `lbsim list algorithms`).
     #[serde(default = "default_algorithm")]
     pub algorithm: AlgorithmKind,
     /// Candidates for `power_of_two_choices` (default 2).
+    #[schemars(extend("default" = 2))]
     pub choices: Option<Spanned<u32>>,
     /// Ring points per unit of weight for `consistent_hash` (default 160).
+    #[schemars(extend("default" = 160))]
     pub vnodes: Option<Spanned<u32>>,
     /// Server names, `{..}` patterns or `*` globs.
     pub backends: Vec<Spanned<String>>,
@@ -274,6 +418,7 @@ pub struct BalancerSpec {
     pub on_all_unhealthy: AllUnhealthy,
     /// Panic (use every backend) when fewer than this share are usable
     /// (default 0%: only when none is; Envoy's default is 50%).
+    #[schemars(extend("default" = "0%"))]
     pub panic_threshold: Option<Spanned<Percent>>,
     /// Checks that block bad configuration changes from the timeline.
     pub validation: Option<ValidationSpec>,
@@ -290,7 +435,7 @@ fn default_algorithm() -> AlgorithmKind {
 
 /// A named server, a range of identical ones (`web-{01..16}`), or a counted
 /// group of them (`app: {count: 24}`, servers `app-01` .. `app-24`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
     /// Declare this many servers, `<key>-01` upwards (the key is a plain name).
@@ -299,18 +444,21 @@ pub struct ServerSpec {
     /// digits, at least 2).
     pub pad: Option<Spanned<u32>>,
     /// Requests served at once (default 1).
+    #[schemars(extend("default" = 1))]
     pub workers: Option<Spanned<u32>>,
     /// Requests that may wait; more are rejected (default: unlimited).
     pub queue_limit: Option<Spanned<u64>>,
     /// Service-time distribution.
     pub service: Spanned<DistSpec>,
     /// Share of requests answered at once with an error (default 0%).
+    #[schemars(extend("default" = "0%"))]
     pub error_rate: Option<Spanned<Percent>>,
     /// Not running at the start (a decommissioned or spare server); the
     /// timeline can `restart` it.
     #[serde(default)]
     pub down: bool,
     /// Time from a crash or restart to being back up (default 30s).
+    #[schemars(extend("default" = "30s"))]
     pub restart_time: Option<Spanned<Duration>>,
     /// Slower after a restart, recovering linearly.
     pub cold_start: Option<ColdStartSpec>,
@@ -391,42 +539,12 @@ pub fn server_names(key: &Spanned<String>, spec: &ServerSpec) -> Result<Vec<Stri
     Ok((1..=n).map(|i| format!("{name}-{i:0width$}")).collect())
 }
 
-/// Strips serde-saphyr's trailing " at line N, column M" (we print the
-/// location ourselves, mapped through any `--set` edits).
-fn bare_message(message: &str) -> String {
-    let text = match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(", column ") => &message[..i],
-        _ => message,
-    };
-    humanize(text)
-}
-
-/// Rewrites terse deserialiser messages into ones that say what is expected.
-fn humanize(text: &str) -> String {
-    for (ty, what) in
-        [("u64", "a whole number, zero or more"), ("u32", "a whole number from 0 to 4294967295"), ("f64", "a number")]
-    {
-        if text == format!("invalid {ty}") {
-            return format!("expected {what}");
-        }
-    }
-    text.to_string()
-}
-
-/// `[web-{01..16}]` is a YAML syntax error (braces open a flow mapping):
-/// say so when the failing line has a name pattern on it.
-fn pattern_in_flow_hint(text: &str, loc: Option<serde_saphyr::Location>) -> Option<String> {
-    let line = text.lines().nth(loc?.line().checked_sub(1)? as usize)?;
-    (line.contains("..}") || line.contains(",}") || line.contains("{0"))
-        .then(|| "inside [...] or {...}, quote names with braces: \"web-{01..16}\"".to_string())
-}
-
 /// Reads a scenario from its source (overrides already applied).
 pub fn parse(source: &ScenarioSource) -> Result<Scenario, Error> {
     let options = serde_saphyr::options! { with_snippet: false };
     serde_saphyr::from_str_with_options::<Scenario>(&source.effective, options).map_err(|err| {
-        let message = bare_message(&err.render_with_formatter(&serde_saphyr::UserMessageFormatter));
-        let help = pattern_in_flow_hint(&source.effective, err.location());
+        let raw = err.render_with_formatter(&serde_saphyr::UserMessageFormatter);
+        let (message, help) = errors::explain(&raw, &source.effective, err.location());
         match err.location() {
             Some(loc) if loc.line() > 0 => source.error_at_location(&loc, message, help),
             _ => source.error_at(0, 1, message, help),
@@ -461,7 +579,7 @@ mod tests {
         assert!(err.starts_with("t.yaml:3:"), "{err}");
         assert!(err.contains("negative"), "{err}");
         let err = parse_text(&MINIMAL.replace("{backends", "{algorithm: round_robbin, backends")).unwrap_err();
-        assert!(err.contains("t.yaml:5:") && err.contains("round_robin"), "{err}");
+        assert!(err.contains("t.yaml:5:") && err.contains("unknown value `round_robbin`"), "{err}");
         let err = parse_text(&MINIMAL.replace("duration", "durration")).unwrap_err();
         assert!(err.starts_with("t.yaml:1:1") && err.contains("unknown field"), "{err}");
         let err = parse_text(&MINIMAL.replace("s1: {service", "s1: {workers: -2, service")).unwrap_err();

@@ -27,15 +27,15 @@
 
 use std::fmt;
 
+use super::Spanned;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_saphyr::Spanned;
 
 use crate::clock::TimeSpec;
 use crate::units::{Duration, parse_duration, parse_rate};
 
 /// Which entities an alert rule is evaluated for.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Once, on the global metrics.
@@ -124,6 +124,19 @@ impl Threshold {
     }
 }
 
+impl schemars::JsonSchema for Threshold {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Threshold".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A number (12, 0.5), a percentage (5%), a duration (250ms) or a rate (100/s).",
+            "type": ["number", "string"],
+            "examples": ["5%", "250ms", "100/s", 1]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Threshold {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -157,7 +170,7 @@ impl<'de> Deserialize<'de> for Threshold {
 // Alert rules and SLOs as written.
 
 /// One entry of the scenario's `alerts:` list, as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertSpec {
     /// Shown in reports; unique among the alerts.
@@ -165,18 +178,22 @@ pub struct AlertSpec {
     /// A metric name of the scope's kind.
     pub metric: Spanned<String>,
     /// `global` (default), `server`, `balancer` or `client`.
+    #[schemars(extend("default" = "global"))]
     pub scope: Option<Spanned<Scope>>,
     /// Only these entities (a name, `{..}` pattern or `*` glob); default all.
     pub entity: Option<Spanned<String>>,
+    /// Fires when the metric is above this (give `above` or `below`).
     pub above: Option<Spanned<Threshold>>,
+    /// Fires when the metric is below this.
     pub below: Option<Spanned<Threshold>>,
     /// How long the condition must hold before the alert fires (default 0).
     #[serde(rename = "for")]
+    #[schemars(extend("default" = "0s"))]
     pub hold: Option<Spanned<Duration>>,
 }
 
 /// One entry of the scenario's `slos:` list, as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SloSpec {
     /// Defaults to the objective text.
@@ -200,6 +217,28 @@ pub enum SloWindowSpec {
 }
 
 const WINDOW_HELP: &str = "`run`, `incident` or a range like {from: \"14:00\", until: \"16:30\"}";
+
+impl schemars::JsonSchema for SloWindowSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SloWindow".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let time = generator.subschema_for::<TimeSpec>();
+        schemars::json_schema!({
+            "description": "`run` (the measured period), `incident` (the incident window) or a range {from, until}; either end may be left out.",
+            "default": "run",
+            "anyOf": [
+                {"enum": ["run", "incident"]},
+                {
+                    "type": "object",
+                    "properties": {"from": time, "until": time},
+                    "additionalProperties": false,
+                    "minProperties": 1
+                }
+            ]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for SloWindowSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde_saphyr::Spanned;
+
+use super::{LoadFactor, Spanned};
 
 /// `replay: trace.csv.gz` or `replay: {file: trace.csv.gz, speed: 2x, scale: 1.5}`.
 #[derive(Clone, Debug)]
@@ -14,18 +15,18 @@ pub struct ReplaySpec {
     /// The trace, relative to the scenario file.
     pub file: String,
     /// Time runs this many times faster: the same requests in less time.
-    pub speed: Option<Spanned<Multiplier>>,
+    pub speed: Option<Spanned<LoadFactor>>,
     /// Each recorded request is sent this many times on average (copies
     /// spread over the gap to the next one): the same mix, the rate scaled.
-    pub scale: Option<Spanned<Multiplier>>,
+    pub scale: Option<Spanned<LoadFactor>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplayFields {
     file: String,
-    speed: Option<Spanned<Multiplier>>,
-    scale: Option<Spanned<Multiplier>>,
+    speed: Option<Spanned<LoadFactor>>,
+    scale: Option<Spanned<LoadFactor>>,
 }
 
 impl<'de> Deserialize<'de> for ReplaySpec {
@@ -48,39 +49,28 @@ impl<'de> Deserialize<'de> for ReplaySpec {
     }
 }
 
-/// A positive factor, written `2x`, `0.5x` or `1.5`.
-#[derive(Copy, Clone, Debug, PartialEq)]
-pub struct Multiplier(pub f64);
-
-impl<'de> Deserialize<'de> for Multiplier {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Multiplier;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a factor above zero, like 2x, 0.5x or 1.5")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Multiplier, E> {
-                let n = v.trim().strip_suffix('x').unwrap_or(v.trim());
-                n.trim()
-                    .parse::<f64>()
-                    .map_err(|_| E::custom(format!("`{v}` is not a factor: expected like 2x, 0.5x or 1.5")))
-                    .and_then(|x| self.visit_f64(x))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Multiplier, E> {
-                if v.is_finite() && v > 0.0 {
-                    Ok(Multiplier(v))
-                } else {
-                    Err(E::custom(format!("the factor must be above zero, not {v}")))
+impl schemars::JsonSchema for ReplaySpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ReplaySpec".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let factor = generator.subschema_for::<LoadFactor>();
+        schemars::json_schema!({
+            "description": "A recorded trace (time_s,user CSV, gzip allowed) to rerun, relative to the scenario file.",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "description": "The trace, relative to the scenario file."},
+                        "speed": {"description": "Time runs this many times faster: the same requests in less time.", "allOf": [factor], "default": "1x"},
+                        "scale": {"description": "Each recorded request is sent this many times on average: the same mix, the rate scaled.", "allOf": [factor], "default": 1}
+                    }
                 }
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Multiplier, E> {
-                self.visit_f64(v as f64)
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Multiplier, E> {
-                self.visit_f64(v as f64)
-            }
-        }
-        d.deserialize_any(V)
+            ],
+            "examples": ["peak.trace.csv.gz", {"file": "peak.trace.csv.gz", "speed": "2x", "scale": 1.5}]
+        })
     }
 }

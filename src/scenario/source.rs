@@ -92,7 +92,7 @@ impl ScenarioSource {
     /// Reads a scenario file.
     pub fn read(path: &Path) -> Result<ScenarioSource, Error> {
         let original =
-            std::fs::read_to_string(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })?;
+            std::fs::read_to_string(path).map_err(|reason| Error::Input { path: path.to_path_buf(), reason })?;
         Ok(ScenarioSource::from_text(path, original))
     }
 
@@ -481,6 +481,9 @@ fn plan_edit(text: &str, ov: &Override) -> Result<PlannedEdit, EditError> {
                     if let Some(hint) = range_has_no_count(&ov.path, depth, entries) {
                         return Err(hint);
                     }
+                    let existing: Vec<&str> = entries.iter().map(|(k, _, _)| k.as_str()).collect();
+                    super::paths::may_add(&ov.path, depth, &existing)
+                        .map_err(|(message, help)| EditError::Path { message, help })?;
                     // Insert the missing key (and any missing levels below it).
                     let entry = nested_entry(&ov.path[depth..], &ov.value);
                     return Ok(if *flow {
@@ -627,9 +630,10 @@ mod tests {
         );
         // The snippet underlines the path.
         assert_eq!((e.span.offset(), e.span.len()), (6, 17));
-        // Other fields, and names no range declares, are inserted as before.
-        assert!(apply(doc, &["servers.app.workers=3"]).unwrap().contains("  app: {workers: 3}\n"));
-        assert!(apply(doc, &["servers.db.count=3"]).unwrap().contains("  db: {count: 3}\n"));
+        // A server the file does not declare is not added.
+        let err = apply(doc, &["servers.app.workers=3"]).unwrap_err();
+        assert!(err.starts_with("--set servers.app.workers=3: there is no server `app` in `servers`"), "{err}");
+        assert!(apply(doc, &["servers.db.count=3"]).is_err());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The incident timeline: changes applied at a time, each reversible after a
 //! duration, at an `until` time, or by a later `revert` entry (a rollback).
 
+use super::Spanned;
 use serde::{Deserialize, Serialize};
-use serde_saphyr::Spanned;
 
 use super::NamedMap;
 use crate::balancer::AlgorithmKind;
@@ -11,7 +11,7 @@ use crate::dist::DistSpec;
 use crate::units::{Percent, Rate};
 
 /// One-shot actions on a server or balancer.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Server: down (refusing connections, in-flight requests reset) until
@@ -27,7 +27,7 @@ pub enum Action {
 
 /// One entry of `timeline:`. Exactly one target (`balancer`, `server`,
 /// `client`) with its changes, or a `revert`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineEntry {
     /// Needed to revert the entry by name.
@@ -44,8 +44,11 @@ pub struct TimelineEntry {
     #[serde(default)]
     pub fix: bool,
 
+    /// A balancer (its backends, weights, algorithm, `down`, or routes).
     pub balancer: Option<Spanned<String>>,
+    /// Servers by name, pattern, glob or counted group (a crash, a restart, new service behaviour, or routes).
     pub server: Option<Spanned<String>>,
+    /// An open-loop client group (its rate).
     pub client: Option<Spanned<String>>,
     /// A router (for route changes).
     pub router: Option<Spanned<String>>,
@@ -96,9 +99,11 @@ pub struct TimelineEntry {
 }
 
 /// The period a summary's "incident window" figures cover.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentWindowSpec {
+    /// Start of the window.
     pub from: Spanned<TimeSpec>,
+    /// End of the window.
     pub until: Spanned<TimeSpec>,
 }

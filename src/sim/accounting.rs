@@ -24,6 +24,18 @@ impl Simulation {
         self.gauges.in_flight = self.in_system;
         self.recorder.close_interval(boundary.0, &self.gauges);
         self.watch.observe(&self.recorder.snapshot, &self.world, &mut self.recorder.events);
+        if !self.recorder.totals_by_interval() && boundary >= self.world.warmup && !self.warmup_requests_left() {
+            self.recorder.count_totals_by_interval();
+        }
+    }
+
+    /// Whether a request created during the warm-up (not counted in the
+    /// totals) is still in the simulation. Scans the live requests: called
+    /// at interval closes after the warm-up, until the first that says no.
+    fn warmup_requests_left(&self) -> bool {
+        let warmup = self.world.warmup;
+        self.calls.handles().any(|h| self.calls.get(h).is_some_and(|c| c.created < warmup))
+            || self.attempts.handles().any(|h| self.attempts.get(h).is_some_and(|a| !a.counted))
     }
 
     pub(super) fn on_warmup_end(&mut self) {

@@ -2,12 +2,34 @@
 //! configuration the timeline applies, active health checks and passive
 //! outlier detection, and panic mode.
 
-use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Pool};
+use crate::balancer::{self, Algorithm, AlgorithmKind, Backend, Balancing, Pool};
 use crate::metrics::BlockReason;
 use crate::model::AllUnhealthy;
 use crate::model::{BalancerDef, HealthCheck, Outlier, ServerDef, ServerId, Validation};
 use crate::rng::{SimRng, stable_hash};
 use crate::time::{SimDuration, SimTime};
+
+/// Why a rotation (`members`, `weights` per backend) of `balancer` breaks
+/// its validation rules, if it does: too few backends in rotation, or one
+/// with too large a share of the weight. The run's check before a balancer
+/// change, and `lbsim check`'s.
+pub(crate) fn rotation_violation(
+    v: Validation,
+    balancer: u32,
+    members: &[bool],
+    weights: &[u32],
+) -> Option<BlockReason> {
+    let in_rotation: Vec<u32> = members.iter().zip(weights).filter(|(m, w)| **m && **w > 0).map(|(_, w)| *w).collect();
+    if (in_rotation.len() as u32) < v.min_backends {
+        return Some(BlockReason::TooFewBackends { balancer, left: in_rotation.len(), min: v.min_backends });
+    }
+    let total: u64 = in_rotation.iter().map(|&w| u64::from(w)).sum();
+    let max = in_rotation.iter().copied().max().unwrap_or(0);
+    if total > 0 && (max as f64 / total as f64) > v.max_weight_share + 1e-12 {
+        return Some(BlockReason::WeightShare { balancer, weight: max, total, max: v.max_weight_share });
+    }
+    None
+}
 
 /// One configuration change from the timeline.
 #[derive(Clone, Debug)]
@@ -58,7 +80,7 @@ pub(super) enum Passive {
 
 pub(super) struct BalancerState {
     pub pool: Pool,
-    pub algorithm: Box<dyn Algorithm>,
+    pub algorithm: Balancing,
     pub algorithm_kind: AlgorithmKind,
     params: balancer::AlgorithmParams,
     pub rng: SimRng,
@@ -149,17 +171,7 @@ impl BalancerState {
     pub(super) fn violates(&self, balancer: u32, layer: &ConfigLayer) -> Option<BlockReason> {
         let v = self.validation?;
         let (members, weights) = self.effective(Some(layer));
-        let in_rotation: Vec<u32> =
-            members.iter().zip(&weights).filter(|(m, w)| **m && **w > 0).map(|(_, w)| *w).collect();
-        if (in_rotation.len() as u32) < v.min_backends {
-            return Some(BlockReason::TooFewBackends { balancer, left: in_rotation.len(), min: v.min_backends });
-        }
-        let total: u64 = in_rotation.iter().map(|&w| u64::from(w)).sum();
-        let max = in_rotation.iter().copied().max().unwrap_or(0);
-        if total > 0 && (max as f64 / total as f64) > v.max_weight_share + 1e-12 {
-            return Some(BlockReason::WeightShare { balancer, weight: max, total, max: v.max_weight_share });
-        }
-        None
+        rotation_violation(v, balancer, &members, &weights)
     }
 
     /// Recomputes weights, availability (health, ejection, panic) and the

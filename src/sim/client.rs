@@ -54,6 +54,12 @@ pub(super) struct ClientState {
     pub fixed_forward: bool,
     /// A replay group's place in its trace (None for every other group).
     pub replay: Option<Box<super::replay::ReplayCursor>>,
+    /// The open-loop arrival process (None: closed loop).
+    arrival: Option<ArrivalKind>,
+    /// Closed loop: a user sends again after each outcome.
+    pub closed_loop: bool,
+    /// A token-bucket retry budget's (max tokens, tokens per success).
+    pub token_refill: Option<(f64, f64)>,
 }
 
 impl ClientState {
@@ -66,9 +72,14 @@ impl ClientState {
                 Err(_) => UserPicker::Uniform(n.max(1)),
             },
         };
-        let tokens = match def.retry.as_ref().and_then(|r| r.budget) {
-            Some(Budget::TokenBucket { max_tokens, .. }) => max_tokens,
-            _ => 0.0,
+        let token_refill = match def.retry.as_ref().and_then(|r| r.budget) {
+            Some(Budget::TokenBucket { max_tokens, token_ratio }) => Some((max_tokens, token_ratio)),
+            _ => None,
+        };
+        let tokens = token_refill.map_or(0.0, |(max_tokens, _)| max_tokens);
+        let arrival = match &def.load {
+            Load::Open { arrival, .. } => Some(*arrival),
+            Load::Closed { .. } | Load::Replay(_) => None,
         };
         let mut s = ClientState {
             rng,
@@ -91,6 +102,9 @@ impl ClientState {
             displacement: 0,
             fixed_forward: false,
             replay: None,
+            arrival,
+            closed_loop: matches!(def.load, Load::Closed { .. }),
+            token_refill,
         };
         s.constant_gap = s.compute_gap(def);
         s
@@ -129,10 +143,7 @@ impl ClientState {
     /// zero from now on.
     #[inline]
     pub(super) fn next_open_arrival(&mut self, def: &ClientDef) -> Option<SimTime> {
-        let Load::Open { arrival, profile } = &def.load else {
-            return None;
-        };
-        let mass = match arrival {
+        let mass = match self.arrival? {
             ArrivalKind::Poisson => Exp1.sample(&mut self.rng),
             // Evenly spaced, the first at the start (as a constant-rate load generator does).
             ArrivalKind::Constant if self.arrivals == 0 => 0.0,
@@ -145,6 +156,7 @@ impl ClientState {
             }
             self.process_time + mass * gap
         } else {
+            let Load::Open { profile, .. } = &def.load else { return None };
             if self.rate_factor <= 0.0 {
                 return None;
             }

@@ -21,10 +21,10 @@
 
 mod accounting;
 pub mod alerts;
-mod balancer;
+pub(crate) mod balancer;
 mod client;
 mod health;
-mod network;
+pub(crate) mod network;
 pub mod objectives;
 mod outcome;
 mod replay;
@@ -49,7 +49,7 @@ use server::{Phase, ServerState};
 pub use watch::{FiredAlert, Watch};
 
 /// What the event set holds: small, `Copy`, ids only.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, Default)]
 enum Event {
     /// The open-loop generator of a client group fires.
     Arrival { client: u32, generation: u32 },
@@ -70,6 +70,7 @@ enum Event {
     /// A call's next attempt, after its backoff.
     Retry { call: Handle },
     /// The warm-up ends: snapshot time-weighted totals.
+    #[default]
     WarmupEnd,
     /// Apply (or revert) timeline entry `index`.
     Timeline { index: u32, revert: bool },
@@ -97,7 +98,6 @@ struct Call {
     attempts: u32,
     /// The attempt the client is waiting on (may be stale).
     current: Handle,
-    done: bool,
 }
 
 /// Where an attempt is.
@@ -234,6 +234,8 @@ pub struct Simulation {
     misc_rng: SimRng,
     /// Routes, links and resolved paths (None: every hop is instant).
     net: Option<NetState>,
+    /// Some server crashes when overloaded (else overload is not tracked).
+    crash_rules: bool,
 }
 
 impl Simulation {
@@ -319,6 +321,7 @@ impl Simulation {
             scratch: Vec::new(),
             misc_rng: rng::stream(seed, "simulator", "misc"),
             net,
+            crash_rules: world.servers.iter().any(|s| s.crash.is_some()),
             world,
         }
     }
@@ -379,15 +382,12 @@ impl Simulation {
         let end = self.world.end;
         let mut next_boundary = SimTime(self.recorder.next_boundary());
         let mut next_progress = 0u64;
-        while let Some(t) = self.events.peek_time() {
-            if t >= end || (self.only_housekeeping_left()) {
-                break;
-            }
+        while !self.only_housekeeping_left() {
+            let Some((t, event)) = self.events.pop_before(end) else { break };
             while t >= next_boundary {
                 self.close_interval(next_boundary);
                 next_boundary = SimTime(self.recorder.next_boundary());
             }
-            let Some((t, event)) = self.events.pop() else { break };
             self.now = t;
             self.processed += 1;
             self.handle(event);
@@ -425,12 +425,12 @@ impl Simulation {
         let mut in_flight_counted = 0;
         let warmup = self.world.warmup.min(end_time);
         for h in self.calls.handles() {
-            if let Some(c) = self.calls.get(h).copied()
-                && !c.done
-            {
+            if let Some(c) = self.calls.get(h).copied() {
                 in_flight += 1;
                 in_flight_counted += u64::from(c.created >= self.world.warmup);
-                self.edge_ns += u128::from(end_time.since(c.created.max(warmup)).0);
+                // From when it entered the system, as its outcome would have
+                // counted it (a network's client-side latency comes before).
+                self.edge_ns += u128::from(end_time.since(self.entered(&c).max(warmup)).0);
             }
         }
         let time_weighted = TimeWeighted {
@@ -441,6 +441,8 @@ impl Simulation {
             edge_ns: self.edge_ns,
         };
         self.watch.engine.finish(end_time.0);
+        self.recorder.flush_latencies();
+        self.recorder.settle_totals();
         self.recorder.events.sort();
         progress(1.0);
         RunResult {
@@ -469,10 +471,15 @@ impl Simulation {
             && self.attempts.is_empty()
     }
 
+    #[inline(always)]
     fn handle(&mut self, event: Event) {
         match event {
             Event::Arrival { client, generation } => self.on_arrival(client, generation),
-            Event::UserSend { client, user } => self.new_call(client, user),
+            Event::UserSend { client, user } => {
+                if self.may_generate() {
+                    self.new_call(client, user);
+                }
+            }
             Event::ReplayArrival { client, user } => self.on_replay_arrival(client, user),
             Event::Complete { server, attempt } => self.on_complete(server, attempt),
             Event::AtBalancer { attempt } => self.on_at_balancer(attempt),

@@ -20,7 +20,7 @@ pub(super) const MAX_HOPS: usize = 32;
 
 /// How a path ends.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(super) enum Outcome {
+pub(crate) enum Outcome {
     Delivered,
     /// Refused at once: a reject route, no route, or a host refusing
     /// traffic that is not for it.
@@ -36,7 +36,7 @@ pub(super) enum Outcome {
 
 /// A resolved path from one endpoint to another.
 #[derive(Clone, Debug)]
-pub(super) struct Path {
+pub(crate) struct Path {
     pub outcome: Outcome,
     /// The nodes visited, from the source.
     pub hops: Vec<NodeId>,
@@ -54,8 +54,14 @@ impl Path {
     }
 
     /// Constant latency, when nothing on the path varies.
-    pub(super) fn fixed_latency(&self) -> Option<u64> {
+    pub(crate) fn fixed_latency(&self) -> Option<u64> {
         (self.outcome == Outcome::Delivered && self.var_links.is_empty()).then_some(self.const_ns)
+    }
+
+    /// Constant latency when nothing on the path varies and nothing is
+    /// lost: crossing it always arrives after that long and draws nothing.
+    fn fixed_lossless(&self) -> Option<u64> {
+        self.fixed_latency().filter(|_| self.loss == 0.0)
     }
 }
 
@@ -99,7 +105,7 @@ fn owns(node: &crate::model::network::Node, addr: IpAddr) -> bool {
 }
 
 /// Resolves the path a packet from `src` to `dst` takes.
-pub(super) fn resolve(net: &Network, src: NodeId, dst: NodeId) -> Path {
+pub(crate) fn resolve(net: &Network, src: NodeId, dst: NodeId) -> Path {
     if !net.attached(src) || !net.attached(dst) {
         return Path::direct();
     }
@@ -247,6 +253,11 @@ pub(super) struct NetState {
     /// the path is delivered, constant, lossless and under ~4.3 s (so that
     /// it fits the attempt's 32-bit shift).
     to_server_fixed: Vec<Vec<Option<u32>>>,
+    /// The same for the answer's two legs (server to balancer, balancer to
+    /// client subnet; indexed as `from_server` and `to_client`), so that a
+    /// constant way back costs two lookups.
+    from_server_fixed: Vec<Vec<Option<u64>>>,
+    to_client_fixed: Vec<Option<u64>>,
     rng: SimRng,
 }
 
@@ -278,6 +289,8 @@ impl NetState {
             to_server: Vec::new(),
             from_server: Vec::new(),
             to_server_fixed: Vec::new(),
+            from_server_fixed: Vec::new(),
+            to_client_fixed: Vec::new(),
             rng,
         };
         s.resolve_all();
@@ -329,6 +342,9 @@ impl NetState {
                 self.backends[b].iter().map(|&s| self.path_between(self.net.server_node[s.index()], bn)).collect()
             })
             .collect();
+        self.from_server_fixed =
+            self.from_server.iter().map(|paths| paths.iter().map(Path::fixed_lossless).collect()).collect();
+        self.to_client_fixed = self.to_client.iter().map(Path::fixed_lossless).collect();
     }
 
     /// The user's subnet (global index) for client group `client`.
@@ -341,6 +357,16 @@ impl NetState {
     #[inline]
     pub(super) fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u32> {
         self.to_server_fixed[balancer as usize][backend as usize]
+    }
+
+    /// The answer's way back (backend to balancer, balancer to the client
+    /// subnet) when both legs are constant and lossless: crossing them
+    /// would give exactly this, drawing nothing.
+    #[inline]
+    pub(super) fn fixed_answer(&self, balancer: u32, backend: u32, subnet: usize) -> Option<u64> {
+        let back = self.from_server_fixed[balancer as usize][backend as usize]?;
+        let to_client = self.to_client_fixed[balancer as usize * self.subnet_nodes.len() + subnet]?;
+        Some(back + to_client)
     }
 
     pub(super) fn path(&self, leg: Leg) -> &Path {
@@ -418,36 +444,9 @@ impl NetState {
         for op in ops {
             apply_op(&mut next, op);
         }
-        let mut broken = Vec::new();
-        let mut slower = Vec::new();
-        let pairs = self.endpoint_pairs();
-        for (a, b) in pairs {
-            let before = self.path_between(a, b);
-            if before.outcome != Outcome::Delivered {
-                continue;
-            }
-            let after = if a == NodeId::MAX || b == NodeId::MAX { Path::direct() } else { resolve(&next, a, b) };
-            if after.outcome != Outcome::Delivered {
-                if v.keep_reachable {
-                    broken.push((a, b));
-                }
-            } else if v.max_added_latency != u64::MAX {
-                let mean = |p: &Path, net: &Network| {
-                    p.const_ns as f64
-                        + p.var_links.iter().map(|&l| net.links[l as usize].latency.mean_secs() * 1e9).sum::<f64>()
-                };
-                if mean(&after, &next) > mean(&before, &self.net) + v.max_added_latency as f64 {
-                    slower.push((a, b));
-                }
-            }
-        }
-        if !broken.is_empty() {
-            return Some(BlockReason::PathsCut { pairs: broken });
-        }
-        if !slower.is_empty() {
-            return Some(BlockReason::PathsSlowed { pairs: slower });
-        }
-        None
+        let pairs: Vec<(NodeId, NodeId)> =
+            self.endpoint_pairs().into_iter().filter(|&(a, b)| a != NodeId::MAX && b != NodeId::MAX).collect();
+        violation(v, &self.net, &next, &pairs)
     }
 
     /// Every (source, destination) pair the simulation sends between.
@@ -496,7 +495,51 @@ impl NetState {
     }
 }
 
-fn apply_op(net: &mut Network, op: &NetOp) {
+/// Why changing the network from `now` to `next` fails validation `v`, if
+/// it does: of the `pairs` (source, destination) that deliver in `now`,
+/// those that would stop (`keep_reachable`) or whose mean latency would grow
+/// by more than `max_added_latency`. The run's check before each network
+/// change, and `lbsim check`'s.
+pub(crate) fn violation(
+    v: crate::model::network::NetValidation,
+    now: &Network,
+    next: &Network,
+    pairs: &[(NodeId, NodeId)],
+) -> Option<BlockReason> {
+    let mut broken = Vec::new();
+    let mut slower = Vec::new();
+    for &(a, b) in pairs {
+        let before = resolve(now, a, b);
+        if before.outcome != Outcome::Delivered {
+            continue;
+        }
+        let after = resolve(next, a, b);
+        if after.outcome != Outcome::Delivered {
+            if v.keep_reachable {
+                broken.push((a, b));
+            }
+        } else if v.max_added_latency != u64::MAX
+            && mean_latency_ns(&after, next) > mean_latency_ns(&before, now) + v.max_added_latency as f64
+        {
+            slower.push((a, b));
+        }
+    }
+    if !broken.is_empty() {
+        return Some(BlockReason::PathsCut { pairs: broken });
+    }
+    if !slower.is_empty() {
+        return Some(BlockReason::PathsSlowed { pairs: slower });
+    }
+    None
+}
+
+/// The mean one-way latency of a resolved path, ns.
+pub(crate) fn mean_latency_ns(p: &Path, net: &Network) -> f64 {
+    p.const_ns as f64 + p.var_links.iter().map(|&l| net.links[l as usize].latency.mean_secs() * 1e9).sum::<f64>()
+}
+
+/// Applies one network operation of a timeline change.
+pub(crate) fn apply_op(net: &mut Network, op: &NetOp) {
     match op {
         NetOp::AddRoute { node, route } => net.nodes[*node as usize].routes.push(route.clone()),
         NetOp::RemoveRoute { node, prefix } => net.nodes[*node as usize].routes.retain(|r| r.prefix != *prefix),

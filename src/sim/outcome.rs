@@ -43,7 +43,7 @@ impl Simulation {
         }
         self.client_attempt_over(&att);
         match failure {
-            None => self.call_succeeded(att.call, delay, att.server),
+            None => self.call_succeeded(att.call, delay, att.server, handle),
             Some(why) => self.attempt_failed(att.call, why, delay),
         }
     }
@@ -64,30 +64,23 @@ impl Simulation {
         }
     }
 
-    /// The call succeeded; the client has the answer `delay` ns from now.
-    fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: ServerId) {
+    /// The call succeeded (its attempt `ended` is over); the client has the
+    /// answer `delay` ns from now.
+    fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: ServerId, ended: Handle) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
-        if call.done {
-            return;
-        }
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
         self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet);
-        if let Some(Budget::TokenBucket { max_tokens, token_ratio }) =
-            self.world.clients[call.client as usize].retry.as_ref().and_then(|r| r.budget)
-        {
-            let cs = &mut self.clients[call.client as usize];
+        let cs = &mut self.clients[call.client as usize];
+        if let Some((max_tokens, token_ratio)) = cs.token_refill {
             cs.tokens = (cs.tokens + token_ratio).min(max_tokens);
         }
-        self.finish_call(call_h, &call, delay);
+        self.finish_call(call_h, &call, delay, Some(ended));
     }
 
     /// An attempt failed (the client learns it `delay` ns from now): retry
     /// if the policy and budget allow, else the call fails.
     pub(super) fn attempt_failed(&mut self, call_h: Handle, why: Failure, delay: u64) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
-        if call.done {
-            return;
-        }
         let client = call.client as usize;
         if let Some(policy) = &self.world.clients[client].retry {
             let cs = &mut self.clients[client];
@@ -126,20 +119,19 @@ impl Simulation {
             }
         }
         self.recorder.on_failure(call.client, call.user, call.created.0, why, call.subnet);
-        self.finish_call(call_h, &call, delay);
+        self.finish_call(call_h, &call, delay, None);
     }
 
     /// Bookkeeping when a call has its outcome: the in-system count, the
     /// attempt it leaves behind, and the closed-loop user's next request
-    /// (the client has the outcome `delay` ns from now).
+    /// (the client has the outcome `delay` ns from now). `ended`: an
+    /// attempt of the call already removed (nothing to look up for it).
     #[inline(always)]
-    fn finish_call(&mut self, call_h: Handle, call: &Call, delay: u64) {
-        if let Some(c) = self.calls.get_mut(call_h) {
-            c.done = true;
-        }
+    fn finish_call(&mut self, call_h: Handle, call: &Call, delay: u64, ended: Option<Handle>) {
         // The client no longer waits for the current attempt; one the
         // network lost holds nothing anywhere and goes.
-        if let Some(a) = self.attempts.get_mut(call.current)
+        if ended != Some(call.current)
+            && let Some(a) = self.attempts.get_mut(call.current)
             && a.call == call_h
             && !a.abandoned
         {
@@ -155,7 +147,12 @@ impl Simulation {
         self.in_system -= 1;
         // Little's law counts a call from when it entered the simulation to
         // when its outcome was decided (now), the time it spent in `in_system`.
-        let entered = self.entered(call);
+        let cs = &self.clients[call.client as usize];
+        let (displacement, closed_loop) = (cs.displacement, cs.closed_loop);
+        // The call entered the simulation at its creation (the user's send)
+        // plus the group's constant path latency to the balancer, which is
+        // folded into the time its events fire.
+        let entered = call.created + SimDuration(displacement);
         if call.created >= self.world.warmup {
             self.sojourn_sum_ns += u128::from(self.now.since(entered).0);
             self.sojourn_count += 1;
@@ -164,8 +161,9 @@ impl Simulation {
             // inside the measured period counts.
             self.edge_ns += u128::from(self.now.since(entered.max(self.world.warmup)).0);
         }
-        if let Load::Closed { think } = &self.world.clients[call.client as usize].load
+        if closed_loop
             && self.may_generate()
+            && let Load::Closed { think } = &self.world.clients[call.client as usize].load
         {
             let cs = &mut self.clients[call.client as usize];
             let pause = think.sample(&mut cs.rng);
@@ -177,7 +175,7 @@ impl Simulation {
     pub(super) fn on_call_timeout(&mut self, client: u32) {
         let now = self.now;
         while let Some((deadline, call_h)) = self.clients[client as usize].call_timers.front() {
-            let Some(call) = self.calls.get(call_h).copied().filter(|c| !c.done) else {
+            let Some(call) = self.calls.get(call_h).copied() else {
                 // Finished already: drop it, due or not.
                 self.clients[client as usize].call_timers.pop();
                 continue;
@@ -194,7 +192,7 @@ impl Simulation {
                 .and_then(|a| a.lost)
                 .unwrap_or(Failure::TimedOut);
             self.recorder.on_failure(call.client, call.user, call.created.0, why, call.subnet);
-            self.finish_call(call_h, &call, 0);
+            self.finish_call(call_h, &call, 0, None);
         }
         if let Some(next) = self.clients[client as usize].call_timers.next_deadline() {
             self.events.push(next, Event::CallTimeout { client });

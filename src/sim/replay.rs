@@ -123,7 +123,7 @@ mod tests {
     #[test]
     fn a_trace_replays_as_recorded() {
         let def = trace("plain", &[(0.0, 5), (0.1, 6), (0.3, 5), (1.0, 7)]);
-        assert_eq!(def.info, TraceInfo { requests: 4, users: 3, span_s: 1.0 });
+        assert_eq!(def.info, TraceInfo { requests: 4, users: 3, span_s: 1.0, peak_per_s: 4.0 });
         assert_eq!(all(&def), [(0, 0), (100, 1), (300, 0), (1000, 2)]);
     }
 

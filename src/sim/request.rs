@@ -8,6 +8,7 @@ use super::balancer::Passive;
 use super::network::{Crossing, Leg};
 use super::server::Arrival;
 use super::{Attempt, Call, Event, Simulation, Stage};
+use crate::balancer::Algorithm;
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
 use crate::model::{ServerId, TargetPolicy};
@@ -16,15 +17,18 @@ use crate::time::{SimDuration, SimTime};
 
 impl Simulation {
     pub(super) fn on_arrival(&mut self, client: u32, generation: u32) {
-        if generation != self.clients[client as usize].arrival_gen || !self.may_generate() {
+        if !self.may_generate() {
             return;
         }
         let state = &mut self.clients[client as usize];
+        if generation != state.arrival_gen {
+            return;
+        }
         let def = &self.world.clients[client as usize];
         let user = state.pick_user();
         if let Some(t) = state.next_open_arrival(def) {
             let at = t + SimDuration(state.displacement);
-            self.events.push(at, Event::Arrival { client, generation });
+            self.events.push_side(at, Event::Arrival { client, generation });
         }
         self.new_call(client, user);
     }
@@ -37,14 +41,13 @@ impl Simulation {
         call.created + SimDuration(self.clients[call.client as usize].displacement)
     }
 
-    /// A user of `client` sends a request. With a network whose paths to
-    /// the balancers have one constant latency, events fire when the request
+    /// A user of `client` sends a request (the caller checked that the
+    /// request budget allows it). With a network whose paths to the
+    /// balancers have one constant latency, events fire when the request
     /// reaches the balancer, and the user sent it that latency earlier.
     pub(super) fn new_call(&mut self, client: u32, user: u32) {
-        if !self.may_generate() {
-            return;
-        }
-        let displacement = self.clients[client as usize].displacement;
+        let cs = &self.clients[client as usize];
+        let (displacement, call_timeout) = (cs.displacement, cs.call_timeout);
         let created = SimTime(self.now.0.saturating_sub(displacement));
         self.generated += 1;
         let subnet = match &self.net {
@@ -61,9 +64,8 @@ impl Simulation {
             subnet,
             attempts: 0,
             current: Handle { index: u32::MAX, generation: 0 },
-            done: false,
         });
-        if let Some(timeout) = self.clients[client as usize].call_timeout {
+        if let Some(timeout) = call_timeout {
             let deadline = created + SimDuration(timeout);
             if self.clients[client as usize].call_timers.push(deadline, call) {
                 self.events.push(deadline, Event::CallTimeout { client });
@@ -72,12 +74,10 @@ impl Simulation {
         self.start_attempt(call);
     }
 
-    /// Chooses the balancer for a call's next attempt.
-    #[inline]
-    fn choose_balancer(&mut self, client: u32, user: u32, attempt: u32) -> u32 {
-        if let Some(b) = self.clients[client as usize].single_target {
-            return b;
-        }
+    /// Chooses the balancer for a call's next attempt when the group has
+    /// several.
+    #[inline(never)]
+    fn choose_balancer(&self, client: u32, user: u32, attempt: u32) -> u32 {
         let def = &self.world.clients[client as usize];
         match def.target_policy {
             TargetPolicy::Spread => {
@@ -113,20 +113,20 @@ impl Simulation {
 
     pub(super) fn start_attempt(&mut self, call_h: Handle) {
         let Some(call) = self.calls.get_mut(call_h) else { return };
-        if call.done {
-            return;
-        }
         call.attempts += 1;
+        call.current = self.attempts.next_handle();
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
-        let call_deadline =
-            self.clients[client as usize].call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
+        let cs = &self.clients[client as usize];
+        let (call_timeout, per_try_timeout, displacement) = (cs.call_timeout, cs.per_try_timeout, cs.displacement);
+        let call_deadline = call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
         let retry = attempt_no > 1;
-        let balancer = self.choose_balancer(client, user, attempt_no);
-        let displacement = self.clients[client as usize].displacement;
+        let balancer = match cs.single_target {
+            Some(b) => b,
+            None => self.choose_balancer(client, user, attempt_no),
+        };
         let sent = SimTime(self.now.0.saturating_sub(displacement));
-        let try_deadline =
-            self.clients[client as usize].per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
+        let try_deadline = per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
         let att = Attempt {
             call: call_h,
             client,
@@ -144,9 +144,6 @@ impl Simulation {
             counted,
         };
         let handle = self.attempts.insert(att);
-        if let Some(c) = self.calls.get_mut(call_h) {
-            c.current = handle;
-        }
         let cs = &mut self.clients[client as usize];
         cs.active_attempts += 1;
         cs.active_retries += u32::from(retry);
@@ -338,8 +335,13 @@ impl Simulation {
         let mut delay = 0;
         if let Some(net) = &mut self.net {
             let subnet = self.calls.get(att.call).map_or(0, |c| c.subnet as usize);
-            let back = net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend });
-            let to_client = net.cross(Leg::ToClient { balancer: att.balancer, subnet });
+            let (back, to_client) = match net.fixed_answer(att.balancer, att.backend, subnet) {
+                Some(ns) => (Crossing::Arrives(ns), Crossing::Arrives(0)),
+                None => (
+                    net.cross(Leg::FromServer { balancer: att.balancer, backend: att.backend }),
+                    net.cross(Leg::ToClient { balancer: att.balancer, subnet }),
+                ),
+            };
             match (back, to_client) {
                 (Crossing::Arrives(a), Crossing::Arrives(b)) => delay = u64::from(att.shift) + a + b,
                 _ => {

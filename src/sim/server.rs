@@ -306,6 +306,9 @@ impl ServerState {
 impl Simulation {
     #[inline(always)]
     pub(super) fn overload_changed(&mut self, server: ServerId) {
+        if !self.crash_rules {
+            return;
+        }
         if let Some(check_at) = self.servers[server.index()].overload_changed(self.now) {
             self.events.push(check_at, Event::OverloadCheck { server });
         }

@@ -51,3 +51,20 @@ pub fn assert_bad_scenarios(dir: &Path, cases: &[(String, &str, &str)]) {
         assert!(!out.exists(), "case {i}: output written for a bad scenario");
     }
 }
+
+/// True when the tests run under CI (`CI` set, as CI systems and `.ci/run`
+/// do, to anything but `false` or `0`).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test whose subject is missing (`tool`: Chromium, Graphviz, Slurm) calls
+/// this before it returns early. Under CI, where `.ci/run` installs every
+/// tool, that is a failure; elsewhere the test is skipped and says so on the
+/// real stderr (libtest captures `eprintln!` of a passing test, and a test
+/// that passes without running must not pass unseen).
+pub fn skipped(test: &str, tool: &str, reason: &str) {
+    assert!(!under_ci(), "{test}: {tool} is missing under CI, where .ci/run installs it: {reason}");
+    let line = format!("\nSKIPPED ({tool}): {test} did not run: {reason}\n\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+}

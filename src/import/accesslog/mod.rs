@@ -206,7 +206,7 @@ fn read(
         let mut line_no = 0u64;
         loop {
             buf.clear();
-            let n = reader.read_until(b'\n', &mut buf).map_err(|source| Error::Input { path: path.clone(), source })?;
+            let n = reader.read_until(b'\n', &mut buf).map_err(|reason| Error::Input { path: path.clone(), reason })?;
             if n == 0 {
                 break;
             }
@@ -335,7 +335,7 @@ fn spread(second: &mut SecondGroup, r: &mut Reading) -> Result<(), Error> {
 }
 
 fn open(path: &Path) -> Result<Box<dyn BufRead>, Error> {
-    let input = |source| Error::Input { path: path.to_path_buf(), source };
+    let input = |reason| Error::Input { path: path.to_path_buf(), reason };
     let file = std::fs::File::open(path).map_err(input)?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let gz = reader.fill_buf().map_err(input)?.starts_with(&[0x1f, 0x8b]);

@@ -2,7 +2,7 @@
 //! algorithm parameters, its backends (resolved against the compiled
 //! servers), their weights, health checking and change validation.
 
-use serde_saphyr::Spanned;
+use crate::scenario::Spanned;
 
 use crate::balancer::{AlgorithmKind, AlgorithmParams};
 use crate::error::Error;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use serde_saphyr::Spanned;
+use crate::scenario::Spanned;
 
 use crate::error::Error;
 use crate::model::{BalancerId, ClientDef, Ctx, Load, RateProfile, Segment, did_you_mean, resilience};
@@ -62,12 +62,27 @@ fn compile_client(
             None,
         ));
     }
-    let load = compile_load(cx, key, spec, base_dir)?;
+    let mut load = compile_load(cx, key, spec, base_dir)?;
+    let mut users = users;
+    // `load: 2x` scales the whole profile (every step and ramp), or a
+    // closed loop's users.
+    if let Some(f) = &spec.load {
+        match &mut load {
+            Load::Open { profile, .. } => {
+                for seg in &mut profile.segments {
+                    seg.rate *= f.value.0;
+                    seg.slope *= f.value.0;
+                }
+            }
+            Load::Closed { .. } => users = ((users as f64 * f.value.0).round() as u64).clamp(1, u64::from(u32::MAX)),
+            // A replay keeps its mix and sends each request `f` times.
+            Load::Replay(r) => std::sync::Arc::make_mut(r).scale *= f.value.0,
+        }
+    }
     // A replay's users are the trace's distinct users.
-    let users = match &load {
-        Load::Replay(r) => r.info.users.clamp(1, u64::from(u32::MAX)),
-        _ => users,
-    };
+    if let Load::Replay(r) = &load {
+        users = r.info.users.clamp(1, u64::from(u32::MAX));
+    }
     let timeout = match &spec.timeout {
         Some(t) if t.value.nanos() == 0 => {
             return Err(cx.err(t, "the timeout must be longer than zero", None));

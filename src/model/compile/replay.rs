@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::scenario::Spanned;
 use miette::{NamedSource, SourceSpan};
-use serde_saphyr::Spanned;
 
 use crate::error::{Error, Located, short_label};
 use crate::model::{Ctx, Load, Replay};

@@ -355,9 +355,20 @@ impl<'a> Side<'a> {
     }
 }
 
-/// A run's name cut to fit a legend.
+/// A run's name cut to fit a legend. A change (`balancers.edge.algorithm=
+/// round_robin`, compare's default label) keeps its end, where the value
+/// is: `…edge.algorithm=round_robin`.
 fn short(label: &str) -> String {
-    scale::abbreviate(label, 24)
+    const MAX: usize = 24;
+    if label.chars().count() > MAX && label.contains('=') {
+        let tail = label
+            .match_indices('.')
+            .map(|(i, _)| &label[i + 1..])
+            .find(|t| t.chars().count() < MAX)
+            .unwrap_or_else(|| label.rsplit('.').next().unwrap_or(label));
+        return scale::abbreviate(&format!("…{tail}"), MAX);
+    }
+    scale::abbreviate(label, MAX)
 }
 
 struct Overlay<'a> {

@@ -1,0 +1,203 @@
+//! Capacity rules, from mean service times and workers (a server serves at
+//! most workers / mean service time per second): offered load at its peak
+//! above what a balancer's rotation serves (`CAP001`), above what is left
+//! with the largest server out (`CAP002`), or above what a fixed split sends
+//! one server (`CAP003`). Balancers that share servers are judged together.
+
+use super::locate::Locator;
+use super::state::Snapshot;
+use super::{Issue, list, rate, rules};
+use crate::balancer::AlgorithmKind;
+use crate::model::{TargetPolicy, World};
+
+/// Requests per second each balancer is offered at the peak.
+pub(crate) fn balancer_load(world: &World, snap: &Snapshot) -> Vec<f64> {
+    let mut load = vec![0.0; world.balancers.len()];
+    for (c, def) in world.clients.iter().enumerate() {
+        let offered = snap.offered[c];
+        match def.target_policy {
+            TargetPolicy::Failover => {
+                let first = def.targets.iter().find(|(b, _)| !snap.balancers[*b as usize].down).or(def.targets.first());
+                if let Some(&(b, _)) = first {
+                    load[b as usize] += offered;
+                }
+            }
+            TargetPolicy::Spread => {
+                let total: f64 = def.targets.iter().map(|&(_, w)| f64::from(w)).sum();
+                for &(b, w) in &def.targets {
+                    if total > 0.0 {
+                        load[b as usize] += offered * f64::from(w) / total;
+                    }
+                }
+            }
+        }
+    }
+    load
+}
+
+/// Whether a balancer splits its traffic by weight whatever the load.
+fn fixed_split(a: AlgorithmKind) -> bool {
+    matches!(a, AlgorithmKind::RoundRobin | AlgorithmKind::Random | AlgorithmKind::ConsistentHash)
+}
+
+/// The capacity rules on one state.
+pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Issue> {
+    let load = balancer_load(world, snap);
+    let nb = world.balancers.len();
+    // Servers in rotation (and up) per balancer, as server indices.
+    let rotation: Vec<Vec<usize>> = (0..nb)
+        .map(|b| {
+            if snap.balancers[b].down {
+                return Vec::new();
+            }
+            let def = &world.balancers[b];
+            snap.balancers[b]
+                .in_rotation()
+                .map(|k| def.backends[k].server.index())
+                .filter(|&s| snap.servers[s].up)
+                .collect()
+        })
+        .collect();
+    // Balancers that share a server are one tier: union-find over balancers.
+    let mut tier: Vec<usize> = (0..nb).collect();
+    fn root(t: &mut [usize], mut i: usize) -> usize {
+        while t[i] != i {
+            t[i] = t[t[i]];
+            i = t[i];
+        }
+        i
+    }
+    let mut owner: Vec<Option<usize>> = vec![None; world.servers.len()];
+    for (b, servers) in rotation.iter().enumerate() {
+        for &s in servers {
+            match owner[s] {
+                Some(o) => {
+                    let (x, y) = (root(&mut tier, o), root(&mut tier, b));
+                    tier[x] = y;
+                }
+                None => owner[s] = Some(b),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut done = vec![false; nb];
+    for b in 0..nb {
+        let r = root(&mut tier, b);
+        if done[r] {
+            continue;
+        }
+        done[r] = true;
+        let members: Vec<usize> = (0..nb).filter(|&x| root(&mut tier, x) == r).collect();
+        let offered: f64 = members.iter().map(|&x| load[x]).sum();
+        if offered <= 0.0 {
+            continue;
+        }
+        let mut servers: Vec<usize> = members.iter().flat_map(|&x| rotation[x].iter().copied()).collect();
+        servers.sort_unstable();
+        servers.dedup();
+        let caps: Vec<f64> = servers.iter().map(|&s| snap.servers[s].capacity()).collect();
+        let capacity: f64 = caps.iter().sum();
+        let names: Vec<String> = members.iter().map(|&x| format!("`{}`", world.balancers[x].name)).collect();
+        let who = if names.len() == 1 {
+            format!("balancer {}", names[0])
+        } else {
+            format!("balancers {} (sharing servers)", names.join(", "))
+        };
+        let key = format!(
+            "capacity {}",
+            members.iter().map(|&x| world.balancers[x].name.as_str()).collect::<Vec<_>>().join(",")
+        );
+        let at = loc.balancer(members[0]);
+        let n = servers.len();
+        let fleet = format!("{n} server{}", if n == 1 { "" } else { "s" });
+        if servers.is_empty() {
+            continue; // BAL003 says why.
+        }
+        if offered >= capacity {
+            out.push(
+                Issue::new(
+                    rules::OVER_CAPACITY,
+                    key,
+                    format!(
+                        "{who} is offered {} at the peak, but its rotation ({fleet}) can serve {}: {:.0}% busy",
+                        rate(offered),
+                        rate(capacity),
+                        100.0 * offered / capacity
+                    ),
+                )
+                .after(format!(
+                    "leaves {who} able to serve {} ({fleet}) while it is offered {} at the peak",
+                    rate(capacity),
+                    rate(offered)
+                ))
+                .at(at),
+            );
+            continue;
+        }
+        if n >= 2 {
+            let largest = caps.iter().copied().fold(0.0, f64::max);
+            let left = capacity - largest;
+            if offered >= left {
+                out.push(
+                    Issue::new(
+                        rules::NO_N_PLUS_ONE,
+                        format!("n+1 {key}"),
+                        format!(
+                            "{who} is offered {} at the peak; with its largest server out, the other {} serve {} ({:.0}% busy)",
+                            rate(offered),
+                            n - 1,
+                            rate(left),
+                            100.0 * offered / left
+                        ),
+                    )
+                    .after(format!(
+                        "leaves {who} without N+1: offered {} at the peak, {} with its largest server out",
+                        rate(offered),
+                        rate(left)
+                    ))
+                    .at(at),
+                );
+            }
+        }
+        // A fixed split (or a rotation of one) sends each server its share.
+        let mut fixed = vec![0.0f64; world.servers.len()];
+        for &x in &members {
+            let st = &snap.balancers[x];
+            if !(fixed_split(st.algorithm) || rotation[x].len() == 1) {
+                continue;
+            }
+            let def = &world.balancers[x];
+            let ks: Vec<usize> =
+                st.in_rotation().filter(|&k| snap.servers[def.backends[k].server.index()].up).collect();
+            let total: f64 = ks.iter().map(|&k| f64::from(st.weights[k])).sum();
+            for k in ks {
+                fixed[def.backends[k].server.index()] += load[x] * f64::from(st.weights[k]) / total;
+            }
+        }
+        let over: Vec<usize> = servers.iter().copied().filter(|&s| fixed[s] > snap.servers[s].capacity()).collect();
+        if !over.is_empty() {
+            let detail: Vec<String> = over
+                .iter()
+                .map(|&s| {
+                    format!(
+                        "`{}` gets {} and serves {}",
+                        world.servers[s].name,
+                        rate(fixed[s]),
+                        rate(snap.servers[s].capacity())
+                    )
+                })
+                .collect();
+            let names: Vec<String> = over.iter().map(|&s| world.servers[s].name.clone()).collect();
+            out.push(
+                Issue::new(
+                    rules::FIXED_SPLIT_OVERLOAD,
+                    format!("split {key} {}", names.join(",")),
+                    format!("{who} splits its traffic without looking at load, and {}", list(&detail, 3)),
+                )
+                .after(format!("makes {who} overload a server: {}", list(&detail, 3)))
+                .at(at),
+            );
+        }
+    }
+    out
+}
