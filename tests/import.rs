@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::common::{json, lbsim, scratch, stderr, write};
 
 /// Imports `files` as `kind` into `dir/scenario.yaml`, checks it succeeded,
-/// then runs the scenario and returns (its text, the import's stderr).
+/// then runs the scenario and `lbsim check` on it (which may find things,
+/// exit 0 or 1, but must read it: never exit 2; its rule ids are left in
+/// `dir/check.txt` for [`findings`]), and returns (the scenario's text, the
+/// import's stderr).
 fn round_trip(dir: &Path, kind: &str, files: &[&Path], extra: &[&str]) -> (String, String) {
     let out = dir.join("scenario.yaml");
     let mut args = vec!["import", kind];
@@ -25,7 +28,22 @@ fn round_trip(dir: &Path, kind: &str, files: &[&Path], extra: &[&str]) -> (Strin
     assert_eq!(o.status.code(), Some(0), "the imported scenario does not run: {}\n{text}", stderr(&o));
     let summary = json(&run_dir.join("summary.json"));
     assert!(summary["requests"]["generated"].as_u64().unwrap() > 0, "{summary}");
+    let o = lbsim(&["check", out.to_str().unwrap(), "--format", "json"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "lbsim check cannot read the import: {}\n{text}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    std::fs::write(dir.join("check.txt"), ids.join("\n")).unwrap();
     (text, err)
+}
+
+/// The rule ids `lbsim check` found on the last round trip in `dir`, sorted.
+fn findings(dir: &Path) -> Vec<String> {
+    let mut ids: Vec<String> =
+        std::fs::read_to_string(dir.join("check.txt")).unwrap().lines().map(String::from).collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// Runs an import that must fail with exit status 2, naming `place`, and
@@ -71,6 +89,9 @@ fn nginx_round_trips_with_every_value_located() {
     let dir = scratch("import", "nginx");
     let conf = write(&dir, "nginx.conf", NGINX);
     let (text, err) = round_trip(&dir, "nginx", &[&conf], &["--rate", "300/s", "--service", "{exponential: 5ms}"]);
+    // check sees the import as it is: weight=5 is 5 of 6 (the backup
+    // waits), and 300/s on two servers of 200/s (one is `down`) has no N+1.
+    assert_eq!(findings(&dir), ["BAL002", "CAP002", "SPF001"]);
     assert!(text.contains("algorithm: least_connections  # nginx.conf:4 least_conn"), "{text}");
     assert!(text.contains("10-0-0-1-8080: 5  # nginx.conf:5 weight=5"), "{text}");
     assert!(text.contains("10-0-0-3-8080: 0  # nginx.conf:7 down"), "{text}");
@@ -166,6 +187,8 @@ fn haproxy_round_trips_with_every_value_located() {
     assert!(text.contains("workers: 4  # from --workers"), "{text}");
     assert!(err.contains("haproxy.cfg:16:5 (lbsim has no session persistence"), "{err}");
     assert!(err.contains("`maxconn 20000` at"), "{err}");
+    // `retries 2` with no budget is retry amplification; weight 3 of 5 dominates.
+    assert_eq!(findings(&dir), ["BAL002", "CLI001", "SPF001"]);
 }
 
 #[test]
@@ -220,6 +243,8 @@ fn envoy_round_trips_with_every_value_located() {
     let dir = scratch("import", "envoy");
     let file = write(&dir, "envoy.yaml", ENVOY);
     let (text, err) = round_trip(&dir, "envoy", &[&file], &["--rate", "150/s", "--service", "{exponential: 5ms}"]);
+    // load_balancing_weight 2 of the two priority-0 endpoints' 3.
+    assert_eq!(findings(&dir), ["BAL002", "SPF001"]);
     assert!(text.contains("algorithm: power_of_two_choices  # envoy.yaml:21 lb_policy: LEAST_REQUEST"), "{text}");
     assert!(text.contains("10-0-0-1-8080: 2  # envoy.yaml:30 load_balancing_weight: 2"), "{text}");
     assert!(text.contains("- 10-0-9-1-8080  # envoy.yaml:32 priority: 1"), "{text}");
@@ -281,6 +306,8 @@ fn kubernetes_round_trips_with_every_value_located() {
     let dir = scratch("import", "kubernetes");
     let file = write(&dir, "shop.yaml", KUBERNETES);
     let (text, _) = round_trip(&dir, "kubernetes", &[&file], &["--rate", "100/s", "--service", "{exponential: 5ms}"]);
+    // One ready pod of the Service's two.
+    assert_eq!(findings(&dir), ["BAL001"]);
     assert!(text.contains("count: 3  # shop.yaml:22 Deployment web replicas: 3"), "{text}");
     assert!(text.contains("api-b: 0  # shop.yaml:11 not ready"), "{text}");
     assert!(text.contains("interval: 2s  # shop.yaml:27 periodSeconds: 2"), "{text}");
@@ -309,6 +336,7 @@ fn routes_round_trip_into_a_routers_table() {
     let dir = scratch("import", "routes");
     let file = write(&dir, "edge.json", ROUTES);
     let (text, err) = round_trip(&dir, "routes", &[&file], &["--router", "core"]);
+    assert_eq!(findings(&dir), ["BAL001", "SPF001"]);
     assert!(text.contains("  routers:\n    core:  # edge.json:1 routing table\n"), "{text}");
     assert!(text.contains("- {prefix: 0.0.0.0/0, via: gw-10-0-0-1, metric: 100}  # edge.json:2 default via 10.0.0.1 dev eth0 metric 100"), "{text}");
     assert!(text.contains("- {prefix: 10.66.0.0/16, action: blackhole}  # edge.json:4"), "{text}");
@@ -348,6 +376,7 @@ fn an_access_log_round_trips_as_rates_users_and_service_times() {
     let dir = scratch("import", "access-log");
     let log = write(&dir, "access.log", &access_log());
     let (text, err) = round_trip(&dir, "access-log", &[&log], &["--format", LOG_FORMAT]);
+    assert_eq!(findings(&dir), ["SPF001"]);
     assert!(text.contains("start: 2024-06-01T14:00:00Z"), "{text}");
     assert!(text.contains("rate: 600/1m  # 600 requests from 14:00:00 UTC"), "{text}");
     assert!(text.contains("- {at: 1m, rate: 1200/1m}"), "{text}");

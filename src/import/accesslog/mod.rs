@@ -9,7 +9,10 @@
 //! Arrivals: HAProxy and ALB log when a request came; NGINX logs when it
 //! ended, so its arrival is `$time_local - $request_time` (a log without
 //! `$request_time` is read as arrivals, flagged). Requests that end in the
-//! same second of a `$time_local` are spread evenly over it.
+//! same second of a `$time_local` are spread evenly over it. The scenario
+//! starts at the whole second of the first line's time as logged; the few
+//! requests that arrived before it (in flight when the log began) are
+//! counted at the start.
 
 mod format;
 mod stats;
@@ -234,6 +237,11 @@ fn read(
                 }
             };
             seq += 1;
+            if r.ordered.counts.start_us.is_none()
+                && let Some(t) = fields.start.or(fields.end)
+            {
+                r.ordered.counts.start_us = Some(t.floor() as i64 * 1_000_000);
+            }
             let upstream = record_upstream(&mut r, &mut index, &fields, &format);
             let group = group_of(upstream).map(|g| g as u32);
             let user = stable_hash(fields.user.unwrap_or("-").as_bytes());
@@ -371,7 +379,7 @@ fn finish(draft: &mut Draft, r: Reading, opts: &LogOptions, side: Option<&mut Si
     let logs = file_list(opts);
     draft.top.push((
         "start".into(),
-        Val::new(rfc3339(start_us / 1_000_000), Provenance::Measured(format!("the first arrival in {logs}"))),
+        Val::new(rfc3339(start_us / 1_000_000), Provenance::Measured(format!("the first second logged in {logs}"))),
     ));
     let duration = (span_s.floor() + 1.0) * 1000.0;
     draft.top.push((
@@ -463,11 +471,18 @@ fn profile(client: &mut ClientDraft, counts: &[u64], interval_us: i64, span_s: f
         let s = start_us / 1_000_000 + i as i64 * interval_us / 1_000_000;
         format!("{:02}:{:02}:{:02}", s.rem_euclid(86_400) / 3600, s.rem_euclid(3600) / 60, s.rem_euclid(60))
     };
-    let comment = |i: usize| format!("{} requests from {} UTC", counts[i], clock(i));
+    let comment =
+        |i: usize| format!("{} request{} from {} UTC", counts[i], if counts[i] == 1 { "" } else { "s" }, clock(i));
+    // A last interval cut down to under a tenth by the end of the log is
+    // too short to measure a rate: the one before runs to the end.
+    let end_s = span_s.floor() + 1.0;
+    let tail_s = end_s - (counts.len() - 1) as f64 * interval_us as f64 / 1e6;
+    let steps =
+        if counts.len() > 1 && tail_s * 10.0 < interval_us as f64 / 1e6 { counts.len() - 1 } else { counts.len() };
     client.fields.set("rate", Item::scalar(rate_of(0), Some(comment(0))));
     let mut points = Vec::new();
     let mut last = rate_of(0);
-    for i in 1..counts.len() {
+    for i in 1..steps {
         let rate = rate_of(i);
         if rate != last {
             let at = duration_ms(i as f64 * interval_us as f64 / 1000.0);

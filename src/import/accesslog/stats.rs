@@ -171,14 +171,16 @@ impl Ordered {
     }
 
     fn emit(&mut self, mut r: Request) -> Result<(), String> {
+        // The trace starts at the whole second of the first arrival, unless
+        // the reader set it (to the log's first second) already.
+        let start = *self.counts.start_us.get_or_insert(r.at_us.div_euclid(1_000_000) * 1_000_000);
+        r.at_us = r.at_us.max(start);
         if r.at_us < self.last_us {
             self.late += 1;
             r.at_us = self.last_us;
         }
         self.last_us = r.at_us;
         self.released += 1;
-        // The trace starts at the whole second of the first arrival.
-        let start = *self.counts.start_us.get_or_insert(r.at_us.div_euclid(1_000_000) * 1_000_000);
         let offset = r.at_us - start;
         let g = r.group as usize;
         let bucket = (offset / self.counts.interval_us) as usize;

@@ -194,3 +194,32 @@ fn a_chosen_interval_and_a_chosen_user_field() {
     let e = standalone(&o, Some(&mut side("interval-bad"))).unwrap_err();
     assert!(e.to_string().contains("--users-from http_x_session: the format has no `$http_x_session`"), "{e}");
 }
+
+#[test]
+fn the_log_starts_at_its_first_second_and_a_short_tail_is_no_step() {
+    // 120 s at 10/s, each taking 0.4 s: the first ones arrived before the
+    // log's first second (14:00:00); one straggler ends at 14:02:00.
+    let mut log = String::new();
+    for s in 0..120u64 {
+        for _ in 0..10 {
+            log.push_str(&format!(
+                "10.9.0.1 [01/Jun/2024:14:{:02}:{:02} +0000] \"GET / HTTP/1.1\" 200 0.400 10.0.0.1:80 0.400\n",
+                s / 60,
+                s % 60
+            ));
+        }
+    }
+    log.push_str("10.9.0.2 [01/Jun/2024:14:02:00 +0000] \"GET / HTTP/1.1\" 200 0.100 10.0.0.1:80 0.100\n");
+    let path = testing::write("accesslog", "tail", "access.log", &log);
+    let d = standalone(&opts(vec![path], TEMPLATE), Some(&mut side("tail"))).unwrap();
+    assert_eq!(d.top[0].1.text, "2024-06-01T14:00:00Z");
+    assert_eq!(d.top[1].1.text, "121s");
+    let c = &d.clients[0];
+    // Every request is counted, those before 14:00:00 at the start; and 4
+    // of those logged at 14:01:00 (spread over it, less 0.4 s) came before.
+    assert_eq!(text(&c.fields, &["rate"]), Some("604/1m"));
+    let super::super::doc::Node::Seq(points, _) = &c.fields.get("profile").unwrap().node else { panic!() };
+    // The straggler's second at 2m is too short to be a step of its own.
+    assert_eq!(points.len(), 1);
+    assert_eq!((text(&points[0], &["at"]), text(&points[0], &["rate"])), (Some("1m"), Some("596/1m")));
+}
