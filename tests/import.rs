@@ -445,3 +445,40 @@ fn a_log_that_does_not_match_its_format_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--format"), "{}", stderr(&o));
 }
+
+/// The README's worked example: the shipped scenario is what the import
+/// makes of the shipped NGINX configuration and access log, byte for byte.
+#[test]
+fn the_shipped_shop_example_is_what_the_import_writes() {
+    let dir = scratch("import", "shop-example");
+    let out = dir.join("shop.yaml");
+    let o = lbsim(&[
+        "import",
+        "nginx",
+        "scenarios/import/shop-nginx.conf",
+        "--access-log",
+        "scenarios/import/shop-access.log.gz",
+        "--format",
+        LOG_FORMAT,
+        "--workers",
+        "1",
+        "--service",
+        "{lognormal: {mean: 24ms, p99: 100ms}}",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["shop.yaml", "shop.service.csv"] {
+        let fresh = std::fs::read_to_string(dir.join(f)).unwrap();
+        let shipped = std::fs::read_to_string(Path::new("scenarios/import").join(f)).unwrap();
+        assert!(
+            fresh == shipped,
+            "scenarios/import/{f} is not what the import writes now: re-import it (see README.md)"
+        );
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("rate: 599/1m  # 599 requests from 14:00:00 UTC"), "{text}");
+    assert!(text.contains("- {at: 3m, rate: 1548/1m}  # 1548 requests from 14:03:00 UTC"), "{text}");
+    assert!(text.contains("users: 506"), "{text}");
+    assert!(text.contains("p50 30.0ms"), "the slower server's median: {text}");
+}
