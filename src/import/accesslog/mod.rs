@@ -132,6 +132,28 @@ pub(crate) fn apply(draft: &mut Draft, opts: &LogOptions, side: Option<&mut Side
     finish(draft, reading, opts, side)
 }
 
+/// The fuzz target's access log: the first line of `text` is the
+/// `--format`, the rest the log, imported on its own (as a replay, so the
+/// trace writer runs too) in a scratch folder of this process.
+pub(crate) fn fuzz(text: &str) {
+    let (spec, log) = text.split_once('\n').unwrap_or((text, ""));
+    let dir = std::env::temp_dir().join(format!("lbsim-fuzz-import-{}", std::process::id()));
+    if std::fs::create_dir_all(&dir).is_err() || std::fs::write(dir.join("access.log"), log).is_err() {
+        return;
+    }
+    let replay = log.len() % 2 == 1;
+    let opts = LogOptions {
+        files: vec![dir.join("access.log")],
+        format: spec.to_string(),
+        interval: "1m".into(),
+        users_from: None,
+        replay,
+        balancer: None,
+    };
+    let mut side = SideFiles { dir: dir.clone(), stem: "fuzz".into(), written: Vec::new() };
+    let _ = standalone(&opts, Some(&mut side));
+}
+
 fn file_list(opts: &LogOptions) -> String {
     opts.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
 }

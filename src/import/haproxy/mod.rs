@@ -147,6 +147,18 @@ pub(crate) fn import(paths: &[PathBuf]) -> Result<Draft, Error> {
         draft.files.push(file.name.to_string());
         sections.extend(syntax::parse(&file)?);
     }
+    from_sections(draft, sections)
+}
+
+/// The configuration `text`, as a file called `name`: for the fuzz target.
+pub(crate) fn import_text(name: &str, text: &str) -> Result<Draft, Error> {
+    let mut draft = Draft::new("haproxy");
+    draft.files.push(name.to_string());
+    let sections = syntax::parse(&SourceFile::new(name, text.to_string()))?;
+    from_sections(draft, sections)
+}
+
+fn from_sections(mut draft: Draft, sections: Vec<Section>) -> Result<Draft, Error> {
     let mut defaults: Vec<(Option<String>, Settings)> = Vec::new();
     let mut spread: Option<(f64, Origin)> = None;
     let mut used: Vec<(String, Origin, String)> = Vec::new();

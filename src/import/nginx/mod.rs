@@ -63,9 +63,22 @@ pub(crate) fn import(paths: &[PathBuf]) -> Result<Draft, Error> {
         draft.files.extend(files);
         all.extend(directives);
     }
+    from_directives(draft, &all)
+}
+
+/// The configuration `text` alone, as a file called `name` (its includes
+/// not followed): for the fuzz target.
+pub(crate) fn import_text(name: &str, text: &str) -> Result<Draft, Error> {
+    let mut draft = Draft::new("nginx");
+    draft.files.push(name.to_string());
+    let all = syntax::parse(&super::SourceFile::new(name, text.to_string()))?;
+    from_directives(draft, &all)
+}
+
+fn from_directives(mut draft: Draft, all: &[Directive]) -> Result<Draft, Error> {
     let mut upstreams = Vec::new();
     let mut passes = Vec::new();
-    walk(&all, &Vec::new(), false, &mut upstreams, &mut passes, &mut draft.findings)?;
+    walk(all, &Vec::new(), false, &mut upstreams, &mut passes, &mut draft.findings)?;
     for u in &upstreams {
         let balancer = balancer(u, &mut draft)?;
         draft.balancers.push(balancer);
