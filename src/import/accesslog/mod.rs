@@ -152,6 +152,7 @@ pub(crate) fn fuzz(text: &str) {
     };
     let mut side = SideFiles { dir: dir.clone(), stem: "fuzz".into(), written: Vec::new() };
     let _ = standalone(&opts, Some(&mut side));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn file_list(opts: &LogOptions) -> String {
