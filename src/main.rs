@@ -124,7 +124,7 @@ enum Command {
         Examples:\n  \
         lbsim import nginx scenarios/import/shop-nginx.conf --out shop.yaml\n  \
         lbsim import nginx scenarios/import/shop-nginx.conf --rate 800/s --service '{lognormal: {mean: 30ms, p99: 200ms}}' --out shop.yaml\n  \
-        lbsim import nginx scenarios/import/shop-nginx.conf --overlay scenarios/import/shop-load.yaml --strict --out shop.yaml\n  \
+        lbsim import nginx scenarios/import/shop-nginx.conf --overlay scenarios/import/shop.overlay.yaml --strict --out shop.yaml\n  \
         lbsim import nginx scenarios/import/shop-nginx.conf --access-log scenarios/import/shop-access.log.gz --format '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_response_time' --workers 1 --out shop.yaml\n  \
         lbsim import access-log scenarios/import/shop-access.log.gz --format '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_response_time' --replay --out peak.yaml")]
     Import(commands::import::ImportOptions),
