@@ -56,6 +56,26 @@ pub fn units(data: &[u8]) {
     let _ = model::load_str("fuzz.yaml", &scenario);
 }
 
+/// `lbsim import`'s parsers. The first byte picks one: an NGINX
+/// configuration, an HAProxy configuration (each mapped, assembled into
+/// scenario text and compiled), or an access log (its first line a
+/// `--format`: a preset name or a `log_format` template; the rest the log,
+/// read through the whole streaming import in a scratch folder).
+pub fn import(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else { return };
+    let Some(text) = text(rest) else { return };
+    let draft = match which % 3 {
+        0 => crate::import::nginx::import_text("nginx.conf", text),
+        1 => crate::import::haproxy::import_text("haproxy.cfg", text),
+        _ => return crate::import::accesslog::fuzz(text),
+    };
+    if let Ok(draft) = draft
+        && let Ok(a) = crate::import::assemble(draft, &crate::import::Options::default())
+    {
+        let _ = crate::import::validate(&a.text, Path::new("imported.yaml"));
+    }
+}
+
 /// A sweep shard's work-item file, as `lbsim merge` reads it.
 pub fn merge_item(data: &[u8]) {
     crate::experiment::shard::read_item_bytes(data);

@@ -18,6 +18,7 @@ pub(crate) mod experiment;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ids;
+pub(crate) mod import;
 pub mod limits;
 pub mod metrics;
 pub mod model;
@@ -26,5 +27,6 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub(crate) mod time;
+pub mod trace;
 pub(crate) mod units;
 pub mod validation;

@@ -112,6 +112,22 @@ enum Command {
         split over all comparisons by Bonferroni). Exit status 1 when any check fails.\n\n\
         Examples:\n  lbsim verify\n  lbsim verify --only supermarket --replications 40\n  lbsim verify --json > verify.json")]
     Verify(commands::verify::VerifyOptions),
+    /// Write a scenario from production: NGINX, HAProxy, Envoy or Kubernetes
+    /// configuration, a routing table, or access logs, with each value's
+    /// source (file:line) in a comment.
+    #[command(after_help = "Everything the input holds that lbsim does not model is a warning with its place \
+        (an error with --strict); malformed input is an error with file:line:col and exit status 2, and nothing is \
+        written. What configurations do not hold (load, service times) comes from an access log (--access-log, \
+        --format), from --rate, --service, --workers, --timeout, --users, or an --overlay file merged over the \
+        import; anything still missing gets a marked PLACEHOLDER so the scenario runs. The scenario is compiled \
+        before it is written. The mapping, directive by directive, is in docs/import.md.\n\n\
+        Examples:\n  \
+        lbsim import nginx scenarios/import/shop-nginx.conf --out shop.yaml\n  \
+        lbsim import nginx scenarios/import/shop-nginx.conf --rate 800/s --service '{lognormal: {mean: 30ms, p99: 200ms}}' --out shop.yaml\n  \
+        lbsim import nginx scenarios/import/shop-nginx.conf --overlay scenarios/import/shop.overlay.yaml --strict --out shop.yaml\n  \
+        lbsim import nginx scenarios/import/shop-nginx.conf --access-log scenarios/import/shop-access.log.gz --format '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_response_time' --workers 1 --out shop.yaml\n  \
+        lbsim import access-log scenarios/import/shop-access.log.gz --format '$remote_addr [$time_local] \"$request\" $status $request_time $upstream_addr $upstream_response_time' --replay --out peak.yaml")]
+    Import(commands::import::ImportOptions),
     /// Check a scenario for misconfigurations without simulating it: the
     /// standing configuration and every timeline change, by a catalogue of
     /// rules with stable IDs.
@@ -189,6 +205,7 @@ fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Merge(opts) => commands::merge::execute(opts),
         Command::Capacity(opts) => commands::capacity::execute(opts),
         Command::Verify(opts) => commands::verify::execute(opts),
+        Command::Import(opts) => commands::import::execute(opts),
         Command::Check(opts) => commands::check::execute(opts),
         Command::List(opts) => commands::list::execute(opts),
         Command::Schema => commands::schema::execute(),

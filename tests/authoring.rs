@@ -365,6 +365,12 @@ fn cheap(example: &str, tmp: &Path) -> Option<Vec<String>> {
             set_flag(&mut words, "--replications", "2");
         }
         "graph" if !has(&words, "--stdout") => set_flag(&mut words, "--out", &out),
+        // An import writes its scenario (and files beside it) into `tmp`.
+        "import" if has(&words, "--out") => {
+            let i = words.iter().position(|w| w == "--out")?;
+            let name = Path::new(&words[i + 1]).file_name()?.to_string_lossy().into_owned();
+            words[i + 1] = format!("{out}/{name}");
+        }
         "man" if has(&words, "--out") => set_flag(&mut words, "--out", &out),
         _ => {}
     }

@@ -44,3 +44,8 @@ fn units_corpus() {
 fn merge_item_corpus() {
     replay("merge_item", lbsim::fuzzing::merge_item);
 }
+
+#[test]
+fn import_corpus() {
+    replay("import", lbsim::fuzzing::import);
+}

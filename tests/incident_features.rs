@@ -366,3 +366,29 @@ fn timeline_mistakes_are_located() {
         assert!(err.starts_with(place) && err.contains(what), "{extra}: {err}");
     }
 }
+
+#[test]
+fn a_backup_takes_traffic_only_while_no_primary_is_usable() {
+    let with_backup = BASE.replace(
+        "lb: {algorithm: round_robin, backends: [\"app-*\"]}",
+        "lb: {algorithm: round_robin, backends: [\"app-*\"], backup: [app-4], health_check: {interval: 1s, unhealthy_threshold: 2, healthy_threshold: 1}}",
+    );
+    // Nothing fails: the backup gets nothing.
+    let (_, s) = run(&with_backup);
+    assert_eq!(s.servers[3].requests, 0);
+    assert!(s.servers[..3].iter().all(|x| x.requests > 10_000));
+    // One primary down: the others carry it, the backup still idles.
+    let (_, s) =
+        run(&(with_backup.clone() + "timeline:\n  - {at: 100s, server: app-1, action: crash, duration: 60s}\n"));
+    assert_eq!(s.servers[3].requests, 0);
+    // Every primary down for 60s (plus detection and restart): the backup
+    // takes the traffic, and gives it back once a primary is healthy again.
+    let (r, s) =
+        run(&(with_backup + "timeline:\n  - {at: 100s, server: \"app-{1..3}\", action: crash, duration: 60s}\n"));
+    let backup = s.servers[3].requests as f64;
+    let outage =
+        events(&r, EventTag::BackendHealthy).iter().map(|e| e.time_ns).min().unwrap() as f64 / S as f64 - 100.0;
+    // About 200/s during the outage (detection takes up to 2 intervals).
+    assert!((backup - 200.0 * outage).abs() < 0.1 * 200.0 * outage + 600.0, "{backup} requests in {outage}s");
+    assert!(outage > 60.0 && outage < 120.0, "{outage}");
+}

@@ -24,7 +24,10 @@ fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = entry.unwrap().path();
         if p.is_dir() {
             scenario_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "json") {
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "json")
+            // An overlay is part of a scenario, merged over an import.
+            && !p.to_string_lossy().ends_with(".overlay.yaml")
+        {
             out.push(p);
         }
     }

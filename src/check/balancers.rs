@@ -64,8 +64,18 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
                 .at(at),
             );
         } else if st.algorithm != AlgorithmKind::First {
-            let total: u64 = rotation.iter().map(|&k| u64::from(st.weights[k])).sum();
-            if let Some(&top) = rotation.iter().max_by_key(|&&k| st.weights[k]) {
+            // Weights share out the traffic among the backends that are not
+            // backups (a backup waits until none of them is usable).
+            let backup = |k: &usize| def.backends[*k].backup;
+            let serving: Vec<usize> = if rotation.iter().all(backup) {
+                rotation.clone()
+            } else {
+                rotation.iter().copied().filter(|k| !backup(k)).collect()
+            };
+            let total: u64 = serving.iter().map(|&k| u64::from(st.weights[k])).sum();
+            if let Some(&top) = serving.iter().max_by_key(|&&k| st.weights[k])
+                && serving.len() > 1
+            {
                 let share = f64::from(st.weights[top]) / total as f64;
                 if share > 0.5 {
                     let pct = format!("{:.0}%", 100.0 * share);

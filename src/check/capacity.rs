@@ -44,20 +44,16 @@ fn fixed_split(a: AlgorithmKind) -> bool {
 pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Issue> {
     let load = balancer_load(world, snap);
     let nb = world.balancers.len();
-    // Servers in rotation (and up) per balancer, as server indices.
-    let rotation: Vec<Vec<usize>> = (0..nb)
-        .map(|b| {
-            if snap.balancers[b].down {
-                return Vec::new();
-            }
-            let def = &world.balancers[b];
-            snap.balancers[b]
-                .in_rotation()
-                .map(|k| def.backends[k].server.index())
-                .filter(|&s| snap.servers[s].up)
-                .collect()
-        })
-        .collect();
+    // Servers that serve per balancer (in rotation, up, backups only when
+    // nothing else is), and its backups waiting, as server indices.
+    let servers_of = |b: usize, ks: Vec<usize>| -> Vec<usize> {
+        if snap.balancers[b].down {
+            return Vec::new();
+        }
+        ks.into_iter().map(|k| world.balancers[b].backends[k].server.index()).collect()
+    };
+    let rotation: Vec<Vec<usize>> = (0..nb).map(|b| servers_of(b, snap.serving(world, b))).collect();
+    let standby: Vec<Vec<usize>> = (0..nb).map(|b| servers_of(b, snap.standby(world, b))).collect();
     // Balancers that share a server are one tier: union-find over balancers.
     let mut tier: Vec<usize> = (0..nb).collect();
     fn root(t: &mut [usize], mut i: usize) -> usize {
@@ -134,18 +130,33 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
             );
             continue;
         }
-        if n >= 2 {
+        // With its largest server out, the others serve; with its only
+        // server out, its backups do.
+        let mut spare: Vec<usize> =
+            members.iter().flat_map(|&x| standby[x].iter().copied()).filter(|s| !servers.contains(s)).collect();
+        spare.sort_unstable();
+        spare.dedup();
+        let spare_capacity: f64 = spare.iter().map(|&s| snap.servers[s].capacity()).sum();
+        if n >= 2 || !spare.is_empty() {
             let largest = caps.iter().copied().fold(0.0, f64::max);
-            let left = capacity - largest;
+            let (left, others) = if n >= 2 {
+                (
+                    capacity - largest,
+                    if n == 2 { "the other serves".to_string() } else { format!("the other {} serve", n - 1) },
+                )
+            } else if spare.len() == 1 {
+                (spare_capacity, "its backup serves".to_string())
+            } else {
+                (spare_capacity, format!("its {} backups serve", spare.len()))
+            };
             if offered >= left {
                 out.push(
                     Issue::new(
                         rules::NO_N_PLUS_ONE,
                         format!("n+1 {key}"),
                         format!(
-                            "{who} is offered {} at the peak; with its largest server out, the other {} serve {} ({:.0}% busy)",
+                            "{who} is offered {} at the peak; with its largest server out, {others} {} ({:.0}% busy)",
                             rate(offered),
-                            n - 1,
                             rate(left),
                             100.0 * offered / left
                         ),
@@ -167,8 +178,7 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
                 continue;
             }
             let def = &world.balancers[x];
-            let ks: Vec<usize> =
-                st.in_rotation().filter(|&k| snap.servers[def.backends[k].server.index()].up).collect();
+            let ks = snap.serving(world, x);
             let total: f64 = ks.iter().map(|&k| f64::from(st.weights[k])).sum();
             for k in ks {
                 fixed[def.backends[k].server.index()] += load[x] * f64::from(st.weights[k]) / total;
@@ -200,4 +210,64 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check_world;
+    use crate::model::compile;
+    use crate::scenario::{ScenarioSource, parse};
+    use std::path::Path;
+
+    /// (rule, message) of each capacity or balancer finding of `text`.
+    fn found(text: &str) -> Vec<(&'static str, String)> {
+        let src = ScenarioSource::from_text(Path::new("t.yaml"), text.to_string());
+        let scenario = parse(&src).unwrap();
+        let world = compile(&scenario, &src).unwrap();
+        check_world(&world, &scenario, &src)
+            .into_iter()
+            .filter(|f| f.rule.id.starts_with("CAP") || f.rule.id.starts_with("BAL"))
+            .map(|f| (f.rule.id, f.message))
+            .collect()
+    }
+
+    /// Three servers of 100/s and a backup of 50/s.
+    fn tier(rate: &str, backends: &str) -> String {
+        format!(
+            "name: t\nduration: 10m\nclients:\n  web: {{target: lb, rate: {rate}}}\nbalancers:\n  lb: {{algorithm: least_connections, backends: {backends}, backup: [spare]}}\nservers:\n  s{{1..3}}: {{workers: 1, service: {{constant: 10ms}}}}\n  spare: {{workers: 1, service: {{constant: 20ms}}}}\n"
+        )
+    }
+
+    #[test]
+    fn a_backup_waits_while_other_servers_serve() {
+        // 350/s on three of 100/s: over capacity, though the backup would make 350.
+        let f = found(&tier("350/s", "[s1, s2, s3, spare]"));
+        assert_eq!(
+            f,
+            [(
+                "CAP001",
+                "balancer `lb` is offered 350/s at the peak, but its rotation (3 servers) can serve 300/s: 117% busy"
+                    .to_string()
+            )]
+        );
+        // 250/s: with one of three out the other two serve 200/s; the backup does not step in.
+        let f = found(&tier("250/s", "[s1, s2, s3, spare]"));
+        assert_eq!(f, [("CAP002", "balancer `lb` is offered 250/s at the peak; with its largest server out, the other 2 serve 200/s (125% busy)".to_string())]);
+    }
+
+    #[test]
+    fn a_backup_is_the_n_plus_one_of_a_single_server() {
+        assert_eq!(found(&tier("40/s", "[s1, spare]")), []);
+        let f = found(&tier("60/s", "[s1, spare]"));
+        assert_eq!(f, [("CAP002", "balancer `lb` is offered 60/s at the peak; with its largest server out, its backup serves 50/s (120% busy)".to_string())]);
+    }
+
+    #[test]
+    fn weights_are_shared_among_the_servers_that_are_not_backups() {
+        let text =
+            tier("50/s", "[s1, s2, spare]").replace("backup: [spare]", "backup: [spare], weights: {s1: 2, spare: 5}");
+        // s1 has 2 of 3, not 2 of 8 (nor does the backup dominate).
+        let f = found(&text);
+        assert_eq!(f, [("BAL002", "balancer `lb`'s weights give s1 67% of its traffic (2 of 3)".to_string())]);
+    }
 }

@@ -56,6 +56,30 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
+    /// Pool indices of balancer `b`'s backends that take its traffic: in
+    /// rotation and up, and of those the backups only while no other
+    /// backend is (a backup serves only then).
+    pub(crate) fn serving(&self, world: &World, b: usize) -> Vec<usize> {
+        let (primary, backup) = self.usable(world, b);
+        if primary.is_empty() { backup } else { primary }
+    }
+
+    /// Balancer `b`'s backups that wait (in rotation and up) while other
+    /// backends serve: what takes over when those are all gone.
+    pub(crate) fn standby(&self, world: &World, b: usize) -> Vec<usize> {
+        let (primary, backup) = self.usable(world, b);
+        if primary.is_empty() { Vec::new() } else { backup }
+    }
+
+    /// Backends in rotation and up: (not backups, backups).
+    fn usable(&self, world: &World, b: usize) -> (Vec<usize>, Vec<usize>) {
+        let def = &world.balancers[b];
+        self.balancers[b]
+            .in_rotation()
+            .filter(|&k| self.servers[def.backends[k].server.index()].up)
+            .partition(|&k| !def.backends[k].backup)
+    }
+
     /// The configuration as the scenario declares it.
     pub(crate) fn base(world: &World) -> Snapshot {
         Snapshot::with(world, &[])
@@ -148,6 +172,8 @@ impl Snapshot {
                 }
                 // A closed loop sends at most one request per user per think time.
                 Load::Closed { think } => def.users as f64 / think.mean_secs().max(1e-9),
+                // A replay at its busiest minute, sped up and scaled.
+                Load::Replay(r) => r.info.peak_per_s * r.speed * r.scale * rate_factor[c],
             })
             .collect();
         Snapshot { balancers, servers, offered, net }

@@ -11,6 +11,7 @@ pub mod check;
 pub mod compare;
 pub mod completions;
 pub mod graph;
+pub mod import;
 pub mod list;
 pub mod merge;
 pub mod run;

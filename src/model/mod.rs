@@ -117,6 +117,8 @@ pub struct BackendDef {
     pub max_conn: u32,
     /// In rotation at the start (false for servers only the timeline adds).
     pub member: bool,
+    /// Takes traffic only while no other backend is usable.
+    pub backup: bool,
 }
 
 /// Checks that block timeline changes.
@@ -148,6 +150,19 @@ pub enum Load {
     Open { arrival: ArrivalKind, profile: RateProfile },
     /// Closed loop: each user waits for a response, thinks, and sends again.
     Closed { think: Dist },
+    /// A recorded trace's arrivals and users, rerun.
+    Replay(std::sync::Arc<Replay>),
+}
+
+/// A trace to replay, checked when the scenario was compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replay {
+    pub path: std::path::PathBuf,
+    /// Time runs this many times faster than recorded.
+    pub speed: f64,
+    /// Each recorded request is sent this many times on average.
+    pub scale: f64,
+    pub info: crate::trace::TraceInfo,
 }
 
 #[derive(Clone, Debug)]

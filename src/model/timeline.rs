@@ -379,6 +379,7 @@ fn balancer_change(
                         weight: 1,
                         max_conn: servers.defs[sid].workers,
                         member: false,
+                        backup: false,
                     });
                     member.push(false);
                     bal.backends.len() - 1
@@ -514,6 +515,9 @@ fn client_change(
     client_names: &NameIndex<'_>,
 ) -> Result<Compiled, Error> {
     let id = lookup(cx, c, client_names, "client group")?[0];
+    if let super::Load::Replay(_) = clients[id].load {
+        return Err(cx.err(c, "a replay group follows its trace: change its `replay.scale` instead", None));
+    }
     if !matches!(clients[id].load, super::Load::Open { .. }) {
         return Err(cx.err(c, "only open-loop groups have a rate to change", None));
     }

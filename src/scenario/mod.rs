@@ -12,6 +12,7 @@ pub mod monitoring;
 pub mod names;
 pub mod network;
 mod paths;
+pub mod replay;
 pub mod resilience;
 pub mod source;
 pub mod timeline;
@@ -28,6 +29,7 @@ use crate::error::Error;
 use crate::units::{Duration, Percent, Rate};
 
 pub use network::{Foreign, LinkSpec, NetworkSpec, RouteAction, RouteSpec, RouterSpec, SubnetSpec, SwitchSpec};
+pub use replay::ReplaySpec;
 pub use resilience::*;
 pub use source::{Override, ScenarioSource};
 pub use timeline::{Action, IncidentWindowSpec, TimelineEntry};
@@ -351,6 +353,8 @@ pub struct ClientSpec {
     pub profile_repeat: Option<Spanned<Duration>>,
     /// Closed loop instead of a rate: `users` users, one request each at a time.
     pub closed_loop: Option<ClosedLoopSpec>,
+    /// Instead of a rate: rerun a recorded trace's arrivals and users.
+    pub replay: Option<Spanned<ReplaySpec>>,
     /// Number of distinct users behind the group (default 10000 for open
     /// loop; required for closed loop).
     pub users: Option<Spanned<u64>>,
@@ -360,7 +364,8 @@ pub struct ClientSpec {
     /// A request not answered within this time fails for its user.
     pub timeout: Option<Spanned<Duration>>,
     /// Scales the group's whole load: every rate of an open loop's profile,
-    /// or a closed loop's users (`2x`, `1.5x`, `150%`, or a number).
+    /// a closed loop's users, or a replay's `scale` (`2x`, `1.5x`, `150%`,
+    /// or a number).
     #[schemars(extend("default" = "1x"))]
     pub load: Option<Spanned<LoadFactor>>,
 }
@@ -443,6 +448,10 @@ pub struct BalancerSpec {
     /// Weight per server name (default 1; 0 takes a server out of rotation).
     #[serde(default)]
     pub weights: NamedMap<u32>,
+    /// Backends that take traffic only while no other backend is usable
+    /// (NGINX and HAProxy `backup`); names, patterns or globs.
+    #[serde(default)]
+    pub backup: Vec<Spanned<String>>,
     /// Connection slots per server for `first` (default: the server's workers).
     pub max_conn: Option<Spanned<u32>>,
     /// Active health checks.

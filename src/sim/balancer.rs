@@ -87,6 +87,8 @@ pub(super) struct BalancerState {
     /// Backend index -> server id.
     pub servers: Vec<ServerId>,
     base_members: Vec<bool>,
+    /// Backends used only while no other is usable (empty: none are).
+    backup: Vec<bool>,
     base_weights: Vec<u32>,
     base_algorithm: AlgorithmKind,
     pub layers: Vec<ConfigLayer>,
@@ -128,6 +130,11 @@ impl BalancerState {
             rng,
             servers: def.backends.iter().map(|be| be.server).collect(),
             base_members: def.backends.iter().map(|be| be.member).collect(),
+            backup: if def.backends.iter().any(|be| be.backup) {
+                def.backends.iter().map(|be| be.backup).collect()
+            } else {
+                Vec::new()
+            },
             base_weights: def.backends.iter().map(|be| be.weight).collect(),
             base_algorithm: def.algorithm,
             layers: Vec::new(),
@@ -196,6 +203,7 @@ impl BalancerState {
             b.available = ok;
         }
         self.usable = usable;
+        self.hold_backups();
         let below = in_rotation > 0 && (usable == 0 || (usable as f64) < self.panic_threshold * in_rotation as f64);
         let panicking = below && self.on_all_unhealthy == AllUnhealthy::Panic;
         if panicking {
@@ -208,6 +216,24 @@ impl BalancerState {
         self.pool.refresh();
         self.algorithm.rebuild(&self.pool);
         changed
+    }
+
+    /// Backups stay out while any other backend in rotation is usable
+    /// (NGINX and HAProxy `backup`); once none is, the usable backups take
+    /// the traffic. Panic mode, decided after this, ignores the difference.
+    fn hold_backups(&mut self) {
+        if self.backup.is_empty() {
+            return;
+        }
+        let primary_usable =
+            self.pool.backends.iter().zip(&self.backup).any(|(b, &backup)| !backup && b.weight > 0 && b.available);
+        if primary_usable {
+            for (b, &backup) in self.pool.backends.iter_mut().zip(&self.backup) {
+                if backup {
+                    b.available = false;
+                }
+            }
+        }
     }
 
     /// Records a probe result. Returns `Some(healthy)` when the backend's

@@ -52,6 +52,8 @@ pub(super) struct ClientState {
     /// Every path to the balancers is delivered with exactly that latency
     /// and no loss: requests need not look at the network on the way in.
     pub fixed_forward: bool,
+    /// A replay group's place in its trace (None for every other group).
+    pub replay: Option<Box<super::replay::ReplayCursor>>,
     /// The open-loop arrival process (None: closed loop).
     arrival: Option<ArrivalKind>,
     /// Closed loop: a user sends again after each outcome.
@@ -77,7 +79,7 @@ impl ClientState {
         let tokens = token_refill.map_or(0.0, |(max_tokens, _)| max_tokens);
         let arrival = match &def.load {
             Load::Open { arrival, .. } => Some(*arrival),
-            Load::Closed { .. } => None,
+            Load::Closed { .. } | Load::Replay(_) => None,
         };
         let mut s = ClientState {
             rng,
@@ -99,8 +101,9 @@ impl ClientState {
             single_target: (def.targets.len() == 1).then(|| def.targets[0].0),
             displacement: 0,
             fixed_forward: false,
+            replay: None,
             arrival,
-            closed_loop: arrival.is_none(),
+            closed_loop: matches!(def.load, Load::Closed { .. }),
             token_refill,
         };
         s.constant_gap = s.compute_gap(def);

@@ -27,6 +27,7 @@ mod health;
 pub(crate) mod network;
 pub mod objectives;
 mod outcome;
+mod replay;
 mod request;
 mod server;
 mod timeline;
@@ -57,6 +58,8 @@ enum Event {
     Arrival { client: u32, generation: u32 },
     /// A closed-loop user sends its next request.
     UserSend { client: u32, user: u32 },
+    /// A replayed request arrives (replay groups only).
+    ReplayArrival { client: u32, user: u32 },
     /// A server finishes serving an attempt.
     Complete { server: ServerId, attempt: Handle },
     /// An attempt reaches its balancer over the network.
@@ -363,8 +366,10 @@ impl Simulation {
                         self.events.push(SimTime(t), Event::UserSend { client: c as u32, user });
                     }
                 }
+                Load::Replay(_) => {}
             }
         }
+        self.start_replays();
         if self.world.warmup > SimTime::ZERO {
             self.events.push(self.world.warmup, Event::WarmupEnd);
         } else {
@@ -553,6 +558,7 @@ impl Simulation {
                 let kind = match def.load {
                     Load::Closed { .. } => "closed-loop users sending again as soon as they are answered",
                     Load::Open { .. } => "requests arriving at one instant",
+                    Load::Replay(_) => "a replayed trace's requests arriving at one instant",
                 };
                 format!("most of the events due then are client group `{}`'s ({kind})", def.name)
             }
@@ -578,6 +584,7 @@ impl Simulation {
                     self.new_call(client, user);
                 }
             }
+            Event::ReplayArrival { client, user } => self.on_replay_arrival(client, user),
             Event::Complete { server, attempt } => self.on_complete(server, attempt),
             Event::AtBalancer { attempt } => self.on_at_balancer(attempt),
             Event::AtServer { attempt } => self.on_at_server(attempt),

@@ -47,6 +47,7 @@ fn compile_balancer(
     }
     let (mut backends, position) = compile_backends(cx, key, spec, servers)?;
     apply_weights(cx, key, spec, servers, &position, &mut backends)?;
+    mark_backups(cx, key, spec, servers, &position, &mut backends)?;
     if backends.iter().all(|b| b.weight == 0) {
         warnings.push(format!("balancer `{}` has every backend at weight 0: it will fail every request", key.value));
     }
@@ -135,10 +136,33 @@ fn compile_backends(
                 ));
             }
             let max_conn = spec.max_conn.as_ref().map_or(servers.defs[id].workers, |m| m.value);
-            backends.push(BackendDef { server: ServerId::from_index(id), weight: 1, max_conn, member: true });
+            backends.push(BackendDef {
+                server: ServerId::from_index(id),
+                weight: 1,
+                max_conn,
+                member: true,
+                backup: false,
+            });
         }
     }
     Ok((backends, position))
+}
+
+/// Marks the backends the `backup:` list names.
+fn mark_backups(
+    cx: &Ctx<'_>,
+    key: &Spanned<String>,
+    spec: &BalancerSpec,
+    servers: Servers<'_>,
+    position: &Positions,
+    backends: &mut [BackendDef],
+) -> Result<(), Error> {
+    for reference in &spec.backup {
+        for i in named_backends(cx, key, reference, servers, position, "is a backup")? {
+            backends[i].backup = true;
+        }
+    }
+    Ok(())
 }
 
 /// Applies the `weights:` map to the backends it names.
@@ -151,30 +175,47 @@ fn apply_weights(
     backends: &mut [BackendDef],
 ) -> Result<(), Error> {
     for (wkey, &weight) in spec.weights.iter() {
-        let found = resolve_servers(&wkey.value, servers.index, servers.groups, &cx.limits).map_err(|e| match e {
-            ResolveError::Pattern(m, Some(help)) => cx.err(wkey, m, Some(help)),
-            _ => cx.err(
-                wkey,
-                format!("`{}` is not a server", wkey.value),
-                did_you_mean(&wkey.value, servers.index.names().iter().copied()),
-            ),
-        })?;
-        for id in found {
-            let b = position.get(&(id as u32)).ok_or_else(|| {
+        for i in named_backends(cx, key, wkey, servers, position, "has a weight")? {
+            if weight > 1_000_000 {
+                return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
+            }
+            backends[i].weight = weight;
+        }
+    }
+    Ok(())
+}
+
+/// The backends (indices) that `reference` (a `weights` key, a `backup`
+/// entry) names; each server it names must be a backend of the balancer.
+fn named_backends(
+    cx: &Ctx<'_>,
+    key: &Spanned<String>,
+    reference: &Spanned<String>,
+    servers: Servers<'_>,
+    position: &Positions,
+    role: &str,
+) -> Result<Vec<usize>, Error> {
+    let found = resolve_servers(&reference.value, servers.index, servers.groups, &cx.limits).map_err(|e| match e {
+        ResolveError::Pattern(m, Some(help)) => cx.err(reference, m, Some(help)),
+        _ => cx.err(
+            reference,
+            format!("`{}` is not a server", reference.value),
+            did_you_mean(&reference.value, servers.index.names().iter().copied()),
+        ),
+    })?;
+    found
+        .into_iter()
+        .map(|id| {
+            position.get(&(id as u32)).map(|&b| b as usize).ok_or_else(|| {
                 cx.err(
-                    wkey,
+                    reference,
                     format!(
-                        "server `{}` has a weight but is not a backend of balancer `{}`",
+                        "server `{}` {role} but is not a backend of balancer `{}`",
                         servers.defs[id].name, key.value
                     ),
                     None,
                 )
-            })?;
-            if weight > 1_000_000 {
-                return Err(cx.err(wkey, "weights above 1000000 are not supported", None));
-            }
-            backends[*b as usize].weight = weight;
-        }
-    }
-    Ok(())
+            })
+        })
+        .collect()
 }

@@ -77,7 +77,13 @@ fn compile_client(
                 }
             }
             Load::Closed { .. } => users = ((users as f64 * f.value.0).round() as u64).clamp(1, u64::from(u32::MAX)),
+            // A replay keeps its mix and sends each request `f` times.
+            Load::Replay(r) => std::sync::Arc::make_mut(r).scale *= f.value.0,
         }
+    }
+    // A replay's users are the trace's distinct users.
+    if let Load::Replay(r) = &load {
+        users = r.info.users.clamp(1, u64::from(u32::MAX));
     }
     let timeout = match &spec.timeout {
         Some(t) if t.value.nanos() == 0 => {
@@ -101,6 +107,9 @@ fn compile_client(
 
 /// Open loop (a rate or profile) or closed loop (users with think times).
 fn compile_load(cx: &Ctx<'_>, key: &Spanned<String>, spec: &ClientSpec, base_dir: &Path) -> Result<Load, Error> {
+    if let Some(replay) = &spec.replay {
+        return super::replay::compile_replay(cx, key, spec, replay, base_dir);
+    }
     let load = match (&spec.closed_loop, &spec.rate, spec.profile.is_empty()) {
         (Some(cl), None, true) => {
             if spec.users.is_none() {

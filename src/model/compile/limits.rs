@@ -135,7 +135,7 @@ fn run_length(run: &RunSettings, clients: &[ClientDef]) -> Option<u64> {
                 .iter()
                 .filter_map(|c| match &c.load {
                     Load::Open { profile, .. } => profile.advance(0.0, run.max_requests as f64),
-                    Load::Closed { .. } => None,
+                    Load::Closed { .. } | Load::Replay(_) => None,
                 })
                 .map(|secs| (secs * NANOS_PER_SEC as f64).min(u64::MAX as f64) as u64)
                 .min()
@@ -199,6 +199,8 @@ pub(super) fn check_requests(
             (Load::Open { profile, .. }, Some(t)) => profile.mass_until(t),
             (Load::Open { .. }, None) => f64::INFINITY,
             (Load::Closed { .. }, _) => 0.0,
+            // A trace is replayed once: its requests, scaled.
+            (Load::Replay(r), _) => r.info.requests as f64 * r.scale,
         })
         .sum();
     let expected = if run.max_requests != u64::MAX { open.min(run.max_requests as f64) } else { open };

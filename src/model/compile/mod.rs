@@ -7,6 +7,7 @@
 mod balancers;
 mod clients;
 mod limits;
+mod replay;
 mod servers;
 mod topology;
 
