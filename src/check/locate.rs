@@ -93,7 +93,8 @@ impl<'a> Locator<'a> {
         let (a, ga) = names_of(link.a);
         let (b, gb) = names_of(link.b);
         let fits = |pattern: &str, name: &str, group: &Option<String>| {
-            group.as_deref() == Some(pattern) || names::NameIndex::new([name]).resolve(pattern, &Limits::default()).is_ok()
+            group.as_deref() == Some(pattern)
+                || names::NameIndex::new([name]).resolve(pattern, &Limits::default()).is_ok()
         };
         spec.links
             .iter()

@@ -22,7 +22,8 @@ fn intervals_report_counts_shares_and_percentiles() {
         clients: vec!["web".into()],
         subnets: vec![],
     };
-    let mut r = Recorder::new(names.sizes(), &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
+    let mut r =
+        Recorder::new(names.sizes(), &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
     r.keep_server_rows();
     for i in 0..4 {
         r.on_call(0, i, 0, u32::MAX);
