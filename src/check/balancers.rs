@@ -100,7 +100,9 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
             }
         }
         if def.health_check.is_none() && def.outlier.is_none() {
-            for &k in rotation.iter().filter(|k| !up.contains(k)) {
+            // `up` is `rotation` less the servers down: test each one's state, not
+            // membership of `up` (quadratic: minutes at a million backends).
+            for &k in rotation.iter().filter(|&&k| !snap.servers[def.backends[k].server.index()].up) {
                 let s = server(k);
                 out.push(
                     Issue::new(

@@ -76,14 +76,21 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
         }
     }
     let mut out = Vec::new();
-    let mut done = vec![false; nb];
+    // Each tier's balancers in index order, gathered in one pass (not a scan
+    // of every balancer per tier), and one per-server split buffer whose
+    // touched entries are reset after each tier (not a fresh one per tier).
+    let mut tiers: Vec<Vec<usize>> = vec![Vec::new(); nb];
+    for x in 0..nb {
+        let r = root(&mut tier, x);
+        tiers[r].push(x);
+    }
+    let mut fixed = vec![0.0f64; world.servers.len()];
     for b in 0..nb {
         let r = root(&mut tier, b);
-        if done[r] {
+        let members = std::mem::take(&mut tiers[r]);
+        if members.is_empty() {
             continue;
         }
-        done[r] = true;
-        let members: Vec<usize> = (0..nb).filter(|&x| root(&mut tier, x) == r).collect();
         let offered: f64 = members.iter().map(|&x| load[x]).sum();
         if offered <= 0.0 {
             continue;
@@ -171,7 +178,7 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
             }
         }
         // A fixed split (or a rotation of one) sends each server its share.
-        let mut fixed = vec![0.0f64; world.servers.len()];
+        let mut touched: Vec<usize> = Vec::new();
         for &x in &members {
             let st = &snap.balancers[x];
             if !(fixed_split(st.algorithm) || rotation[x].len() == 1) {
@@ -181,7 +188,9 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
             let ks = snap.serving(world, x);
             let total: f64 = ks.iter().map(|&k| f64::from(st.weights[k])).sum();
             for k in ks {
-                fixed[def.backends[k].server.index()] += load[x] * f64::from(st.weights[k]) / total;
+                let s = def.backends[k].server.index();
+                fixed[s] += load[x] * f64::from(st.weights[k]) / total;
+                touched.push(s);
             }
         }
         let over: Vec<usize> = servers.iter().copied().filter(|&s| fixed[s] > snap.servers[s].capacity()).collect();
@@ -207,6 +216,9 @@ pub(crate) fn state(world: &World, snap: &Snapshot, loc: &Locator<'_>) -> Vec<Is
                 .after(format!("makes {who} overload a server: {}", list(&detail, 3)))
                 .at(at),
             );
+        }
+        for s in touched {
+            fixed[s] = 0.0;
         }
     }
     out
