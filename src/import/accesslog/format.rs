@@ -129,11 +129,31 @@ impl Format {
     }
 
     pub(crate) fn read<'a>(&self, line: &'a str) -> Result<Fields<'a>, Mismatch> {
-        match self {
+        let fields = match self {
             Format::Template(parts) => read_template(parts, line),
             Format::Haproxy => read_haproxy(line),
-        }
+        }?;
+        in_range(fields)
     }
+}
+
+/// Latest time a log line may carry, in seconds since 1970 (the year 5138):
+/// times are kept in microseconds in an `i64`, with room to subtract.
+const LATEST_S: f64 = 1e11;
+/// Longest request time a line may give, seconds (about eleven days).
+const LONGEST_S: f64 = 1e6;
+
+/// Refuses times the reader could not do arithmetic on: a timestamp before
+/// 1970 or after `LATEST_S`, a request time below 0 or above `LONGEST_S`.
+fn in_range(f: Fields<'_>) -> Result<Fields<'_>, Mismatch> {
+    let time_ok = |t: Option<f64>| t.is_none_or(|t| (0.0..=LATEST_S).contains(&t));
+    if !time_ok(f.start) || !time_ok(f.end) {
+        return Err(Mismatch { col: 1, expected: "a timestamp between 1970 and the year 5000".into() });
+    }
+    if !f.total.is_none_or(|t| (0.0..=LONGEST_S).contains(&t)) {
+        return Err(Mismatch { col: 1, expected: "a request time between 0 and 1,000,000 seconds".into() });
+    }
+    Ok(f)
 }
 
 fn template_parts(template: &str, user: &str) -> Result<Vec<Part>, String> {
