@@ -179,6 +179,7 @@ impl Sample {
             ));
         }
         let bytes = unhex(&f.latency.hdr_v2).ok_or("its latency histogram is not hex")?;
+        check_hdr_v2(&bytes)?;
         let histogram: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| format!("its latency histogram does not decode ({e:?})"))?;
@@ -192,6 +193,44 @@ impl Sample {
         };
         Ok((Sample { seed: f.seed, metrics: f.metrics.iter().map(|m| m.value).collect(), slos: f.slos }, latency))
     }
+}
+
+/// Checks an (uncompressed) HdrHistogram V2 encoding before the crate
+/// reads it: its cookie, a payload length that matches the bytes, and no
+/// count that decodes to `i64::MIN`, which hdrhistogram 7.6 negates (an
+/// overflow: a panic in a debug build). Found by the `merge_item` fuzzer.
+fn check_hdr_v2(bytes: &[u8]) -> Result<(), String> {
+    const COOKIE: u32 = 0x1c84_9313;
+    const HEADER: usize = 40;
+    let word = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    if bytes.len() < HEADER || word(0) != COOKIE {
+        return Err("its latency histogram is not an HdrHistogram V2 encoding".into());
+    }
+    if word(4) as usize != bytes.len() - HEADER {
+        return Err("its latency histogram's length does not match its bytes".into());
+    }
+    // LEB128 of up to 9 bytes, the ninth taken whole; a truncated last
+    // number is left to the decoder to report.
+    let mut payload = &bytes[HEADER..];
+    while !payload.is_empty() {
+        let (mut value, mut n) = (0u64, 0);
+        while let Some(&b) = payload.get(n) {
+            n += 1;
+            if n == 9 {
+                value |= u64::from(b) << 56;
+                break;
+            }
+            value |= u64::from(b & 0x7f) << (7 * (n - 1));
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if value == u64::MAX {
+            return Err("its latency histogram holds an impossible count".into());
+        }
+        payload = &payload[n..];
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -419,7 +419,8 @@ pub(crate) fn iso_time(text: &str) -> Option<f64> {
 }
 
 fn civil(y: i64, m: u32, d: u32) -> Option<f64> {
-    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| (days_from_civil(y, m, d) * 86_400) as f64)
+    let plausible = (0..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d);
+    plausible.then(|| (days_from_civil(y, m, d) * 86_400) as f64)
 }
 
 fn clock_secs(clock: &str) -> Option<f64> {
