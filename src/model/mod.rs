@@ -291,6 +291,12 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Compiles a distribution the scenario gives, its samples files (paths
+    /// relative to `base_dir`) held to the `file_bytes` limit.
+    fn dist(&self, spec: &crate::dist::DistSpec, base_dir: &Path) -> Result<Dist, String> {
+        spec.compile_within(base_dir, self.limits.get(crate::limits::Limit::FileBytes))
+    }
+
     fn err<T>(&self, at: &Spanned<T>, message: impl Into<String>, help: Option<String>) -> Error {
         self.src.error_at_location(&at.referenced, message, help)
     }

@@ -526,10 +526,7 @@ fn compile_links(
             return Err(cx.err(&l.between, "at most one side of a link may name several nodes", None));
         }
         let latency = match &l.latency {
-            Some(d) => d
-                .value
-                .compile_within(&base_dir, cx.limits.get(crate::limits::Limit::FileBytes))
-                .map_err(|m| cx.err(d, m, None))?,
+            Some(d) => cx.dist(&d.value, &base_dir).map_err(|m| cx.err(d, m, None))?,
             None => Dist::constant(0),
         };
         let loss = l.loss.as_ref().map_or(0.0, |p| p.value.fraction());

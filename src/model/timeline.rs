@@ -486,7 +486,7 @@ fn server_change(
     let service = match &e.service {
         Some(d) => {
             what.push("new service time".to_string());
-            Some(d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?)
+            Some(cx.dist(&d.value, &cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?)
         }
         None => None,
     };
@@ -669,7 +669,7 @@ fn link_change(
         what.push(if up { "up".to_string() } else { "down".to_string() });
     }
     if let Some(d) = &e.latency {
-        let latency = d.value.compile(&cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
+        let latency = cx.dist(&d.value, &cx.src.base_dir()).map_err(|m| cx.err(d, m, None))?;
         what.push(format!("latency mean {}", crate::time::format_duration((latency.mean_secs() * 1e9) as u64)));
         ops.push(NetOp::LinkLatency { link, latency });
     }

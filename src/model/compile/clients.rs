@@ -122,11 +122,7 @@ fn compile_load(cx: &Ctx<'_>, key: &Spanned<String>, spec: &ClientSpec, base_dir
                     None,
                 ));
             }
-            let think = cl
-                .think_time
-                .value
-                .compile_within(base_dir, cx.limits.get(crate::limits::Limit::FileBytes))
-                .map_err(|m| cx.err(&cl.think_time, m, None))?;
+            let think = cx.dist(&cl.think_time.value, base_dir).map_err(|m| cx.err(&cl.think_time, m, None))?;
             Load::Closed { think }
         }
         (Some(_), _, _) => {

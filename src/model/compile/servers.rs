@@ -41,11 +41,7 @@ pub(super) fn compile_servers(
             None => 1,
         };
         let queue_limit = spec.queue_limit.as_ref().map_or(u64::MAX, |q| q.value);
-        let service = spec
-            .service
-            .value
-            .compile_within(base_dir, cx.limits.get(crate::limits::Limit::FileBytes))
-            .map_err(|m| cx.err(&spec.service, m, None))?;
+        let service = cx.dist(&spec.service.value, base_dir).map_err(|m| cx.err(&spec.service, m, None))?;
         let restart_time = match &spec.restart_time {
             Some(r) => r.value.nanos(),
             None => 30 * NANOS_PER_SEC,
