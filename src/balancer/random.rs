@@ -64,7 +64,7 @@ impl WeightedSampler {
     }
 
     /// One weighted draw: a backend index. The sampler must not be empty.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn sample(&self, rng: &mut SimRng) -> u32 {
         debug_assert!(!self.members.is_empty());
         if self.cumulative.is_empty() {
@@ -105,7 +105,7 @@ impl Algorithm for Random {
         self.sampler.rebuild(pool);
     }
 
-    #[inline]
+    #[inline(always)]
     fn pick(&mut self, pool: &Pool, _key: u64, rng: &mut SimRng) -> Option<u32> {
         if pool.eligible.is_empty() || self.sampler.is_empty() {
             return None;

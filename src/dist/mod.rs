@@ -292,7 +292,7 @@ impl Empirical {
 /// (saturating; NaN and negatives become zero).
 #[inline(always)]
 fn round_ns(x: f64) -> u64 {
-    (x + 0.5) as u64
+    crate::time::f64_to_u64(x + 0.5)
 }
 
 impl Dist {

@@ -443,7 +443,7 @@ impl Recorder {
 
     /// A user sends a request (a call); `subnet` is the user's subnet
     /// (global index) or `u32::MAX` without a network.
-    #[inline]
+    #[inline(always)]
     pub fn on_call(&mut self, client: u32, user: u32, now: u64, subnet: u32) {
         self.cur.clients[client as usize].generated += 1;
         if let Some(x) = self.cur.subnets.get_mut(subnet as usize) {
@@ -459,7 +459,7 @@ impl Recorder {
     }
 
     /// An attempt (first try or retry) leaves a client.
-    #[inline]
+    #[inline(always)]
     pub fn on_attempt(&mut self, client: u32, retry: bool, counted: bool) {
         self.cur.clients[client as usize].attempts += 1;
         self.cur.retries += u64::from(retry);
@@ -469,7 +469,7 @@ impl Recorder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn on_balancer(&mut self, balancer: u32, backend: u32, counted: bool) {
         let b = balancer as usize;
         self.cur.balancers[b].requests += 1;
@@ -505,7 +505,7 @@ impl Recorder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn on_server_outcome(&mut self, server: ServerId, outcome: ServerOutcome, counted: bool) {
         let s = server.index();
         let c = &mut self.cur.servers[s];

@@ -45,15 +45,26 @@ impl Simulation {
         for s in &mut self.servers {
             s.touch(now);
         }
-        self.touch_in_system();
-        self.warm = Some((self.servers.iter().map(|s| s.busy_area).collect(), self.in_system_area));
+        self.warm = Some((self.servers.iter().map(|s| s.busy_area).collect(), self.in_system_area()));
     }
 
-    #[inline]
-    pub(super) fn touch_in_system(&mut self) {
-        let dt = self.now.since(self.in_system_since).0;
-        self.in_system_area += u128::from(self.in_system) * u128::from(dt);
-        self.in_system_since = self.now;
+    /// A call enters the system now.
+    #[inline(always)]
+    pub(super) fn enter_system(&mut self) {
+        self.in_system += 1;
+        self.in_system_entered_ns += u128::from(self.now.0);
+    }
+
+    /// A call leaves the system now.
+    #[inline(always)]
+    pub(super) fn leave_system(&mut self) {
+        self.in_system -= 1;
+        self.in_system_left_ns += u128::from(self.now.0);
+    }
+
+    /// The integral of the number of calls in the system from 0 to now, ns.
+    pub(super) fn in_system_area(&self) -> u128 {
+        self.in_system_left_ns + u128::from(self.in_system) * u128::from(self.now.0) - self.in_system_entered_ns
     }
 
     pub(super) fn log(&mut self, kind: EventKind) {

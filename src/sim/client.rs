@@ -141,7 +141,7 @@ impl ClientState {
 
     /// Time of the next open-loop arrival, or `None` when the rate stays at
     /// zero from now on.
-    #[inline]
+    #[inline(always)]
     pub(super) fn next_open_arrival(&mut self, def: &ClientDef) -> Option<SimTime> {
         let mass = match self.arrival? {
             ArrivalKind::Poisson => Exp1.sample(&mut self.rng),

@@ -143,8 +143,7 @@ impl Simulation {
             }
         }
         self.calls.remove(call_h);
-        self.touch_in_system();
-        self.in_system -= 1;
+        self.leave_system();
         // Little's law counts a call from when it entered the simulation to
         // when its outcome was decided (now), the time it spent in `in_system`.
         let cs = &self.clients[call.client as usize];

@@ -45,6 +45,7 @@ impl Simulation {
     /// request budget allows it). With a network whose paths to the
     /// balancers have one constant latency, events fire when the request
     /// reaches the balancer, and the user sent it that latency earlier.
+    #[inline(always)]
     pub(super) fn new_call(&mut self, client: u32, user: u32) {
         let cs = &self.clients[client as usize];
         let (displacement, call_timeout) = (cs.displacement, cs.call_timeout);
@@ -55,8 +56,7 @@ impl Simulation {
             None => 0,
         };
         self.recorder.on_call(client, user, created.0, subnet);
-        self.touch_in_system();
-        self.in_system += 1;
+        self.enter_system();
         let call = self.calls.insert(Call {
             created,
             user,
@@ -111,6 +111,7 @@ impl Simulation {
         }
     }
 
+    #[inline(always)]
     pub(super) fn start_attempt(&mut self, call_h: Handle) {
         let Some(call) = self.calls.get_mut(call_h) else { return };
         call.attempts += 1;
