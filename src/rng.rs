@@ -65,7 +65,7 @@ pub fn stream(seed: u64, kind: &str, name: &str) -> SimRng {
 }
 
 /// Uniform integer in `0..n` (Lemire's multiply-and-reject). `n` must be > 0.
-#[inline]
+#[inline(always)]
 pub fn below(rng: &mut SimRng, n: u32) -> u32 {
     debug_assert!(n > 0);
     let mut m = u64::from(rng.next_u32()) * u64::from(n);

@@ -66,6 +66,7 @@ impl Simulation {
 
     /// The call succeeded (its attempt `ended` is over); the client has the
     /// answer `delay` ns from now.
+    #[inline(always)]
     fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: ServerId, ended: Handle) {
         let Some(call) = self.calls.get(call_h).copied() else { return };
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
