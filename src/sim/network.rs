@@ -348,13 +348,13 @@ impl NetState {
     }
 
     /// The user's subnet (global index) for client group `client`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn subnet_of(&self, client: u32, user: u32) -> usize {
         self.subnet_offset[client as usize] + self.net.user_subnet(client, user)
     }
 
     /// The constant, lossless latency from a balancer to a backend, if so.
-    #[inline]
+    #[inline(always)]
     pub(super) fn fixed_to_server(&self, balancer: u32, backend: u32) -> Option<u32> {
         self.to_server_fixed[balancer as usize][backend as usize]
     }
@@ -362,7 +362,7 @@ impl NetState {
     /// The answer's way back (backend to balancer, balancer to the client
     /// subnet) when both legs are constant and lossless: crossing them
     /// would give exactly this, drawing nothing.
-    #[inline]
+    #[inline(always)]
     pub(super) fn fixed_answer(&self, balancer: u32, backend: u32, subnet: usize) -> Option<u64> {
         let back = self.from_server_fixed[balancer as usize][backend as usize]?;
         let to_client = self.to_client_fixed[balancer as usize * self.subnet_nodes.len() + subnet]?;
