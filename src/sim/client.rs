@@ -60,6 +60,9 @@ pub(super) struct ClientState {
     pub closed_loop: bool,
     /// A token-bucket retry budget's (max tokens, tokens per success).
     pub token_refill: Option<(f64, f64)>,
+    /// No retries: a call is its one attempt, and needs no record of its
+    /// own (see `NO_CALL`).
+    pub single_attempt: bool,
 }
 
 impl ClientState {
@@ -105,6 +108,7 @@ impl ClientState {
             arrival,
             closed_loop: matches!(def.load, Load::Closed { .. }),
             token_refill,
+            single_attempt: def.retry.is_none(),
         };
         s.constant_gap = s.compute_gap(def);
         s

@@ -103,6 +103,12 @@ struct Call {
     current: Handle,
 }
 
+/// The call of an attempt whose client group has no retries: the call is
+/// that one attempt, which carries everything the
+/// call would (`created`, `user`, `client`, `subnet`), so no `Call` record
+/// is made for it (see `Simulation::call_of`).
+const NO_CALL: Handle = Handle { index: u32::MAX, generation: u32::MAX };
+
 /// Where an attempt is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
@@ -121,15 +127,19 @@ enum Stage {
 /// One try of a call.
 #[derive(Clone, Copy, Debug)]
 struct Attempt {
+    /// Its call, or `NO_CALL`.
     call: Handle,
+    /// The call's creation, user, group and subnet.
+    created: SimTime,
     client: u32,
     user: u32,
+    subnet: u32,
     balancer: u32,
     backend: u32,
     server: ServerId,
     /// Constant latency from the balancer to the server, applied to the
-    /// answer instead (see `balance`), ns. 32 bits keep the attempt at 48
-    /// bytes, which the hot path notices.
+    /// answer instead (see `balance`), ns. 32 bits keep the attempt at 64
+    /// bytes, a cache line.
     shift: u32,
     /// The earlier of the per-try and the call deadline (MAX: none).
     deadline: SimTime,
@@ -142,6 +152,21 @@ struct Attempt {
     /// The balancer's in-flight count no longer includes it (the balancer crashed).
     released: bool,
     counted: bool,
+}
+
+impl Attempt {
+    /// The call of a `NO_CALL` attempt (`handle`), as its record would be.
+    #[inline(always)]
+    fn as_call(&self, handle: Handle) -> Call {
+        Call {
+            created: self.created,
+            user: self.user,
+            client: self.client,
+            subnet: self.subnet,
+            attempts: 1,
+            current: handle,
+        }
+    }
 }
 
 /// Why the run stopped.
@@ -217,6 +242,8 @@ pub struct Simulation {
     now: SimTime,
     events: EventQueue<Event>,
     calls: Slab<Call>,
+    /// Calls in flight without a record (`NO_CALL`): counted with `calls`.
+    callless: u64,
     attempts: Slab<Attempt>,
     clients: Vec<ClientState>,
     balancers: Vec<BalancerState>,
@@ -320,6 +347,7 @@ impl Simulation {
             now: SimTime::ZERO,
             events: EventQueue::new(),
             calls: Slab::new(),
+            callless: 0,
             attempts: Slab::new(),
             clients,
             balancers,
@@ -454,14 +482,18 @@ impl Simulation {
         let mut in_flight = 0;
         let mut in_flight_counted = 0;
         let warmup = self.world.warmup.min(end_time);
-        for h in self.calls.handles() {
-            if let Some(c) = self.calls.get(h).copied() {
-                in_flight += 1;
-                in_flight_counted += u64::from(c.created >= self.world.warmup);
-                // From when it entered the system, as its outcome would have
-                // counted it (a network's client-side latency comes before).
-                self.edge_ns += u128::from(end_time.since(self.entered(&c).max(warmup)).0);
-            }
+        let recorded = self.calls.handles().filter_map(|h| self.calls.get(h).copied());
+        let unrecorded = self
+            .attempts
+            .handles()
+            .filter_map(|h| self.attempts.get(h).filter(|a| a.call == NO_CALL && !a.abandoned).map(|a| a.as_call(h)));
+        let live: Vec<Call> = recorded.chain(unrecorded).collect();
+        for c in live {
+            in_flight += 1;
+            in_flight_counted += u64::from(c.created >= self.world.warmup);
+            // From when it entered the system, as its outcome would have
+            // counted it (a network's client-side latency comes before).
+            self.edge_ns += u128::from(end_time.since(self.entered(&c).max(warmup)).0);
         }
         let time_weighted = TimeWeighted {
             server_busy_ns: self.servers.iter().zip(&warm_busy).map(|(s, w)| s.busy_area - w).collect(),
@@ -498,7 +530,8 @@ impl Simulation {
     /// saw the clock move, and the events handled by then.
     fn guard(&mut self, stall: &mut (SimTime, u64)) -> Option<String> {
         let limits = self.world.limits;
-        let in_memory = (self.calls.len() + self.attempts.len()) as u64;
+        let calls = self.calls.len() as u64 + self.callless;
+        let in_memory = calls + self.attempts.len() as u64;
         if let Err(over) = limits.check(Limit::InFlight, in_memory) {
             return Some(format!(
                 "the memory guard stopped the run at {} of simulated time: {} requests in flight at once \
@@ -506,7 +539,7 @@ impl Simulation {
                  lower the rates, or add servers), or {}",
                 spoken(self.now.as_secs_f64()),
                 thousands(in_memory),
-                thousands(self.calls.len() as u64),
+                thousands(calls),
                 thousands(self.attempts.len() as u64),
                 over.over(),
                 over.help()

@@ -4,7 +4,7 @@
 //! bookkeeping when a call has its outcome (Little's law, the closed-loop
 //! user's next send); and the clients' call and try timeouts.
 
-use super::{Attempt, Call, Event, Simulation, Stage};
+use super::{Attempt, Call, Event, NO_CALL, Simulation, Stage};
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
 use crate::model::{Budget, Jitter, Load, RetryOn, ServerId};
@@ -42,10 +42,18 @@ impl Simulation {
             return;
         }
         self.client_attempt_over(&att);
+        let Some(call) = self.call_of(&att, handle) else { return };
         match failure {
-            None => self.call_succeeded(att.call, delay, att.server, handle),
-            Some(why) => self.attempt_failed(att.call, why, delay),
+            None => self.call_succeeded(att.call, &call, delay, att.server, handle),
+            Some(why) => self.attempt_failed(att.call, &call, why, delay),
         }
+    }
+
+    /// The call of attempt `att` (handle `handle`): its record, or for a
+    /// `NO_CALL` attempt what its record would hold. None: the call is over.
+    #[inline(always)]
+    pub(super) fn call_of(&self, att: &Attempt, handle: Handle) -> Option<Call> {
+        if att.call == NO_CALL { Some(att.as_call(handle)) } else { self.calls.get(att.call).copied() }
     }
 
     /// Whether an answer leaving now reaches the client after a deadline.
@@ -67,21 +75,19 @@ impl Simulation {
     /// The call succeeded (its attempt `ended` is over); the client has the
     /// answer `delay` ns from now.
     #[inline(always)]
-    fn call_succeeded(&mut self, call_h: Handle, delay: u64, server: ServerId, ended: Handle) {
-        let Some(call) = self.calls.get(call_h).copied() else { return };
+    fn call_succeeded(&mut self, call_h: Handle, call: &Call, delay: u64, server: ServerId, ended: Handle) {
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
         self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet);
         let cs = &mut self.clients[call.client as usize];
         if let Some((max_tokens, token_ratio)) = cs.token_refill {
             cs.tokens = (cs.tokens + token_ratio).min(max_tokens);
         }
-        self.finish_call(call_h, &call, delay, Some(ended));
+        self.finish_call(call_h, call, delay, Some(ended));
     }
 
     /// An attempt failed (the client learns it `delay` ns from now): retry
     /// if the policy and budget allow, else the call fails.
-    pub(super) fn attempt_failed(&mut self, call_h: Handle, why: Failure, delay: u64) {
-        let Some(call) = self.calls.get(call_h).copied() else { return };
+    pub(super) fn attempt_failed(&mut self, call_h: Handle, call: &Call, why: Failure, delay: u64) {
         let client = call.client as usize;
         if let Some(policy) = &self.world.clients[client].retry {
             let cs = &mut self.clients[client];
@@ -120,7 +126,7 @@ impl Simulation {
             }
         }
         self.recorder.on_failure(call.client, call.user, call.created.0, why, call.subnet);
-        self.finish_call(call_h, &call, delay, None);
+        self.finish_call(call_h, call, delay, None);
     }
 
     /// Bookkeeping when a call has its outcome: the in-system count, the
@@ -143,7 +149,11 @@ impl Simulation {
                 self.attempts.remove(call.current);
             }
         }
-        self.calls.remove(call_h);
+        if call_h == NO_CALL {
+            self.callless -= 1;
+        } else {
+            self.calls.remove(call_h);
+        }
         self.leave_system();
         // Little's law counts a call from when it entered the simulation to
         // when its outcome was decided (now), the time it spent in `in_system`.
@@ -174,8 +184,17 @@ impl Simulation {
 
     pub(super) fn on_call_timeout(&mut self, client: u32) {
         let now = self.now;
-        while let Some((deadline, call_h)) = self.clients[client as usize].call_timers.front() {
-            let Some(call) = self.calls.get(call_h).copied() else {
+        let single = self.clients[client as usize].single_attempt;
+        while let Some((deadline, timer)) = self.clients[client as usize].call_timers.front() {
+            // The timer holds the call's handle, or its attempt's when the
+            // call has no record (a call is over when that attempt is gone
+            // or abandoned).
+            let found = if single {
+                self.attempts.get(timer).filter(|a| !a.abandoned).map(|a| (NO_CALL, a.as_call(timer)))
+            } else {
+                self.calls.get(timer).map(|c| (timer, *c))
+            };
+            let Some((call_h, call)) = found else {
                 // Finished already: drop it, due or not.
                 self.clients[client as usize].call_timers.pop();
                 continue;
@@ -217,7 +236,9 @@ impl Simulation {
                 self.attempts.remove(handle);
             }
             self.client_attempt_over(&a);
-            self.attempt_failed(a.call, a.lost.unwrap_or(Failure::TimedOut), 0);
+            if let Some(call) = self.call_of(&a, handle) {
+                self.attempt_failed(a.call, &call, a.lost.unwrap_or(Failure::TimedOut), 0);
+            }
         }
         if let Some(next) = self.clients[client as usize].try_timers.next_deadline() {
             self.events.push(next, Event::TryTimeout { client });

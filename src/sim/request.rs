@@ -7,7 +7,7 @@
 use super::balancer::Passive;
 use super::network::{Crossing, Leg};
 use super::server::Arrival;
-use super::{Attempt, Call, Event, Simulation, Stage};
+use super::{Attempt, Call, Event, NO_CALL, Simulation, Stage};
 use crate::balancer::Algorithm;
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
@@ -57,21 +57,34 @@ impl Simulation {
         };
         self.recorder.on_call(client, user, created.0, subnet);
         self.enter_system();
-        let call = self.calls.insert(Call {
-            created,
-            user,
-            client,
-            subnet,
-            attempts: 0,
-            current: Handle { index: u32::MAX, generation: 0 },
-        });
+        let call =
+            Call { created, user, client, subnet, attempts: 0, current: Handle { index: u32::MAX, generation: 0 } };
+        if self.clients[client as usize].single_attempt {
+            // No retries: the attempt is the call, and its timer holds the
+            // attempt's handle.
+            self.callless += 1;
+            if call_timeout.is_some() {
+                let attempt = self.attempts.next_handle();
+                self.set_call_timer(client, created, call_timeout, attempt);
+            }
+            self.launch(NO_CALL, &Call { attempts: 1, ..call });
+            return;
+        }
+        let call = self.calls.insert(call);
+        self.set_call_timer(client, created, call_timeout, call);
+        self.start_attempt(call);
+    }
+
+    /// Arms the call timeout of a call created at `created` (`timer`: the
+    /// call's handle, or its attempt's when it has no record).
+    #[inline(always)]
+    fn set_call_timer(&mut self, client: u32, created: SimTime, call_timeout: Option<u64>, timer: Handle) {
         if let Some(timeout) = call_timeout {
             let deadline = created + SimDuration(timeout);
-            if self.clients[client as usize].call_timers.push(deadline, call) {
+            if self.clients[client as usize].call_timers.push(deadline, timer) {
                 self.events.push(deadline, Event::CallTimeout { client });
             }
         }
-        self.start_attempt(call);
     }
 
     /// Chooses the balancer for a call's next attempt when the group has
@@ -116,6 +129,14 @@ impl Simulation {
         let Some(call) = self.calls.get_mut(call_h) else { return };
         call.attempts += 1;
         call.current = self.attempts.next_handle();
+        let call = *call;
+        self.launch(call_h, &call);
+    }
+
+    /// Sends the next attempt of `call` (handle `call_h`, or `NO_CALL`),
+    /// its `call.attempts`-th.
+    #[inline(always)]
+    fn launch(&mut self, call_h: Handle, call: &Call) {
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
         let cs = &self.clients[client as usize];
@@ -130,8 +151,10 @@ impl Simulation {
         let try_deadline = per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
         let att = Attempt {
             call: call_h,
+            created: call.created,
             client,
             user,
+            subnet,
             balancer,
             backend: u32::MAX,
             server: ServerId::NONE,
@@ -335,7 +358,12 @@ impl Simulation {
     ) {
         let mut delay = 0;
         if let Some(net) = &mut self.net {
-            let subnet = self.calls.get(att.call).map_or(0, |c| c.subnet as usize);
+            // A call that is over (its timeout fired) answers through subnet 0.
+            let subnet = if att.call == NO_CALL {
+                att.subnet as usize
+            } else {
+                self.calls.get(att.call).map_or(0, |c| c.subnet as usize)
+            };
             let (back, to_client) = match net.fixed_answer(att.balancer, att.backend, subnet) {
                 Some(ns) => (Crossing::Arrives(ns), Crossing::Arrives(0)),
                 None => (

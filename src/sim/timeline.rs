@@ -216,7 +216,9 @@ impl Simulation {
                 continue;
             }
             self.client_attempt_over(&a);
-            self.attempt_failed(a.call, Failure::Reset, 0);
+            if let Some(call) = self.call_of(&a, h) {
+                self.attempt_failed(a.call, &call, Failure::Reset, 0);
+            }
         }
         self.log(EventKind::BalancerDown { balancer, cut: n });
     }
