@@ -248,6 +248,27 @@ mod tests {
         assert!(q.is_empty());
     }
 
+    /// Events at the last representable time are real events, not the
+    /// sentinels padding the heap: they pop (in push order) and count.
+    #[test]
+    fn events_at_the_end_of_time_are_not_sentinels() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(u64::MAX), 'a');
+        q.push_side(SimTime(u64::MAX), 'b');
+        for (i, c) in ('c'..='h').enumerate() {
+            q.push(SimTime(i as u64), c);
+        }
+        q.push(SimTime(u64::MAX), 'i');
+        let due: String = std::iter::from_fn(|| q.pop_before(SimTime::MAX).map(|(_, e)| e)).collect();
+        assert_eq!(due, "cdefgh");
+        assert!(!q.is_empty());
+        assert_eq!(q.peek_time(), Some(SimTime(u64::MAX)));
+        let rest: String = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(rest, "abi");
+        assert!(q.is_empty());
+        assert_eq!(q.peek_time(), None);
+    }
+
     proptest! {
         #[test]
         fn matches_a_stable_sort(times in proptest::collection::vec(0u64..50, 0..300)) {
