@@ -47,7 +47,12 @@ fn time_of(key: u128) -> SimTime {
 /// Events of type `E` waiting for their time.
 #[derive(Clone, Debug)]
 pub(crate) struct EventQueue<E: Copy> {
+    /// The `len` heap entries, then `PAD` sentinels (key `EMPTY`): a node
+    /// with any child then has all `ARITY` child slots in the vector, so
+    /// sift-down compares four slots without checking how many exist (a
+    /// sentinel never wins), and the root slot is always there.
     heap: Vec<Entry<E>>,
+    len: usize,
     /// `heap[0]` was handed out by `pop` and awaits its replacement.
     hole: bool,
     /// The side slot; its key is `EMPTY` when free.
@@ -56,6 +61,9 @@ pub(crate) struct EventQueue<E: Copy> {
 }
 
 const ARITY: usize = 4;
+/// Sentinels after the last entry: the last parent's children reach at
+/// most `ARITY - 1` slots past it.
+const PAD: usize = ARITY - 1;
 
 impl<E: Copy + Default> Default for EventQueue<E> {
     fn default() -> Self {
@@ -65,26 +73,22 @@ impl<E: Copy + Default> Default for EventQueue<E> {
 
 impl<E: Copy + Default> EventQueue<E> {
     pub(crate) fn new() -> Self {
-        EventQueue {
-            heap: Vec::with_capacity(1024),
-            hole: false,
-            side: Entry { key: EMPTY, event: E::default() },
-            next_seq: 0,
-        }
+        let mut heap = Vec::with_capacity(1024);
+        heap.resize(PAD, Entry { key: EMPTY, event: E::default() });
+        EventQueue { heap, len: 0, hole: false, side: Entry { key: EMPTY, event: E::default() }, next_seq: 0 }
     }
 }
 
 impl<E: Copy> EventQueue<E> {
     pub(crate) fn is_empty(&self) -> bool {
-        self.heap.len() == usize::from(self.hole) && self.side.key == EMPTY
+        self.len == usize::from(self.hole) && self.side.key == EMPTY
     }
 
     /// Time of the earliest pending event.
     #[cfg(test)]
     pub(crate) fn peek_time(&mut self) -> Option<SimTime> {
         self.fill_hole();
-        let root = self.heap.first().map_or(EMPTY, |e| e.key);
-        let k = root.min(self.side.key);
+        let k = self.heap[0].key.min(self.side.key);
         (k != EMPTY).then(|| time_of(k))
     }
 
@@ -121,8 +125,12 @@ impl<E: Copy> EventQueue<E> {
             self.heap[0] = entry;
             self.sift_down(0);
         } else {
-            self.heap.push(entry);
-            self.sift_up(self.heap.len() - 1);
+            // The first sentinel becomes the entry; a new one goes last.
+            let n = self.len;
+            self.heap[n] = entry;
+            self.heap.push(Entry { key: EMPTY, event: entry.event });
+            self.len = n + 1;
+            self.sift_up(n);
         }
     }
 
@@ -143,7 +151,8 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     fn take_below(&mut self, limit: u128) -> Option<(SimTime, E)> {
         self.fill_hole();
-        let root = self.heap.first().map_or(EMPTY, |e| e.key);
+        // An empty heap's root slot is a sentinel.
+        let root = self.heap[0].key;
         if self.side.key < root {
             if self.side.key >= limit {
                 return None;
@@ -166,8 +175,13 @@ impl<E: Copy> EventQueue<E> {
     fn fill_hole(&mut self) {
         if self.hole {
             self.hole = false;
-            let last = self.heap.pop().expect("a hole is a slot of the heap");
-            if !self.heap.is_empty() {
+            // The last entry's slot becomes the first sentinel.
+            let n = self.len - 1;
+            let last = self.heap[n];
+            self.heap[n].key = EMPTY;
+            self.heap.pop();
+            self.len = n;
+            if n > 0 {
                 self.heap[0] = last;
                 self.sift_down(0);
             }
@@ -195,33 +209,22 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     fn sift_down(&mut self, mut i: usize) {
         let heap = &mut self.heap[..];
-        let len = heap.len();
         let item = heap[i];
         loop {
             let first = i * ARITY + 1;
-            let best = if first + ARITY <= len {
-                // All four children: a two-round tournament.
-                let c = &heap[first..first + ARITY];
-                let a = if c[1].key < c[0].key { 1 } else { 0 };
-                let b = if c[3].key < c[2].key { 3 } else { 2 };
-                first + if c[b].key < c[a].key { b } else { a }
-            } else if first < len {
-                let mut best = first;
-                for c in first + 1..len {
-                    if heap[c].key < heap[best].key {
-                        best = c;
-                    }
-                }
-                best
-            } else {
-                break;
-            };
-            if heap[best].key < item.key {
-                heap[i] = heap[best];
-                i = best;
-            } else {
+            // All child slots exist exactly when the first child is an
+            // entry (`first < len`, the sentinels follow).
+            let Some(c) = heap.get(first..).and_then(|s| s.first_chunk::<ARITY>()) else { break };
+            // A two-round tournament.
+            let a = usize::from(c[1].key < c[0].key);
+            let b = 2 + usize::from(c[3].key < c[2].key);
+            let j = if c[b].key < c[a].key { b } else { a };
+            let child = c[j];
+            if child.key >= item.key {
                 break;
             }
+            heap[i] = child;
+            i = first + j;
         }
         heap[i] = item;
     }
@@ -243,6 +246,27 @@ mod tests {
         let order: String = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, "bedac");
         assert!(q.is_empty());
+    }
+
+    /// Events at the last representable time are real events, not the
+    /// sentinels padding the heap: they pop (in push order) and count.
+    #[test]
+    fn events_at_the_end_of_time_are_not_sentinels() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(u64::MAX), 'a');
+        q.push_side(SimTime(u64::MAX), 'b');
+        for (i, c) in ('c'..='h').enumerate() {
+            q.push(SimTime(i as u64), c);
+        }
+        q.push(SimTime(u64::MAX), 'i');
+        let due: String = std::iter::from_fn(|| q.pop_before(SimTime::MAX).map(|(_, e)| e)).collect();
+        assert_eq!(due, "cdefgh");
+        assert!(!q.is_empty());
+        assert_eq!(q.peek_time(), Some(SimTime(u64::MAX)));
+        let rest: String = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(rest, "abi");
+        assert!(q.is_empty());
+        assert_eq!(q.peek_time(), None);
     }
 
     proptest! {

@@ -10,11 +10,9 @@
 //! life cycle on the run: overload checks, crashes (losing what the server
 //! holds), restarts, coming back up, and starting queued work on new workers.
 
-use std::collections::VecDeque;
-
 use super::{Event, Simulation, Stage};
 use crate::dist::Dist;
-use crate::engine::Handle;
+use crate::engine::{Handle, Ring};
 use crate::metrics::{CrashCause, EventKind, Failure, ServerOutcome};
 use crate::model::{ColdStart, CrashRule, Degrade, ServerDef, ServerId};
 use crate::rng::{SimRng, chance};
@@ -83,7 +81,7 @@ impl Layers {
 pub(super) struct ServerState {
     pub workers: u32,
     busy: u32,
-    queue: VecDeque<Handle>,
+    queue: Ring<Handle>,
     queue_limit: u64,
     service: Dist,
     /// Product of active slow-downs.
@@ -137,7 +135,7 @@ impl ServerState {
         let mut s = ServerState {
             workers: def.workers,
             busy: 0,
-            queue: VecDeque::new(),
+            queue: Ring::new(),
             queue_limit: def.queue_limit,
             service: def.service.clone(),
             slow_down: 1.0,
@@ -266,7 +264,7 @@ impl ServerState {
             b.overloaded = false;
             b.overload_level = 0;
         }
-        self.queue.drain(..).collect()
+        self.queue.take_all()
     }
 
     /// Begins a restart taking `restart_time` ns; returns when the server
