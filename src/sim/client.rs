@@ -63,6 +63,9 @@ pub(super) struct ClientState {
     /// No retries: a call is its one attempt, and needs no record of its
     /// own (see `NO_CALL`).
     pub single_attempt: bool,
+    /// A retry budget by ratio reads `active_attempts` and `active_retries`:
+    /// only then are they kept.
+    pub counts_active: bool,
 }
 
 impl ClientState {
@@ -109,6 +112,7 @@ impl ClientState {
             closed_loop: matches!(def.load, Load::Closed { .. }),
             token_refill,
             single_attempt: def.retry.is_none(),
+            counts_active: def.retry.as_ref().is_some_and(|r| matches!(r.budget, Some(Budget::Ratio { .. }))),
         };
         s.constant_gap = s.compute_gap(def);
         s

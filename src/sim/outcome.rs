@@ -66,6 +66,9 @@ impl Simulation {
     #[inline(always)]
     pub(super) fn client_attempt_over(&mut self, att: &Attempt) {
         let cs = &mut self.clients[att.client as usize];
+        if !cs.counts_active {
+            return;
+        }
         cs.active_attempts = cs.active_attempts.saturating_sub(1);
         if att.retry {
             cs.active_retries = cs.active_retries.saturating_sub(1);

@@ -169,8 +169,10 @@ impl Simulation {
         };
         let handle = self.attempts.insert(att);
         let cs = &mut self.clients[client as usize];
-        cs.active_attempts += 1;
-        cs.active_retries += u32::from(retry);
+        if cs.counts_active {
+            cs.active_attempts += 1;
+            cs.active_retries += u32::from(retry);
+        }
         self.recorder.on_attempt(client, retry, counted);
         if try_deadline != SimTime::MAX && cs.try_timers.push(try_deadline, handle) {
             self.events.push(try_deadline, Event::TryTimeout { client });
