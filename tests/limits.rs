@@ -181,6 +181,15 @@ fn the_memory_guard_stops_a_runaway_run_and_marks_its_reports_incomplete() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("the memory guard stopped the run at"), "{err}");
     assert!(err.contains("more than the `in_flight` limit of 300,000 requests"), "{err}");
+    // A group without retries keeps no record per call (the attempt stands
+    // for it), yet the guard counts each call as well as its one attempt.
+    let counts = err.split_once(" calls, ").map(|(a, b)| {
+        let calls = a.rsplit('(').next().unwrap().replace(',', "");
+        let attempts = b.split_once(" attempts").unwrap().0.replace(',', "");
+        (calls.parse::<u64>().unwrap(), attempts.parse::<u64>().unwrap())
+    });
+    let (calls, attempts) = counts.unwrap_or_else(|| panic!("no call and attempt counts: {err}"));
+    assert!(calls > 100_000 && calls == attempts, "{calls} calls, {attempts} attempts: {err}");
     assert!(err.contains("marked incomplete"), "{err}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();

@@ -684,9 +684,13 @@ pub fn run_quiet(world: World) -> RunResult {
 mod tests {
     use super::*;
 
-    /// The hot path copies attempts in and out of their slab: keep them small.
+    /// The hot path copies attempts in and out of their slab: keep them
+    /// within a cache line. An attempt carries its call's fields, so a call
+    /// without retries (`NO_CALL`) needs no record: 64 bytes a request
+    /// instead of a 48-byte attempt and a 32-byte call.
     #[test]
-    fn an_attempt_fits_in_48_bytes() {
-        assert!(std::mem::size_of::<Attempt>() <= 48, "{}", std::mem::size_of::<Attempt>());
+    fn an_attempt_fits_in_a_cache_line() {
+        assert!(std::mem::size_of::<Attempt>() <= 64, "{}", std::mem::size_of::<Attempt>());
+        assert!(std::mem::size_of::<Call>() <= 32, "{}", std::mem::size_of::<Call>());
     }
 }
