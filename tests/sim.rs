@@ -210,3 +210,38 @@ fn memory_does_not_grow_with_the_number_of_requests() {
         large.peak_requests_in_memory
     );
 }
+
+#[test]
+fn a_call_without_retries_runs_as_one_with_a_single_attempt() {
+    // A group without a retry policy keeps no record per call (its one
+    // attempt stands for it); `retry: {attempts: 1}` sends the same single
+    // attempt through the general path, with a call record. The incidents
+    // exercise timeouts, packets lost by the network, misrouting, crashes
+    // and restarts: both paths must give the same run, number for number.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/incidents");
+    let mut compared = 0;
+    for name in
+        ["001-network-switch", "002-balancer-routes", "003-all-traffic-to-one-server", "004-wrong-route-on-web-01"]
+    {
+        let text = std::fs::read_to_string(root.join(format!("{name}.yaml"))).unwrap();
+        assert!(!text.contains("retry"), "{name} already retries");
+        let lines: Vec<&str> = text.lines().collect();
+        let with_policy: Vec<String> = lines
+            .iter()
+            .flat_map(|l| {
+                let mut out = vec![l.to_string()];
+                if l.starts_with("    timeout: ") {
+                    out.push("    retry: {attempts: 1}".into());
+                }
+                out
+            })
+            .collect();
+        assert!(with_policy.len() > lines.len(), "{name}: no client timeout to put a policy beside");
+        let json = |text: &str| serde_json::to_string_pretty(&summary(text)).unwrap();
+        let (without, with) = (json(&text), json(&with_policy.join("\n")));
+        assert!(without.contains("\"failed\""), "{name}: {without}");
+        assert_eq!(without, with, "{name}");
+        compared += 1;
+    }
+    assert_eq!(compared, 4);
+}
