@@ -116,8 +116,12 @@ enum Stage {
     ToBalancer,
     /// Forwarded, on its way to the server.
     ToServer,
-    /// Waiting in the server's queue.
+    /// Waiting in the server's queue, or in service after waiting: the
+    /// stage is not rewritten when a worker takes it from the queue, which
+    /// would touch the attempt once more per request (a cache miss with
+    /// many servers). A crash tells the two apart by the server's queue.
     Queued,
+    /// Taken by a worker on arrival.
     Serving,
     /// Lost by the network, or its answer would arrive too late: it waits
     /// for the client's timeout and holds nothing anywhere.

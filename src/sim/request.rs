@@ -334,14 +334,12 @@ impl Simulation {
     pub(super) fn on_complete(&mut self, server: ServerId, handle: Handle) {
         // A completion from before a crash: the crash already ended the attempt.
         let Some(att) = self.attempts.get(handle).copied() else { return };
-        if att.server != server || att.stage != Stage::Serving {
+        if att.server != server || !matches!(att.stage, Stage::Serving | Stage::Queued) {
             return;
         }
         let now = self.now;
         if let Some((next, done_at)) = self.servers[server.index()].complete(now) {
-            if let Some(a) = self.attempts.get_mut(next) {
-                a.stage = Stage::Serving;
-            }
+            // `next` keeps its stage `Queued` in service (see `Stage`).
             self.events.push(done_at, Event::Complete { server, attempt: next });
         }
         self.server_answers(handle, att, None, ServerOutcome::Completed);

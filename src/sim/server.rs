@@ -359,11 +359,16 @@ impl Simulation {
     pub(super) fn crash_server(&mut self, server: ServerId, cause: CrashCause) {
         let now = self.now;
         let queued = self.servers[server.index()].crash(now);
+        // In service: at this server, taken on arrival (`Serving`) or from
+        // its queue (`Queued`, and no longer in the queue).
+        let mut waiting: Vec<(u32, u32)> = queued.iter().map(|h| (h.index, h.generation)).collect();
+        waiting.sort_unstable();
         let mut lost: Vec<Handle> = queued;
         for h in self.attempts.handles() {
             if let Some(a) = self.attempts.get(h)
                 && a.server == server
-                && a.stage == Stage::Serving
+                && (a.stage == Stage::Serving
+                    || a.stage == Stage::Queued && waiting.binary_search(&(h.index, h.generation)).is_err())
             {
                 lost.push(h);
             }
