@@ -314,6 +314,10 @@ pub struct Recorder {
     /// sent reaches its server in the same instant and no server is shared:
     /// a backend's count is then its server's, and is not kept twice.
     backend_servers: Option<Vec<Vec<u32>>>,
+    /// Per client group, whether each call is exactly one attempt (no
+    /// retries): its interval's attempts are then its calls, and are not
+    /// counted twice ([`Recorder::count_attempts_by_calls`]).
+    single_attempt: Vec<bool>,
 }
 
 impl Recorder {
@@ -353,6 +357,7 @@ impl Recorder {
             totals_by_interval: warmup == 0,
             sizes,
             backend_servers: None,
+            single_attempt: vec![false; c],
         }
     }
 
@@ -435,6 +440,7 @@ impl Recorder {
     /// holds (nothing if it was just closed), so they are complete even when
     /// the last interval is never closed.
     pub fn settle_totals(&mut self) {
+        self.derive_counts();
         if self.totals_by_interval {
             self.add_to_totals();
             self.cur.clear();
@@ -455,6 +461,9 @@ impl Recorder {
         }
         if self.totals_per_request(now) {
             self.clients[client as usize].requests += 1;
+            if self.single_attempt[client as usize] {
+                self.attempts += 1;
+            }
         }
     }
 
@@ -472,8 +481,9 @@ impl Recorder {
     #[inline(always)]
     pub fn on_balancer(&mut self, balancer: u32, backend: u32, counted: bool) {
         let b = balancer as usize;
-        self.cur.balancers[b].requests += 1;
         if self.backend_servers.is_none() {
+            // Otherwise forwarded requests are the servers' (`derive_counts`).
+            self.cur.balancers[b].requests += 1;
             self.cur.forwarded(b, backend as usize);
         }
         if counted && !self.totals_by_interval {
@@ -582,6 +592,7 @@ impl Recorder {
     /// the last, partial one), fills the snapshot, writes its rows (naming
     /// the entities with `labels`) and opens the next.
     pub fn close_interval(&mut self, end: u64, gauges: &Gauges, labels: &dyn Labels) -> &Snapshot {
+        self.derive_counts();
         self.interval_pending.flush_into(&mut self.interval_latency);
         self.flush_latencies();
         self.fill_snapshot(end, gauges);
@@ -688,6 +699,31 @@ impl Recorder {
             row[C::ErrorRate.idx()] = ratio_or_nan(k.failed as f64, (k.completed + k.failed) as f64);
             row[C::Attempts.idx()] = k.attempts as f64;
         }
+    }
+
+    /// The open interval's counters not counted per request: a
+    /// single-attempt group's attempts are its calls, and with
+    /// [`Recorder::count_backends_by_server`] a balancer's requests are its
+    /// servers' plus those it had no backend for.
+    fn derive_counts(&mut self) {
+        let c = &mut self.cur;
+        for (k, &single) in c.clients.iter_mut().zip(&self.single_attempt) {
+            if single {
+                k.attempts = k.generated;
+            }
+        }
+        if let Some(servers) = &self.backend_servers {
+            for (b, list) in c.balancers.iter_mut().zip(servers) {
+                b.requests = b.no_backend + list.iter().map(|&s| c.servers[s as usize].requests).sum::<u64>();
+            }
+        }
+    }
+
+    /// Client groups whose calls are exactly one attempt each (no retries):
+    /// the simulator does not report their attempts one by one
+    /// ([`Recorder::on_attempt`]); they are counted as their calls.
+    pub fn count_attempts_by_calls(&mut self, single_attempt: Vec<bool>) {
+        self.single_attempt = single_attempt;
     }
 
     /// Counts each backend's requests as its server's (`servers`: per

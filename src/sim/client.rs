@@ -68,6 +68,11 @@ pub(super) struct ClientState {
     pub counts_active: bool,
 }
 
+/// Whether each call of the group is exactly one attempt: no retries.
+pub(super) fn single_attempt(def: &ClientDef) -> bool {
+    def.retry.is_none()
+}
+
 impl ClientState {
     pub(super) fn new(def: &ClientDef, rng: SimRng) -> ClientState {
         let n = def.users.min(u64::from(u32::MAX)) as u32;
@@ -111,7 +116,7 @@ impl ClientState {
             arrival,
             closed_loop: matches!(def.load, Load::Closed { .. }),
             token_refill,
-            single_attempt: def.retry.is_none(),
+            single_attempt: single_attempt(def),
             counts_active: def.retry.as_ref().is_some_and(|r| matches!(r.budget, Some(Budget::Ratio { .. }))),
         };
         s.constant_gap = s.compute_gap(def);

@@ -302,6 +302,7 @@ impl Simulation {
         if world.alerts.iter().any(|a| a.entity_kind() == Some(crate::model::alerts::EntityKind::Server)) {
             recorder.keep_server_rows();
         }
+        recorder.count_attempts_by_calls(world.clients.iter().map(client::single_attempt).collect());
         if let Some(servers) = exclusive_backends(&world) {
             recorder.count_backends_by_server(servers);
         }

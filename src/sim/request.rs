@@ -173,7 +173,10 @@ impl Simulation {
             cs.active_attempts += 1;
             cs.active_retries += u32::from(retry);
         }
-        self.recorder.on_attempt(client, retry, counted);
+        if !cs.single_attempt {
+            // Otherwise the recorder counts the call as its attempt.
+            self.recorder.on_attempt(client, retry, counted);
+        }
         if try_deadline != SimTime::MAX && cs.try_timers.push(try_deadline, handle) {
             self.events.push(try_deadline, Event::TryTimeout { client });
         }
