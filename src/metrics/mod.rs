@@ -155,7 +155,10 @@ pub struct EntityTotals {
     pub failed: u64,
 }
 
-/// Totals over a window (requests generated inside it).
+/// Totals over a window (requests generated inside it). The measured
+/// window's counts and latencies may be added by interval (see
+/// `Recorder::totals_by_interval`): they are complete at each interval
+/// close and after [`Recorder::settle_totals`].
 #[derive(Clone, Debug)]
 pub struct WindowStats {
     pub from: u64,
@@ -247,6 +250,12 @@ impl WindowStats {
     #[inline]
     fn generated(&mut self, id: usize) {
         self.generated += 1;
+        self.mark_active(id);
+    }
+
+    /// What a request generated in the window counts besides `generated`.
+    #[inline(always)]
+    fn mark_active(&mut self, id: usize) {
         let old = self.users.mark(id, users::ACTIVE);
         self.so_far.active += u64::from(old & users::ACTIVE == 0);
     }
@@ -256,6 +265,12 @@ impl WindowStats {
     fn success(&mut self, id: usize, latency_ns: u64, slot: usize, slow: bool) {
         self.completed += 1;
         self.pending.count(slot);
+        self.succeeded(id, latency_ns, slow);
+    }
+
+    /// What a success counts besides `completed` and the latency tally.
+    #[inline(always)]
+    fn succeeded(&mut self, id: usize, latency_ns: u64, slow: bool) {
         self.latency_sum_ns += u128::from(latency_ns);
         self.latency_max_ns = self.latency_max_ns.max(latency_ns);
         self.latency_min_ns = self.latency_min_ns.min(latency_ns);
@@ -269,6 +284,12 @@ impl WindowStats {
     #[inline]
     fn failure(&mut self, id: usize, why: Failure) {
         self.failed[why as usize] += 1;
+        self.mark_failed(id);
+    }
+
+    /// What a failure counts besides `failed`.
+    #[inline(always)]
+    fn mark_failed(&mut self, id: usize) {
         let old = self.users.mark(id, users::FAILED);
         self.so_far.affected += u64::from(old & users::FAILED == 0);
         self.so_far.affected_or_slowed += u64::from(old & (users::FAILED | users::SLOWED) == 0);
@@ -304,9 +325,11 @@ pub struct Recorder {
     /// Every interval folded into a bounded number of buckets, for the charts.
     pub chart: chart::ChartStore,
     /// Every request still to be counted is in the measured period: the
-    /// totals above (servers, balancers, clients, attempts) are the sums of
-    /// the intervals' counters, added when an interval closes, instead of
-    /// being counted per request beside them. True from the start without a
+    /// totals above (servers, balancers, clients, attempts) and the measured
+    /// window's counts and latency histogram (window 0; its per-user marks,
+    /// extremes and sums stay per request) are the sums of the intervals'
+    /// counters, added when an interval closes, instead of being counted per
+    /// request beside them. True from the start without a
     /// warm-up; the simulator switches it on once no request from the
     /// warm-up remains ([`Recorder::count_totals_by_interval`]).
     totals_by_interval: bool,
@@ -434,6 +457,22 @@ impl Recorder {
         }
         self.attempts += c.attempts();
         self.retries += c.retries;
+        let measured = &mut self.windows[0];
+        measured.generated += c.generated();
+        measured.completed += c.completed();
+        for (w, k) in measured.failed.iter_mut().zip(&c.failed) {
+            *w += k;
+        }
+    }
+
+    /// The open interval's latencies into its histogram, and into the
+    /// measured window's when that is counted by interval.
+    fn flush_interval_latencies(&mut self) {
+        if self.totals_by_interval {
+            self.interval_pending.flush_into_both(&mut self.interval_latency, &mut self.windows[0].latency);
+        } else {
+            self.interval_pending.flush_into(&mut self.interval_latency);
+        }
     }
 
     /// At the end of the run: counts into the totals what the open interval
@@ -442,6 +481,7 @@ impl Recorder {
     pub fn settle_totals(&mut self) {
         self.derive_counts();
         if self.totals_by_interval {
+            self.flush_interval_latencies();
             self.add_to_totals();
             self.cur.clear();
         }
@@ -456,8 +496,17 @@ impl Recorder {
             x.generated += 1;
         }
         let id = self.user_index.global_id(client, user);
-        for w in self.windows.iter_mut().filter(|w| w.contains(now)) {
-            w.generated(id);
+        let by_interval = self.totals_by_interval;
+        if let Some((measured, others)) = self.windows.split_first_mut() {
+            // Counted by interval, the measured window takes only its marks here.
+            if by_interval {
+                measured.mark_active(id);
+            } else if measured.contains(now) {
+                measured.generated(id);
+            }
+            for w in others.iter_mut().filter(|w| w.contains(now)) {
+                w.generated(id);
+            }
         }
         if self.totals_per_request(now) {
             self.clients[client as usize].requests += 1;
@@ -556,8 +605,14 @@ impl Recorder {
         self.interval_pending.count(slot);
         let id = self.user_index.global_id(client, user);
         let slow = latency_ns > self.slow_threshold;
-        for w in &mut self.windows {
-            if w.contains(created) {
+        let by_interval = self.totals_by_interval;
+        if let Some((measured, others)) = self.windows.split_first_mut() {
+            if by_interval {
+                measured.succeeded(id, latency_ns, slow);
+            } else if measured.contains(created) {
+                measured.success(id, latency_ns, slot, slow);
+            }
+            for w in others.iter_mut().filter(|w| w.contains(created)) {
                 w.success(id, latency_ns, slot, slow);
             }
         }
@@ -578,8 +633,14 @@ impl Recorder {
         if self.user_index.fail_in_interval(id, self.interval_index) {
             self.cur.users_failed += 1;
         }
-        for w in &mut self.windows {
-            if w.contains(created) {
+        let by_interval = self.totals_by_interval;
+        if let Some((measured, others)) = self.windows.split_first_mut() {
+            if by_interval {
+                measured.mark_failed(id);
+            } else if measured.contains(created) {
+                measured.failure(id, why);
+            }
+            for w in others.iter_mut().filter(|w| w.contains(created)) {
                 w.failure(id, why);
             }
         }
@@ -593,7 +654,7 @@ impl Recorder {
     /// the entities with `labels`) and opens the next.
     pub fn close_interval(&mut self, end: u64, gauges: &Gauges, labels: &dyn Labels) -> &Snapshot {
         self.derive_counts();
-        self.interval_pending.flush_into(&mut self.interval_latency);
+        self.flush_interval_latencies();
         self.flush_latencies();
         self.fill_snapshot(end, gauges);
         let total = self.cur.servers.iter().map(|s| s.requests).sum();

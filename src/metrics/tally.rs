@@ -72,9 +72,22 @@ impl Tally {
     /// [`SIGFIG`] significant figures, highest trackable value at least the
     /// tally's maximum) and empties the tally.
     pub fn flush_into(&mut self, hist: &mut Histogram<u64>) {
+        self.drain(|value, n| hist.saturating_record_n(value, n));
+    }
+
+    /// [`Tally::flush_into`] both `a` and `b`.
+    pub fn flush_into_both(&mut self, a: &mut Histogram<u64>, b: &mut Histogram<u64>) {
+        self.drain(|value, n| {
+            a.saturating_record_n(value, n);
+            b.saturating_record_n(value, n);
+        });
+    }
+
+    /// Gives each nonzero bucket's lowest value and count, and empties the tally.
+    fn drain(&mut self, mut record: impl FnMut(u64, u64)) {
         for &i in &self.touched {
             let i = i as usize;
-            hist.saturating_record_n(lowest_value(i), self.counts[i]);
+            record(lowest_value(i), self.counts[i]);
             self.counts[i] = 0;
         }
         self.touched.clear();
