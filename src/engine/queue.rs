@@ -47,12 +47,11 @@ fn time_of(key: u128) -> SimTime {
 /// Events of type `E` waiting for their time.
 #[derive(Clone, Debug)]
 pub(crate) struct EventQueue<E: Copy> {
-    /// The `len` heap entries, then `PAD` sentinels (key `EMPTY`): a node
+    /// The heap's entries, then `PAD` sentinels (key `EMPTY`): a node
     /// with any child then has all `ARITY` child slots in the vector, so
     /// sift-down compares four slots without checking how many exist (a
     /// sentinel never wins), and the root slot is always there.
     heap: Vec<Entry<E>>,
-    len: usize,
     /// `heap[0]` was handed out by `pop` and awaits its replacement.
     hole: bool,
     /// The side slot; its key is `EMPTY` when free.
@@ -75,13 +74,19 @@ impl<E: Copy + Default> EventQueue<E> {
     pub(crate) fn new() -> Self {
         let mut heap = Vec::with_capacity(1024);
         heap.resize(PAD, Entry { key: EMPTY, event: E::default() });
-        EventQueue { heap, len: 0, hole: false, side: Entry { key: EMPTY, event: E::default() }, next_seq: 0 }
+        EventQueue { heap, hole: false, side: Entry { key: EMPTY, event: E::default() }, next_seq: 0 }
     }
 }
 
 impl<E: Copy> EventQueue<E> {
+    /// Entries in the heap (the sentinels follow them).
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.heap.len() - PAD
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == usize::from(self.hole) && self.side.key == EMPTY
+        self.len() == usize::from(self.hole) && self.side.key == EMPTY
     }
 
     /// Time of the earliest pending event.
@@ -126,10 +131,9 @@ impl<E: Copy> EventQueue<E> {
             self.sift_down(0);
         } else {
             // The first sentinel becomes the entry; a new one goes last.
-            let n = self.len;
+            let n = self.len();
             self.heap[n] = entry;
             self.heap.push(Entry { key: EMPTY, event: entry.event });
-            self.len = n + 1;
             self.sift_up(n);
         }
     }
@@ -176,11 +180,10 @@ impl<E: Copy> EventQueue<E> {
         if self.hole {
             self.hole = false;
             // The last entry's slot becomes the first sentinel.
-            let n = self.len - 1;
+            let n = self.len() - 1;
             let last = self.heap[n];
             self.heap[n].key = EMPTY;
             self.heap.pop();
-            self.len = n;
             if n > 0 {
                 self.heap[0] = last;
                 self.sift_down(0);

@@ -492,14 +492,15 @@ impl Simulation {
             .attempts
             .handles()
             .filter_map(|h| self.attempts.get(h).filter(|a| a.call == NO_CALL && !a.abandoned).map(|a| a.as_call(h)));
-        let live: Vec<Call> = recorded.chain(unrecorded).collect();
-        for c in live {
+        let mut edge_ns = 0;
+        for c in recorded.chain(unrecorded) {
             in_flight += 1;
             in_flight_counted += u64::from(c.created >= self.world.warmup);
             // From when it entered the system, as its outcome would have
             // counted it (a network's client-side latency comes before).
-            self.edge_ns += u128::from(end_time.since(self.entered(&c).max(warmup)).0);
+            edge_ns += u128::from(end_time.since(self.entered(&c).max(warmup)).0);
         }
+        self.edge_ns += edge_ns;
         let time_weighted = TimeWeighted {
             server_busy_ns: self.servers.iter().zip(&warm_busy).map(|(s, w)| s.busy_area - w).collect(),
             in_system_ns: self.in_system_area() - warm_area,

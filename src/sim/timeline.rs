@@ -58,17 +58,18 @@ impl Simulation {
                         _ => {}
                     }
                     let st = &mut self.servers[s.index()];
+                    let layers = st.layers.lists();
                     if let Some(f) = slow_down {
-                        st.layers.lists().slow_down.push((tag, f));
+                        layers.slow_down.push((tag, f));
                     }
                     if let Some(r) = error_rate {
-                        st.layers.lists().error_rate.push((tag, r));
+                        layers.error_rate.push((tag, r));
                     }
                     if let Some(w) = workers {
-                        st.layers.lists().workers.push((tag, w));
+                        layers.workers.push((tag, w));
                     }
                     if let Some(d) = &service {
-                        st.layers.lists().service.push((tag, d.clone()));
+                        layers.service.push((tag, d.clone()));
                     }
                     st.apply_layers(&self.world.servers[s.index()]);
                     self.start_waiting(s);
