@@ -3,10 +3,26 @@
 //! it over, saying how much, the limit and how to raise it; raising it (or
 //! `--allow-large-run` for the size of a run) lets the same scenario run.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common;
 use crate::common::{assert_bad_scenarios, lbsim, stderr, write};
+
+/// Runs `text` (written to `dir/name`) with `lbsim run --out dir/out` and
+/// `extra`, which must fail with exit status 2; its error and how long it took.
+fn refused(dir: &Path, name: &str, text: &str, extra: &[&str]) -> (String, Duration) {
+    let file = write(dir, name, text);
+    let out = dir.join("out");
+    let mut args = vec!["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let start = Instant::now();
+    let o = lbsim(&args);
+    let took = start.elapsed();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    (err, took)
+}
 
 /// A scenario with the given `servers:` entries (and `extra` top-level text).
 fn scenario(servers: &str, extra: &str) -> String {
@@ -18,13 +34,9 @@ fn scenario(servers: &str, extra: &str) -> String {
 #[test]
 fn a_pattern_of_ten_billion_servers_is_refused_at_once_at_the_pattern() {
     let dir = common::scratch("limits", "huge");
-    let file = write(&dir, "huge.yaml", &scenario("  s-{1..100000}-{1..100000}: {service: {constant: 1ms}}\n", ""));
+    let text = scenario("  s-{1..100000}-{1..100000}: {service: {constant: 1ms}}\n", "");
+    let (err, took) = refused(&dir, "huge.yaml", &text, &[]);
     let out = dir.join("out");
-    let start = Instant::now();
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    let took = start.elapsed();
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(took < Duration::from_secs(1), "took {took:?}");
     assert!(err.contains("huge.yaml:8:3"), "{err}");
     assert!(err.contains("declares 10,000,000,000 servers"), "{err}");
@@ -98,12 +110,8 @@ const LONG: &str = "name: long\nduration: 1000h\ninterval: 1ms\nclients:\n  web:
 #[test]
 fn a_run_whose_series_would_fill_the_disk_is_refused_up_front() {
     let dir = common::scratch("limits", "series");
-    let file = write(&dir, "long.yaml", LONG);
-    let start = Instant::now();
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(1));
+    let (err, took) = refused(&dir, "long.yaml", LONG, &[]);
+    assert!(took < Duration::from_secs(1));
     assert!(err.contains("long.yaml:3:11"), "{err}");
     // 3.6e9 intervals of 24 global, 11 server, 5 balancer and 5 client rows.
     assert!(err.contains("3,600,000,000 intervals of 45 rows"), "{err}");
@@ -149,12 +157,8 @@ fn flood(duration: &str, client: &str) -> String {
 #[test]
 fn a_run_of_too_many_requests_is_refused_up_front() {
     let dir = common::scratch("limits", "requests");
-    let file = write(&dir, "flood.yaml", &flood("1000h", "{target: lb, rate: 1000000000/s}"));
-    let start = Instant::now();
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(1));
+    let (err, took) = refused(&dir, "flood.yaml", &flood("1000h", "{target: lb, rate: 1000000000/s}"), &[]);
+    assert!(took < Duration::from_secs(1));
     assert!(err.contains("flood.yaml:2:11"), "{err}");
     assert!(err.contains("about 3,600,000,000,000,000 requests"), "{err}");
     assert!(err.contains("`requests` limit of 10,000,000,000 requests"), "{err}");
@@ -165,20 +169,10 @@ fn a_run_of_too_many_requests_is_refused_up_front() {
 #[test]
 fn the_memory_guard_stops_a_runaway_run_and_marks_its_reports_incomplete() {
     let dir = common::scratch("limits", "guard");
-    let file = write(&dir, "flood.yaml", &flood("10m", "{target: lb, rate: 1000000000/s}"));
+    let text = flood("10m", "{target: lb, rate: 1000000000/s}");
+    let extra = ["--allow-large-run", "--set", "limits.in_flight=300000", "--no-charts"];
+    let (err, _) = refused(&dir, "flood.yaml", &text, &extra);
     let out = dir.join("out");
-    let o = lbsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--allow-large-run",
-        "--set",
-        "limits.in_flight=300000",
-        "--no-charts",
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("the memory guard stopped the run at"), "{err}");
     assert!(err.contains("more than the `in_flight` limit of 300,000 requests"), "{err}");
     // A group without retries keeps no record per call (the attempt stands
@@ -207,18 +201,13 @@ const ZERO_LOOP: &str = "name: zero\nduration: 1m\nclients:\n  web: {target: lb,
 #[test]
 fn a_closed_loop_that_takes_no_time_is_refused_by_the_compiler() {
     let dir = common::scratch("limits", "zero");
-    let file = write(&dir, "zero.yaml", ZERO_LOOP);
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let (err, _) = refused(&dir, "zero.yaml", ZERO_LOOP, &[]);
     assert!(err.contains("zero.yaml:4:3"), "{err}");
     assert!(err.contains("client group `web` is a closed loop that takes no time"), "{err}");
     assert!(!dir.join("out").exists());
     // Evenly spaced arrivals less than a nanosecond apart, too.
-    let file = write(&dir, "even.yaml", &flood("1s", "{target: lb, rate: 2000000000/s, arrival: constant}"));
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let even = flood("1s", "{target: lb, rate: 2000000000/s, arrival: constant}");
+    let (err, _) = refused(&dir, "even.yaml", &even, &[]);
     assert!(err.contains("even.yaml:4:3") && err.contains("less than a nanosecond apart"), "{err}");
 }
 
@@ -227,21 +216,9 @@ fn the_zero_time_detector_stops_a_loop_the_compiler_cannot_see() {
     // A mixture of one constant 0 s: the compiler does not look inside.
     let dir = common::scratch("limits", "stall");
     let text = ZERO_LOOP.replace("{constant: 0s}}\n", "{mixture: [{weight: 100%, dist: {constant: 0s}}]}}\n");
-    let file = write(&dir, "stall.yaml", &text);
+    let (err, took) = refused(&dir, "stall.yaml", &text, &["--set", "limits.instant_events=1000000", "--no-charts"]);
     let out = dir.join("out");
-    let start = Instant::now();
-    let o = lbsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "limits.instant_events=1000000",
-        "--no-charts",
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
+    assert!(took < Duration::from_secs(60), "took {took:?}");
     assert!(err.contains("simulated time stopped advancing at 0 s"), "{err}");
     assert!(err.contains("client group `web`'s (closed-loop users"), "{err}");
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
@@ -252,17 +229,8 @@ fn the_zero_time_detector_stops_a_loop_the_compiler_cannot_see() {
 fn the_timeline_and_samples_files_have_limits_too() {
     let dir = common::scratch("limits", "timeline");
     let timeline = "timeline:\n  - {at: 10s, note: one}\n  - {at: 20s, note: two}\n";
-    let file = write(&dir, "t.yaml", &format!("{}{timeline}", flood("1m", "{target: lb, rate: 10/s}")));
-    let o = lbsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        dir.join("o").to_str().unwrap(),
-        "--set",
-        "limits.timeline_entries=1",
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let text = format!("{}{timeline}", flood("1m", "{target: lb, rate: 10/s}"));
+    let (err, _) = refused(&dir, "t.yaml", &text, &["--set", "limits.timeline_entries=1"]);
     assert!(err.contains("t.yaml:12:10") && err.contains("the timeline has 2 entries"), "{err}");
     assert!(err.contains("`timeline_entries` limit of 1 entries"), "{err}");
     // A samples file over `file_bytes` is refused before it is read.
@@ -270,17 +238,8 @@ fn the_timeline_and_samples_files_have_limits_too() {
     write(&dir, "samples.csv", &samples);
     let text = flood("1m", "{target: lb, rate: 10/s}")
         .replace("s1: {service: {constant: 1ms}}", "s1: {service: {empirical: {file: samples.csv, unit: ms}}}");
-    let file = write(&dir, "e.yaml", &text);
-    let o = lbsim(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        dir.join("o").to_str().unwrap(),
-        "--set",
-        "limits.file_bytes=100",
-    ]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let (err, _) = refused(&dir, "e.yaml", &text, &["--set", "limits.file_bytes=100"]);
+    let file = dir.join("e.yaml");
     assert!(err.contains("samples.csv is 693 bytes, more than the `file_bytes` limit of 100 bytes"), "{err}");
     let o = lbsim(&["check", file.to_str().unwrap()]);
     assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -312,12 +271,8 @@ fn alias_bomb(depth: usize) -> String {
 #[test]
 fn a_yaml_alias_bomb_and_deep_nesting_are_refused_fast() {
     let dir = common::scratch("limits", "yaml");
-    let file = write(&dir, "bomb.yaml", &alias_bomb(10));
-    let start = Instant::now();
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    let (err, took) = refused(&dir, "bomb.yaml", &alias_bomb(10), &[]);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(err.contains("bomb.yaml:") && err.contains("YAML document too large or too complex"), "{err}");
     // Two hundred mixtures inside each other.
     let mut dist = "{constant: 1ms}".to_string();
@@ -325,10 +280,7 @@ fn a_yaml_alias_bomb_and_deep_nesting_are_refused_fast() {
         dist = format!("{{mixture: [{{weight: 100%, dist: {dist}}}]}}");
     }
     let text = alias_bomb(1).replace("&a0 {constant: 1ms}", &dist);
-    let file = write(&dir, "deep.yaml", &text);
-    let o = lbsim(&["run", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let (err, _) = refused(&dir, "deep.yaml", &text, &[]);
     assert!(err.contains("deep.yaml:8:") && err.contains("too complex") && !err.contains("panicked"), "{err}");
     assert!(!dir.join("out").exists());
 }
