@@ -157,8 +157,9 @@ pub struct EntityTotals {
 
 /// Totals over a window (requests generated inside it). The measured
 /// window's counts and latencies may be added by interval (see
-/// `Recorder::totals_by_interval`): they are complete at each interval
-/// close and after [`Recorder::settle_totals`].
+/// `Recorder::totals_by_interval`): its counts are complete at each
+/// interval close, and counts and latencies after
+/// [`Recorder::settle_totals`].
 #[derive(Clone, Debug)]
 pub struct WindowStats {
     pub from: u64,
@@ -167,8 +168,9 @@ pub struct WindowStats {
     pub completed: u64,
     pub failed: [u64; FAILURE_KINDS],
     pub slow: u64,
-    /// Successful requests' latencies, up to date at each interval close
-    /// and after [`Recorder::flush_latencies`].
+    /// Successful requests' latencies, up to date after
+    /// [`Recorder::flush_latencies`] (which [`Recorder::settle_totals`]
+    /// calls at the end of a run); until then they gather in `pending`.
     pub latency: Histogram<u64>,
     /// Latencies counted since the last flush into `latency`.
     pending: Tally,
@@ -469,7 +471,7 @@ impl Recorder {
     /// measured window's when that is counted by interval.
     fn flush_interval_latencies(&mut self) {
         if self.totals_by_interval {
-            self.interval_pending.flush_into_both(&mut self.interval_latency, &mut self.windows[0].latency);
+            self.interval_pending.flush_into_and_add(&mut self.interval_latency, &mut self.windows[0].pending);
         } else {
             self.interval_pending.flush_into(&mut self.interval_latency);
         }
@@ -485,6 +487,7 @@ impl Recorder {
             self.add_to_totals();
             self.cur.clear();
         }
+        self.flush_latencies();
     }
 
     /// A user sends a request (a call); `subnet` is the user's subnet
@@ -655,7 +658,6 @@ impl Recorder {
     pub fn close_interval(&mut self, end: u64, gauges: &Gauges, labels: &dyn Labels) -> &Snapshot {
         self.derive_counts();
         self.flush_interval_latencies();
-        self.flush_latencies();
         self.fill_snapshot(end, gauges);
         let total = self.cur.servers.iter().map(|s| s.requests).sum();
         let span = end.saturating_sub(self.interval_start);
@@ -841,8 +843,10 @@ impl Recorder {
         }
     }
 
-    /// Brings the windows' latency histograms up to date (interval closes
-    /// do it too; the run calls it once more at its end).
+    /// Brings the windows' latency histograms up to date. Interval closes
+    /// leave the counts in the windows' tallies (adding to a tally is far
+    /// cheaper than recording into a histogram, and only the reports read
+    /// the histograms); [`Recorder::settle_totals`] calls this at the end.
     pub fn flush_latencies(&mut self) {
         for w in &mut self.windows {
             w.pending.flush_into(&mut w.latency);

@@ -509,7 +509,6 @@ impl Simulation {
             edge_ns: self.edge_ns,
         };
         self.watch.engine.finish(end_time.0);
-        self.recorder.flush_latencies();
         self.recorder.settle_totals();
         self.recorder.events.sort();
         progress(1.0);
