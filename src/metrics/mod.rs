@@ -312,6 +312,8 @@ pub struct Recorder {
     interval_latency: Histogram<u64>,
     /// Latencies of the open interval, flushed into `interval_latency` when it closes.
     interval_pending: Tally,
+    /// `interval_pending` folded into `interval_latency`'s layout at the close.
+    interval_coarse: Tally,
     /// The last closed interval.
     pub snapshot: Snapshot,
     pub user_index: UserIndex,
@@ -368,6 +370,7 @@ impl Recorder {
             cur: Interval::sized(s, balancer_backends, c, n),
             interval_latency: histogram(INTERVAL_SIGFIG),
             interval_pending: Tally::new(HIST_MAX_NS),
+            interval_coarse: Tally::with_sigfig(HIST_MAX_NS, INTERVAL_SIGFIG),
             // Server rows only when an alert rule reads them (`keep_server_rows`).
             snapshot: Snapshot::sized(0, b, c, n),
             windows: vec![measured],
@@ -470,11 +473,9 @@ impl Recorder {
     /// The open interval's latencies into its histogram, and into the
     /// measured window's when that is counted by interval.
     fn flush_interval_latencies(&mut self) {
-        if self.totals_by_interval {
-            self.interval_pending.flush_into_and_add(&mut self.interval_latency, &mut self.windows[0].pending);
-        } else {
-            self.interval_pending.flush_into(&mut self.interval_latency);
-        }
+        let measured = self.windows.first_mut().filter(|_| self.totals_by_interval);
+        self.interval_pending.move_into(&mut self.interval_coarse, measured.map(|w| &mut w.pending));
+        self.interval_coarse.flush_into(&mut self.interval_latency);
     }
 
     /// At the end of the run: counts into the totals what the open interval

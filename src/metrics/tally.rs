@@ -12,33 +12,47 @@
 //!
 //! A histogram with fewer significant figures can take the flush too: each
 //! of its buckets is a power-of-two-aligned union of 3-figure buckets, so a
-//! 3-figure bucket's lowest value lands where every value of it would.
+//! 3-figure bucket's lowest value lands where every value of it would. A
+//! tally can also be laid out for fewer figures, and [`Tally::move_into`]
+//! folds a 3-figure tally into it, so a coarse histogram takes one record
+//! per coarse bucket instead of one per fine bucket.
 
 use hdrhistogram::Histogram;
 
 /// The tallies' precision, as HDR significant figures.
 pub const SIGFIG: u8 = 3;
 
-// HDR's layout for 3 significant figures and a lowest discernible value of
-// 1 (unit magnitude 0): 2 x 10^3 needs 2^11 sub-buckets per bucket.
-const SUB_BUCKET_COUNT_MAGNITUDE: u32 = 11;
-const HALF_MAGNITUDE: u32 = SUB_BUCKET_COUNT_MAGNITUDE - 1;
-const SUB_BUCKET_MASK: u64 = (1 << SUB_BUCKET_COUNT_MAGNITUDE) - 1;
-const LEADING_ZERO_BASE: u32 = 64 - SUB_BUCKET_COUNT_MAGNITUDE;
-
-/// The bucket of `value` (HDR's `index_for`).
-#[inline(always)]
-pub fn slot(value: u64) -> usize {
-    let bucket = LEADING_ZERO_BASE - (value | SUB_BUCKET_MASK).leading_zeros();
-    let sub_bucket = value >> bucket;
-    // (bucket + 1) * half_count + sub_bucket - half_count
-    ((bucket as usize) << HALF_MAGNITUDE) + sub_bucket as usize
+/// HDR's sub-bucket count magnitude for `sigfig` significant figures and a
+/// lowest discernible value of 1 (unit magnitude 0): 2 x 10^sigfig needs
+/// 2^magnitude sub-buckets per bucket.
+const fn magnitude(sigfig: u8) -> u32 {
+    let largest = 2 * 10u64.pow(sigfig as u32);
+    64 - (largest - 1).leading_zeros()
 }
 
-/// The lowest value counted in `slot` (HDR's `value_for`).
-fn lowest_value(slot: usize) -> u64 {
-    let half = 1usize << HALF_MAGNITUDE;
-    let bucket = (slot >> HALF_MAGNITUDE) as i64 - 1;
+/// The layout of [`SIGFIG`], which [`slot`] computes on the hot path.
+const SUB_BUCKET_COUNT_MAGNITUDE: u32 = magnitude(SIGFIG);
+
+/// The bucket of `value` in the layout of `magnitude` (HDR's `index_for`).
+#[inline(always)]
+fn slot_in(value: u64, magnitude: u32) -> usize {
+    let bucket = (64 - magnitude) - (value | ((1 << magnitude) - 1)).leading_zeros();
+    let sub_bucket = value >> bucket;
+    // (bucket + 1) * half_count + sub_bucket - half_count
+    ((bucket as usize) << (magnitude - 1)) + sub_bucket as usize
+}
+
+/// The bucket of `value` in the layout of [`SIGFIG`].
+#[inline(always)]
+pub fn slot(value: u64) -> usize {
+    slot_in(value, SUB_BUCKET_COUNT_MAGNITUDE)
+}
+
+/// The lowest value counted in `slot` of the layout of `magnitude` (HDR's
+/// `value_for`).
+fn lowest_value(slot: usize, magnitude: u32) -> u64 {
+    let half = 1usize << (magnitude - 1);
+    let bucket = (slot >> (magnitude - 1)) as i64 - 1;
     let sub_bucket = ((slot & (half - 1)) + half) as u64;
     if bucket < 0 { sub_bucket - half as u64 } else { sub_bucket << bucket }
 }
@@ -50,47 +64,32 @@ pub struct Tally {
     /// Slots whose count went from zero to one since the last flush, so a
     /// flush costs the buckets touched, not the array.
     touched: Vec<u32>,
+    /// The layout's sub-bucket count magnitude.
+    magnitude: u32,
 }
 
 impl Tally {
-    /// A tally for values in `1..=max_value`.
+    /// A tally for values in `1..=max_value`, in the layout of [`SIGFIG`]
+    /// (the one [`slot`] gives).
     pub fn new(max_value: u64) -> Tally {
-        Tally { counts: vec![0; slot(max_value) + 1], touched: Vec::new() }
+        Tally::with_sigfig(max_value, SIGFIG)
+    }
+
+    /// A tally for values in `1..=max_value` with the layout of an HDR
+    /// histogram of `sigfig` significant figures.
+    pub fn with_sigfig(max_value: u64, sigfig: u8) -> Tally {
+        let magnitude = magnitude(sigfig);
+        Tally { counts: vec![0; slot_in(max_value, magnitude) + 1], touched: Vec::new(), magnitude }
     }
 
     /// Counts one value in `slot` (from [`slot`] of a value in range).
     #[inline(always)]
     pub fn count(&mut self, slot: usize) {
-        let c = &mut self.counts[slot];
-        if *c == 0 {
-            self.touched.push(slot as u32);
-        }
-        *c += 1;
-    }
-
-    /// Adds every count to `hist` (lowest discernible value 1, at most
-    /// [`SIGFIG`] significant figures, highest trackable value at least the
-    /// tally's maximum) and empties the tally.
-    pub fn flush_into(&mut self, hist: &mut Histogram<u64>) {
-        self.drain(|value, n| hist.saturating_record_n(value, n));
-    }
-
-    /// [`Tally::flush_into`] `hist`, and adds the counts to `other` (a
-    /// tally flushed later): adding to a tally costs a fraction of
-    /// recording into a histogram.
-    pub fn flush_into_and_add(&mut self, hist: &mut Histogram<u64>, other: &mut Tally) {
-        for &i in &self.touched {
-            let i = i as usize;
-            let n = self.counts[i];
-            hist.saturating_record_n(lowest_value(i), n);
-            other.add(i, n);
-            self.counts[i] = 0;
-        }
-        self.touched.clear();
+        self.add(slot, 1);
     }
 
     /// Counts `n` values in `slot`.
-    #[inline]
+    #[inline(always)]
     fn add(&mut self, slot: usize, n: u64) {
         let c = &mut self.counts[slot];
         if *c == 0 {
@@ -99,11 +98,34 @@ impl Tally {
         *c += n;
     }
 
-    /// Gives each nonzero bucket's lowest value and count, and empties the tally.
-    fn drain(&mut self, mut record: impl FnMut(u64, u64)) {
+    /// Adds every count to `hist` (lowest discernible value 1, at most as
+    /// many significant figures as the tally's layout, highest trackable
+    /// value at least the tally's maximum) and empties the tally.
+    pub fn flush_into(&mut self, hist: &mut Histogram<u64>) {
+        let magnitude = self.magnitude;
+        self.drain(|slot, n| hist.saturating_record_n(lowest_value(slot, magnitude), n));
+    }
+
+    /// Moves every count into `coarse` (a layout of at most as many
+    /// figures; its buckets are unions of this one's) and adds it to
+    /// `also` (this layout), emptying this tally. Adding to a tally costs a
+    /// fraction of recording into a histogram, and `coarse` has fewer
+    /// buckets to flush.
+    pub fn move_into(&mut self, coarse: &mut Tally, mut also: Option<&mut Tally>) {
+        let (fine, magnitude) = (self.magnitude, coarse.magnitude);
+        self.drain(|slot, n| {
+            coarse.add(slot_in(lowest_value(slot, fine), magnitude), n);
+            if let Some(t) = also.as_deref_mut() {
+                t.add(slot, n);
+            }
+        });
+    }
+
+    /// Gives each nonzero bucket's slot and count, and empties the tally.
+    fn drain(&mut self, mut take: impl FnMut(usize, u64)) {
         for &i in &self.touched {
             let i = i as usize;
-            record(lowest_value(i), self.counts[i]);
+            take(i, self.counts[i]);
             self.counts[i] = 0;
         }
         self.touched.clear();
@@ -139,12 +161,12 @@ mod tests {
         while v <= HIGH {
             for x in [v, v + 1, v.saturating_mul(3) / 2, v.saturating_mul(2) - 1] {
                 let x = x.min(HIGH);
-                assert_eq!(lowest_value(slot(x)), h.lowest_equivalent(x), "value {x}");
+                assert_eq!(lowest_value(slot(x), SUB_BUCKET_COUNT_MAGNITUDE), h.lowest_equivalent(x), "value {x}");
             }
             v *= 2;
         }
         assert_eq!(Tally::new(HIGH).counts.len(), slot(HIGH) + 1);
-        assert_eq!(h.lowest_equivalent(HIGH), lowest_value(slot(HIGH)));
+        assert_eq!(h.lowest_equivalent(HIGH), lowest_value(slot(HIGH), SUB_BUCKET_COUNT_MAGNITUDE));
     }
 
     #[test]
@@ -157,7 +179,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn magnitudes_are_hdrs() {
+        // 2 x 10^s rounded up to a power of two: 32, 256, 2048 sub-buckets.
+        assert_eq!([magnitude(1), magnitude(2), magnitude(3)], [5, 8, 11]);
+        assert_eq!(SUB_BUCKET_COUNT_MAGNITUDE, 11);
+    }
+
     proptest! {
+        /// Folded into a coarser tally and flushed, the counts give the
+        /// histogram that recording every value into it gives; the tally
+        /// passed as `also` gets every count in its own layout.
+        #[test]
+        fn a_coarsened_tally_equals_recording_directly(
+            values in proptest::collection::vec(prop_oneof![1u64..5_000, 1u64..HIGH], 1..300),
+            sigfig in 1u8..=SIGFIG,
+        ) {
+            let mut direct = Histogram::<u64>::new_with_bounds(1, HIGH, sigfig).unwrap();
+            let mut via = direct.clone();
+            let mut all = Histogram::<u64>::new_with_bounds(1, HIGH, SIGFIG).unwrap();
+            let (mut fine, mut coarse, mut also) =
+                (Tally::new(HIGH), Tally::with_sigfig(HIGH, sigfig), Tally::new(HIGH));
+            for (k, &v) in values.iter().enumerate() {
+                direct.saturating_record(v);
+                all.saturating_record(v);
+                fine.count(slot(v));
+                if k % 5 == 2 {
+                    fine.move_into(&mut coarse, Some(&mut also));
+                }
+                if k % 11 == 7 {
+                    coarse.flush_into(&mut via);
+                }
+            }
+            fine.move_into(&mut coarse, Some(&mut also));
+            coarse.flush_into(&mut via);
+            prop_assert_eq!(&direct, &via);
+            prop_assert_eq!((direct.max(), direct.min_nz(), direct.len()), (via.max(), via.min_nz(), via.len()));
+            for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+                prop_assert_eq!(direct.value_at_quantile(q), via.value_at_quantile(q));
+            }
+            let mut also_hist = Histogram::<u64>::new_with_bounds(1, HIGH, SIGFIG).unwrap();
+            also.flush_into(&mut also_hist);
+            prop_assert_eq!(&all, &also_hist);
+        }
+
         #[test]
         fn a_flushed_tally_equals_recording_directly(
             values in proptest::collection::vec(prop_oneof![1u64..5_000, 1u64..HIGH], 1..300),
