@@ -57,16 +57,12 @@ impl SimDuration {
 
 /// Converts seconds to whole nanoseconds, rounding to nearest and saturating
 /// at the ends of the range (negative and NaN become zero).
+#[inline(always)]
 pub(crate) fn secs_to_nanos(secs: f64) -> u64 {
-    let ns = secs * NANOS_PER_SEC as f64;
-    if ns.is_nan() || ns <= 0.0 {
-        0
-    } else if ns >= u64::MAX as f64 {
-        u64::MAX
-    } else {
-        // Round half up; `f64::round` is a libm call on the hot path.
-        f64_to_u64(ns + 0.5)
-    }
+    // Round half up (`f64::round` is a libm call on the hot path). The
+    // cast's saturation does the rest: NaN, negatives and anything below
+    // half a nanosecond give 0, anything past the range `u64::MAX`.
+    f64_to_u64(secs * NANOS_PER_SEC as f64 + 0.5)
 }
 
 /// `x as u64` (truncating, saturating, NaN and negatives to zero), with a
@@ -143,7 +139,52 @@ mod tests {
         }
     }
 
+    /// `secs_to_nanos` as it was written before it leaned on the cast's
+    /// saturation.
+    fn secs_to_nanos_checked(secs: f64) -> u64 {
+        let ns = secs * NANOS_PER_SEC as f64;
+        if ns.is_nan() || ns <= 0.0 {
+            0
+        } else if ns >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            (ns + 0.5) as u64
+        }
+    }
+
+    #[test]
+    fn seconds_round_to_nanoseconds_and_saturate() {
+        let cases = [
+            (f64::NAN, 0),
+            (f64::NEG_INFINITY, 0),
+            (-1.0, 0),
+            (-0.4e-9, 0),
+            (0.0, 0),
+            (0.49e-9, 0),
+            (0.5e-9, 1),
+            (1.5e-9, 2),
+            (0.001, 1_000_000),
+            (2.0e10, u64::MAX),
+            (f64::INFINITY, u64::MAX),
+        ];
+        for (secs, ns) in cases {
+            assert_eq!(secs_to_nanos(secs), ns, "{secs}");
+            assert_eq!(secs_to_nanos_checked(secs), ns, "{secs}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn seconds_convert_as_the_checked_form_does(bits in any::<u64>()) {
+            let secs = f64::from_bits(bits);
+            prop_assert_eq!(secs_to_nanos(secs), secs_to_nanos_checked(secs));
+        }
+
+        #[test]
+        fn simulated_seconds_convert_as_the_checked_form_does(secs in -1.0f64..1.0e7) {
+            prop_assert_eq!(secs_to_nanos(secs), secs_to_nanos_checked(secs));
+        }
+
         #[test]
         fn the_cheap_conversion_is_the_cast(bits in any::<u64>()) {
             let x = f64::from_bits(bits);
