@@ -431,6 +431,14 @@ impl Recorder {
         !self.totals_by_interval && self.counts(created_ns)
     }
 
+    /// Whether a request whose `counted` flag (created in the measured
+    /// period) is given goes into the totals one by one. Once totals are
+    /// counted by interval (most of a run) the first test settles it.
+    #[inline(always)]
+    fn counts_per_request(&self, counted: bool) -> bool {
+        !self.totals_by_interval && counted
+    }
+
     /// From the next interval on, totals are the sums of the intervals'
     /// counters. Call it between intervals, once every request still in the
     /// simulation (and every one to come) was created in the measured period.
@@ -525,7 +533,7 @@ impl Recorder {
     pub fn on_attempt(&mut self, client: u32, retry: bool, counted: bool) {
         self.cur.clients[client as usize].attempts += 1;
         self.cur.retries += u64::from(retry);
-        if counted && !self.totals_by_interval {
+        if self.counts_per_request(counted) {
             self.attempts += 1;
             self.retries += u64::from(retry);
         }
@@ -539,7 +547,7 @@ impl Recorder {
             self.cur.balancers[b].requests += 1;
             self.cur.forwarded(b, backend as usize);
         }
-        if counted && !self.totals_by_interval {
+        if self.counts_per_request(counted) {
             self.balancers[b].requests += 1;
         }
     }
@@ -550,7 +558,7 @@ impl Recorder {
         let c = &mut self.cur.balancers[b];
         c.requests += 1;
         c.no_backend += 1;
-        if counted && !self.totals_by_interval {
+        if self.counts_per_request(counted) {
             self.balancers[b].requests += 1;
         }
     }
@@ -561,7 +569,7 @@ impl Recorder {
         let c = &mut self.cur.servers[s];
         c.requests += 1;
         c.max_queue = c.max_queue.max(queue_len);
-        if counted && !self.totals_by_interval {
+        if self.counts_per_request(counted) {
             let t = &mut self.servers[s];
             t.requests += 1;
             t.max_queue = t.max_queue.max(queue_len);
@@ -580,7 +588,7 @@ impl Recorder {
             }
             _ => c.errors += 1,
         }
-        if counted && !self.totals_by_interval {
+        if self.counts_per_request(counted) {
             let t = &mut self.servers[s];
             match outcome {
                 ServerOutcome::Completed => t.completed += 1,
