@@ -66,11 +66,30 @@ pub(crate) fn secs_to_nanos(secs: f64) -> u64 {
 }
 
 /// `x as u64` (truncating, saturating, NaN and negatives to zero), with a
-/// cheaper conversion below 2^63, where simulated times always are: x86-64
-/// converts to i64 in one instruction, to u64 only with a fix-up.
+/// cheaper conversion in [0, 2^63), where simulated times always are.
 #[inline(always)]
 pub(crate) fn f64_to_u64(x: f64) -> u64 {
-    if x < 9_223_372_036_854_775_808.0 { (x as i64).max(0) as u64 } else { x as u64 }
+    if (0.0..9_223_372_036_854_775_808.0).contains(&x) {
+        // SAFETY: `x` is finite (NaN fails the range test) and in [0, 2^63),
+        // so its truncation is representable in i64, which is all
+        // `to_int_unchecked` requires. Why not `as`: its saturation adds a
+        // NaN test, an overflow test and their fix-ups to the one conversion
+        // instruction, and this runs twice per simulated request (arrival
+        // and service time). Measured on the reference benchmark
+        // (callgrind, README "Speed"): 1,121 instructions per request with
+        // this line, 1,133 with `x as i64 as u64` in its place.
+        unsafe { x.to_int_unchecked::<i64>() as u64 }
+    } else {
+        saturate_to_u64(x)
+    }
+}
+
+/// `x as u64`, out of line so the compiler keeps the common case a branch
+/// and one conversion instead of computing both forms.
+#[cold]
+#[inline(never)]
+fn saturate_to_u64(x: f64) -> u64 {
+    x as u64
 }
 
 impl Add<SimDuration> for SimTime {
