@@ -119,7 +119,11 @@ pub(crate) trait Algorithm: Send {
 /// The algorithm a balancer runs. An enum rather than a trait object, so
 /// that the hot path calls each algorithm's `pick` statically and can
 /// inline it (and skip work it does not need, such as the affinity key).
+/// An explicit one-byte tag: without it the variant is encoded in a niche
+/// of the first variant's vector, and decoding it costs five instructions
+/// more per pick.
 #[derive(Clone, Debug)]
+#[repr(u8)]
 pub(crate) enum Balancing {
     RoundRobin(RoundRobin),
     Random(Random),
