@@ -4,14 +4,14 @@
 //! server taking it, its completion, and the answer's way back. How an
 //! attempt and a call end (retries, timeouts) is in `outcome`.
 
-use super::balancer::Passive;
+use super::balancer::{BalancerState, Passive};
 use super::network::{Crossing, Leg};
 use super::server::Arrival;
 use super::{Attempt, Call, Event, NO_CALL, Simulation, Stage};
 use crate::balancer::Algorithm;
 use crate::engine::Handle;
 use crate::metrics::{Failure, ServerOutcome};
-use crate::model::{ServerId, TargetPolicy};
+use crate::model::{ServerId, TargetPolicy, World};
 use crate::rng::mix64;
 use crate::time::{SimDuration, SimTime};
 
@@ -48,7 +48,7 @@ impl Simulation {
     #[inline(always)]
     pub(super) fn new_call(&mut self, client: u32, user: u32) {
         let cs = &self.clients[client as usize];
-        let (displacement, call_timeout) = (cs.displacement, cs.call_timeout);
+        let (displacement, call_timeout, single_attempt) = (cs.displacement, cs.call_timeout, cs.single_attempt);
         let created = SimTime(self.now.0.saturating_sub(displacement));
         self.generated += 1;
         let subnet = match &self.net {
@@ -59,7 +59,7 @@ impl Simulation {
         self.enter_system();
         let call =
             Call { created, user, client, subnet, attempts: 0, current: Handle { index: u32::MAX, generation: 0 } };
-        if self.clients[client as usize].single_attempt {
+        if single_attempt {
             // No retries: the attempt is the call, and its timer holds the
             // attempt's handle.
             self.callless += 1;
@@ -88,10 +88,18 @@ impl Simulation {
     }
 
     /// Chooses the balancer for a call's next attempt when the group has
-    /// several.
+    /// several. (An associated function, so the caller may hold the
+    /// client's state meanwhile.)
     #[inline(never)]
-    fn choose_balancer(&self, client: u32, user: u32, attempt: u32) -> u32 {
-        let def = &self.world.clients[client as usize];
+    fn choose_balancer(
+        world: &World,
+        balancers: &[BalancerState],
+        now: SimTime,
+        client: u32,
+        user: u32,
+        attempt: u32,
+    ) -> u32 {
+        let def = &world.clients[client as usize];
         match def.target_policy {
             TargetPolicy::Spread => {
                 // A user keeps its balancer (as with cached DNS); each retry
@@ -110,17 +118,15 @@ impl Simulation {
                 }
                 def.targets[(first + attempt as usize - 1) % def.targets.len()].0
             }
-            TargetPolicy::Failover => {
-                let now = self.now;
-                def.targets
-                    .iter()
-                    .map(|t| t.0)
-                    .find(|&b| {
-                        let lb = &self.balancers[b as usize];
-                        !lb.down || now.since(lb.down_since).0 < def.failover_after
-                    })
-                    .unwrap_or(def.targets[0].0)
-            }
+            TargetPolicy::Failover => def
+                .targets
+                .iter()
+                .map(|t| t.0)
+                .find(|&b| {
+                    let lb = &balancers[b as usize];
+                    !lb.down || now.since(lb.down_since).0 < def.failover_after
+                })
+                .unwrap_or(def.targets[0].0),
         }
     }
 
@@ -139,13 +145,13 @@ impl Simulation {
     fn launch(&mut self, call_h: Handle, call: &Call) {
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
-        let cs = &self.clients[client as usize];
+        let cs = &mut self.clients[client as usize];
         let (call_timeout, per_try_timeout, displacement) = (cs.call_timeout, cs.per_try_timeout, cs.displacement);
         let call_deadline = call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
         let retry = attempt_no > 1;
         let balancer = match cs.single_target {
             Some(b) => b,
-            None => self.choose_balancer(client, user, attempt_no),
+            None => Self::choose_balancer(&self.world, &self.balancers, self.now, client, user, attempt_no),
         };
         let sent = SimTime(self.now.0.saturating_sub(displacement));
         let try_deadline = per_try_timeout.map_or(SimTime::MAX, |t| sent + SimDuration(t));
@@ -168,7 +174,6 @@ impl Simulation {
             counted,
         };
         let handle = self.attempts.insert(att);
-        let cs = &mut self.clients[client as usize];
         if cs.counts_active {
             cs.active_attempts += 1;
             cs.active_retries += u32::from(retry);
