@@ -65,6 +65,11 @@ impl Simulation {
     /// The client stops counting an attempt as active.
     #[inline(always)]
     pub(super) fn client_attempt_over(&mut self, att: &Attempt) {
+        if att.call == NO_CALL {
+            // A group without retries has no budget to count for.
+            debug_assert!(!self.clients[att.client as usize].counts_active);
+            return;
+        }
         let cs = &mut self.clients[att.client as usize];
         if !cs.counts_active {
             return;
@@ -81,9 +86,13 @@ impl Simulation {
     fn call_succeeded(&mut self, call_h: Handle, call: &Call, delay: u64, server: ServerId, ended: Handle) {
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
         self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet);
-        let cs = &mut self.clients[call.client as usize];
-        if let Some((max_tokens, token_ratio)) = cs.token_refill {
-            cs.tokens = (cs.tokens + token_ratio).min(max_tokens);
+        // A group without retries (`NO_CALL`) has no budget to refill.
+        debug_assert!(call_h != NO_CALL || self.clients[call.client as usize].token_refill.is_none());
+        if call_h != NO_CALL {
+            let cs = &mut self.clients[call.client as usize];
+            if let Some((max_tokens, token_ratio)) = cs.token_refill {
+                cs.tokens = (cs.tokens + token_ratio).min(max_tokens);
+            }
         }
         self.finish_call(call_h, call, delay, Some(ended));
     }
