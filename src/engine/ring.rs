@@ -53,6 +53,17 @@ impl<T: Copy> Ring<T> {
         Some(item)
     }
 
+    /// The front item.
+    #[inline(always)]
+    pub(crate) fn front(&self) -> Option<T> {
+        if self.len == 0 { None } else { Some(self.buf[self.head]) }
+    }
+
+    /// The back item.
+    pub(crate) fn back(&self) -> Option<T> {
+        if self.len == 0 { None } else { Some(self.buf[(self.head + self.len - 1) & (self.buf.len() - 1)]) }
+    }
+
     /// Removes every item, front first.
     pub(crate) fn take_all(&mut self) -> Vec<T> {
         let all = self.iter().collect();
@@ -109,7 +120,7 @@ mod tests {
 
     proptest! {
         /// Any mix of pushes, pops and take-alls gives what a `VecDeque`
-        /// gives, and the buffer stays within twice the peak length.
+        /// gives (front and back included), and the buffer stays within twice the peak length.
         #[test]
         fn behaves_like_a_vecdeque(ops in proptest::collection::vec(0u8..10, 0..500)) {
             let mut r = Ring::new();
@@ -126,6 +137,8 @@ mod tests {
                     _ => prop_assert_eq!(r.take_all(), model.drain(..).collect::<Vec<_>>()),
                 }
                 prop_assert_eq!(r.len(), model.len());
+                prop_assert_eq!(r.front(), model.front().copied());
+                prop_assert_eq!(r.back(), model.back().copied());
                 peak = peak.max(model.len());
                 prop_assert!(r.buf.len() <= (2 * peak).max(4));
             }
