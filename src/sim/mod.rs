@@ -440,7 +440,8 @@ impl Simulation {
         // events), so they cost nothing per event.
         let mut stall = (SimTime::ZERO, 0u64);
         let mut stopped = None;
-        while !self.only_housekeeping_left() {
+        let drain_point = self.drain_point();
+        while !self.only_housekeeping_left(drain_point) {
             let Some((t, event)) = self.events.pop_before(end) else { break };
             while t >= next_boundary {
                 self.close_interval(next_boundary);
@@ -460,7 +461,7 @@ impl Simulation {
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
-        let drained = self.events.is_empty() || self.only_housekeeping_left();
+        let drained = self.events.is_empty() || self.only_housekeeping_left(drain_point);
         let (end_time, end_reason) = if stopped.is_some() {
             (self.now, EndReason::Stopped)
         } else if end != SimTime::MAX && (!drained || self.world.max_requests == u64::MAX) {
@@ -606,13 +607,19 @@ impl Simulation {
         }
     }
 
-    /// With a request budget spent and nothing in flight, only periodic
+    /// How many requests spend the budget of a run without a duration (none
+    /// can with one): from then on, the run may be down to housekeeping.
+    /// Constant for a run, so the event loop reads it once.
+    fn drain_point(&self) -> u64 {
+        if self.world.end == SimTime::MAX { self.world.max_requests } else { u64::MAX }
+    }
+
+    /// With a request budget spent (`drain_point`, from
+    /// [`Simulation::drain_point`]) and nothing in flight, only periodic
     /// housekeeping (probes) would keep the run going.
-    fn only_housekeeping_left(&self) -> bool {
-        self.world.end == SimTime::MAX
-            && self.generated >= self.world.max_requests
-            && self.calls.is_empty()
-            && self.attempts.is_empty()
+    #[inline(always)]
+    fn only_housekeeping_left(&self, drain_point: u64) -> bool {
+        self.generated >= drain_point && self.calls.is_empty() && self.attempts.is_empty()
     }
 
     #[inline(always)]
