@@ -120,7 +120,8 @@ mod tests {
 
     proptest! {
         /// Any mix of pushes, pops and take-alls gives what a `VecDeque`
-        /// gives (front and back included), and the buffer stays within twice the peak length.
+        /// gives (front and back included), and the buffer stays within
+        /// twice the peak length.
         #[test]
         fn behaves_like_a_vecdeque(ops in proptest::collection::vec(0u8..10, 0..500)) {
             let mut r = Ring::new();
