@@ -1,7 +1,7 @@
 //! `lbsim check`: catch a misconfiguration before it ships. The scenario is
 //! compiled as for a run, but not simulated; a catalogue of rules
 //! ([`rules`]), one file per family, looks at the configuration as it stands
-//! and at the state after every timeline change ([`timeline`]), and each
+//! and at the state after every timeline change (`timeline`), and each
 //! finding names its rule, severity, place in the file, why it matters and
 //! what to do. [`diff`] is the differential form (`--against BASELINE`).
 //! [`render`] writes text or JSON, [`sarif`] SARIF 2.1.0.

@@ -1,7 +1,7 @@
 //! `lbsim compare` as a command: its options, running both sides over the
 //! replications, and writing compare.csv, compare.md, compare.json and the
 //! overlay charts. The statistics (paired intervals, verdicts) are in
-//! [`crate::experiment::paired`]. Part of the commands layer.
+//! `crate::experiment::paired`. Part of the commands layer.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! command, prints what it prints and returns the exit status. The commands
 //! only wire the stages together (scenario -> model -> sim -> metrics ->
 //! report, or the experiment engine over many runs); shared options and
-//! argument checks are in [`crate::cli`]. A new subcommand is a new file here
+//! argument checks are in `crate::cli`. A new subcommand is a new file here
 //! and a variant in `main.rs`.
 
 pub mod capacity;

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 /// markup mid-line are backslash-escaped: emphasis (`*`), code (`` ` ``),
 /// HTML (`<`), links (`[`, `]`), table cells (`|`) and the backslash
 /// itself. `_` is left alone: inside words it is not emphasis, and metric
-/// names are full of it. Line breaks become spaces (see [`one_line`]).
+/// names are full of it. Line breaks become spaces (see `one_line`).
 ///
 /// ```
 /// use lbsim::report::markdown::md_text;

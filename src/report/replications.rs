@@ -2,7 +2,7 @@
 //! metric as a mean with a Student-t confidence interval, the latency
 //! percentiles of every request of every replication pooled, and each SLO's
 //! verdict with the confidence it holds with. Built by
-//! [`crate::experiment::estimate`]; written into `summary.json`
+//! `crate::experiment::estimate`; written into `summary.json`
 //! (`replications`), the terminal table, `report.html` and `report.md`, and
 //! per point of a sweep.
 

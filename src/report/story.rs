@@ -135,7 +135,7 @@ pub enum RowKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Plain,
-    /// The change behind the incident (see [`root_cause`]).
+    /// The change behind the incident (see `root_cause`).
     RootCause,
     /// The first alert after the change.
     Detection,
@@ -180,7 +180,7 @@ pub struct Story<'a> {
     /// folded, with the root cause, detection and fix marked and the
     /// impact's edges added.
     pub rows: Vec<StoryRow>,
-    /// The change behind the incident (see [`root_cause`]).
+    /// The change behind the incident (see `root_cause`).
     pub root: Option<Injected>,
     /// The first change applied; with no root cause, the incident was averted.
     pub first_applied: Option<Injected>,

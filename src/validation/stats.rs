@@ -9,7 +9,7 @@
 //!
 //! The Student-t quantiles and CDFs needed for that are implemented here
 //! (the normal ones, which the scenario's distributions need too, are in
-//! [`crate::dist`]): the Student-t CDF via
+//! `crate::dist`): the Student-t CDF via
 //! the regularized incomplete beta function (continued fraction, DLMF
 //! 8.17.22), and its inverse by a safeguarded Newton iteration.
 
