@@ -59,16 +59,22 @@ impl SimDuration {
 /// at the ends of the range (negative and NaN become zero).
 #[inline(always)]
 pub(crate) fn secs_to_nanos(secs: f64) -> u64 {
-    // Round half up (`f64::round` is a libm call on the hot path). The
-    // cast's saturation does the rest: NaN, negatives and anything below
-    // half a nanosecond give 0, anything past the range `u64::MAX`.
-    f64_to_u64(secs * NANOS_PER_SEC as f64 + 0.5)
+    round_ns(secs * NANOS_PER_SEC as f64)
+}
+
+/// Rounds a time in nanoseconds held as f64 to whole nanoseconds, half up
+/// (`f64::round` is a libm call on the hot path). The cast's saturation
+/// does the rest: NaN, negatives and anything below half a nanosecond give
+/// 0, anything past the range `u64::MAX`.
+#[inline(always)]
+pub(crate) fn round_ns(ns: f64) -> u64 {
+    f64_to_u64(ns + 0.5)
 }
 
 /// `x as u64` (truncating, saturating, NaN and negatives to zero), with a
 /// cheaper conversion in [0, 2^63), where simulated times always are.
 #[inline(always)]
-pub(crate) fn f64_to_u64(x: f64) -> u64 {
+fn f64_to_u64(x: f64) -> u64 {
     if (0.0..9_223_372_036_854_775_808.0).contains(&x) {
         // SAFETY: `x` is finite (NaN fails the range test) and in [0, 2^63),
         // so its truncation is representable in i64, which is all

@@ -25,6 +25,7 @@ use rand_distr::{Distribution, Exp1, Gamma, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::rng::{SimRng, below, unit_f64};
+use crate::time::round_ns;
 use crate::units::{Duration, Percent};
 use normal::{normal_cdf, normal_quantile};
 
@@ -286,13 +287,6 @@ impl Empirical {
         }
         Empirical { sorted_ns: values.into_boxed_slice(), mean_ns: s1 / n, m2_ns2: s2 / n }
     }
-}
-
-/// Rounds a non-negative time in nanoseconds to whole nanoseconds
-/// (saturating; NaN and negatives become zero).
-#[inline(always)]
-fn round_ns(x: f64) -> u64 {
-    crate::time::f64_to_u64(x + 0.5)
 }
 
 impl Dist {

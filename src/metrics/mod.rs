@@ -188,7 +188,7 @@ pub struct Recorder {
     pub chart: chart::ChartStore,
     /// Every request still to be counted is in the measured period: the
     /// totals above (servers, balancers, clients, attempts) and the measured
-    /// window's counts and latency histogram (window 0; its per-user marks,
+    /// window's counts and latencies (window 0; its per-user marks,
     /// extremes and sums stay per request) are the sums of the intervals'
     /// counters, added when an interval closes, instead of being counted per
     /// request beside them. True from the start without a
@@ -337,7 +337,7 @@ impl Recorder {
     }
 
     /// The open interval's latencies into its histogram, and into the
-    /// measured window's when that is counted by interval.
+    /// measured window's tally when that window is counted by interval.
     fn flush_interval_latencies(&mut self) {
         let measured = self.windows.first_mut().filter(|_| self.totals_by_interval);
         self.interval_pending.move_into(&mut self.interval_coarse, measured.map(|w| &mut w.pending));
