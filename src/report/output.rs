@@ -66,16 +66,21 @@ impl OutputDir {
         let (parent, name) = split(path)?;
         fs::create_dir_all(&parent).map_err(|e| Error::output(&parent, e))?;
         refuse_enclosing_folder(path)?;
-        {
-            let _lock = lock_folder(path)?;
-            sweep_stale(&parent, &name);
-        }
+        // The staging folder and its held lock are made under the folder's
+        // lock, so a sweep (also under it) never sees a live run's lock file
+        // before it is held.
+        let _folder = lock_folder(path)?;
+        sweep_stale(&parent, &name);
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let stem = format!(".{name}.lbsim-stage-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         let work = parent.join(&stem);
-        let lock = File::create(parent.join(format!("{stem}.lock"))).map_err(|e| Error::output(&work, e))?;
+        let lock_path = parent.join(format!("{stem}.lock"));
+        let lock = File::create(&lock_path).map_err(|e| Error::output(&work, e))?;
         lock.lock().map_err(|e| Error::output(&work, e))?;
-        fs::create_dir(&work).map_err(|e| Error::output(&work, e))?;
+        if let Err(e) = fs::create_dir(&work) {
+            let _ = fs::remove_file(&lock_path);
+            return Err(Error::output(&work, e));
+        }
         Ok(OutputDir { path: path.to_path_buf(), work, set: Some((command, lock)), _folder_lock: None })
     }
 
@@ -237,8 +242,11 @@ fn lock_path_of(work: &Path) -> PathBuf {
 }
 
 /// Removes staging folders of `name` that no live process holds (left by a
-/// run that was killed), and on systems without an atomic exchange puts
-/// back an old set a killed swap left aside.
+/// run that was killed), and the lock files a kill left without their
+/// folder (while a run was making or removing it); on systems without an
+/// atomic exchange, puts back an old set a killed swap left aside. Called
+/// under the folder's lock, which runs also hold while they make a staging
+/// folder, so a lock file seen here is either held or abandoned.
 fn sweep_stale(parent: &Path, name: &str) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     let stage_prefix = format!(".{name}.lbsim-stage-");
@@ -246,7 +254,13 @@ fn sweep_stale(parent: &Path, name: &str) {
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if file_name.starts_with(&stage_prefix) && !file_name.ends_with(".lock") {
+        if let Some(stem) = file_name.strip_prefix(&stage_prefix).and_then(|rest| rest.strip_suffix(".lock")) {
+            // An orphan lock file: its folder is gone (or was never made).
+            let folder = parent.join(format!("{stage_prefix}{stem}"));
+            if !folder.exists() && File::open(&path).is_ok_and(|lock| lock.try_lock().is_ok()) {
+                let _ = fs::remove_file(&path);
+            }
+        } else if file_name.starts_with(&stage_prefix) {
             let lock_path = lock_path_of(&path);
             let Ok(lock) = File::create(&lock_path) else { continue };
             if lock.try_lock().is_ok() {
@@ -419,12 +433,17 @@ mod tests {
         // A killed run's staging folder: its lock file exists, nobody holds it.
         fs::create_dir_all(root.join(".out.lbsim-stage-1-0")).unwrap();
         fs::write(root.join(".out.lbsim-stage-1-0.lock"), "").unwrap();
+        // Lock files a kill left without their folder: one killed before it
+        // made the folder, one killed while removing it.
+        fs::write(root.join(".out.lbsim-stage-1-1.lock"), "").unwrap();
+        fs::write(root.join(".out.lbsim-stage-1-2.lock"), "").unwrap();
         // A live one, held by this process.
         let live = OutputDir::stage(&dir, Command::Run).unwrap();
         let out = OutputDir::stage(&dir, Command::Run).unwrap();
-        let left: Vec<String> = names(&root).into_iter().filter(|n| n.contains("stage-1-0")).collect();
+        let left: Vec<String> = names(&root).into_iter().filter(|n| n.contains("stage-1-")).collect();
         assert!(left.is_empty(), "{left:?}");
         assert!(live.work.exists(), "a live staging folder is kept");
+        assert!(lock_path_of(&live.work).exists(), "and so is its lock file");
         drop(out);
         drop(live);
     }
