@@ -237,3 +237,44 @@ fn per_subnet_series_and_alerts_see_a_prefix_scoped_fault() {
     assert_eq!(s.alerts[0].fired_at_s, 70.0);
     let _ = r;
 }
+
+#[test]
+fn an_answer_lost_after_the_client_gave_up_does_not_keep_the_run_going() {
+    // Servers slower than the 2s timeout, so every answer leaves after its
+    // client gave up, and one prefix has no route back: those answers are
+    // lost. Health checks keep events coming, so an attempt left waiting
+    // for a timeout that will never fire kept a run with a request budget
+    // (and no duration) from ever draining. The run goes on a thread so a
+    // regression fails here instead of hanging the suite.
+    let cases = [
+        ("10.2.0.0/16", ""),
+        ("10.2.0.0/16", "    retry: {attempts: 2}\n"),
+        ("10.1.0.0/16", "    retry: {attempts: 2}\n"),
+    ];
+    for (broken, retry) in cases {
+        let text = NET
+            .replace("duration: 3m\n", "requests: 2000\n")
+            .replace("    timeout: 2s\n", &format!("    timeout: 2s\n{retry}"))
+            .replace("service: {constant: 10ms}", "service: {constant: 3s}")
+            .replace(&format!("        - {{prefix: {broken}, via: "), "        - {prefix: 10.9.0.0/16, via: ")
+            .replace("lb: {address:", "lb: {health_check: {interval: 1s}, address:");
+        let case = format!("prefix {broken} cut, {}", if retry.is_empty() { "no retries" } else { "retries" });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(Box::new(run(&text)));
+        });
+        let (r, s) = *rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{case}: the run did not end within a minute"));
+        assert!(
+            matches!(s.simulated.end_reason, lbsim::sim::EndReason::Drained),
+            "{case}: {:?}",
+            s.simulated.end_reason
+        );
+        // 2000 requests at 200/s, then the servers' backlog (2 x 8 workers, 3s each).
+        assert!(s.simulated.duration_s < 600.0, "{case}: ran {} s", s.simulated.duration_s);
+        assert_eq!(s.requests.generated, 2000, "{case}");
+        assert_eq!(s.requests.failed.total, 2000, "{case}: every call times out");
+        assert_eq!(r.in_flight_at_end, 0, "{case}");
+    }
+}

@@ -273,6 +273,12 @@ impl Simulation {
                     let lb = &mut self.balancers[att.balancer as usize];
                     let b = &mut lb.pool.backends[backend as usize];
                     b.inflight = b.inflight.saturating_sub(1);
+                    if att.abandoned {
+                        // Unless it stopped waiting already: no timer will
+                        // come for the attempt, so it goes now.
+                        self.attempts.remove(handle);
+                        return;
+                    }
                     att.released = true;
                     att.stage = Stage::Lost;
                     att.lost = Some(why);
@@ -386,7 +392,11 @@ impl Simulation {
                     // finish, the client will time out.
                     self.recorder.on_server_outcome(att.server, outcome, att.counted);
                     self.balancer_sees(&att, outcome);
-                    if let Some(a) = self.attempts.get_mut(handle) {
+                    if att.abandoned {
+                        // The client stopped waiting already: no timer will
+                        // come for the attempt, so it goes now.
+                        self.attempts.remove(handle);
+                    } else if let Some(a) = self.attempts.get_mut(handle) {
                         a.released = true;
                         a.stage = Stage::Lost;
                         a.lost = Some(Failure::ResponseLost);
