@@ -372,12 +372,9 @@ impl Simulation {
     ) {
         let mut delay = 0;
         if let Some(net) = &mut self.net {
-            // A call that is over (its timeout fired) answers through subnet 0.
-            let subnet = if att.call == NO_CALL {
-                att.subnet as usize
-            } else {
-                self.calls.get(att.call).map_or(0, |c| c.subnet as usize)
-            };
+            // The attempt carries its call's subnet, so an answer to a call
+            // that is over (its timeout fired) still takes its user's path.
+            let subnet = att.subnet as usize;
             let (back, to_client) = match net.fixed_answer(att.balancer, att.backend, subnet) {
                 Some(ns) => (Crossing::Arrives(ns), Crossing::Arrives(0)),
                 None => (
