@@ -10,6 +10,9 @@
 //! - **Determinism**: the same scenario and seed give the same bytes.
 //! - **Shards**: a sweep over the generated scenario, run as 2 or 3 shards
 //!   and merged, writes the same bytes as the sweep run whole.
+//! - **Budgets drain**: the same scenario with a request budget instead of
+//!   a duration ends by itself, every request answered or failed, nothing
+//!   left in flight (whatever the network lost or the clients gave up on).
 //!
 //! The generator's seed is fixed so that CI is repeatable; set
 //! `LBSIM_PROPTEST_SEED=<n>` (and `PROPTEST_CASES`) to explore further.
@@ -327,10 +330,50 @@ fn check_run(dir: &Path, g: &Gen) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn runner() -> TestRunner {
+/// The scenario with a budget of `requests` instead of its duration: the
+/// run must end by itself (within a minute of wall time), drained.
+fn check_budget(dir: &Path, g: &Gen) -> Result<(), TestCaseError> {
+    let requests = 40 * g.duration_s;
+    let text = yaml(g).replacen(&format!("duration: {}s\n", g.duration_s), &format!("requests: {requests}\n"), 1);
+    let scenario = write(dir, "budget.yaml", &text);
+    let out = dir.join("budget");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbsim"))
+        .args(["run", scenario.to_str().unwrap(), "--reproducible", "--quiet", "--no-fail", "--no-check"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run lbsim");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(TestCaseError::fail(format!("a run with a budget of {requests} requests did not end\n{text}")));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    check!(status.code() == Some(0), "lbsim run failed ({status:?})\n{text}");
+    let s = json(&out.join("summary.json"));
+    let r = &s["requests"];
+    check!(s["simulated"]["end_reason"] == "drained", "the run ended by {}\n{text}", s["simulated"]["end_reason"]);
+    check!(r["generated"] == requests, "generated {} of a budget of {requests}\n{text}", r["generated"]);
+    check!(r["in_flight_at_end"] == 0, "{} in flight at the end of a drained run\n{text}", r["in_flight_at_end"]);
+    check!(r["all_accounted_for"] == true, "all_accounted_for is false\n{text}");
+    Ok(())
+}
+
+fn config() -> Config {
     let seed = std::env::var("LBSIM_PROPTEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261205);
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
-    TestRunner::new(Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, ..Config::default() })
+    Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, ..Config::default() }
+}
+
+fn runner() -> TestRunner {
+    TestRunner::new(config())
 }
 
 #[test]
@@ -338,6 +381,18 @@ fn generated_runs_lose_nothing_agree_across_files_and_repeat_exactly() {
     let dir = scratch("properties", "runs");
     let mut runner = runner();
     let result = runner.run(&scenario(), |g| check_run(&dir, &g));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn generated_runs_with_a_request_budget_drain_and_end() {
+    let dir = scratch("properties", "budget");
+    // A run that does not end costs a minute per try: report the first
+    // failing scenario as it is, unshrunk.
+    let mut runner = TestRunner::new(Config { max_shrink_iters: 0, ..config() });
+    let result = runner.run(&scenario(), |g| check_budget(&dir, &g));
     if let Err(e) = result {
         panic!("{e}");
     }
