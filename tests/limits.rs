@@ -196,6 +196,51 @@ fn the_memory_guard_stops_a_runaway_run_and_marks_its_reports_incomplete() {
     assert!(out.join("timeseries.csv").exists() && out.join("servers.csv").exists());
 }
 
+#[test]
+fn the_series_guard_stops_a_budgeted_run_that_would_fill_the_disk() {
+    // One closed-loop user, 10 ms between requests: a budget of 100
+    // million requests takes some 12 days, which the compiler cannot see
+    // (it estimates the length of open-loop runs only). At one-second
+    // intervals that is a million intervals of series; the guard stops the
+    // run at the `series_bytes` limit instead.
+    let dir = common::scratch("limits", "series-guard");
+    let text = "name: slow\nrequests: 100000000\ninterval: 1s\nclients:\n  web: {target: lb, closed_loop: {think_time: {constant: 10ms}}, users: 1}\nbalancers:\n  lb: {backends: [s1]}\nservers:\n  s1: {service: {constant: 1ms}}\n";
+    let (err, _) = refused(&dir, "slow.yaml", text, &["--set", "limits.series_bytes=200000", "--no-charts"]);
+    assert!(err.contains("the series guard stopped the run at"), "{err}");
+    assert!(err.contains("more than the `series_bytes` limit of 200,000 bytes"), "{err}");
+    assert!(err.contains("--allow-large-run"), "{err}");
+    let out = dir.join("out");
+    let summary = common::json(&out.join("summary.json"));
+    assert_eq!(summary["simulated"]["end_reason"], "stopped");
+    assert!(summary["simulated"]["stopped"].as_str().unwrap().contains("series guard"));
+    // The series stops near its budget (the guard counts each interval at
+    // the size of the first, a lower bound), two or three minutes in.
+    let written = std::fs::metadata(out.join("timeseries.csv")).unwrap().len();
+    assert!((150_000..=240_000).contains(&written), "{written} bytes of series");
+    // The guard stops the run at the event loop's next look (2^20 events
+    // on), not days of simulated time later.
+    let simulated = summary["simulated"]["duration_s"].as_f64().unwrap();
+    assert!((60.0..86_400.0).contains(&simulated), "{simulated} s");
+    let generated = summary["requests"]["generated"].as_u64().unwrap();
+    assert!(generated <= 1 << 20, "{generated} requests");
+    // Under --allow-large-run the same run is not stopped by it (cut short
+    // here with a smaller budget, so the test stays quick).
+    let few = text.replace("requests: 100000000", "requests: 2000");
+    let file = common::write(&dir, "few.yaml", &few);
+    let o = lbsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        dir.join("few").to_str().unwrap(),
+        "--allow-large-run",
+        "--set",
+        "limits.series_bytes=200000",
+        "--no-charts",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 const ZERO_LOOP: &str = "name: zero\nduration: 1m\nclients:\n  web: {target: lb, closed_loop: {think_time: {constant: 0s}}, users: 10}\nbalancers:\n  lb: {backends: [s1]}\nservers:\n  s1: {service: {constant: 0s}}\n";
 
 #[test]

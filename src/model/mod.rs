@@ -223,6 +223,20 @@ pub struct World {
     /// The limits in force; the run reads the memory guard and the
     /// zero-time detector's (`in_flight`, `instant_events`) from here.
     pub limits: Limits,
+    /// The series guard's measure of the run's time series.
+    pub series_guard: SeriesGuard,
+}
+
+/// What the series guard stops a run at: a run bounded by requests (which
+/// the compiler could not check) whose intervals would write more than
+/// `series_bytes` of `timeseries.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesGuard {
+    /// Bytes an interval writes, at least (the first one's: later times
+    /// take longer to write).
+    pub interval_bytes: u64,
+    /// Intervals the series has room for under the limit.
+    pub intervals: u64,
 }
 
 impl World {

@@ -36,7 +36,7 @@ mod watch;
 use std::time::Instant;
 
 use crate::engine::{EventQueue, Handle, Slab};
-use crate::limits::Limit;
+use crate::limits::{Exceeded, Limit, human_bytes};
 use crate::metrics::{BalancerGauge, Failure, Gauges, Recorder, SeriesSink, ServerGauge, Sizes};
 use crate::model::slos::SloWindow;
 use crate::model::{Load, ServerId, World};
@@ -268,6 +268,12 @@ pub struct Simulation {
     edge_ns: u128,
     gauges: Gauges,
     processed: u64,
+    /// Intervals closed during the run: the series guard's count (see
+    /// `Simulation::series_guard`).
+    series_closed: u64,
+    /// Once the series has no room for another interval: the count, and
+    /// the end of the interval that found no room.
+    series_full: Option<(u64, SimTime)>,
     /// Timeline entries applied (by index), for reverts.
     applied: Vec<bool>,
     watch: Watch,
@@ -368,6 +374,8 @@ impl Simulation {
             edge_ns: 0,
             gauges,
             processed: 0,
+            series_closed: 0,
+            series_full: None,
             applied,
             watch,
             slo_windows,
@@ -444,8 +452,7 @@ impl Simulation {
         while !self.only_housekeeping_left(drain_point) {
             let Some((t, event)) = self.events.pop_before(end) else { break };
             while t >= next_boundary {
-                self.close_interval(next_boundary);
-                next_boundary = SimTime(self.recorder.next_boundary());
+                next_boundary = self.close_interval_in_run(next_boundary);
             }
             self.now = t;
             self.processed += 1;
@@ -458,6 +465,10 @@ impl Simulation {
                     break;
                 }
             }
+        }
+        // The series guard's stop, when the run ended before its next look.
+        if let Some(full) = self.series_full.take().filter(|_| stopped.is_none()) {
+            stopped = Some(self.series_guard(full));
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
@@ -535,6 +546,9 @@ impl Simulation {
     /// now, if it must. `stall` is the simulated time at the last tick that
     /// saw the clock move, and the events handled by then.
     fn guard(&mut self, stall: &mut (SimTime, u64)) -> Option<String> {
+        if let Some(full) = self.series_full.take() {
+            return Some(self.series_guard(full));
+        }
         let limits = self.world.limits;
         let calls = self.calls.len() as u64 + self.callless;
         let in_memory = calls + self.attempts.len() as u64;
@@ -566,6 +580,47 @@ impl Simulation {
             self.busiest_at_now(),
             over.help()
         ))
+    }
+
+    /// Closes the interval that ends at `boundary` and returns the next
+    /// boundary; unless the series has no room for another interval: no
+    /// interval closes any more, and the series guard stops the run at the
+    /// event loop's next look (`guard`, at most 2^20 events on, which keeps
+    /// the loop itself as it was: a few milliseconds of work, no disk).
+    fn close_interval_in_run(&mut self, boundary: SimTime) -> SimTime {
+        let closed = self.series_closed;
+        if closed >= self.world.series_guard.intervals {
+            self.series_full = Some((closed, boundary));
+            return SimTime::MAX;
+        }
+        self.close_interval(boundary);
+        self.series_closed = closed + 1;
+        SimTime(self.recorder.next_boundary())
+    }
+
+    /// Why the series guard stops the run: `closed` intervals were written
+    /// and the one ending at `at` would take the time series past the
+    /// `series_bytes` limit. The compiler refuses a run with a duration
+    /// whose series would; this catches a run bounded by requests that goes
+    /// on far longer than its senders' pace promised (or for ever), before
+    /// it fills the disk.
+    fn series_guard(&self, (closed, at): (u64, SimTime)) -> String {
+        let limit = Limit::SeriesBytes;
+        let bytes = (closed + 1).saturating_mul(self.world.series_guard.interval_bytes);
+        let over = Exceeded { limit, value: bytes, max: self.world.limits.get(limit) };
+        format!(
+            "the series guard stopped the run at {} of simulated time: at {} its time series would have had \
+             more than {} intervals, at least {} bytes ({}) of timeseries.csv, {}, and it was written no further; \
+             a run bounded by `requests` can last far longer than its senders' pace suggests: give it a \
+             `duration`, a longer `interval`, a higher limit (`limits: {{series_bytes: N}}` or \
+             `--set limits.series_bytes=N`), or run with --allow-large-run",
+            spoken(self.now.as_secs_f64()),
+            spoken(at.as_secs_f64()),
+            thousands(closed),
+            thousands(bytes),
+            human_bytes(bytes),
+            over.over(),
+        )
     }
 
     /// Names what the events due at this instant belong to: the client

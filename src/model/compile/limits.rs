@@ -10,7 +10,7 @@ use crate::limits::{ALLOW_LARGE_RUN, Limit, Limits, human_bytes};
 use crate::metrics::series::format_value;
 use crate::metrics::snapshot::{BalancerMetric, ClientMetric, GlobalMetric, ServerMetric, SubnetMetric};
 use crate::model::alerts::EntityIndex;
-use crate::model::{ArrivalKind, BalancerDef, ClientDef, Ctx, Load, ServerDef};
+use crate::model::{ArrivalKind, BalancerDef, ClientDef, Ctx, Load, SeriesGuard, ServerDef};
 use crate::scenario::names::{Pattern, closest};
 use crate::scenario::{LimitValue, Scenario, ScenarioSource, server_pattern};
 use crate::time::{NANOS_PER_SEC, SimTime};
@@ -90,6 +90,11 @@ pub(super) fn check_entities(cx: &Ctx<'_>, s: &Scenario) -> Result<Vec<Pattern>,
 /// the time the open-loop groups take to send `requests` (the first to get
 /// there alone: a lower bound); a run bounded only by the requests of
 /// closed-loop groups has no length to estimate and is not checked.
+///
+/// Returns the series guard's measure: the bytes an interval at the start
+/// of the run writes, a lower bound for every later one (whose time is
+/// longer to write), and how many such intervals the limit has room for.
+/// The guard stops a run past them, which a run checked here never gets.
 pub(super) fn check_series(
     cx: &Ctx<'_>,
     s: &Scenario,
@@ -97,16 +102,18 @@ pub(super) fn check_series(
     clients: &[ClientDef],
     names: &EntityIndex<'_>,
     clock: Option<&WallClock>,
-) -> Result<(), Error> {
+) -> Result<SeriesGuard, Error> {
+    let interval_bytes = SeriesEstimate::of(names, clock, 0).bytes;
+    let guard = SeriesGuard { interval_bytes, intervals: cx.limits.get(Limit::SeriesBytes) / interval_bytes.max(1) };
     let Some(length) = run_length(run, clients) else {
-        return Ok(());
+        return Ok(guard);
     };
     let intervals = length.div_ceil(run.interval).max(1);
     let estimate = SeriesEstimate::of(names, clock, (intervals - 1).saturating_mul(run.interval));
     let rows = intervals.saturating_mul(estimate.rows);
     let bytes = intervals.saturating_mul(estimate.bytes);
     let Err(over) = cx.limits.check(Limit::SeriesBytes, bytes) else {
-        return Ok(());
+        return Ok(guard);
     };
     let message = format!(
         "the time series would have {} intervals of {} rows: {} rows, about {} bytes ({}) of timeseries.csv, {}",

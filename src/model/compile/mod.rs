@@ -61,7 +61,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
     let slos = slos::compile_slos(&s.slos, clock.as_ref(), src)?;
     check_incident_slos(s, &slos, incident_window, src)?;
 
-    limits::check_series(&cx, s, &run, &clients, &names, clock.as_ref())?;
+    let series_guard = limits::check_series(&cx, s, &run, &clients, &names, clock.as_ref())?;
     drop(names);
 
     // The graph of who sends to whom, for the servers no client reaches (it
@@ -95,6 +95,7 @@ pub fn compile(s: &Scenario, src: &ScenarioSource) -> Result<World, Error> {
         network,
         warnings,
         limits: cx.limits,
+        series_guard,
     })
 }
 
