@@ -57,6 +57,15 @@ fn lowest_value(slot: usize, magnitude: u32) -> u64 {
     if bucket < 0 { sub_bucket - half as u64 } else { sub_bucket << bucket }
 }
 
+/// The highest value counted in `slot` (whose lowest is `lowest`) of the
+/// layout of `magnitude` (HDR's `highest_equivalent`): buckets below the
+/// second hold one value each, and each later one twice as many as the one
+/// before.
+fn highest_value(slot: usize, lowest: u64, magnitude: u32) -> u64 {
+    let bucket = ((slot >> (magnitude - 1)) as u32).saturating_sub(1);
+    lowest + ((1u64 << bucket) - 1)
+}
+
 /// Counts per bucket since the last flush, and which buckets are nonzero.
 #[derive(Clone, Debug)]
 pub struct Tally {
@@ -102,8 +111,18 @@ impl Tally {
     /// many significant figures as the tally's layout, highest trackable
     /// value at least the tally's maximum) and empties the tally.
     pub fn flush_into(&mut self, hist: &mut Histogram<u64>) {
+        self.flush_into_with(hist, |_, _, _| {});
+    }
+
+    /// [`Tally::flush_into`], also giving each nonzero bucket's slot, its
+    /// highest value (HDR's `highest_equivalent`) and its count to `each`.
+    pub fn flush_into_with(&mut self, hist: &mut Histogram<u64>, mut each: impl FnMut(usize, u64, u64)) {
         let magnitude = self.magnitude;
-        self.drain(|slot, n| hist.saturating_record_n(lowest_value(slot, magnitude), n));
+        self.drain(|slot, n| {
+            let lowest = lowest_value(slot, magnitude);
+            hist.saturating_record_n(lowest, n);
+            each(slot, highest_value(slot, lowest, magnitude), n);
+        });
     }
 
     /// Moves every count into `coarse` (a layout of at most as many
@@ -177,6 +196,32 @@ mod tests {
             assert_eq!(direct, via);
             assert_eq!((direct.min(), direct.max(), direct.len()), (via.min(), via.max(), via.len()));
         }
+    }
+
+    #[test]
+    fn highest_values_are_hdrs() {
+        for sigfig in 1..=SIGFIG {
+            let h = Histogram::<u64>::new_with_bounds(1, HIGH, sigfig).unwrap();
+            let m = magnitude(sigfig);
+            for slot in 0..=slot_in(HIGH, m) {
+                let lowest = lowest_value(slot, m);
+                let highest = highest_value(slot, lowest, m);
+                assert_eq!(highest, h.highest_equivalent(lowest), "sigfig {sigfig} slot {slot}");
+                // The slot holds both, and the next one starts just above.
+                assert_eq!([slot_in(lowest, m), slot_in(highest, m), slot_in(highest + 1, m)], [slot, slot, slot + 1]);
+            }
+        }
+        let mut t = Tally::with_sigfig(HIGH, 2);
+        let mut h = Histogram::<u64>::new_with_bounds(1, HIGH, 2).unwrap();
+        for v in [5, 300, 301, 70_000, 70_000] {
+            t.count(slot_in(v, magnitude(2)));
+        }
+        let mut got = Vec::new();
+        t.flush_into_with(&mut h, |slot, highest, n| got.push((slot, highest, n)));
+        got.sort_unstable();
+        let want: Vec<_> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        assert_eq!(got.iter().map(|&(_, hi, n)| (hi, n)).collect::<Vec<_>>(), want);
+        assert_eq!(want, [(5, 1), (301, 2), (70_143, 2)]);
     }
 
     #[test]
