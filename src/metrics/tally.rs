@@ -66,6 +66,36 @@ fn highest_value(slot: usize, lowest: u64, magnitude: u32) -> u64 {
     lowest + ((1u64 << bucket) - 1)
 }
 
+/// The slot of a coarser layout holding a slot of a finer one, by shifts:
+/// from the second half of bucket 0 on, fine bucket `b` (sub-bucket `s`)
+/// lies in coarse bucket `b + shift` (sub-bucket `s >> shift`), which
+/// makes the coarse slot the fine one shifted plus a constant; the slots
+/// below are their own values.
+#[derive(Clone, Copy)]
+struct Coarsening {
+    shift: u32,
+    offset: usize,
+    first_shifted: usize,
+    coarse: u32,
+}
+
+impl Coarsening {
+    fn new(fine: u32, coarse: u32) -> Coarsening {
+        let shift = fine.checked_sub(coarse).expect("the coarse layout has at most as many sub-buckets");
+        Coarsening { shift, offset: (shift as usize) << (coarse - 1), first_shifted: 1 << (fine - 1), coarse }
+    }
+
+    /// `slot_in(lowest_value(fine_slot, fine), coarse)`.
+    #[inline(always)]
+    fn slot(self, fine_slot: usize) -> usize {
+        if fine_slot >= self.first_shifted {
+            (fine_slot >> self.shift) + self.offset
+        } else {
+            slot_in(fine_slot as u64, self.coarse)
+        }
+    }
+}
+
 /// Counts per bucket since the last flush, and which buckets are nonzero.
 #[derive(Clone, Debug)]
 pub struct Tally {
@@ -130,14 +160,15 @@ impl Tally {
     /// `also` (this layout), emptying this tally. Adding to a tally costs a
     /// fraction of recording into a histogram, and `coarse` has fewer
     /// buckets to flush.
-    pub fn move_into(&mut self, coarse: &mut Tally, mut also: Option<&mut Tally>) {
-        let (fine, magnitude) = (self.magnitude, coarse.magnitude);
-        self.drain(|slot, n| {
-            coarse.add(slot_in(lowest_value(slot, fine), magnitude), n);
-            if let Some(t) = also.as_deref_mut() {
+    pub fn move_into(&mut self, coarse: &mut Tally, also: Option<&mut Tally>) {
+        let to = Coarsening::new(self.magnitude, coarse.magnitude);
+        match also {
+            Some(t) => self.drain(|slot, n| {
+                coarse.add(to.slot(slot), n);
                 t.add(slot, n);
-            }
-        });
+            }),
+            None => self.drain(|slot, n| coarse.add(to.slot(slot), n)),
+        }
     }
 
     /// Gives each nonzero bucket's slot and count, and empties the tally.
@@ -222,6 +253,23 @@ mod tests {
         let want: Vec<_> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
         assert_eq!(got.iter().map(|&(_, hi, n)| (hi, n)).collect::<Vec<_>>(), want);
         assert_eq!(want, [(5, 1), (301, 2), (70_143, 2)]);
+    }
+
+    #[test]
+    fn coarsening_by_shifts_is_coarsening_by_value() {
+        for fine in 1..=SIGFIG {
+            for coarse in 1..=fine {
+                let (f, c) = (magnitude(fine), magnitude(coarse));
+                let to = Coarsening::new(f, c);
+                for slot in 0..=slot_in(HIGH, f) {
+                    assert_eq!(
+                        to.slot(slot),
+                        slot_in(lowest_value(slot, f), c),
+                        "{fine} to {coarse} figures, slot {slot}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
