@@ -5,8 +5,10 @@
 //!
 //! Latency percentiles of merged buckets come from a coarse log histogram
 //! per bucket (48 bins a decade, read at the bin's geometric middle: within
-//! 2.5% of the exact value), filled from the interval's HDR histogram when
-//! the interval closes, so nothing is added per request.
+//! 2.5% of the exact value), filled from the interval's HDR histogram
+//! buckets when the interval closes, so nothing is added per request. Each
+//! HDR bucket's bin is worked out once per run ([`ChartStore::add_latency`]),
+//! not with a logarithm per bucket at every close.
 
 use hdrhistogram::Histogram;
 
@@ -75,12 +77,12 @@ impl Bucket {
     }
 
     /// Adds a closed interval, which follows this bucket in time: its
-    /// snapshot, the latency histogram of the requests answered in it, and
-    /// the users so far at its end.
+    /// snapshot, the coarse latency histogram of the requests answered in
+    /// it, and the users so far at its end.
     fn add_interval(
         &mut self,
         snap: &Snapshot,
-        latency: &Histogram<u64>,
+        latency: &[u64],
         users: UsersSoFar,
         server: &dyn Fn(usize) -> [f64; 3],
     ) {
@@ -96,9 +98,7 @@ impl Bucket {
         self.waited += count(G::TimedOut) + count(G::Dropped) + count(G::Loop) + count(G::ResponseLost);
         self.users_failing = self.users_failing.max(count(G::UsersFailed));
         self.users = users;
-        for v in latency.iter_recorded() {
-            self.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
-        }
+        add(&mut self.latency, latency);
         let secs = snap.end.saturating_sub(snap.start) as f64 / 1e9;
         for i in 0..self.server_requests.len() {
             let [requests, utilisation, queue] = server(i);
@@ -164,6 +164,10 @@ fn bin_middle_ns(bin: usize) -> f64 {
     FLOOR_NS * 10f64.powf((bin as f64 + 0.5) / BINS_PER_DECADE)
 }
 
+/// No bin worked out yet for a slot of [`ChartStore::slot_bins`].
+const UNKNOWN_BIN: u16 = u16::MAX;
+const _: () = assert!(LATENCY_BINS < UNKNOWN_BIN as usize);
+
 /// The buckets of one run.
 #[derive(Clone, Debug)]
 pub struct ChartStore {
@@ -171,11 +175,40 @@ pub struct ChartStore {
     /// Intervals per full bucket (a power of two).
     pub per_bucket: u32,
     pub buckets: Vec<Bucket>,
+    /// The coarse latency histogram of the interval to be pushed next.
+    latency: Vec<u64>,
+    /// The bin of each HDR bucket (slot) seen so far, or [`UNKNOWN_BIN`].
+    slot_bins: Vec<u16>,
 }
 
 impl ChartStore {
     pub fn new(servers: usize) -> ChartStore {
-        ChartStore { servers, per_bucket: 1, buckets: Vec::new() }
+        ChartStore {
+            servers,
+            per_bucket: 1,
+            buckets: Vec::new(),
+            latency: vec![0; LATENCY_BINS],
+            slot_bins: Vec::new(),
+        }
+    }
+
+    /// Counts `n` latencies of the interval to be pushed next, all in the
+    /// HDR bucket `slot` whose highest value is `highest` ns (the value
+    /// HDR's iterators give for it). Every call for a store must number
+    /// slots in one layout: a slot's bin is worked out once and kept.
+    pub fn add_latency(&mut self, slot: usize, highest: u64, n: u64) {
+        if slot >= self.slot_bins.len() {
+            self.slot_bins.resize(slot + 1, UNKNOWN_BIN);
+        }
+        let bin = match self.slot_bins[slot] {
+            UNKNOWN_BIN => {
+                let bin = bin_of(highest);
+                self.slot_bins[slot] = bin as u16;
+                bin
+            }
+            known => usize::from(known),
+        };
+        self.latency[bin] += n;
     }
 
     /// Folds in a closed interval: its snapshot, the latency histogram of
@@ -183,23 +216,21 @@ impl ChartStore {
     /// last bucket while it has room, so that a bucket (and its latency
     /// histogram) is allocated only when one starts, not every interval.
     pub fn push(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
+        for v in latency.iter_recorded() {
+            self.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
+        }
         let server = |i: usize| match snap.servers.get(i) {
             Some(row) => [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]],
             None => [0.0; 3],
         };
-        self.push_with(snap, latency, users, &server);
+        self.push_with(snap, users, &server);
     }
 
-    /// [`ChartStore::push`] with each server's requests, utilisation and
-    /// queue from `server` (the recorder makes them as needed, not keeping
-    /// them in the snapshot).
-    pub fn push_with(
-        &mut self,
-        snap: &Snapshot,
-        latency: &Histogram<u64>,
-        users: UsersSoFar,
-        server: &dyn Fn(usize) -> [f64; 3],
-    ) {
+    /// [`ChartStore::push`] with the interval's latencies given beforehand
+    /// ([`ChartStore::add_latency`]) and each server's requests,
+    /// utilisation and queue from `server` (the recorder makes them as
+    /// needed, not keeping them in the snapshot).
+    pub fn push_with(&mut self, snap: &Snapshot, users: UsersSoFar, server: &dyn Fn(usize) -> [f64; 3]) {
         let bucket = match self.buckets.last_mut() {
             Some(last) if last.intervals < self.per_bucket => last,
             _ => {
@@ -207,7 +238,8 @@ impl ChartStore {
                 self.buckets.last_mut().expect("a bucket was just pushed")
             }
         };
-        bucket.add_interval(snap, latency, users, server);
+        bucket.add_interval(snap, &self.latency, users, server);
+        self.latency.fill(0);
         if self.buckets.len() > MAX_BUCKETS {
             self.halve();
         }
@@ -282,7 +314,7 @@ mod tests {
             let users = UsersSoFar { active: 100 + i, affected: i, affected_or_slowed: 2 * i };
             (s, h, users)
         };
-        let mut store = ChartStore { servers: 2, per_bucket: 4, buckets: Vec::new() };
+        let mut store = ChartStore { per_bucket: 4, ..ChartStore::new(2) };
         // The same intervals one to a bucket, merged the way `halve` merges.
         let mut merged = Bucket::new(2);
         for i in 0..4 {

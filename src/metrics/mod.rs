@@ -336,12 +336,15 @@ impl Recorder {
         }
     }
 
-    /// The open interval's latencies into its histogram, and into the
-    /// measured window's tally when that window is counted by interval.
+    /// The open interval's latencies into its histogram and the chart's
+    /// next interval, and into the measured window's tally when that window
+    /// is counted by interval.
     fn flush_interval_latencies(&mut self) {
         let measured = self.windows.first_mut().filter(|_| self.totals_by_interval);
         self.interval_pending.move_into(&mut self.interval_coarse, measured.map(|w| &mut w.pending));
-        self.interval_coarse.flush_into(&mut self.interval_latency);
+        let chart = &mut self.chart;
+        let add = |slot, highest, n| chart.add_latency(slot, highest, n);
+        self.interval_coarse.flush_into_with(&mut self.interval_latency, add);
     }
 
     /// At the end of the run: counts into the totals what the open interval
@@ -542,7 +545,7 @@ impl Recorder {
             use ServerMetric as S;
             [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]]
         };
-        self.chart.push_with(&self.snapshot, &self.interval_latency, self.windows[0].so_far, &server);
+        self.chart.push_with(&self.snapshot, self.windows[0].so_far, &server);
         if self.totals_by_interval {
             self.add_to_totals();
         }

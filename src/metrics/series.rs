@@ -89,13 +89,18 @@ pub struct CsvSink {
     out: BufWriter<File>,
     error: Option<std::io::Error>,
     line: String,
+    /// The last row's `time_s` (its bits) and its text: an interval's rows
+    /// share one time, formatted once.
+    time: (u64, String),
 }
 
 impl CsvSink {
     pub fn create(path: &Path) -> std::io::Result<CsvSink> {
         let mut out = BufWriter::with_capacity(1 << 16, File::create(path)?);
         writeln!(out, "{HEADER}")?;
-        Ok(CsvSink { path: path.to_path_buf(), out, error: None, line: String::with_capacity(128) })
+        // NaN formats as nothing: a valid start for the cache.
+        let time = (f64::NAN.to_bits(), String::new());
+        Ok(CsvSink { path: path.to_path_buf(), out, error: None, line: String::with_capacity(128), time })
     }
 
     pub fn path(&self) -> &Path {
@@ -106,15 +111,30 @@ impl CsvSink {
 /// Formats a value compactly and deterministically (integers without a
 /// fraction; others with up to 6 significant decimals).
 pub fn format_value(v: f64) -> String {
+    let mut s = String::new();
+    push_value(v, &mut s);
+    s
+}
+
+/// Appends [`format_value`]`(v)` to `out`, without a string of its own.
+pub fn push_value(v: f64, out: &mut String) {
+    use std::fmt::Write as _;
     if !v.is_finite() {
-        return String::new();
+        return;
     }
+    // Writing into a String cannot fail.
     if v == v.trunc() && v.abs() < 1e15 {
-        return format!("{}", v as i64);
+        let _ = write!(out, "{}", v as i64);
+        return;
     }
-    let s = format!("{v:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_string() } else { s.to_string() }
+    let start = out.len();
+    let _ = write!(out, "{v:.6}");
+    let kept = out[start..].trim_end_matches('0').trim_end_matches('.').len();
+    out.truncate(start + kept);
+    if &out[start..] == "-0" {
+        out.truncate(start);
+        out.push('0');
+    }
 }
 
 fn csv_field(s: &str, out: &mut String) {
@@ -132,8 +152,13 @@ impl SeriesSink for CsvSink {
         if self.error.is_some() {
             return;
         }
+        if time_s.to_bits() != self.time.0 {
+            self.time.0 = time_s.to_bits();
+            self.time.1.clear();
+            push_value(time_s, &mut self.time.1);
+        }
         self.line.clear();
-        self.line.push_str(&format_value(time_s));
+        self.line.push_str(&self.time.1);
         self.line.push(',');
         csv_field(clock, &mut self.line);
         self.line.push(',');
@@ -143,7 +168,7 @@ impl SeriesSink for CsvSink {
         self.line.push(',');
         self.line.push_str(metric);
         self.line.push(',');
-        self.line.push_str(&format_value(value));
+        push_value(value, &mut self.line);
         self.line.push('\n');
         if let Err(e) = self.out.write_all(self.line.as_bytes()) {
             self.error = Some(e);
@@ -169,6 +194,14 @@ mod tests {
         assert_eq!(format_value(1.0 / 3.0), "0.333333");
         assert_eq!(format_value(f64::NAN), "");
         assert_eq!(format_value(-0.0000001), "0");
+        assert_eq!(format_value(-2.5), "-2.5");
+        assert_eq!(format_value(1e15 + 0.5), "1000000000000000.5");
+        // Appended after what the line holds, which stays.
+        for (v, want) in [(7.0, "x7"), (0.1 + 0.2, "x0.3"), (-0.0000001, "x0"), (f64::NAN, "x"), (-3.0, "x-3")] {
+            let mut s = "x".to_string();
+            push_value(v, &mut s);
+            assert_eq!(s, want);
+        }
     }
 
     #[test]
@@ -178,9 +211,13 @@ mod tests {
         let path = dir.join("ts.csv");
         let mut sink = CsvSink::create(&path).unwrap();
         sink.row(1.0, "", "server", "a,b", "requests", 5.0);
+        sink.row(1.0, "", "server", "c", "share", 0.25);
+        sink.row(61.5, "", "global", "all", "p99", f64::NAN);
+        sink.row(f64::NAN, "", "global", "all", "p99", 0.0);
         sink.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text, format!("{HEADER}\n1,,server,\"a,b\",requests,5\n"));
+        let rows = "1,,server,\"a,b\",requests,5\n1,,server,c,share,0.25\n61.5,,global,all,p99,\n,,global,all,p99,0\n";
+        assert_eq!(text, format!("{HEADER}\n{rows}"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -57,6 +57,45 @@ fn lowest_value(slot: usize, magnitude: u32) -> u64 {
     if bucket < 0 { sub_bucket - half as u64 } else { sub_bucket << bucket }
 }
 
+/// The highest value counted in `slot` (whose lowest is `lowest`) of the
+/// layout of `magnitude` (HDR's `highest_equivalent`): buckets below the
+/// second hold one value each, and each later one twice as many as the one
+/// before.
+fn highest_value(slot: usize, lowest: u64, magnitude: u32) -> u64 {
+    let bucket = ((slot >> (magnitude - 1)) as u32).saturating_sub(1);
+    lowest + ((1u64 << bucket) - 1)
+}
+
+/// The slot of a coarser layout holding a slot of a finer one, by shifts:
+/// from the second half of bucket 0 on, fine bucket `b` (sub-bucket `s`)
+/// lies in coarse bucket `b + shift` (sub-bucket `s >> shift`), which
+/// makes the coarse slot the fine one shifted plus a constant; the slots
+/// below are their own values.
+#[derive(Clone, Copy)]
+struct Coarsening {
+    shift: u32,
+    offset: usize,
+    first_shifted: usize,
+    coarse: u32,
+}
+
+impl Coarsening {
+    fn new(fine: u32, coarse: u32) -> Coarsening {
+        let shift = fine.checked_sub(coarse).expect("the coarse layout has at most as many sub-buckets");
+        Coarsening { shift, offset: (shift as usize) << (coarse - 1), first_shifted: 1 << (fine - 1), coarse }
+    }
+
+    /// `slot_in(lowest_value(fine_slot, fine), coarse)`.
+    #[inline(always)]
+    fn slot(self, fine_slot: usize) -> usize {
+        if fine_slot >= self.first_shifted {
+            (fine_slot >> self.shift) + self.offset
+        } else {
+            slot_in(fine_slot as u64, self.coarse)
+        }
+    }
+}
+
 /// Counts per bucket since the last flush, and which buckets are nonzero.
 #[derive(Clone, Debug)]
 pub struct Tally {
@@ -102,8 +141,18 @@ impl Tally {
     /// many significant figures as the tally's layout, highest trackable
     /// value at least the tally's maximum) and empties the tally.
     pub fn flush_into(&mut self, hist: &mut Histogram<u64>) {
+        self.flush_into_with(hist, |_, _, _| {});
+    }
+
+    /// [`Tally::flush_into`], also giving each nonzero bucket's slot, its
+    /// highest value (HDR's `highest_equivalent`) and its count to `each`.
+    pub fn flush_into_with(&mut self, hist: &mut Histogram<u64>, mut each: impl FnMut(usize, u64, u64)) {
         let magnitude = self.magnitude;
-        self.drain(|slot, n| hist.saturating_record_n(lowest_value(slot, magnitude), n));
+        self.drain(|slot, n| {
+            let lowest = lowest_value(slot, magnitude);
+            hist.saturating_record_n(lowest, n);
+            each(slot, highest_value(slot, lowest, magnitude), n);
+        });
     }
 
     /// Moves every count into `coarse` (a layout of at most as many
@@ -111,14 +160,15 @@ impl Tally {
     /// `also` (this layout), emptying this tally. Adding to a tally costs a
     /// fraction of recording into a histogram, and `coarse` has fewer
     /// buckets to flush.
-    pub fn move_into(&mut self, coarse: &mut Tally, mut also: Option<&mut Tally>) {
-        let (fine, magnitude) = (self.magnitude, coarse.magnitude);
-        self.drain(|slot, n| {
-            coarse.add(slot_in(lowest_value(slot, fine), magnitude), n);
-            if let Some(t) = also.as_deref_mut() {
+    pub fn move_into(&mut self, coarse: &mut Tally, also: Option<&mut Tally>) {
+        let to = Coarsening::new(self.magnitude, coarse.magnitude);
+        match also {
+            Some(t) => self.drain(|slot, n| {
+                coarse.add(to.slot(slot), n);
                 t.add(slot, n);
-            }
-        });
+            }),
+            None => self.drain(|slot, n| coarse.add(to.slot(slot), n)),
+        }
     }
 
     /// Gives each nonzero bucket's slot and count, and empties the tally.
@@ -176,6 +226,49 @@ mod tests {
             let (direct, via) = both(&values, sigfig);
             assert_eq!(direct, via);
             assert_eq!((direct.min(), direct.max(), direct.len()), (via.min(), via.max(), via.len()));
+        }
+    }
+
+    #[test]
+    fn highest_values_are_hdrs() {
+        for sigfig in 1..=SIGFIG {
+            let h = Histogram::<u64>::new_with_bounds(1, HIGH, sigfig).unwrap();
+            let m = magnitude(sigfig);
+            for slot in 0..=slot_in(HIGH, m) {
+                let lowest = lowest_value(slot, m);
+                let highest = highest_value(slot, lowest, m);
+                assert_eq!(highest, h.highest_equivalent(lowest), "sigfig {sigfig} slot {slot}");
+                // The slot holds both, and the next one starts just above.
+                assert_eq!([slot_in(lowest, m), slot_in(highest, m), slot_in(highest + 1, m)], [slot, slot, slot + 1]);
+            }
+        }
+        let mut t = Tally::with_sigfig(HIGH, 2);
+        let mut h = Histogram::<u64>::new_with_bounds(1, HIGH, 2).unwrap();
+        for v in [5, 300, 301, 70_000, 70_000] {
+            t.count(slot_in(v, magnitude(2)));
+        }
+        let mut got = Vec::new();
+        t.flush_into_with(&mut h, |slot, highest, n| got.push((slot, highest, n)));
+        got.sort_unstable();
+        let want: Vec<_> = h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value())).collect();
+        assert_eq!(got.iter().map(|&(_, hi, n)| (hi, n)).collect::<Vec<_>>(), want);
+        assert_eq!(want, [(5, 1), (301, 2), (70_143, 2)]);
+    }
+
+    #[test]
+    fn coarsening_by_shifts_is_coarsening_by_value() {
+        for fine in 1..=SIGFIG {
+            for coarse in 1..=fine {
+                let (f, c) = (magnitude(fine), magnitude(coarse));
+                let to = Coarsening::new(f, c);
+                for slot in 0..=slot_in(HIGH, f) {
+                    assert_eq!(
+                        to.slot(slot),
+                        slot_in(lowest_value(slot, f), c),
+                        "{fine} to {coarse} figures, slot {slot}"
+                    );
+                }
+            }
         }
     }
 

@@ -139,3 +139,35 @@ fn totals_by_interval_equal_totals_per_request() {
     assert_eq!(run(5, false), measured);
     assert_eq!(run(5, true), measured);
 }
+
+proptest::proptest! {
+    /// The chart's latency bins, given per HDR bucket as the recorder
+    /// flushes them, are those of the flushed histogram's buckets, interval
+    /// after interval (a slot's bin is worked out once and then kept).
+    #[test]
+    fn chart_bins_from_the_flush_equal_those_from_the_histogram(
+        intervals in proptest::collection::vec(
+            proptest::collection::vec(proptest::prop_oneof![1u64..5_000, 1u64..HIST_MAX_NS], 0..200),
+            1..4,
+        ),
+    ) {
+        let (mut via_flush, mut via_hist) = (chart::ChartStore::new(0), chart::ChartStore::new(0));
+        let mut fine = Tally::new(HIST_MAX_NS);
+        let mut coarse = Tally::with_sigfig(HIST_MAX_NS, INTERVAL_SIGFIG);
+        let mut hist = histogram(INTERVAL_SIGFIG);
+        let snap = Snapshot::sized(0, 0, 0, 0);
+        for values in &intervals {
+            for &v in values {
+                fine.count(tally::slot(v));
+            }
+            fine.move_into(&mut coarse, None);
+            coarse.flush_into_with(&mut hist, |slot, highest, n| via_flush.add_latency(slot, highest, n));
+            via_flush.push_with(&snap, Default::default(), &|_| [0.0; 3]);
+            via_hist.push(&snap, &hist, Default::default());
+            hist.reset();
+        }
+        proptest::prop_assert_eq!(&via_flush.buckets, &via_hist.buckets);
+        let first = via_flush.buckets[0].latency_quantile_ms(1.0);
+        proptest::prop_assert_eq!(first.is_nan(), intervals[0].is_empty());
+    }
+}
