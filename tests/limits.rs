@@ -202,7 +202,7 @@ fn the_series_guard_stops_a_budgeted_run_that_would_fill_the_disk() {
     // million requests takes some 12 days, which the compiler cannot see
     // (it estimates the length of open-loop runs only). At one-second
     // intervals that is a million intervals of series; the guard stops the
-    // run at the `series_bytes` limit instead.
+    // run at the `series_bytes` limit (set low here) instead.
     let dir = common::scratch("limits", "series-guard");
     let text = "name: slow\nrequests: 100000000\ninterval: 1s\nclients:\n  web: {target: lb, closed_loop: {think_time: {constant: 10ms}}, users: 1}\nbalancers:\n  lb: {backends: [s1]}\nservers:\n  s1: {service: {constant: 1ms}}\n";
     let (err, _) = refused(&dir, "slow.yaml", text, &["--set", "limits.series_bytes=200000", "--no-charts"]);
@@ -223,10 +223,25 @@ fn the_series_guard_stops_a_budgeted_run_that_would_fill_the_disk() {
     assert!((60.0..86_400.0).contains(&simulated), "{simulated} s");
     let generated = summary["requests"]["generated"].as_u64().unwrap();
     assert!(generated <= 1 << 20, "{generated} requests");
-    // Under --allow-large-run the same run is not stopped by it (cut short
-    // here with a smaller budget, so the test stays quick).
-    let few = text.replace("requests: 100000000", "requests: 2000");
+    // A budget of 20,000 takes some 220 s, past the limit too: a sweep's
+    // replications write no series, and the guard leaves them alone.
+    let few = text.replace("requests: 100000000", "requests: 20000");
     let file = common::write(&dir, "few.yaml", &few);
+    let sweep = dir.join("sweep");
+    let o = lbsim(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--vary",
+        "balancers.lb.algorithm=random,round_robin",
+        "--set",
+        "limits.series_bytes=200000",
+        "-q",
+        "--out",
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("series guard"), "{}", stderr(&o));
+    // And under --allow-large-run a run is not stopped by it.
     let o = lbsim(&[
         "run",
         file.to_str().unwrap(),

@@ -12,6 +12,11 @@ pub trait SeriesSink: Send {
     fn row(&mut self, time_s: f64, clock: &str, kind: &str, entity: &str, metric: &str, value: f64);
     /// Flushes buffered rows; the first I/O error, if any, is returned.
     fn finish(&mut self) -> std::io::Result<()>;
+    /// Whether rows go anywhere: a run whose rows are discarded (a sweep's
+    /// replications) has no series for the series guard to bound.
+    fn writes(&self) -> bool {
+        true
+    }
 }
 
 /// Names of the entities, for the series rows.
@@ -76,6 +81,9 @@ impl SeriesSink for NullSink {
     fn row(&mut self, _: f64, _: &str, _: &str, _: &str, _: &str, _: f64) {}
     fn finish(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+    fn writes(&self) -> bool {
+        false
     }
 }
 

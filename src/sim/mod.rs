@@ -291,7 +291,11 @@ pub struct Simulation {
 
 impl Simulation {
     /// Builds the run-time state of `world`, writing series rows to `sink`.
-    pub fn new(world: World, sink: Box<dyn SeriesSink>) -> Simulation {
+    pub fn new(mut world: World, sink: Box<dyn SeriesSink>) -> Simulation {
+        if !sink.writes() {
+            // No series to bound: the series guard stands aside.
+            world.series_guard.intervals = u64::MAX;
+        }
         let seed = world.seed;
         let subnet_names = crate::model::network::subnet_names(&world.clients, world.network.as_ref());
         let sizes = Sizes {
