@@ -591,6 +591,8 @@ impl Simulation {
     /// interval closes any more, and the series guard stops the run at the
     /// event loop's next look (`guard`, at most 2^20 events on, which keeps
     /// the loop itself as it was: a few milliseconds of work, no disk).
+    #[cold]
+    #[inline(never)]
     fn close_interval_in_run(&mut self, boundary: SimTime) -> SimTime {
         let closed = self.series_closed;
         if closed >= self.world.series_guard.intervals {
