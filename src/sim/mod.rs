@@ -268,12 +268,9 @@ pub struct Simulation {
     edge_ns: u128,
     gauges: Gauges,
     processed: u64,
-    /// Intervals closed during the run: the series guard's count (see
-    /// `Simulation::series_guard`).
-    series_closed: u64,
-    /// Once the series has no room for another interval: the count, and
-    /// the end of the interval that found no room.
-    series_full: Option<(u64, SimTime)>,
+    /// The series had no room for another interval (see
+    /// `Simulation::series_guard`); the guard has not stopped the run yet.
+    series_full: bool,
     /// Timeline entries applied (by index), for reverts.
     applied: Vec<bool>,
     watch: Watch,
@@ -378,8 +375,7 @@ impl Simulation {
             edge_ns: 0,
             gauges,
             processed: 0,
-            series_closed: 0,
-            series_full: None,
+            series_full: false,
             applied,
             watch,
             slo_windows,
@@ -471,8 +467,8 @@ impl Simulation {
             }
         }
         // The series guard's stop, when the run ended before its next look.
-        if let Some(full) = self.series_full.take().filter(|_| stopped.is_none()) {
-            stopped = Some(self.series_guard(full));
+        if std::mem::take(&mut self.series_full) && stopped.is_none() {
+            stopped = Some(self.series_guard());
         }
         // The run stops at its duration, or earlier when nothing is left to
         // happen and the request budget is spent (every request answered).
@@ -550,8 +546,8 @@ impl Simulation {
     /// now, if it must. `stall` is the simulated time at the last tick that
     /// saw the clock move, and the events handled by then.
     fn guard(&mut self, stall: &mut (SimTime, u64)) -> Option<String> {
-        if let Some(full) = self.series_full.take() {
-            return Some(self.series_guard(full));
+        if std::mem::take(&mut self.series_full) {
+            return Some(self.series_guard());
         }
         let limits = self.world.limits;
         let calls = self.calls.len() as u64 + self.callless;
@@ -594,23 +590,24 @@ impl Simulation {
     #[cold]
     #[inline(never)]
     fn close_interval_in_run(&mut self, boundary: SimTime) -> SimTime {
-        let closed = self.series_closed;
-        if closed >= self.world.series_guard.intervals {
-            self.series_full = Some((closed, boundary));
+        // Only this closes intervals during the run, so the recorder's
+        // count of closed intervals is the guard's.
+        if u64::from(self.recorder.interval_index) >= self.world.series_guard.intervals {
+            self.series_full = true;
             return SimTime::MAX;
         }
         self.close_interval(boundary);
-        self.series_closed = closed + 1;
         SimTime(self.recorder.next_boundary())
     }
 
-    /// Why the series guard stops the run: `closed` intervals were written
-    /// and the one ending at `at` would take the time series past the
-    /// `series_bytes` limit. The compiler refuses a run with a duration
+    /// Why the series guard stops the run: the intervals closed so far were
+    /// written, and the open one (which never closes) would take the time
+    /// series past the `series_bytes` limit. The compiler refuses a run with a duration
     /// whose series would; this catches a run bounded by requests that goes
     /// on far longer than its senders' pace promised (or for ever), before
     /// it fills the disk.
-    fn series_guard(&self, (closed, at): (u64, SimTime)) -> String {
+    fn series_guard(&self) -> String {
+        let (closed, at) = (u64::from(self.recorder.interval_index), self.recorder.next_boundary());
         let limit = Limit::SeriesBytes;
         let bytes = (closed + 1).saturating_mul(self.world.series_guard.interval_bytes);
         let over = Exceeded { limit, value: bytes, max: self.world.limits.get(limit) };
@@ -621,7 +618,7 @@ impl Simulation {
              `duration`, a longer `interval`, a higher limit (`limits: {{series_bytes: N}}` or \
              `--set limits.series_bytes=N`), or run with --allow-large-run",
             spoken(self.now.as_secs_f64()),
-            spoken(at.as_secs_f64()),
+            spoken(SimTime(at).as_secs_f64()),
             thousands(closed),
             thousands(bytes),
             human_bytes(bytes),
