@@ -10,9 +10,7 @@
 //! HDR bucket's bin is worked out once per run ([`ChartStore::add_latency`]),
 //! not with a logarithm per bucket at every close.
 
-use hdrhistogram::Histogram;
-
-use super::snapshot::{GlobalMetric as G, ServerMetric as S, Snapshot};
+use super::snapshot::{GlobalMetric as G, Snapshot};
 
 /// Most buckets kept.
 pub const MAX_BUCKETS: usize = 720;
@@ -211,25 +209,12 @@ impl ChartStore {
         self.latency[bin] += n;
     }
 
-    /// Folds in a closed interval: its snapshot, the latency histogram of
-    /// the requests answered in it, and the users so far. Added into the
-    /// last bucket while it has room, so that a bucket (and its latency
+    /// Folds in a closed interval: its snapshot, its latencies (given
+    /// beforehand, [`ChartStore::add_latency`]), the users so far, and each
+    /// server's requests, utilisation and queue from `server` (the recorder
+    /// makes them as needed, not keeping them in the snapshot). Added into
+    /// the last bucket while it has room, so that a bucket (and its latency
     /// histogram) is allocated only when one starts, not every interval.
-    pub fn push(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
-        for v in latency.iter_recorded() {
-            self.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
-        }
-        let server = |i: usize| match snap.servers.get(i) {
-            Some(row) => [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]],
-            None => [0.0; 3],
-        };
-        self.push_with(snap, users, &server);
-    }
-
-    /// [`ChartStore::push`] with the interval's latencies given beforehand
-    /// ([`ChartStore::add_latency`]) and each server's requests,
-    /// utilisation and queue from `server` (the recorder makes them as
-    /// needed, not keeping them in the snapshot).
     pub fn push_with(&mut self, snap: &Snapshot, users: UsersSoFar, server: &dyn Fn(usize) -> [f64; 3]) {
         let bucket = match self.buckets.last_mut() {
             Some(last) if last.intervals < self.per_bucket => last,
@@ -262,6 +247,23 @@ impl ChartStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::snapshot::ServerMetric as S;
+    use hdrhistogram::Histogram;
+
+    impl ChartStore {
+        /// [`ChartStore::push_with`] from an interval's latency histogram
+        /// and the snapshot's server rows.
+        pub(crate) fn push(&mut self, snap: &Snapshot, latency: &Histogram<u64>, users: UsersSoFar) {
+            for v in latency.iter_recorded() {
+                self.latency[bin_of(v.value_iterated_to())] += v.count_at_value();
+            }
+            let server = |i: usize| match snap.servers.get(i) {
+                Some(row) => [row[S::Requests.idx()], row[S::Utilisation.idx()], row[S::Queue.idx()]],
+                None => [0.0; 3],
+            };
+            self.push_with(snap, users, &server);
+        }
+    }
     use crate::metrics::snapshot::GlobalMetric;
 
     fn snap(i: u64, requests: f64) -> Snapshot {
