@@ -197,7 +197,7 @@ impl Simulation {
                     return;
                 }
                 Crossing::Lost(why) => {
-                    self.lose(handle, why);
+                    self.lose(handle, att, why);
                     return;
                 }
             }
@@ -212,12 +212,15 @@ impl Simulation {
         }
     }
 
-    /// The network lost the attempt: nothing more happens to it until the
-    /// client's timeout, which will be blamed on `why`.
-    fn lose(&mut self, handle: Handle, why: Failure) {
-        if let Some(a) = self.attempts.get_mut(handle) {
-            a.stage = Stage::Lost;
-            a.lost = Some(why);
+    /// The network lost the attempt `att` (or its answer): it holds nothing
+    /// anywhere, and nothing more happens to it until the client's timeout,
+    /// which will be blamed on `why`. Unless the client gave up on it
+    /// already: no timer will come for it then, so it goes now.
+    fn lose(&mut self, handle: Handle, att: Attempt, why: Failure) {
+        if att.abandoned {
+            self.attempts.remove(handle);
+        } else if let Some(a) = self.attempts.get_mut(handle) {
+            *a = Attempt { stage: Stage::Lost, lost: Some(why), released: true, ..att };
         }
     }
 
@@ -273,18 +276,7 @@ impl Simulation {
                     let lb = &mut self.balancers[att.balancer as usize];
                     let b = &mut lb.pool.backends[backend as usize];
                     b.inflight = b.inflight.saturating_sub(1);
-                    if att.abandoned {
-                        // Unless it stopped waiting already: no timer will
-                        // come for the attempt, so it goes now.
-                        self.attempts.remove(handle);
-                        return;
-                    }
-                    att.released = true;
-                    att.stage = Stage::Lost;
-                    att.lost = Some(why);
-                    if let Some(a) = self.attempts.get_mut(handle) {
-                        *a = att;
-                    }
+                    self.lose(handle, att, why);
                     return;
                 }
             }
@@ -389,15 +381,7 @@ impl Simulation {
                     // finish, the client will time out.
                     self.recorder.on_server_outcome(att.server, outcome, att.counted);
                     self.balancer_sees(&att, outcome);
-                    if att.abandoned {
-                        // The client stopped waiting already: no timer will
-                        // come for the attempt, so it goes now.
-                        self.attempts.remove(handle);
-                    } else if let Some(a) = self.attempts.get_mut(handle) {
-                        a.released = true;
-                        a.stage = Stage::Lost;
-                        a.lost = Some(Failure::ResponseLost);
-                    }
+                    self.lose(handle, att, Failure::ResponseLost);
                     return;
                 }
             }
