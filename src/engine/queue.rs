@@ -127,7 +127,7 @@ impl<E: Copy> EventQueue<E> {
     fn insert(&mut self, entry: Entry<E>) {
         if self.hole {
             self.hole = false;
-            self.heap[0] = entry;
+            *self.root_mut() = entry;
             self.sift_down(0);
         } else {
             // The first sentinel becomes the entry; a new one goes last.
@@ -156,7 +156,7 @@ impl<E: Copy> EventQueue<E> {
     fn take_below(&mut self, limit: u128) -> Option<(SimTime, E)> {
         self.fill_hole();
         // An empty heap's root slot is a sentinel.
-        let root = self.heap[0].key;
+        let root = self.root().key;
         if self.side.key < root {
             if self.side.key >= limit {
                 return None;
@@ -169,7 +169,7 @@ impl<E: Copy> EventQueue<E> {
             return None;
         }
         // `root < limit <= EMPTY`: the heap has a root.
-        let e = self.heap[0];
+        let e = *self.root();
         self.hole = true;
         Some((time_of(e.key), e.event))
     }
@@ -185,7 +185,7 @@ impl<E: Copy> EventQueue<E> {
             self.heap[n].key = EMPTY;
             self.heap.pop();
             if n > 0 {
-                self.heap[0] = last;
+                *self.root_mut() = last;
                 self.sift_down(0);
             }
         }
@@ -212,7 +212,15 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     fn sift_down(&mut self, mut i: usize) {
         let heap = &mut self.heap[..];
-        let item = heap[i];
+        debug_assert!(i < heap.len());
+        // SAFETY (this function's three unchecked accesses): `i` starts in
+        // bounds (callers pass 0, and the heap always holds its `PAD >= 1`
+        // sentinels), and afterwards is always `first + j` for a chunk
+        // `heap[first..first + ARITY]` that `get` found in bounds, `j <
+        // ARITY`. Why unchecked: this loop runs once or twice per simulated
+        // request, and its bounds checks cost 4.9 instructions per request
+        // on the reference (callgrind, README "Speed").
+        let item = *unsafe { heap.get_unchecked(i) };
         loop {
             let first = i * ARITY + 1;
             // All child slots exist exactly when the first child is an
@@ -226,10 +234,29 @@ impl<E: Copy> EventQueue<E> {
             if child.key >= item.key {
                 break;
             }
-            heap[i] = child;
+            *unsafe { heap.get_unchecked_mut(i) } = child;
             i = first + j;
         }
-        heap[i] = item;
+        *unsafe { heap.get_unchecked_mut(i) } = item;
+    }
+
+    /// The root slot: the earliest entry, or a sentinel when the heap is
+    /// empty.
+    #[inline(always)]
+    fn root(&self) -> &Entry<E> {
+        debug_assert!(self.heap.len() >= PAD);
+        // SAFETY: the heap always holds its `PAD >= 1` sentinels (`new`
+        // puts them in, `insert` pushes one for each entry it adds and
+        // `fill_hole` pops one for each it takes out), so slot 0 exists.
+        // Read on every event; the check cost 2 instructions per request.
+        unsafe { self.heap.get_unchecked(0) }
+    }
+
+    #[inline(always)]
+    fn root_mut(&mut self) -> &mut Entry<E> {
+        debug_assert!(self.heap.len() >= PAD);
+        // SAFETY: as in `root`.
+        unsafe { self.heap.get_unchecked_mut(0) }
     }
 }
 

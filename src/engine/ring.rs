@@ -37,7 +37,13 @@ impl<T: Copy> Ring<T> {
             self.grow(item);
         }
         let mask = self.buf.len() - 1;
-        self.buf[(self.head + self.len) & mask] = item;
+        let slot = (self.head + self.len) & mask;
+        debug_assert!(slot < self.buf.len());
+        // SAFETY: `buf` is not empty (`grow` made room), its length is a
+        // power of two, so `slot`, masked by `len - 1`, is in bounds. Why
+        // unchecked: a server queues most requests at high load, and the
+        // check costs about 2 instructions per request (README "Speed").
+        *unsafe { self.buf.get_unchecked_mut(slot) } = item;
         self.len += 1;
     }
 
@@ -47,7 +53,11 @@ impl<T: Copy> Ring<T> {
         if self.len == 0 {
             return None;
         }
-        let item = self.buf[self.head];
+        debug_assert!(self.head < self.buf.len());
+        // SAFETY: an item is held, so `buf` is not empty, and `head` is
+        // always masked by `buf.len() - 1` (or 0 from `grow`): in bounds.
+        // Unchecked for the reason `push_back` gives.
+        let item = *unsafe { self.buf.get_unchecked(self.head) };
         self.head = (self.head + 1) & (self.buf.len() - 1);
         self.len -= 1;
         Some(item)
