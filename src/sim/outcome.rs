@@ -169,7 +169,8 @@ impl Simulation {
         self.leave_system();
         // Little's law counts a call from when it entered the simulation to
         // when its outcome was decided (now), the time it spent in `in_system`.
-        let cs = &self.clients[call.client as usize];
+        // SAFETY: a client id of the run ("Ids on the request path", `Simulation`).
+        let cs = unsafe { self.clients.get_unchecked(call.client as usize) };
         let (displacement, closed_loop) = (cs.displacement, cs.closed_loop);
         // The call entered the simulation at its creation (the user's send)
         // plus the group's constant path latency to the balancer, which is

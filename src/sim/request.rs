@@ -20,11 +20,13 @@ impl Simulation {
         if !self.may_generate() {
             return;
         }
-        let state = &mut self.clients[client as usize];
+        // SAFETY (both): a client id of the run is in range of `clients`
+        // and `world.clients` ("Ids on the request path", `Simulation`).
+        let state = unsafe { self.clients.get_unchecked_mut(client as usize) };
         if generation != state.arrival_gen {
             return;
         }
-        let def = &self.world.clients[client as usize];
+        let def = unsafe { self.world.clients.get_unchecked(client as usize) };
         let user = state.pick_user();
         if let Some(t) = state.next_open_arrival(def) {
             let at = t + SimDuration(state.displacement);
@@ -47,7 +49,8 @@ impl Simulation {
     /// reaches the balancer, and the user sent it that latency earlier.
     #[inline(always)]
     pub(super) fn new_call(&mut self, client: u32, user: u32) {
-        let cs = &self.clients[client as usize];
+        // SAFETY: a client id of the run ("Ids on the request path", `Simulation`).
+        let cs = unsafe { self.clients.get_unchecked(client as usize) };
         let (displacement, call_timeout, single_attempt) = (cs.displacement, cs.call_timeout, cs.single_attempt);
         let created = SimTime(self.now.0.saturating_sub(displacement));
         self.generated += 1;
@@ -145,7 +148,8 @@ impl Simulation {
     fn launch(&mut self, call_h: Handle, call: &Call) {
         let (client, user, attempt_no, subnet) = (call.client, call.user, call.attempts, call.subnet);
         let counted = call.created >= self.world.warmup;
-        let cs = &mut self.clients[client as usize];
+        // SAFETY: a client id of the run ("Ids on the request path", `Simulation`).
+        let cs = unsafe { self.clients.get_unchecked_mut(client as usize) };
         let (call_timeout, per_try_timeout, displacement) = (cs.call_timeout, cs.per_try_timeout, cs.displacement);
         let call_deadline = call_timeout.map_or(SimTime::MAX, |t| call.created + SimDuration(t));
         let retry = attempt_no > 1;
@@ -227,7 +231,8 @@ impl Simulation {
     /// At the balancer: it picks a backend and forwards the attempt.
     #[inline(always)]
     fn balance(&mut self, handle: Handle, mut att: Attempt) {
-        let lb = &mut self.balancers[att.balancer as usize];
+        // SAFETY: one of the group's targets ("Ids on the request path", `Simulation`).
+        let lb = unsafe { self.balancers.get_unchecked_mut(att.balancer as usize) };
         if lb.down {
             self.end_attempt(handle, att, Some(Failure::Refused), None, 0);
             return;
@@ -238,9 +243,11 @@ impl Simulation {
             self.end_attempt(handle, att, Some(Failure::NoBackend), None, 0);
             return;
         };
+        // The pick is checked here, once for the attempt's life.
         lb.pool.backends[backend as usize].inflight += 1;
         att.backend = backend;
-        att.server = lb.servers[backend as usize];
+        // SAFETY: `servers` is as long as `pool.backends`, just indexed.
+        att.server = *unsafe { lb.servers.get_unchecked(backend as usize) };
         att.stage = Stage::ToServer;
         self.recorder.on_balancer(att.balancer, backend, att.counted);
         if let Some(net) = &mut self.net {
@@ -306,7 +313,8 @@ impl Simulation {
     fn arrive_at_server(&mut self, handle: Handle, mut att: Attempt) {
         let now = self.now;
         let server = att.server;
-        let s = &mut self.servers[server.index()];
+        // SAFETY: a routed attempt's server ("Ids on the request path", `Simulation`).
+        let s = unsafe { self.servers.get_unchecked_mut(server.index()) };
         let outcome = s.arrive(now, handle);
         let queue_len = s.queue_len() as u64;
         match outcome {
@@ -344,7 +352,9 @@ impl Simulation {
             return;
         }
         let now = self.now;
-        if let Some((next, done_at)) = self.servers[server.index()].complete(now) {
+        // SAFETY: a server id of the run ("Ids on the request path", `Simulation`).
+        let s = unsafe { self.servers.get_unchecked_mut(server.index()) };
+        if let Some((next, done_at)) = s.complete(now) {
             // `next` keeps its stage `Queued` in service (see `Stage`).
             self.events.push(done_at, Event::Complete { server, attempt: next });
         }
@@ -397,8 +407,10 @@ impl Simulation {
         if att.released || att.backend == u32::MAX {
             return;
         }
-        let lb = &mut self.balancers[att.balancer as usize];
-        let b = &mut lb.pool.backends[att.backend as usize];
+        // SAFETY: the attempt's balancer, and the backend `balance` checked
+        // ("Ids on the request path", `Simulation`).
+        let lb = unsafe { self.balancers.get_unchecked_mut(att.balancer as usize) };
+        let b = unsafe { lb.pool.backends.get_unchecked_mut(att.backend as usize) };
         b.inflight = b.inflight.saturating_sub(1);
         let failed = outcome != ServerOutcome::Completed;
         if let Passive::Eject(until, generation) = lb.observe(att.backend as usize, failed, self.now) {
