@@ -26,13 +26,16 @@ fn intervals_report_counts_shares_and_percentiles() {
         Recorder::new(names.sizes(), &[2], &[10], NANOS_PER_SEC, 0, 500_000_000, Box::new(Capture(rows.clone())));
     r.keep_server_rows();
     for i in 0..4 {
-        r.on_call(0, i, 0, u32::MAX);
-        r.on_attempt(0, false, true);
         let server = ServerId::from_index(if i == 0 { 1 } else { 0 });
+        // SAFETY: group 0 of 1 (10 users), servers 0 and 1 of 2.
+        unsafe { r.on_call(0, i, 0, u32::MAX) };
+        r.on_attempt(0, false, true);
         r.on_balancer(0, server.index() as u32, true);
-        r.on_server_arrival(server, 0, true);
-        r.on_server_outcome(server, ServerOutcome::Completed, true);
-        r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000, server, u32::MAX);
+        unsafe {
+            r.on_server_arrival(server, 0, true);
+            r.on_server_outcome(server, ServerOutcome::Completed, true);
+            r.on_success(0, i, 0, (u64::from(i) + 1) * 1_000_000, server, u32::MAX);
+        }
     }
     r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
     r.on_failure(0, 7, 0, Failure::TimedOut, u32::MAX);
@@ -71,10 +74,13 @@ fn windows_count_only_requests_created_inside_them() {
     let names = Names { servers: vec![], balancers: vec![], clients: vec!["c".into()], subnets: vec![] };
     let mut r = Recorder::new(names.sizes(), &[], &[4], NANOS_PER_SEC, 0, u64::MAX, Box::new(NullSink));
     let w = r.add_window(10, 20);
-    r.on_call(0, 0, 5, u32::MAX);
-    r.on_call(0, 1, 15, u32::MAX);
+    // SAFETY: group 0 of 1, users 0 and 1 of 4.
+    unsafe {
+        r.on_call(0, 0, 5, u32::MAX);
+        r.on_call(0, 1, 15, u32::MAX);
+    }
     r.on_failure(0, 1, 15, Failure::Refused, u32::MAX);
-    r.on_success(0, 0, 5, 100, ServerId::NONE, u32::MAX);
+    unsafe { r.on_success(0, 0, 5, 100, ServerId::NONE, u32::MAX) };
     assert_eq!(r.windows[w].generated, 1);
     assert_eq!(r.windows[w].failed_total(), 1);
     assert_eq!(r.windows[w].users.counts().unable, 1);
@@ -102,15 +108,18 @@ fn totals_by_interval_equal_totals_per_request() {
         let server = ServerId::from_index(0);
         let one = |r: &mut Recorder, created: u64, ok: bool, queue: u64| {
             let counted = r.counts(created);
-            r.on_call(0, 1, created, u32::MAX);
+            // SAFETY: group 0 of 1, user 1 of 3, server 0 of 1.
+            unsafe { r.on_call(0, 1, created, u32::MAX) };
             r.on_attempt(0, !ok, counted);
             r.on_balancer(0, 0, counted);
-            r.on_server_arrival(server, queue, counted);
+            unsafe { r.on_server_arrival(server, queue, counted) };
             if ok {
-                r.on_server_outcome(server, ServerOutcome::Completed, counted);
-                r.on_success(0, 1, created, 1_000, server, u32::MAX);
+                unsafe {
+                    r.on_server_outcome(server, ServerOutcome::Completed, counted);
+                    r.on_success(0, 1, created, 1_000, server, u32::MAX);
+                }
             } else {
-                r.on_server_outcome(server, ServerOutcome::Rejected, counted);
+                unsafe { r.on_server_outcome(server, ServerOutcome::Rejected, counted) };
                 r.on_failure(0, 1, created, Failure::Rejected, u32::MAX);
             }
         };

@@ -61,6 +61,19 @@ impl UserFlags {
         old
     }
 
+    /// `mark` without the bounds check.
+    ///
+    /// # Safety
+    /// `id` is below the number of users the flags were made for.
+    #[inline(always)]
+    pub unsafe fn mark_unchecked(&mut self, id: usize, bits: u8) -> u8 {
+        // SAFETY: the caller's promise.
+        let f = unsafe { self.flags.get_unchecked_mut(id) };
+        let old = *f;
+        *f = old | bits;
+        old
+    }
+
     pub fn counts(&self) -> UserCounts {
         self.counts_of(0..self.flags.len(), |_| true)
     }
@@ -114,6 +127,16 @@ impl UserIndex {
     #[inline]
     pub fn global_id(&self, group: u32, user: u32) -> usize {
         (self.group_offset[group as usize] + u64::from(user)) as usize
+    }
+
+    /// `global_id` without the bounds check.
+    ///
+    /// # Safety
+    /// `group` is below the number of groups the index was made for.
+    #[inline(always)]
+    pub unsafe fn global_id_unchecked(&self, group: u32, user: u32) -> usize {
+        // SAFETY: the caller's promise.
+        (unsafe { *self.group_offset.get_unchecked(group as usize) } + u64::from(user)) as usize
     }
 
     /// Records a failure in interval `interval`; true when it is the user's

@@ -104,37 +104,53 @@ impl WindowStats {
         }
     }
 
+    /// # Safety
+    /// As for `mark_active`.
     #[inline]
-    pub(super) fn generated(&mut self, id: usize) {
+    pub(super) unsafe fn generated(&mut self, id: usize) {
         self.generated += 1;
-        self.mark_active(id);
+        // SAFETY: the caller's promise.
+        unsafe { self.mark_active(id) };
     }
 
     /// What a request generated in the window counts besides `generated`.
+    ///
+    /// # Safety
+    /// `id` is below the number of users the window was made for (the
+    /// recorder's per-request calls check it no more).
     #[inline(always)]
-    pub(super) fn mark_active(&mut self, id: usize) {
-        let old = self.users.mark(id, users::ACTIVE);
+    pub(super) unsafe fn mark_active(&mut self, id: usize) {
+        // SAFETY: the caller's promise.
+        let old = unsafe { self.users.mark_unchecked(id, users::ACTIVE) };
         self.so_far.active += u64::from(old & users::ACTIVE == 0);
     }
 
     /// A success with latency `latency_ns`, whose tally slot is `slot`.
+    ///
+    /// # Safety
+    /// As for `mark_active`.
     #[inline]
-    pub(super) fn success(&mut self, id: usize, latency_ns: u64, slot: usize, slow: bool) {
+    pub(super) unsafe fn success(&mut self, id: usize, latency_ns: u64, slot: usize, slow: bool) {
         self.completed += 1;
         self.pending.count(slot);
-        self.succeeded(id, latency_ns, slow);
+        // SAFETY: the caller's promise.
+        unsafe { self.succeeded(id, latency_ns, slow) };
     }
 
     /// What a success counts besides `completed` and the latency tally.
+    ///
+    /// # Safety
+    /// As for `mark_active`.
     #[inline(always)]
-    pub(super) fn succeeded(&mut self, id: usize, latency_ns: u64, slow: bool) {
+    pub(super) unsafe fn succeeded(&mut self, id: usize, latency_ns: u64, slow: bool) {
         self.latency_sum_ns += u128::from(latency_ns);
         self.latency_max_ns = self.latency_max_ns.max(latency_ns);
         self.latency_min_ns = self.latency_min_ns.min(latency_ns);
         if slow {
             self.slow += 1;
         }
-        let old = self.users.mark(id, users::SERVED | if slow { users::SLOWED } else { 0 });
+        // SAFETY: the caller's promise.
+        let old = unsafe { self.users.mark_unchecked(id, users::SERVED | if slow { users::SLOWED } else { 0 }) };
         self.so_far.affected_or_slowed += u64::from(slow && old & (users::FAILED | users::SLOWED) == 0);
     }
 

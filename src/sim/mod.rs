@@ -246,16 +246,21 @@ impl RunResult {
 ///
 /// The request path indexes `clients`, `world.clients`, `balancers`,
 /// `servers` and a balancer's `servers` and `pool.backends` with
-/// `get_unchecked`. Their bounds checks cost 32 instructions per simulated
-/// request on the reference benchmark (callgrind, README "Speed"), 3% of the
-/// whole. Each such access is sound by these invariants, which `check_ids`
-/// verifies in `new` and which no later code can break:
+/// `get_unchecked`, and hands its ids to the recorder's per-request calls,
+/// which take them unchecked too (`Recorder::on_call` and the like: the
+/// recorder is made with the world's sizes). Their bounds checks cost 26
+/// and 25 instructions per simulated request on the reference benchmark
+/// (callgrind, README "Speed"), 5% of the whole. Each such access is sound
+/// by these invariants; `check_ids` verifies in `new` the ones the world
+/// carries, and no later code can break them:
 ///
 /// - none of these vectors changes length after `new`: one entry per
 ///   client group, balancer, server, and backend of each balancer (a
 ///   balancer's `servers` and `pool.backends` are as long as each other);
 /// - a client id in an event, a call or an attempt is an index of
-///   `world.clients`: the run takes them from `0..clients.len()`;
+///   `world.clients`: the run takes them from `0..clients.len()`, and its
+///   user is below the group's `users` (drawn below it, counted up to it,
+///   or a trace's user taken modulo it);
 /// - an attempt's balancer is one of its group's targets, which are
 ///   indexes of `balancers`;
 /// - a server id in an event or a routed attempt comes from a balancer's

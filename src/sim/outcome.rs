@@ -25,7 +25,9 @@ impl Simulation {
         delay: u64,
     ) {
         if let Some(outcome) = at_server {
-            self.recorder.on_server_outcome(att.server, outcome, att.counted);
+            // SAFETY: a server outcome is a routed attempt's, and the recorder
+            // was made with the world's sizes ("Ids on the request path", `Simulation`).
+            unsafe { self.recorder.on_server_outcome(att.server, outcome, att.counted) };
             self.balancer_sees(&att, outcome);
         }
         if !att.abandoned && delay > 0 && self.arrives_too_late(&att, delay) {
@@ -85,7 +87,9 @@ impl Simulation {
     #[inline(always)]
     fn call_succeeded(&mut self, call_h: Handle, call: &Call, delay: u64, server: ServerId, ended: Handle) {
         let latency = (self.now + SimDuration(delay)).since(call.created).0;
-        self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet);
+        // SAFETY: a client id and user of the run, and the recorder was made
+        // with the world's sizes ("Ids on the request path", `Simulation`).
+        unsafe { self.recorder.on_success(call.client, call.user, call.created.0, latency, server, call.subnet) };
         // A group without retries (`NO_CALL`) has no budget to refill.
         debug_assert!(call_h != NO_CALL || self.clients[call.client as usize].token_refill.is_none());
         if call_h != NO_CALL {

@@ -58,7 +58,9 @@ impl Simulation {
             Some(n) => n.subnet_of(client, user) as u32,
             None => 0,
         };
-        self.recorder.on_call(client, user, created.0, subnet);
+        // SAFETY: a client id and user of the run, and the recorder was
+        // made with the world's sizes ("Ids on the request path", `Simulation`).
+        unsafe { self.recorder.on_call(client, user, created.0, subnet) };
         self.enter_system();
         let call =
             Call { created, user, client, subnet, attempts: 0, current: Handle { index: u32::MAX, generation: 0 } };
@@ -316,29 +318,32 @@ impl Simulation {
         // SAFETY: a routed attempt's server ("Ids on the request path", `Simulation`).
         let s = unsafe { self.servers.get_unchecked_mut(server.index()) };
         let outcome = s.arrive(now, handle);
-        let queue_len = s.queue_len() as u64;
+        // What the server holds waiting once it has the request (a queued
+        // one is counted in; one it starts waits for nothing).
+        let queue_len = match outcome {
+            Arrival::Started(_) => 0,
+            Arrival::Queued(len) => len,
+            _ => s.queue_len() as u64,
+        };
+        // SAFETY: as above; the recorder was made with the world's sizes.
+        unsafe { self.recorder.on_server_arrival(server, queue_len, att.counted) };
         match outcome {
             Arrival::Started(done_at) => {
-                self.recorder.on_server_arrival(server, 0, att.counted);
                 att.stage = Stage::Serving;
                 self.store_routing(handle, &att);
                 self.events.push(done_at, Event::Complete { server, attempt: handle });
             }
-            Arrival::Queued(len) => {
-                self.recorder.on_server_arrival(server, len, att.counted);
+            Arrival::Queued(_) => {
                 att.stage = Stage::Queued;
                 self.store_routing(handle, &att);
             }
             Arrival::Rejected => {
-                self.recorder.on_server_arrival(server, queue_len, att.counted);
                 self.server_answers(handle, att, Some(Failure::Rejected), ServerOutcome::Rejected);
             }
             Arrival::Error => {
-                self.recorder.on_server_arrival(server, queue_len, att.counted);
                 self.server_answers(handle, att, Some(Failure::ServerError), ServerOutcome::Error);
             }
             Arrival::Refused => {
-                self.recorder.on_server_arrival(server, queue_len, att.counted);
                 self.server_answers(handle, att, Some(Failure::Refused), ServerOutcome::Refused);
             }
         }
@@ -389,7 +394,9 @@ impl Simulation {
                 _ => {
                     // The answer never gets back: the balancer saw the server
                     // finish, the client will time out.
-                    self.recorder.on_server_outcome(att.server, outcome, att.counted);
+                    // SAFETY: a routed attempt's server, and the recorder was
+                    // made with the world's sizes ("Ids on the request path").
+                    unsafe { self.recorder.on_server_outcome(att.server, outcome, att.counted) };
                     self.balancer_sees(&att, outcome);
                     self.lose(handle, att, Failure::ResponseLost);
                     return;
