@@ -174,10 +174,10 @@ pub struct Recorder {
     interval_coarse: Tally,
     /// The last closed interval.
     pub snapshot: Snapshot,
-    pub user_index: UserIndex,
+    user_index: UserIndex,
     /// Window 0 is the measured period (from the warm-up); others are the
     /// incident window and SLO windows, in the order they were added.
-    pub windows: Vec<WindowStats>,
+    windows: Vec<WindowStats>,
     pub attempts: u64,
     pub retries: u64,
     pub servers: Vec<ServerTotals>,
@@ -253,6 +253,26 @@ impl Recorder {
     pub fn add_window(&mut self, from: u64, until: u64) -> usize {
         self.windows.push(WindowStats::new(from, until, self.user_index.total));
         self.windows.len() - 1
+    }
+
+    /// The measured window and the others.
+    #[inline(always)]
+    fn measured_and_others(&mut self) -> (&mut WindowStats, &mut [WindowStats]) {
+        debug_assert!(!self.windows.is_empty());
+        // SAFETY: `windows` always starts with the measured window: `new`
+        // puts it in, and windows are only ever added after it.
+        unsafe { self.windows.split_first_mut().unwrap_unchecked() }
+    }
+
+    /// Where each client group's users are in the global user numbering.
+    pub fn user_index(&self) -> &UserIndex {
+        &self.user_index
+    }
+
+    /// The windows: the measured period first, then the ones
+    /// `add_window` added, in order.
+    pub fn windows(&self) -> &[WindowStats] {
+        &self.windows
     }
 
     /// The measured period.
@@ -370,6 +390,9 @@ impl Recorder {
     /// for (`Sizes::clients`) and `user` below that group's size. The
     /// per-request calls take their ids unchecked: the checks cost 25
     /// instructions per simulated request on the reference benchmark.
+    /// What they index keeps the sizes `new` gave it: the open interval's
+    /// counters, the user index and the windows' user flags are private,
+    /// and nothing resizes them.
     #[inline(always)]
     pub unsafe fn on_call(&mut self, client: u32, user: u32, now: u64, subnet: u32) {
         // SAFETY (the block's three unchecked accesses): the caller's promise;
@@ -380,16 +403,15 @@ impl Recorder {
         }
         let id = unsafe { self.user_index.global_id_unchecked(client, user) };
         let by_interval = self.totals_by_interval;
-        if let Some((measured, others)) = self.windows.split_first_mut() {
-            // Counted by interval, the measured window takes only its marks here.
-            if by_interval {
-                unsafe { measured.mark_active(id) };
-            } else if measured.contains(now) {
-                unsafe { measured.generated(id) };
-            }
-            for w in others.iter_mut().filter(|w| w.contains(now)) {
-                unsafe { w.generated(id) };
-            }
+        let (measured, others) = self.measured_and_others();
+        // Counted by interval, the measured window takes only its marks here.
+        if by_interval {
+            unsafe { measured.mark_active(id) };
+        } else if measured.contains(now) {
+            unsafe { measured.generated(id) };
+        }
+        for w in others.iter_mut().filter(|w| w.contains(now)) {
+            unsafe { w.generated(id) };
         }
         if self.totals_per_request(now) {
             self.clients[client as usize].requests += 1;
@@ -512,15 +534,14 @@ impl Recorder {
         let id = unsafe { self.user_index.global_id_unchecked(client, user) };
         let slow = latency_ns > self.slow_threshold;
         let by_interval = self.totals_by_interval;
-        if let Some((measured, others)) = self.windows.split_first_mut() {
-            if by_interval {
-                unsafe { measured.succeeded(id, latency_ns, slow) };
-            } else if measured.contains(created) {
-                unsafe { measured.success(id, latency_ns, slot, slow) };
-            }
-            for w in others.iter_mut().filter(|w| w.contains(created)) {
-                unsafe { w.success(id, latency_ns, slot, slow) };
-            }
+        let (measured, others) = self.measured_and_others();
+        if by_interval {
+            unsafe { measured.succeeded(id, latency_ns, slow) };
+        } else if measured.contains(created) {
+            unsafe { measured.success(id, latency_ns, slot, slow) };
+        }
+        for w in others.iter_mut().filter(|w| w.contains(created)) {
+            unsafe { w.success(id, latency_ns, slot, slow) };
         }
         if self.totals_per_request(created) {
             self.clients[client as usize].completed += 1;

@@ -81,9 +81,9 @@ fn windows_count_only_requests_created_inside_them() {
     }
     r.on_failure(0, 1, 15, Failure::Refused, u32::MAX);
     unsafe { r.on_success(0, 0, 5, 100, ServerId::NONE, u32::MAX) };
-    assert_eq!(r.windows[w].generated, 1);
-    assert_eq!(r.windows[w].failed_total(), 1);
-    assert_eq!(r.windows[w].users.counts().unable, 1);
+    assert_eq!(r.windows()[w].generated, 1);
+    assert_eq!(r.windows()[w].failed_total(), 1);
+    assert_eq!(r.windows()[w].users.counts().unable, 1);
     // Without a warm-up the measured window is counted by interval: its
     // counts are complete at each close and once the run settles.
     assert_eq!(r.measured().generated, 0);

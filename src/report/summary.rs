@@ -254,7 +254,7 @@ fn subnet_summaries(r: &RunResult) -> Vec<SubnetSummary> {
     let rec = &r.recorder;
     let mut out = Vec::new();
     for (c, def) in w.clients.iter().enumerate() {
-        let offset = rec.user_index.group_offset[c] as usize;
+        let offset = rec.user_index().group_offset[c] as usize;
         let ids = offset..offset + def.users as usize;
         for (si, &node) in net.subnets[c].iter().enumerate() {
             let keep = |id: usize| net.user_subnet(c as u32, (id - offset) as u32) == si;
@@ -265,7 +265,7 @@ fn subnet_summaries(r: &RunResult) -> Vec<SubnetSummary> {
                 name: net.nodes[node as usize].name.clone(),
                 prefix: net.nodes[node as usize].address.map(|a| a.to_string()).unwrap_or_default(),
                 users: counts(rec.measured()),
-                incident_users: w.incident_window.map(|_| counts(&rec.windows[1])),
+                incident_users: w.incident_window.map(|_| counts(&rec.windows()[1])),
             });
         }
     }
@@ -563,7 +563,7 @@ impl Summary {
                 applied: !blocked.contains(&i),
             })
             .collect();
-        let incident = w.incident_window.map(|_| WindowSummary::from(&rec.windows[1], w));
+        let incident = w.incident_window.map(|_| WindowSummary::from(&rec.windows()[1], w));
         let slos = slo_verdicts(r);
         let tw = &r.time_weighted;
         let mean_in_system = ratio(tw.in_system_ns as f64, measured_ns);

@@ -200,7 +200,7 @@ impl RunResult {
     /// observed value in the objective's unit (NaN when unknown) and whether
     /// the objective is met.
     pub fn slo_outcome(&self, slo: &Slo, window: Option<usize>) -> (f64, bool) {
-        let stats = window.map(|i| SloWindowStats::of(&self.recorder.windows[i], self.end.0)).unwrap_or_default();
+        let stats = window.map(|i| SloWindowStats::of(&self.recorder.windows()[i], self.end.0)).unwrap_or_default();
         slo.objective.evaluate(&stats)
     }
 }
