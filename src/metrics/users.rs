@@ -119,9 +119,12 @@ impl UserIndex {
         let mut total = 0u64;
         for &n in group_sizes {
             group_offset.push(total);
-            total += n;
+            // The recorder's per-request calls take global ids unchecked:
+            // the numbering must not wrap.
+            total = total.checked_add(n).expect("the number of users fits in 64 bits");
         }
-        UserIndex { group_offset, total: total as usize, last_failed_interval: vec![0; total as usize] }
+        let total = usize::try_from(total).expect("the number of users fits in memory");
+        UserIndex { group_offset, total, last_failed_interval: vec![0; total] }
     }
 
     #[inline]
@@ -183,5 +186,13 @@ mod tests {
         assert!(!t.fail_in_interval(0, 0));
         assert!(t.fail_in_interval(0, 1));
         assert!(t.fail_in_interval(1, 1));
+    }
+
+    /// The recorder's per-request calls index users by these numbers
+    /// unchecked: sizes that would wrap them are refused.
+    #[test]
+    #[should_panic(expected = "fits in 64 bits")]
+    fn user_numbering_that_would_wrap_is_refused() {
+        UserIndex::new(&[u64::MAX, 1]);
     }
 }

@@ -12,7 +12,8 @@ use crate::time::{SimTime, secs_to_nanos};
 /// Who sends the next request.
 pub(super) enum UserPicker {
     Uniform(u32),
-    Zipf(Zipf<f64>),
+    /// The distribution over `1..=n`, and `n`.
+    Zipf(Zipf<f64>, u32),
 }
 
 pub(super) struct ClientState {
@@ -73,13 +74,22 @@ pub(super) fn single_attempt(def: &ClientDef) -> bool {
     def.retry.is_none()
 }
 
+/// The user (in `0..n`, `n >= 1`) of a Zipf draw `x` over `1..=n`. The draw
+/// is floating point and may round to one past `n`; the user id must stay
+/// below the group's size (the recorder takes it unchecked), so it is
+/// clamped to the last user.
+#[inline(always)]
+fn zipf_user(x: f64, n: u32) -> u32 {
+    (x as u32).saturating_sub(1).min(n - 1)
+}
+
 impl ClientState {
     pub(super) fn new(def: &ClientDef, rng: SimRng) -> ClientState {
         let n = def.users.min(u64::from(u32::MAX)) as u32;
         let users = match def.popularity {
             Popularity::Uniform => UserPicker::Uniform(n.max(1)),
             Popularity::Zipf(s) => match Zipf::new(f64::from(n.max(1)), s) {
-                Ok(z) => UserPicker::Zipf(z),
+                Ok(z) => UserPicker::Zipf(z, n.max(1)),
                 Err(_) => UserPicker::Uniform(n.max(1)),
             },
         };
@@ -138,7 +148,7 @@ impl ClientState {
     pub(super) fn pick_user(&mut self) -> u32 {
         match &self.users {
             UserPicker::Uniform(n) => below(&mut self.rng, *n),
-            UserPicker::Zipf(z) => (z.sample(&mut self.rng) as u32).saturating_sub(1),
+            UserPicker::Zipf(z, n) => zipf_user(z.sample(&mut self.rng), *n),
         }
     }
 
@@ -177,5 +187,20 @@ impl ClientState {
         };
         self.process_time = next;
         Some(SimTime(secs_to_nanos(next)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zipf_user;
+
+    #[test]
+    fn a_zipf_draw_gives_a_user_of_the_group() {
+        assert_eq!(zipf_user(1.0, 10), 0);
+        assert_eq!(zipf_user(10.0, 10), 9);
+        // A draw that rounded past `n` still names the last user.
+        assert_eq!(zipf_user(11.0, 10), 9);
+        assert_eq!(zipf_user(2.0, 1), 0);
+        assert_eq!(zipf_user(0.0, 1), 0);
     }
 }

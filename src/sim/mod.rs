@@ -259,8 +259,9 @@ impl RunResult {
 ///   balancer's `servers` and `pool.backends` are as long as each other);
 /// - a client id in an event, a call or an attempt is an index of
 ///   `world.clients`: the run takes them from `0..clients.len()`, and its
-///   user is below the group's `users` (drawn below it, counted up to it,
-///   or a trace's user taken modulo it);
+///   user is below the group's `users`, which is at least 1 (drawn below
+///   it, a Zipf draw clamped to it, counted up to it, or a trace's user
+///   taken modulo it);
 /// - an attempt's balancer is one of its group's targets, which are
 ///   indexes of `balancers`;
 /// - a server id in an event or a routed attempt comes from a balancer's
@@ -316,6 +317,7 @@ pub struct Simulation {
 impl Simulation {
     /// Builds the run-time state of `world`, writing series rows to `sink`.
     pub fn new(mut world: World, sink: Box<dyn SeriesSink>) -> Simulation {
+        check_ids(&world);
         if !sink.writes() {
             // No series to bound: the series guard stands aside.
             world.series_guard.intervals = u64::MAX;
@@ -382,7 +384,9 @@ impl Simulation {
             in_flight: 0,
         };
         let applied = vec![false; world.timeline.len()];
-        check_ids(&world, &balancers);
+        // A balancer's servers and pool are as long as each other (the
+        // request path relies on it, see `check_ids`).
+        assert!(balancers.iter().all(|b| b.servers.len() == b.pool.backends.len()));
         Simulation {
             now: SimTime::ZERO,
             events: EventQueue::new(),
@@ -778,27 +782,27 @@ pub fn run_quiet(world: World) -> RunResult {
     Simulation::new(world, Box::new(crate::metrics::NullSink)).run(|_| {})
 }
 
-/// Checks the invariants that the request path's unchecked indexing relies
-/// on (see "Ids on the request path" on [`Simulation`]). A compiled world
-/// always passes; a hand-built one with an id out of range panics here
-/// rather than reading out of bounds later.
-fn check_ids(world: &World, balancers: &[BalancerState]) {
+/// Checks the invariants of the world that the request path's unchecked
+/// indexing relies on (see "Ids on the request path" on [`Simulation`]). A
+/// compiled world always passes; a hand-built one with an id out of range
+/// panics here rather than reading out of bounds later.
+fn check_ids(world: &World) {
     let (n_servers, n_balancers) = (world.servers.len(), world.balancers.len());
     for c in &world.clients {
+        // A user id is below `users`: there must be one.
+        assert!(c.users >= 1, "client group `{}` has no users", c.name);
         assert!(
             c.targets.iter().all(|t| (t.0 as usize) < n_balancers),
             "client group `{}` targets a balancer id out of range",
             c.name
         );
     }
-    assert_eq!(balancers.len(), n_balancers);
-    for (b, state) in world.balancers.iter().zip(balancers) {
+    for b in &world.balancers {
         assert!(
             b.backends.iter().all(|be| be.server.index() < n_servers),
             "balancer `{}` has a backend server id out of range",
             b.name
         );
-        assert_eq!(state.servers.len(), state.pool.backends.len());
     }
 }
 
@@ -810,6 +814,48 @@ mod tests {
     /// within a cache line. An attempt carries its call's fields, so a call
     /// without retries (`NO_CALL`) needs no record: 64 bytes a request
     /// instead of a 48-byte attempt and a 32-byte call.
+    fn world() -> World {
+        let text = "name: t\nrequests: 100\nclients:\n  c: {target: lb, rate: 10/s}\n\
+                    balancers:\n  lb: {algorithm: random, backends: [s]}\n\
+                    servers:\n  s: {service: {exponential: 10ms}}\n";
+        crate::model::load_str("t.yaml", text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn build(world: World) -> Simulation {
+        Simulation::new(world, Box::new(crate::metrics::NullSink))
+    }
+
+    #[test]
+    fn a_compiled_world_passes_the_id_check_and_runs() {
+        assert_eq!(build(world()).run(|_| {}).generated, 100);
+    }
+
+    /// The request path indexes by these ids without bounds checks: a
+    /// hand-built world with one out of range must not get that far.
+    #[test]
+    #[should_panic(expected = "targets a balancer id out of range")]
+    fn a_target_out_of_range_is_refused() {
+        let mut w = world();
+        w.clients[0].targets[0].0 = 1;
+        build(w);
+    }
+
+    #[test]
+    #[should_panic(expected = "has a backend server id out of range")]
+    fn a_backend_server_out_of_range_is_refused() {
+        let mut w = world();
+        w.balancers[0].backends[0].server = ServerId::from_index(1);
+        build(w);
+    }
+
+    #[test]
+    #[should_panic(expected = "has no users")]
+    fn a_group_without_users_is_refused() {
+        let mut w = world();
+        w.clients[0].users = 0;
+        build(w);
+    }
+
     #[test]
     fn an_attempt_fits_in_a_cache_line() {
         assert!(std::mem::size_of::<Attempt>() <= 64, "{}", std::mem::size_of::<Attempt>());

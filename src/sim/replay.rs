@@ -26,7 +26,9 @@ pub(super) struct ReplayCursor {
 }
 
 impl ReplayCursor {
-    pub(super) fn open(def: &Replay) -> ReplayCursor {
+    /// Opens the trace of `def` for a group of `users` users (a trace's
+    /// user is taken modulo it).
+    pub(super) fn open(def: &Replay, users: u64) -> ReplayCursor {
         let mut reader = match Reader::open(&def.path) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -43,7 +45,7 @@ impl ReplayCursor {
             carry: 0.0,
             speed: def.speed,
             scale: def.scale,
-            users: def.info.users.clamp(1, u64::from(u32::MAX)) as u32,
+            users: users.clamp(1, u64::from(u32::MAX)) as u32,
         }
     }
 
@@ -71,7 +73,7 @@ impl Simulation {
     pub(super) fn start_replays(&mut self) {
         for c in 0..self.clients.len() {
             if let Load::Replay(def) = &self.world.clients[c].load {
-                let mut cursor = ReplayCursor::open(def);
+                let mut cursor = ReplayCursor::open(def, self.world.clients[c].users);
                 let first = cursor.next();
                 self.clients[c].replay = Some(Box::new(cursor));
                 if let Some((t, user)) = first {
@@ -116,7 +118,7 @@ mod tests {
     }
 
     fn all(def: &Replay) -> Vec<(u64, u32)> {
-        let mut c = ReplayCursor::open(def);
+        let mut c = ReplayCursor::open(def, def.info.users);
         std::iter::from_fn(|| c.next()).map(|(t, u)| (t.0 / 1_000_000, u)).collect()
     }
 
