@@ -268,7 +268,11 @@ impl RunResult {
 ///   `servers`, whose entries are indexes of `servers`;
 /// - an attempt's backend comes from its balancer's pick, which `balance`
 ///   checks against `pool.backends` (the one check kept, since the pick is
-///   the balancing algorithms' code).
+///   the balancing algorithms' code);
+/// - with a network, an attempt's subnet comes from `NetState::subnet_of`,
+///   below the number of subnets, and the constant-leg tables it and the
+///   balancer and backend index are shaped by them (`NetState::new`
+///   asserts the shapes it relies on).
 pub struct Simulation {
     world: World,
     now: SimTime,
