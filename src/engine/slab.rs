@@ -58,7 +58,12 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn next_handle(&self) -> Handle {
         match self.free.last() {
-            Some(&index) => Handle { index, generation: self.slots[index as usize].generation.wrapping_add(1) },
+            Some(&index) => {
+                // SAFETY: a free index is a slot's (see `insert`). Read once
+                // per request that arms a call timeout.
+                let slot = unsafe { self.slots.get_unchecked(index as usize) };
+                Handle { index, generation: slot.generation.wrapping_add(1) }
+            }
             None => Handle { index: self.slots.len() as u32, generation: 0 },
         }
     }

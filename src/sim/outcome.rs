@@ -202,7 +202,13 @@ impl Simulation {
     pub(super) fn on_call_timeout(&mut self, client: u32) {
         let now = self.now;
         let single = self.clients[client as usize].single_attempt;
-        while let Some((deadline, timer)) = self.clients[client as usize].call_timers.front() {
+        loop {
+            // Most timers reach the head after their call finished: this
+            // loop drops one per request (30 instructions on three-hops).
+            // SAFETY: a client id of the run ("Ids on the request path",
+            // `Simulation`).
+            let timers = &mut unsafe { self.clients.get_unchecked_mut(client as usize) }.call_timers;
+            let Some((deadline, timer)) = timers.front() else { break };
             // The timer holds the call's handle, or its attempt's when the
             // call has no record (a call is over when that attempt is gone
             // or abandoned).
@@ -213,13 +219,13 @@ impl Simulation {
             };
             let Some((call_h, call)) = found else {
                 // Finished already: drop it, due or not.
-                self.clients[client as usize].call_timers.pop();
+                timers.pop();
                 continue;
             };
             if deadline > now {
                 break;
             }
-            self.clients[client as usize].call_timers.pop();
+            timers.pop();
             // A request the network lost times out blamed on the network.
             let why = self
                 .attempts
