@@ -78,7 +78,7 @@ fn f64_to_u64(x: f64) -> u64 {
     // `x` in [0, 2^63), in one integer comparison: the bits of non-negative
     // floats order as their values, and a negative float (sign bit set) or
     // a NaN (exponent all ones) has bits above those of 2^63.
-    const TWO_63_BITS: u64 = 0x43e0_0000_0000_0000;
+    const TWO_63_BITS: u64 = 9_223_372_036_854_775_808.0f64.to_bits();
     if x.to_bits() < TWO_63_BITS {
         // SAFETY: `x` is finite (NaN fails the range test) and in [0, 2^63),
         // so its truncation is representable in i64, which is all

@@ -85,12 +85,12 @@ fn zipf_user(x: f64, n: u32) -> u32 {
 
 impl ClientState {
     pub(super) fn new(def: &ClientDef, rng: SimRng) -> ClientState {
-        let n = def.users.min(u64::from(u32::MAX)) as u32;
+        let n = def.users.clamp(1, u64::from(u32::MAX)) as u32;
         let users = match def.popularity {
-            Popularity::Uniform => UserPicker::Uniform(n.max(1)),
-            Popularity::Zipf(s) => match Zipf::new(f64::from(n.max(1)), s) {
-                Ok(z) => UserPicker::Zipf(z, n.max(1)),
-                Err(_) => UserPicker::Uniform(n.max(1)),
+            Popularity::Uniform => UserPicker::Uniform(n),
+            Popularity::Zipf(s) => match Zipf::new(f64::from(n), s) {
+                Ok(z) => UserPicker::Zipf(z, n),
+                Err(_) => UserPicker::Uniform(n),
             },
         };
         let token_refill = match def.retry.as_ref().and_then(|r| r.budget) {

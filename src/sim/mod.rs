@@ -271,8 +271,8 @@ impl RunResult {
 ///   the balancing algorithms' code);
 /// - with a network, an attempt's subnet comes from `NetState::subnet_of`,
 ///   below the number of subnets, and the constant-leg tables it and the
-///   balancer and backend index are shaped by them (`NetState::new`
-///   asserts the shapes it relies on).
+///   balancer and backend index are shaped by them (`NetState::new` builds
+///   them from the world, whose shapes `check_ids` checks).
 pub struct Simulation {
     world: World,
     now: SimTime,
@@ -372,9 +372,7 @@ impl Simulation {
             .collect();
         let mut clients: Vec<ClientState> =
             world.clients.iter().map(|c| ClientState::new(c, rng::stream(seed, "client", &c.name))).collect();
-        let backends: Vec<Vec<ServerId>> =
-            world.balancers.iter().map(|b| b.backends.iter().map(|be| be.server).collect()).collect();
-        let net = NetState::new(&world, backends, rng::stream(seed, "network", "links"));
+        let net = NetState::new(&world, rng::stream(seed, "network", "links"));
         if let Some(n) = &net {
             for (c, def) in world.clients.iter().enumerate() {
                 let subnets = world.network.as_ref().map_or(0, |w| w.subnets[c].len());
@@ -638,8 +636,8 @@ impl Simulation {
 
     /// Why the series guard stops the run: the intervals closed so far were
     /// written, and the open one (which never closes) would take the time
-    /// series past the `series_bytes` limit. The compiler refuses a run with a duration
-    /// whose series would; this catches a run bounded by requests that goes
+    /// series past the `series_bytes` limit. The compiler refuses a run with
+    /// a duration whose series would; this catches a run bounded by requests that goes
     /// on far longer than its senders' pace promised (or for ever), before
     /// it fills the disk.
     fn series_guard(&self) -> String {
@@ -808,16 +806,22 @@ fn check_ids(world: &World) {
             b.name
         );
     }
+    // The network's constant-leg tables (`NetState`) are shaped by these.
+    // Routing changes touch neither the subnets nor their shares.
+    if let Some(net) = &world.network {
+        assert_eq!(net.subnets.len(), world.clients.len(), "one subnet list per client group");
+        assert_eq!(net.balancer_node.len(), n_balancers, "one node per balancer");
+        assert!(
+            net.subnet_shares.iter().zip(&net.subnets).all(|(shares, ids)| shares.len() <= ids.len().max(1)),
+            "no more subnet shares than subnets"
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The hot path copies attempts in and out of their slab: keep them
-    /// within a cache line. An attempt carries its call's fields, so a call
-    /// without retries (`NO_CALL`) needs no record: 64 bytes a request
-    /// instead of a 48-byte attempt and a 32-byte call.
     fn world() -> World {
         let text = "name: t\nrequests: 100\nclients:\n  c: {target: lb, rate: 10/s}\n\
                     balancers:\n  lb: {algorithm: random, backends: [s]}\n\
@@ -860,6 +864,10 @@ mod tests {
         build(w);
     }
 
+    /// The hot path copies attempts in and out of their slab: keep them
+    /// within a cache line. An attempt carries its call's fields, so a call
+    /// without retries (`NO_CALL`) needs no record: 64 bytes a request
+    /// instead of a 48-byte attempt and a 32-byte call.
     #[test]
     fn an_attempt_fits_in_a_cache_line() {
         assert!(std::mem::size_of::<Attempt>() <= 64, "{}", std::mem::size_of::<Attempt>());
